@@ -1,0 +1,129 @@
+"""`grader`: a thin command line over keyword-only functions in graders.pipeline and graders.selfcheck.
+
+Exit status: 0 when the batch completed (whatever the grades), 2 for a usage error, 1 for a
+fault of the harness itself. `grader check` exits 0 only when every check passes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from graders.errors import GraderError, UsageError
+from graders.execution import default_jobs
+from graders.pipeline import DEFAULT_SEED, GradingConfig, grade_folder
+from graders.results import SubmissionResult
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.command(args)
+    except UsageError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    except GraderError as exc:
+        print(f"grader: internal error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("grader: interrupted; results written so far are kept", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description="Grade Assignment 10 notebooks.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    grade = commands.add_parser("grade", help="grade every notebook in a folder")
+    grade.add_argument("submissions", type=Path, help="folder of *.ipynb files or of one folder per student")
+    grade.add_argument("--out", type=Path, required=True, help="reports folder (results.json, report.html per student)")
+    grade.add_argument("--jobs", type=_positive_int, default=default_jobs(), help="notebooks run at once (default: usable cores)")
+    _common_options(grade)
+    grade.set_defaults(command=_grade)
+
+    check = commands.add_parser("check", help="self-check one notebook on the public inputs")
+    check.add_argument("notebook", type=Path)
+    _common_options(check)
+    check.set_defaults(command=_check)
+
+    data = commands.add_parser("make-data", help="write the MNIST look-alike used for grading into a folder")
+    data.add_argument("folder", type=Path)
+    data.set_defaults(command=_make_data)
+    return parser
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=_positive_float, default=120.0, help="seconds one cell may run (default 120)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="grading seed: hidden inputs and training")
+    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST root (MNIST/raw/*-ubyte); default: a generated look-alike")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be positive")
+    return value
+
+
+def _config(args: argparse.Namespace, **extra: object) -> GradingConfig:
+    if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
+        raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
+    return GradingConfig(seed=args.seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
+
+
+def _grade(args: argparse.Namespace) -> int:
+    config = _config(args, jobs=args.jobs)
+    progress = Progress()
+    results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=progress.update)
+    graded = sum(1 for r in results if r.status.value == "graded")
+    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv)", file=sys.stderr)
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from graders.selfcheck import all_passed, check_notebook, format_table
+
+    if not args.notebook.is_file():
+        raise UsageError(f"{args.notebook} is not a file")
+    result = check_notebook(args.notebook, config=_config(args, jobs=1))
+    print(format_table(result))
+    return 0 if all_passed(result) else 1
+
+
+def _make_data(args: argparse.Namespace) -> int:
+    from graders.dataset import ensure_mnist
+
+    print(ensure_mnist(args.folder))
+    return 0
+
+
+class Progress:
+    """One line per finished submission with count, rate and ETA, on stderr."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.done = 0
+
+    def update(self, result: SubmissionResult, total: int) -> None:
+        self.done += 1
+        per_notebook = (time.monotonic() - self.started) / self.done
+        eta = per_notebook * (total - self.done)
+        print(
+            f"[{self.done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} ({result.status.value})"
+            f"  {per_notebook:.1f} s/notebook, ETA {eta:.0f} s",
+            file=sys.stderr,
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""Execution: run one prepared notebook with papermill in a fresh kernel, and run many in parallel.
+
+`run_notebook` is the one place where papermill, nbclient and jupyter_client failures are
+mapped to an `ExecutionOutcome`. A cell that raises is recorded by nbclient in the cell's
+outputs and execution continues (`allow_errors`); a cell past the timeout is interrupted
+and execution continues; a kernel that dies ends the run with the partial notebook kept.
+
+`Executor` is the seam for "which worker grades which submission": `LocalExecutor` runs
+jobs on a local process pool; a distributed executor (Dask) only needs `map`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Protocol
+
+KERNEL_NAME = "a10-grader-python"
+
+# Fixed for every kernel: one thread per kernel (parallel workers must not oversubscribe the
+# cores), the same string-hash seed everywhere, and a non-interactive matplotlib.
+KERNEL_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "PYTHONHASHSEED": "0",
+    "MPLBACKEND": "Agg",
+    "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+}
+
+
+@dataclass(frozen=True)
+class ExecutionJob:
+    submission_id: str
+    input_path: str  # the prepared notebook: student cells + the grader's probe cell
+    output_path: str  # where the executed notebook is written (also while it runs)
+    work_dir: str  # the kernel's working directory, private to this submission
+    parameters: dict[str, Any]
+    cell_timeout: float
+    start_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class ExecutionOutcome:
+    submission_id: str
+    finished: bool  # every cell was attempted (cells may still have raised)
+    message: str = ""  # why not, for the student and staff
+    seconds: float = 0.0
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Executor(Protocol):
+    def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
+        """Run every job; yield outcomes as they finish, in any order. Never raise for one job."""
+        ...
+
+
+# ----------------------------------------------------------------------------- one notebook
+
+
+def run_notebook(job: ExecutionJob) -> ExecutionOutcome:
+    """Execute one prepared notebook in a fresh kernel; never raises for anything the notebook does."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.engines import papermill_engines
+    from papermill.execute import prepare_notebook_metadata
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    _use_grader_kernelspec()
+    started = time.perf_counter()
+    Path(job.work_dir).mkdir(parents=True, exist_ok=True)
+    notebook = load_notebook_node(job.input_path)
+    notebook = parameterize_notebook(notebook, job.parameters, kernel_name=KERNEL_NAME, language="python")
+    notebook = prepare_notebook_metadata(notebook, job.input_path, job.output_path)
+    previous_cwd = os.getcwd()
+    os.chdir(job.work_dir)
+    try:
+        papermill_engines.execute_notebook_with_engine(
+            None,
+            notebook,
+            input_path=job.input_path,
+            output_path=job.output_path,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            start_timeout=job.start_timeout,
+            execution_timeout=job.cell_timeout,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+        )
+        return ExecutionOutcome(job.submission_id, True, seconds=time.perf_counter() - started)
+    except DeadKernelError as exc:
+        message = "the Python kernel died while running your notebook (a crash, os._exit, or running out of memory)"
+        return _unfinished(job, message, exc, started)
+    except CellTimeoutError as exc:
+        message = f"a cell kept running past the {job.cell_timeout:g} s limit and could not be interrupted"
+        return _unfinished(job, message, exc, started)
+    except RuntimeError as exc:
+        # jupyter_client raises RuntimeError when a kernel does not start or answer in time.
+        return _unfinished(job, f"the kernel could not be started ({exc})", exc, started)
+    finally:
+        os.chdir(previous_cwd)
+
+
+def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: float) -> ExecutionOutcome:
+    return ExecutionOutcome(
+        job.submission_id,
+        False,
+        message,
+        time.perf_counter() - started,
+        {"exception": f"{type(exc).__name__}: {exc}"},
+    )
+
+
+def _use_grader_kernelspec() -> None:
+    """Pin kernels to this interpreter with a private kernelspec.
+
+    A user's own `python3` kernelspec may point at another Python without torch; JUPYTER_PATH
+    comes first in Jupyter's search path, so this spec wins wherever the grader runs.
+    """
+    if os.environ.get("A10_GRADER_KERNELSPEC_READY") == "1":
+        return
+    root = Path(tempfile.mkdtemp(prefix="a10-grader-kernelspec-"))
+    spec_dir = root / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    spec = {
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Python (a10 grader)",
+        "language": "python",
+        "env": KERNEL_ENV,
+    }
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("JUPYTER_PATH")]))
+    os.environ["A10_GRADER_KERNELSPEC_READY"] = "1"
+
+
+# ----------------------------------------------------------------------------- many notebooks
+
+
+class LocalExecutor:
+    """A pool of worker processes on this machine, each running one kernel at a time."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+
+    def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
+        pending = list(jobs)
+        if not pending:
+            return
+        # spawn: workers must not inherit the grader's torch threads or open files.
+        with ProcessPoolExecutor(max_workers=min(self.jobs, len(pending)), mp_context=get_context("spawn")) as pool:
+            futures: dict[Future[ExecutionOutcome], ExecutionJob] = {pool.submit(run_notebook, job): job for job in pending}
+            for future in as_completed(futures):
+                yield _outcome_of(future, futures[future])
+
+
+def _outcome_of(future: Future[ExecutionOutcome], job: ExecutionJob) -> ExecutionOutcome:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a lost worker is one submission's outcome, not the batch's
+        return ExecutionOutcome(
+            job.submission_id,
+            False,
+            "the grader's worker process failed while running this notebook; it was not graded",
+            details={"exception": f"{type(exc).__name__}: {exc}"},
+        )
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,272 @@
+"""The grading pipeline, one way through:
+
+    submission file ─load─▶ notebook ─prepare─▶ job ─Executor─▶ executed notebook
+        ─read─▶ probe values + answers ─checks─▶ CheckResults ─▶ SubmissionResult
+        ─▶ results.json, report.html (as each finishes) ─▶ grades.csv, index.html
+
+Every stage is a function of plain data; a submission that fails at any stage still leaves
+with a SubmissionResult that says why.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import nbformat
+
+from graders import answers, reporting
+from graders.checks import MAX_SCORE, Evidence, errored_checks, run_checks
+from graders.dataset import ensure_mnist
+from graders.discovery import Submission, find_submissions
+from graders.errors import NotebookError
+from graders.execution import ExecutionJob, ExecutionOutcome, Executor, LocalExecutor, default_jobs
+from graders.expected import ExpectedValues, compute_expected
+from graders.notebooks import load_notebook, sha256_of
+from graders.probes import PROBE_TAG, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
+from graders.results import CellError, SubmissionResult, SubmissionStatus
+
+DEFAULT_SEED = 20251
+DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Everything that decides a grade besides the submission and the grader's code."""
+
+    seed: int = DEFAULT_SEED
+    cell_timeout: float = 120.0
+    jobs: int = field(default_factory=default_jobs)
+    data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
+    hidden: bool = True  # False for the student self-check: public inputs only
+    # Injected into the notebook's `parameters` cell so grading trains briefly.
+    epochs: int = 1
+    train_size: int = 256
+    batch_size: int = 64
+
+    def notebook_parameters(self, data_dir: Path) -> dict[str, Any]:
+        return {
+            "seed": self.seed,
+            "epochs": self.epochs,
+            "train_size": self.train_size,
+            "batch_size": self.batch_size,
+            "data_dir": str(data_dir),
+        }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A submission that loaded: its notebook and where its job reads and writes."""
+
+    submission: Submission
+    sha256: str
+    notebook: nbformat.NotebookNode
+    job: ExecutionJob
+
+
+def grader_version() -> str:
+    try:
+        return metadata.version("a10-grader")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def grading_data(config: GradingConfig) -> Path:
+    if config.data_dir is not None:
+        return config.data_dir.resolve()
+    return ensure_mnist(DEFAULT_CACHE / "mnist-lookalike").resolve()
+
+
+# ----------------------------------------------------------------------------- the batch
+
+
+def grade_folder(
+    submissions_dir: Path,
+    *,
+    out_dir: Path,
+    config: GradingConfig,
+    executor: Executor | None = None,
+    on_result: Callable[[SubmissionResult, int], None] = lambda result, total: None,
+) -> tuple[SubmissionResult, ...]:
+    """Grade every submission in the folder into `out_dir`; one bad notebook never stops the rest.
+
+    `on_result(result, total)` is called as each submission finishes (for progress display).
+    """
+    submissions = find_submissions(submissions_dir)
+    data_dir = grading_data(config)
+    plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=data_dir)
+    expected = compute_expected(plan)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
+    results: list[SubmissionResult] = []
+
+    def finish(result: SubmissionResult) -> None:
+        result.write(out_dir / result.submission / "results.json")
+        reporting.write_submission_report(result, out_dir=out_dir)
+        results.append(result)
+        on_result(result, len(submissions))
+
+    try:
+        prepared: dict[str, Prepared] = {}
+        for submission in submissions:
+            try:
+                prepared[submission.id] = prepare(submission, plan, config, data_dir, out_dir, scratch)
+            except NotebookError as exc:
+                finish(unreadable_result(submission, str(exc), config))
+        outcomes = (executor or LocalExecutor(config.jobs)).map(p.job for p in prepared.values())
+        for outcome in outcomes:
+            finish(assess(prepared[outcome.submission_id], outcome, plan, expected, config))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    ordered = tuple(sorted(results, key=lambda r: r.submission))
+    reporting.write_grades_csv(ordered, out_dir=out_dir)
+    reporting.write_class_overview(ordered, out_dir=out_dir)
+    return ordered
+
+
+def prepare(
+    submission: Submission, plan: ProbePlan, config: GradingConfig, data_dir: Path, out_dir: Path, scratch: Path
+) -> Prepared:
+    notebook = load_notebook(submission.path)
+    runnable = nbformat.from_dict(notebook)
+    runnable.cells = [cell for cell in runnable.cells if PROBE_TAG not in cell.get("metadata", {}).get("tags", [])]
+    runnable.cells.append(probe_cell(plan))
+    runnable.metadata["a10_grader"] = {"grader_version": grader_version(), "seed": config.seed, "submission": submission.id}
+    work_dir = scratch / f"{len(list(scratch.iterdir())):04d}"
+    work_dir.mkdir()
+    input_path = work_dir / "submission.ipynb"
+    nbformat.write(runnable, str(input_path))
+    (out_dir / submission.id).mkdir(parents=True, exist_ok=True)
+    job = ExecutionJob(
+        submission_id=submission.id,
+        input_path=str(input_path),
+        output_path=str(out_dir / submission.id / "executed.ipynb"),
+        work_dir=str(work_dir),
+        parameters=config.notebook_parameters(data_dir),
+        cell_timeout=config.cell_timeout,
+    )
+    return Prepared(submission, sha256_of(submission.path), notebook, job)
+
+
+def assess(
+    prepared: Prepared,
+    outcome: ExecutionOutcome,
+    plan: ProbePlan,
+    expected: ExpectedValues,
+    config: GradingConfig,
+    *,
+    self_check: bool = False,
+) -> SubmissionResult:
+    """From an execution outcome to a graded result."""
+    executed = _read_executed(Path(prepared.job.output_path))
+    student = read_probe_results(executed) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
+    if not outcome.finished:
+        student = ProbeResults({}, missing_reason=outcome.message)
+    evidence = Evidence(plan, student, expected, answers.extract_derivation(prepared.notebook), self_check)
+    checks = run_checks(evidence)
+    messages = [prepared.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
+    return SubmissionResult(
+        submission=prepared.submission.id,
+        status=SubmissionStatus.GRADED,
+        score=sum(check.score for check in checks),
+        max_score=MAX_SCORE,
+        sha256=prepared.sha256,
+        checks=checks,
+        message=" ".join(m for m in messages if m),
+        cell_errors=cell_errors(executed, config.cell_timeout, outcome) if executed is not None else (),
+        derivation=evidence.derivation,
+        free_text=answers.extract_free_text(prepared.notebook),
+        provenance={**provenance(config, expected.reference_hash), "seconds": round(outcome.seconds, 2), **outcome.details},
+    )
+
+
+def unreadable_result(submission: Submission, reason: str, config: GradingConfig) -> SubmissionResult:
+    message = f"Your notebook could not be graded: {reason}."
+    return SubmissionResult(
+        submission=submission.id,
+        status=SubmissionStatus.ERROR,
+        score=0.0,
+        max_score=MAX_SCORE,
+        sha256=sha256_of(submission.path) if submission.path.is_file() else "",
+        checks=errored_checks(message),
+        message=" ".join(m for m in (message, submission.note) if m),
+        provenance=provenance(config, None),
+    )
+
+
+def provenance(config: GradingConfig, reference_hash: str | None) -> dict[str, Any]:
+    from graders.expected import reference_hash as current_reference_hash
+
+    return {
+        "grader_version": grader_version(),
+        "reference_hash": reference_hash or current_reference_hash(),
+        "seed": config.seed,
+        "hidden_inputs": config.hidden,
+        "executor": "papermill",
+        "python": platform.python_version(),
+        "torch": _version("torch"),
+    }
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def _read_executed(path: Path) -> nbformat.NotebookNode | None:
+    try:
+        return nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError):
+        return None
+
+
+# ----------------------------------------------------------------------------- cell errors
+
+
+def cell_errors(executed: nbformat.NotebookNode, cell_timeout: float, outcome: ExecutionOutcome) -> tuple[CellError, ...]:
+    """The student's cells that raised, timed out, or were running when the kernel died.
+
+    Cell numbers count the student's own cells from 1, skipping the cells the grader added.
+    """
+    found: list[CellError] = []
+    for number, cell in _student_cells(executed):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(_error_of(number, cell, output, cell_timeout))
+                break
+        else:
+            if not outcome.finished and cell.get("execution_count") is None and cell.metadata.get("papermill", {}).get("start_time"):
+                found.append(CellError(number, "KernelDied", outcome.message, _excerpt(cell.source)))
+    return tuple(found)
+
+
+def _student_cells(executed: nbformat.NotebookNode) -> Iterable[tuple[int, nbformat.NotebookNode]]:
+    number = 0
+    for cell in executed.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if PROBE_TAG in tags or "injected-parameters" in tags:
+            continue
+        number += 1
+        if cell.cell_type == "code":
+            yield number, cell
+
+
+def _error_of(number: int, cell: nbformat.NotebookNode, output: nbformat.NotebookNode, cell_timeout: float) -> CellError:
+    ename, evalue = str(output.get("ename", "")), str(output.get("evalue", ""))
+    duration = cell.metadata.get("papermill", {}).get("duration") or 0.0
+    if ename == "KeyboardInterrupt" and duration >= 0.9 * cell_timeout:
+        ename, evalue = "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"
+    return CellError(number, ename, evalue[:500], _excerpt(cell.source))
+
+
+def _excerpt(source: str, lines: int = 6) -> str:
+    kept = source.splitlines()[:lines]
+    return "\n".join(kept) + ("\n…" if len(source.splitlines()) > lines else "")
+

@@ -1,0 +1,28 @@
+"""Shared fixtures: the generated grading data, one probe plan, and the expected values for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graders.dataset import ensure_mnist
+from graders.expected import ExpectedValues, compute_expected
+from graders.probes import ProbePlan, build_plan
+
+GRADING_SEED = 1234
+
+
+@pytest.fixture(scope="session")
+def grading_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return ensure_mnist(tmp_path_factory.mktemp("mnist"))
+
+
+@pytest.fixture(scope="session")
+def plan(grading_data: Path) -> ProbePlan:
+    return build_plan(seed=GRADING_SEED, hidden=True, data_dir=grading_data)
+
+
+@pytest.fixture(scope="session")
+def expected(plan: ProbePlan) -> ExpectedValues:
+    return compute_expected(plan)

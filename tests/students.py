@@ -1,0 +1,178 @@
+"""Student-style implementations, written by hand the way students write them (not derived from
+the reference's variants), for testing checks in-process without a kernel.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from graders.checks import Evidence
+from graders.expected import ExpectedValues
+from graders.probe_runtime import run_probes
+from graders.probes import ProbePlan, decode_results
+from graders.results import DerivationAnswer
+
+CORRECT_DERIVATION = (
+    DerivationAnswer("mu", r"\sqrt{\alpha_1\alpha_2\alpha_3}\,x_0"),
+    DerivationAnswer("Sigma", r"1 - \alpha_1\alpha_2\alpha_3"),
+)
+
+
+def evidence(
+    plan: ProbePlan, expected: ExpectedValues, *, experiment: bool = False, **functions: Callable[..., Any]
+) -> Evidence:
+    """Run the probe runtime in-process on these functions, as the kernel would, then decode."""
+    namespace = {**CORRECT, **functions}
+    request = plan.request(None if experiment else ("closed_form", "vae_loss", "reparameterize"))
+    raw = json.loads(json.dumps(run_probes(namespace, request)))
+    return Evidence(plan, decode_results(raw), expected, CORRECT_DERIVATION)
+
+
+# ----------------------------------------------------------------------------- closed form
+
+
+def closed_form_prod(x0, t, alphas):
+    alpha_bar = torch.prod(alphas[:t])
+    return torch.sqrt(alpha_bar) * x0, 1 - alpha_bar
+
+
+def closed_form_loop(x0, t, alphas):
+    alpha_bar = 1.0
+    for s in range(1, t + 1):
+        alpha_bar = alpha_bar * alphas[s - 1]
+    return alpha_bar**0.5 * x0, 1.0 - alpha_bar
+
+
+def closed_form_cumprod_float64(x0, t, alphas):
+    alpha_bar = torch.cumprod(alphas.double(), dim=0)[t - 1]
+    return alpha_bar.sqrt() * x0.double(), (1 - alpha_bar).item()
+
+
+def closed_form_numpy(x0, t, alphas):
+    alpha_bar = np.prod(alphas.numpy()[:t])
+    return np.sqrt(alpha_bar) * x0.numpy(), float(1 - alpha_bar)
+
+
+def closed_form_sigma_matrix(x0, t, alphas):
+    alpha_bar = torch.prod(alphas[:t])
+    return torch.sqrt(alpha_bar) * x0, (1 - alpha_bar) * torch.eye(x0.numel())
+
+
+def closed_form_missing_sqrt(x0, t, alphas):
+    alpha_bar = torch.prod(alphas[:t])
+    return alpha_bar * x0, 1 - alpha_bar
+
+
+def closed_form_scalar_mu(x0, t, alphas):
+    # The seed write-up's μ = α₃α₂α₁, generalised to any t.
+    alpha_bar = torch.prod(alphas[:t])
+    return alpha_bar, 1 - alpha_bar
+
+
+def closed_form_std(x0, t, alphas):
+    alpha_bar = torch.prod(alphas[:t])
+    return torch.sqrt(alpha_bar) * x0, torch.sqrt(1 - alpha_bar)
+
+
+def closed_form_off_by_one(x0, t, alphas):
+    alpha_bar = torch.prod(alphas[: t + 1])
+    return torch.sqrt(alpha_bar) * x0, 1 - alpha_bar
+
+
+def closed_form_last_alpha(x0, t, alphas):
+    return torch.sqrt(alphas[t - 1]) * x0, 1 - alphas[t - 1]
+
+
+def closed_form_returns_string(x0, t, alphas):
+    return "mu", "Sigma"
+
+
+def closed_form_nan(x0, t, alphas):
+    return x0 * float("nan"), torch.tensor(0.5)
+
+
+def closed_form_raises(x0, t, alphas):
+    raise ValueError("not done yet")
+
+
+# ----------------------------------------------------------------------------- VAE loss
+
+
+def _bce_sum(x, x_hat):
+    return F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="sum")
+
+
+def _kl(mu, logvar):
+    return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def vae_loss_correct(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return _bce_sum(x, x_hat) + kl_loss_weight * _kl(mu, logvar)
+
+
+def vae_loss_manual_bce(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    x = x.reshape(x_hat.shape).double()
+    x_hat = x_hat.double()
+    bce = -(x * torch.log(x_hat) + (1 - x) * torch.log(1 - x_hat)).sum()
+    return bce + kl_loss_weight * _kl(mu.double(), logvar.double())
+
+
+def vae_loss_sign_flipped(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return _bce_sum(x, x_hat) + kl_loss_weight * 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def vae_loss_missing_half(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return _bce_sum(x, x_hat) - kl_loss_weight * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+
+def vae_loss_weight_on_reconstruction(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return kl_loss_weight * _bce_sum(x, x_hat) + _kl(mu, logvar)
+
+
+def vae_loss_weight_ignored(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return _bce_sum(x, x_hat) + _kl(mu, logvar)
+
+
+def vae_loss_mean_bce(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return F.binary_cross_entropy(x_hat, x.view(-1, 784)) + kl_loss_weight * _kl(mu, logvar)
+
+
+def vae_loss_mse(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return F.mse_loss(x_hat, x.view(-1, 784), reduction="sum") + kl_loss_weight * _kl(mu, logvar)
+
+
+def vae_loss_per_sample(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # Forgot to reduce over the batch: a vector, not a scalar.
+    bce = F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="none").sum(dim=1)
+    return bce + kl_loss_weight * (-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1))
+
+
+# ----------------------------------------------------------------------------- reparameterisation
+
+
+def reparameterize_correct(mu, logvar):
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def reparameterize_variance(mu, logvar):
+    return mu + torch.exp(logvar) * torch.randn_like(mu)
+
+
+def reparameterize_no_noise(mu, logvar):
+    return mu
+
+
+def reparameterize_wrong_shape(mu, logvar):
+    return (mu + torch.exp(0.5 * logvar) * torch.randn_like(mu))[0]
+
+
+CORRECT = {
+    "closed_form": closed_form_prod,
+    "vae_loss": vae_loss_correct,
+    "reparameterize": reparameterize_correct,
+}
