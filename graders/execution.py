@@ -24,14 +24,13 @@ from typing import Any, Iterable, Iterator, Protocol
 
 KERNEL_NAME = "a10-grader-python"
 
-# Fixed for every kernel: one thread per kernel (parallel workers must not oversubscribe the
-# cores), the same string-hash seed everywhere, and a non-interactive matplotlib.
+# Fixed for every kernel, cold or warm: one thread per kernel (parallel workers must not
+# oversubscribe the cores) and the same string-hash seed everywhere.
 KERNEL_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
     "OPENBLAS_NUM_THREADS": "1",
     "PYTHONHASHSEED": "0",
-    "MPLBACKEND": "Agg",
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
 }
 
@@ -44,6 +43,7 @@ class ExecutionJob:
     work_dir: str  # the kernel's working directory, private to this submission
     parameters: dict[str, Any]
     cell_timeout: float
+    notebook_timeout: float = 900.0  # the whole notebook, enforced by the warm executor
     start_timeout: float = 60.0
 
 
@@ -65,15 +65,20 @@ class Executor(Protocol):
 # ----------------------------------------------------------------------------- one notebook
 
 
-def run_notebook(job: ExecutionJob) -> ExecutionOutcome:
-    """Execute one prepared notebook in a fresh kernel; never raises for anything the notebook does."""
+def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutcome:
+    """Execute one prepared notebook; never raises for anything the notebook does.
+
+    `engine` None is papermill's own (nbclient and a fresh Jupyter kernel); the warm path passes
+    the in-process shell engine from `graders.shell_engine`.
+    """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.engines import papermill_engines
     from papermill.execute import prepare_notebook_metadata
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    _use_grader_kernelspec()
+    if engine is None:
+        _use_grader_kernelspec()
     started = time.perf_counter()
     Path(job.work_dir).mkdir(parents=True, exist_ok=True)
     notebook = load_notebook_node(job.input_path)
@@ -83,7 +88,7 @@ def run_notebook(job: ExecutionJob) -> ExecutionOutcome:
     os.chdir(job.work_dir)
     try:
         papermill_engines.execute_notebook_with_engine(
-            None,
+            engine,
             notebook,
             input_path=job.input_path,
             output_path=job.output_path,
@@ -145,7 +150,9 @@ def _use_grader_kernelspec() -> None:
 
 
 class LocalExecutor:
-    """A pool of worker processes on this machine, each running one kernel at a time."""
+    """Cold path: a pool of worker processes on this machine, each starting a fresh Jupyter kernel per job."""
+
+    name = "cold"
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)

@@ -26,7 +26,9 @@ from graders.dataset import ensure_mnist
 from graders.discovery import Submission, find_submissions
 from graders.errors import NotebookError
 from graders.execution import ExecutionJob, ExecutionOutcome, Executor, LocalExecutor, default_jobs
+from graders.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
 from graders.expected import ExpectedValues, compute_expected
+from graders.expected import reference_hash as current_reference_hash
 from graders.notebooks import load_notebook, sha256_of
 from graders.probes import PROBE_TAG, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
 from graders.results import CellError, SubmissionResult, SubmissionStatus
@@ -41,13 +43,28 @@ class GradingConfig:
 
     seed: int = DEFAULT_SEED
     cell_timeout: float = 120.0
+    notebook_timeout: float = 900.0
     jobs: int = field(default_factory=default_jobs)
+    cold: bool = False  # a fresh Jupyter kernel per notebook instead of the warm zygote
+    force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
     hidden: bool = True  # False for the student self-check: public inputs only
     # Injected into the notebook's `parameters` cell so grading trains briefly.
     epochs: int = 1
     train_size: int = 256
     batch_size: int = 64
+
+    def decisive(self) -> dict[str, Any]:
+        """The settings a grade depends on (not how many workers or which executor ran it)."""
+        return {
+            "seed": self.seed,
+            "cell_timeout": self.cell_timeout,
+            "notebook_timeout": self.notebook_timeout,
+            "hidden": self.hidden,
+            "epochs": self.epochs,
+            "train_size": self.train_size,
+            "batch_size": self.batch_size,
+        }
 
     def notebook_parameters(self, data_dir: Path) -> dict[str, Any]:
         return {
@@ -67,6 +84,7 @@ class Prepared:
     sha256: str
     notebook: nbformat.NotebookNode
     job: ExecutionJob
+    cache_key: str = ""
 
 
 def grader_version() -> str:
@@ -95,6 +113,7 @@ def grade_folder(
 ) -> tuple[SubmissionResult, ...]:
     """Grade every submission in the folder into `out_dir`; one bad notebook never stops the rest.
 
+    Results still valid under the same key (see graders.cache) are reused unless `config.force`.
     `on_result(result, total)` is called as each submission finishes (for progress display).
     """
     submissions = find_submissions(submissions_dir)
@@ -105,20 +124,27 @@ def grade_folder(
     scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
     results: list[SubmissionResult] = []
 
-    def finish(result: SubmissionResult) -> None:
-        result.write(out_dir / result.submission / "results.json")
-        reporting.write_submission_report(result, out_dir=out_dir)
+    def finish(result: SubmissionResult, *, fresh: bool = True) -> None:
+        if fresh:
+            result.write(out_dir / result.submission / "results.json")
+            reporting.write_submission_report(result, out_dir=out_dir)
         results.append(result)
         on_result(result, len(submissions))
 
     try:
         prepared: dict[str, Prepared] = {}
+        data = data_fingerprint(data_dir)
         for submission in submissions:
+            key = cache_key(sha256=sha256_of(submission.path), settings=config.decisive(), reference_hash=expected.reference_hash, data=data)
+            cached = None if config.force else cached_result(out_dir, submission.id, key)
+            if cached is not None:
+                finish(cached, fresh=False)
+                continue
             try:
-                prepared[submission.id] = prepare(submission, plan, config, data_dir, out_dir, scratch)
+                prepared[submission.id] = prepare(submission, plan, config, data_dir, out_dir, scratch, key)
             except NotebookError as exc:
-                finish(unreadable_result(submission, str(exc), config))
-        outcomes = (executor or LocalExecutor(config.jobs)).map(p.job for p in prepared.values())
+                finish(unreadable_result(submission, str(exc), config, key))
+        outcomes = (executor or make_executor(config)).map(p.job for p in prepared.values())
         for outcome in outcomes:
             finish(assess(prepared[outcome.submission_id], outcome, plan, expected, config))
     finally:
@@ -129,8 +155,14 @@ def grade_folder(
     return ordered
 
 
+def make_executor(config: GradingConfig) -> Executor:
+    from graders.zygote import WarmExecutor
+
+    return LocalExecutor(config.jobs) if config.cold else WarmExecutor(config.jobs)
+
+
 def prepare(
-    submission: Submission, plan: ProbePlan, config: GradingConfig, data_dir: Path, out_dir: Path, scratch: Path
+    submission: Submission, plan: ProbePlan, config: GradingConfig, data_dir: Path, out_dir: Path, scratch: Path, key: str = ""
 ) -> Prepared:
     notebook = load_notebook(submission.path)
     runnable = nbformat.from_dict(notebook)
@@ -149,8 +181,9 @@ def prepare(
         work_dir=str(work_dir),
         parameters=config.notebook_parameters(data_dir),
         cell_timeout=config.cell_timeout,
+        notebook_timeout=config.notebook_timeout,
     )
-    return Prepared(submission, sha256_of(submission.path), notebook, job)
+    return Prepared(submission, sha256_of(submission.path), notebook, job, key)
 
 
 def assess(
@@ -181,11 +214,15 @@ def assess(
         cell_errors=cell_errors(executed, config.cell_timeout, outcome) if executed is not None else (),
         derivation=evidence.derivation,
         free_text=answers.extract_free_text(prepared.notebook),
-        provenance={**provenance(config, expected.reference_hash), "seconds": round(outcome.seconds, 2), **outcome.details},
+        provenance={
+            **provenance(config, expected.reference_hash, prepared.cache_key),
+            "seconds": round(outcome.seconds, 2),
+            **outcome.details,
+        },
     )
 
 
-def unreadable_result(submission: Submission, reason: str, config: GradingConfig) -> SubmissionResult:
+def unreadable_result(submission: Submission, reason: str, config: GradingConfig, key: str = "") -> SubmissionResult:
     message = f"Your notebook could not be graded: {reason}."
     return SubmissionResult(
         submission=submission.id,
@@ -195,19 +232,18 @@ def unreadable_result(submission: Submission, reason: str, config: GradingConfig
         sha256=sha256_of(submission.path) if submission.path.is_file() else "",
         checks=errored_checks(message),
         message=" ".join(m for m in (message, submission.note) if m),
-        provenance=provenance(config, None),
+        provenance=provenance(config, None, key),
     )
 
 
-def provenance(config: GradingConfig, reference_hash: str | None) -> dict[str, Any]:
-    from graders.expected import reference_hash as current_reference_hash
-
+def provenance(config: GradingConfig, reference_hash: str | None, key: str) -> dict[str, Any]:
     return {
         "grader_version": grader_version(),
+        "grader_fingerprint": grader_fingerprint(),
         "reference_hash": reference_hash or current_reference_hash(),
-        "seed": config.seed,
-        "hidden_inputs": config.hidden,
-        "executor": "papermill",
+        "cache_key": key,
+        "settings": config.decisive(),
+        "executor": "cold" if config.cold else "warm",
         "python": platform.python_version(),
         "torch": _version("torch"),
     }

@@ -1,0 +1,281 @@
+"""The warm path: a zygote process that pays for `import torch` once and forks one child per submission.
+
+    grader process ──JSON lines──▶ zygote (torch, torchvision, IPython imported and warmed up)
+                                     ├─ fork ─▶ child: runs one notebook in an in-process shell
+                                     ├─ fork ─▶ child: …           (at most `jobs` at once)
+    grader process ◀──outcomes─────  reaps each child, kills its process group, reports
+
+Each child is a fresh copy of the zygote: whatever a submission does to globals, torch,
+the working directory or threads dies with its child. Over 90% of a cold kernel's time is
+start-up (kernel launch, `import torch`, first use of torch ops); the zygote does that once.
+
+What is set up before the fork, and why:
+- one thread per process (OMP/MKL/OpenBLAS = 1 before numpy/torch load): no thread may exist
+  at fork, and two 2-thread children on 2 cores run several times slower;
+- PYTHONHASHSEED fixed in the zygote's environment (the cold path sets the same value);
+- the warm-up is run under `warnings.catch_warnings` with "always", which leaves Python's
+  warning registries untouched, so no student loses a warning the warm-up already saw;
+- `gc.freeze()` so that the children's garbage collector does not dirty the shared pages.
+In each child: torch's RNG is reset to a fresh process's default seed, Python's and numpy's
+are reseeded from the OS, as a new kernel would be.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from graders.execution import KERNEL_ENV, ExecutionJob, ExecutionOutcome
+
+OUTCOME_FILE = ".a10-grader-outcome.json"
+HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the student's code
+
+
+# ----------------------------------------------------------------------------- grader side
+
+
+class WarmExecutor:
+    """Runs jobs in children of one warm zygote; the default executor."""
+
+    name = "warm"
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+
+    def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
+        pending = deque(jobs)
+        if not pending:
+            return
+        zygote = subprocess.Popen(
+            [sys.executable, "-m", "graders.zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env={**os.environ, **KERNEL_ENV},
+            text=True,
+        )
+        assert zygote.stdin is not None and zygote.stdout is not None
+        in_flight: dict[str, ExecutionJob] = {}
+        try:
+            if not zygote.stdout.readline():
+                yield from _lost(list(pending), "the warm grading process failed to start")
+                return
+            while pending or in_flight:
+                while pending and len(in_flight) < self.jobs:
+                    job = pending.popleft()
+                    in_flight[job.submission_id] = job
+                    zygote.stdin.write(json.dumps(asdict(job)) + "\n")
+                    zygote.stdin.flush()
+                line = zygote.stdout.readline()
+                if not line:
+                    yield from _lost([*in_flight.values(), *pending], "the warm grading process stopped unexpectedly")
+                    return
+                outcome = ExecutionOutcome(**json.loads(line))
+                in_flight.pop(outcome.submission_id, None)
+                yield outcome
+        finally:
+            zygote.stdin.close()
+            try:
+                zygote.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                zygote.kill()
+                zygote.wait()
+
+
+def _lost(jobs: list[ExecutionJob], message: str) -> Iterator[ExecutionOutcome]:
+    for job in jobs:
+        yield ExecutionOutcome(job.submission_id, False, message)
+
+
+# ----------------------------------------------------------------------------- zygote side
+
+
+@dataclass
+class Child:
+    job: ExecutionJob
+    started: float
+    killed_for_time: bool = False
+
+
+def warm_up() -> list[str]:
+    """Exercise what every Assignment 10 notebook uses; returns any warnings it raised."""
+    import io
+
+    import matplotlib.pyplot as plt
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+    from torchvision.utils import make_grid
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 784), nn.Sigmoid())
+        optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for (x,) in DataLoader(TensorDataset(torch.rand(8, 784)), batch_size=4):
+            mu, logvar = torch.zeros(4, 2), torch.zeros(4, 2)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = F.binary_cross_entropy(model(x), x, reduction="sum") + kl + z.sum() * 0
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+        torch.sqrt(torch.prod(torch.rand(3)))
+        figure = plt.figure()
+        plt.imshow(make_grid(torch.rand(4, 1, 28, 28)).permute(1, 2, 0).numpy())
+        figure.savefig(io.BytesIO(), format="png")
+        plt.close(figure)
+    return [str(w.message) for w in caught]
+
+
+def serve() -> None:
+    import numpy  # noqa: F401 - imported for the children
+    import torch
+
+    from graders import execution, probe_runtime, shell_engine  # noqa: F401 - imported for the children
+
+    fresh_torch_seed = torch.initial_seed()
+    warned = warm_up()
+    if warned:
+        print(f"a10-grader zygote: warm-up raised warnings {warned}", file=sys.stderr)
+    gc.freeze()
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    _send({"threads": len(os.listdir("/proc/self/task"))})
+    children: dict[int, Child] = {}
+    buffer, reading = b"", True
+    while reading or children:
+        ready, _, _ = select.select([0, wake_read] if reading else [wake_read], [], [], 0.5)
+        if wake_read in ready:
+            os.read(wake_read, 4096)
+        if 0 in ready:
+            chunk = os.read(0, 1 << 16)
+            reading = bool(chunk)
+            buffer += chunk
+            while b"\n" in buffer:
+                line, buffer = buffer.split(b"\n", 1)
+                job = ExecutionJob(**json.loads(line))
+                pid = os.fork()
+                if pid == 0:
+                    _run_child(job, fresh_torch_seed, (wake_read, wake_write))
+                children[pid] = Child(job, time.monotonic())
+        _reap(children)
+        _enforce_deadlines(children)
+
+
+def _send(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def _reap(children: dict[int, Child]) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        child = children.pop(pid, None)
+        if child is None:
+            continue
+        _kill_group(pid)
+        _send(asdict(_outcome_of(child, status)))
+
+
+def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
+    job, seconds = child.job, time.monotonic() - child.started
+    outcome_path = Path(job.work_dir) / OUTCOME_FILE
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and outcome_path.exists():
+        recorded = json.loads(outcome_path.read_text(encoding="utf-8"))
+        return ExecutionOutcome(**{**recorded, "seconds": seconds})
+    if child.killed_for_time:
+        message = f"the notebook ran longer than the {job.notebook_timeout:g} s limit for a whole notebook and was stopped"
+    elif os.WIFSIGNALED(status):
+        name = signal.Signals(os.WTERMSIG(status)).name
+        message = f"the Python process running your notebook was killed by {name} (a crash, or running out of memory)"
+    elif os.WEXITSTATUS(status) == HARNESS_FAILED:
+        message = "the grader failed while running this notebook; it was not graded (see kernel-output.log in its work folder)"
+    else:
+        message = f"the Python process running your notebook exited early (exit status {os.WEXITSTATUS(status)}: os._exit?)"
+    return ExecutionOutcome(job.submission_id, False, message, seconds, {"executor": "warm"})
+
+
+def _enforce_deadlines(children: dict[int, Child]) -> None:
+    now = time.monotonic()
+    for pid, child in children.items():
+        if not child.killed_for_time and now - child.started > child.job.notebook_timeout:
+            child.killed_for_time = True
+            _kill_group(pid)
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, int]) -> None:
+    """In the forked child: become a fresh 'kernel' for one notebook, run it, exit. Never returns."""
+    status = HARNESS_FAILED
+    try:
+        os.setpgid(0, 0)
+        Path(job.work_dir).mkdir(parents=True, exist_ok=True)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        for fd in wake_pipe:
+            os.close(fd)
+        _detach_stdio(Path(job.work_dir) / "kernel-output.log")
+        _reset_randomness(fresh_torch_seed)
+        from graders.execution import run_notebook
+        from graders.shell_engine import ENGINE_NAME
+
+        outcome = run_notebook(job, engine=ENGINE_NAME)
+        outcome = ExecutionOutcome(**{**asdict(outcome), "details": {**outcome.details, "executor": "warm"}})
+        (Path(job.work_dir) / OUTCOME_FILE).write_text(json.dumps(asdict(outcome)), encoding="utf-8")
+        status = 0
+    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the zygote's loop
+        traceback.print_exc()
+    finally:
+        os._exit(status)
+
+
+def _detach_stdio(log_path: Path) -> None:
+    """The zygote's stdout is its channel to the grader: a child must never write there."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - must stay open for the process's lifetime
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+
+
+def _reset_randomness(fresh_torch_seed: int) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    torch.manual_seed(fresh_torch_seed)
+    random.seed()
+    np.random.seed()
+
+
+if __name__ == "__main__":
+    serve()
