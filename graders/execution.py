@@ -12,6 +12,7 @@ jobs on a local process pool; a distributed executor (Dask) only needs `map`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -23,6 +24,10 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Protocol
 
 KERNEL_NAME = "a10-grader-python"
+# The warm path writes the source of the cell about to run here (in the work dir), so that a
+# process that dies without saving its notebook can still be pinned to the cell that killed it.
+PROGRESS_FILE = ".a10-grader-running-cell.json"
+RUNNING_CELL = "running_cell_source"  # the key in ExecutionOutcome.details that carries it
 
 # Fixed for every kernel, cold or warm: one thread per kernel (parallel workers must not
 # oversubscribe the cores) and the same string-hash seed everywhere.
@@ -162,10 +167,23 @@ class LocalExecutor:
         if not pending:
             return
         # spawn: workers must not inherit the grader's torch threads or open files.
-        with ProcessPoolExecutor(max_workers=min(self.jobs, len(pending)), mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(self.jobs, len(pending)), mp_context=get_context("spawn"), initializer=quiet_worker
+        ) as pool:
             futures: dict[Future[ExecutionOutcome], ExecutionJob] = {pool.submit(run_notebook, job): job for job in pending}
             for future in as_completed(futures):
                 yield _outcome_of(future, futures[future])
+
+
+def quiet_worker() -> None:
+    """Kernels inherit the worker's stderr; their start-up chatter is not for the terminal.
+
+    Everything a student needs (cell errors, tracebacks) is in the executed notebook.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    logging.getLogger("papermill").setLevel(logging.ERROR)
 
 
 def _outcome_of(future: Future[ExecutionOutcome], job: ExecutionJob) -> ExecutionOutcome:

@@ -25,7 +25,7 @@ from graders.checks import MAX_SCORE, Evidence, errored_checks, run_checks
 from graders.dataset import ensure_mnist
 from graders.discovery import Submission, find_submissions
 from graders.errors import NotebookError
-from graders.execution import ExecutionJob, ExecutionOutcome, Executor, LocalExecutor, default_jobs
+from graders.execution import RUNNING_CELL, ExecutionJob, ExecutionOutcome, Executor, LocalExecutor, default_jobs
 from graders.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
 from graders.expected import ExpectedValues, compute_expected
 from graders.expected import reference_hash as current_reference_hash
@@ -174,6 +174,8 @@ def prepare(
     input_path = work_dir / "submission.ipynb"
     nbformat.write(runnable, str(input_path))
     (out_dir / submission.id).mkdir(parents=True, exist_ok=True)
+    # A previous run's executed notebook must never be mistaken for this run's.
+    (out_dir / submission.id / "executed.ipynb").unlink(missing_ok=True)
     job = ExecutionJob(
         submission_id=submission.id,
         input_path=str(input_path),
@@ -211,13 +213,13 @@ def assess(
         sha256=prepared.sha256,
         checks=checks,
         message=" ".join(m for m in messages if m),
-        cell_errors=cell_errors(executed, config.cell_timeout, outcome) if executed is not None else (),
+        cell_errors=cell_errors(executed, prepared.notebook, config.cell_timeout, outcome),
         derivation=evidence.derivation,
         free_text=answers.extract_free_text(prepared.notebook),
         provenance={
             **provenance(config, expected.reference_hash, prepared.cache_key),
             "seconds": round(outcome.seconds, 2),
-            **outcome.details,
+            **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
         },
     )
 
@@ -266,21 +268,29 @@ def _read_executed(path: Path) -> nbformat.NotebookNode | None:
 # ----------------------------------------------------------------------------- cell errors
 
 
-def cell_errors(executed: nbformat.NotebookNode, cell_timeout: float, outcome: ExecutionOutcome) -> tuple[CellError, ...]:
+def cell_errors(
+    executed: nbformat.NotebookNode | None, source: nbformat.NotebookNode, cell_timeout: float, outcome: ExecutionOutcome
+) -> tuple[CellError, ...]:
     """The student's cells that raised, timed out, or were running when the kernel died.
 
     Cell numbers count the student's own cells from 1, skipping the cells the grader added.
+    Without an executed notebook (the process died before writing it) the source notebook and
+    the executor's note of the running cell stand in.
     """
     found: list[CellError] = []
-    for number, cell in _student_cells(executed):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                found.append(_error_of(number, cell, output, cell_timeout))
-                break
-        else:
-            if not outcome.finished and cell.get("execution_count") is None and cell.metadata.get("papermill", {}).get("start_time"):
-                found.append(CellError(number, "KernelDied", outcome.message, _excerpt(cell.source)))
+    for number, cell in _student_cells(executed or source):
+        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if error is not None:
+            found.append(_error_of(number, cell, error, cell_timeout))
+        elif not outcome.finished and _was_running(cell, outcome):
+            found.append(CellError(number, "KernelDied", outcome.message, _excerpt(cell.source)))
     return tuple(found)
+
+
+def _was_running(cell: nbformat.NotebookNode, outcome: ExecutionOutcome) -> bool:
+    if RUNNING_CELL in outcome.details:
+        return cell.source == outcome.details[RUNNING_CELL]
+    return cell.get("execution_count") is None and bool(cell.metadata.get("papermill", {}).get("start_time"))
 
 
 def _student_cells(executed: nbformat.NotebookNode) -> Iterable[tuple[int, nbformat.NotebookNode]]:

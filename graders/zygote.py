@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import json
+import logging
 import os
 import select
 import signal
@@ -37,7 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from graders.execution import KERNEL_ENV, ExecutionJob, ExecutionOutcome
+from graders.execution import KERNEL_ENV, PROGRESS_FILE, RUNNING_CELL, ExecutionJob, ExecutionOutcome
 
 OUTCOME_FILE = ".a10-grader-outcome.json"
 HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the student's code
@@ -145,6 +146,7 @@ def serve() -> None:
 
     from graders import execution, probe_runtime, shell_engine  # noqa: F401 - imported for the children
 
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     fresh_torch_seed = torch.initial_seed()
     warned = warm_up()
     if warned:
@@ -211,7 +213,15 @@ def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
         message = "the grader failed while running this notebook; it was not graded (see kernel-output.log in its work folder)"
     else:
         message = f"the Python process running your notebook exited early (exit status {os.WEXITSTATUS(status)}: os._exit?)"
-    return ExecutionOutcome(job.submission_id, False, message, seconds, {"executor": "warm"})
+    return ExecutionOutcome(job.submission_id, False, message, seconds, {"executor": "warm", **_running_cell(job)})
+
+
+def _running_cell(job: ExecutionJob) -> dict[str, Any]:
+    """The source of the cell that was running when the child died (see shell_engine.PROGRESS_FILE)."""
+    try:
+        return {RUNNING_CELL: json.loads((Path(job.work_dir) / PROGRESS_FILE).read_text(encoding="utf-8"))["source"]}
+    except (OSError, ValueError, KeyError):
+        return {}
 
 
 def _enforce_deadlines(children: dict[int, Child]) -> None:
