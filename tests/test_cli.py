@@ -1,0 +1,53 @@
+"""The `grader` command as users type it: exit statuses and what it prints."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def grader(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "graders.cli", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_a_missing_submissions_folder_is_a_usage_error(tmp_path):
+    result = grader("grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "is not a folder of submissions" in result.stderr
+
+
+def test_bad_option_values_are_usage_errors(tmp_path):
+    assert grader("grade", str(tmp_path), "--out", str(tmp_path), "--jobs", "0").returncode == 2
+    assert grader("grade", str(tmp_path), "--out", str(tmp_path), "--timeout", "-1").returncode == 2
+
+
+def test_a_data_dir_without_mnist_is_a_usage_error(tmp_path):
+    result = grader("grade", str(tmp_path), "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "MNIST/raw" in result.stderr
+
+
+def test_an_empty_folder_grades_to_an_empty_overview(tmp_path, grading_data):
+    (tmp_path / "subs").mkdir()
+    result = grader("grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"), "--data-dir", str(grading_data))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "index.html").exists() and (tmp_path / "out" / "grades.csv").exists()
+
+
+@pytest.mark.e2e
+def test_self_check_passes_the_solution(grading_data):
+    result = grader("check", "handout/solution.ipynb", "--data-dir", str(grading_data))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "12 / 12" in result.stdout and "FAIL" not in result.stdout
+
+
+@pytest.mark.e2e
+def test_self_check_names_the_mistake_but_not_the_derivation_verdict(grading_data):
+    result = grader("check", "submissions/missing-sqrt.ipynb", "--data-dir", str(grading_data))
+    assert result.returncode == 1
+    assert "FAIL   closed_form.mu" in result.stdout and "missing_sqrt" in result.stdout
+    assert "Whether it is right is graded after you submit" in result.stdout
