@@ -141,11 +141,12 @@ def grade_folder(
                 finish(cached, fresh=False)
                 continue
             try:
-                prepared[submission.id] = prepare(submission, plan, config, data_dir, out_dir, scratch, key)
+                prepared[submission.id] = prepare(submission, plan, config, data_dir, scratch, key)
             except NotebookError as exc:
                 finish(unreadable_result(submission, str(exc), config, key))
         outcomes = (executor or make_executor(config)).map(p.job for p in prepared.values())
         for outcome in outcomes:
+            keep_executed(prepared[outcome.submission_id], out_dir)
             finish(assess(prepared[outcome.submission_id], outcome, plan, expected, config))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -162,7 +163,7 @@ def make_executor(config: GradingConfig) -> Executor:
 
 
 def prepare(
-    submission: Submission, plan: ProbePlan, config: GradingConfig, data_dir: Path, out_dir: Path, scratch: Path, key: str = ""
+    submission: Submission, plan: ProbePlan, config: GradingConfig, data_dir: Path, scratch: Path, key: str = ""
 ) -> Prepared:
     notebook = load_notebook(submission.path)
     runnable = nbformat.from_dict(notebook)
@@ -173,19 +174,28 @@ def prepare(
     work_dir.mkdir()
     input_path = work_dir / "submission.ipynb"
     nbformat.write(runnable, str(input_path))
-    (out_dir / submission.id).mkdir(parents=True, exist_ok=True)
-    # A previous run's executed notebook must never be mistaken for this run's.
-    (out_dir / submission.id / "executed.ipynb").unlink(missing_ok=True)
+    # The kernel writes only inside its own work dir; the grader copies the result to the reports.
     job = ExecutionJob(
         submission_id=submission.id,
         input_path=str(input_path),
-        output_path=str(out_dir / submission.id / "executed.ipynb"),
+        output_path=str(work_dir / "executed.ipynb"),
         work_dir=str(work_dir),
         parameters=config.notebook_parameters(data_dir),
         cell_timeout=config.cell_timeout,
         notebook_timeout=config.notebook_timeout,
     )
     return Prepared(submission, sha256_of(submission.path), notebook, job, key)
+
+
+def keep_executed(prepared: Prepared, out_dir: Path) -> None:
+    """Copy the executed notebook from the work dir to the reports; never leave a stale one."""
+    target = out_dir / prepared.submission.id / "executed.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    source = Path(prepared.job.output_path)
+    if source.exists():
+        shutil.copyfile(source, target)
+    else:
+        target.unlink(missing_ok=True)
 
 
 def assess(
@@ -197,7 +207,7 @@ def assess(
     *,
     self_check: bool = False,
 ) -> SubmissionResult:
-    """From an execution outcome to a graded result."""
+    """From an execution outcome to a graded result; the executed notebook is kept beside it."""
     executed = _read_executed(Path(prepared.job.output_path))
     student = read_probe_results(executed) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
     if not outcome.finished:

@@ -32,7 +32,7 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
     submission = Submission(path.stem, path)
     scratch = Path(tempfile.mkdtemp(prefix="a10-selfcheck-"))
     try:
-        prepared = prepare(submission, plan, config, data_dir, scratch / "out", scratch)
+        prepared = prepare(submission, plan, config, data_dir, scratch)
         outcome = run_notebook(prepared.job)
         return assess(prepared, outcome, plan, expected, config, self_check=True)
     except NotebookError as exc:
