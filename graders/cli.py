@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=_positive_int, default=default_jobs(), help="notebooks run at once (default: usable cores)")
     grade.add_argument("--cold", action="store_true", help="a fresh Jupyter kernel per notebook (slow; the reference path)")
     grade.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
+    grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
@@ -84,7 +85,7 @@ def _config(args: argparse.Namespace, **extra: object) -> GradingConfig:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    config = _config(args, jobs=args.jobs, cold=args.cold, force=args.force)
+    config = _config(args, jobs=args.jobs, cold=args.cold, force=args.force, sandbox=args.sandbox)
     progress = Progress()
     results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=progress.update)
     graded = sum(1 for r in results if r.status.value == "graded")

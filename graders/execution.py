@@ -50,6 +50,7 @@ class ExecutionJob:
     cell_timeout: float
     notebook_timeout: float = 900.0  # the whole notebook, enforced by the warm executor
     start_timeout: float = 60.0
+    sandbox: dict[str, Any] | None = None  # graders.sandbox.SandboxPolicy.to_json(); None: unconfined
 
 
 @dataclass(frozen=True)

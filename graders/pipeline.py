@@ -10,6 +10,7 @@ with a SubmissionResult that says why.
 
 from __future__ import annotations
 
+import os
 import platform
 import shutil
 import tempfile
@@ -28,10 +29,13 @@ from graders.errors import NotebookError
 from graders.execution import RUNNING_CELL, ExecutionJob, ExecutionOutcome, Executor, LocalExecutor, default_jobs
 from graders.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
 from graders.expected import ExpectedValues, compute_expected
+from graders.expected import REFERENCE_DIR
 from graders.expected import reference_hash as current_reference_hash
 from graders.notebooks import load_notebook, sha256_of
 from graders.probes import PROBE_TAG, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
-from graders.results import CellError, SubmissionResult, SubmissionStatus
+from graders.output_limits import limit_outputs
+from graders.results import CellError, SubmissionResult, SubmissionStatus, write_text_atomic
+from graders.sandbox import SandboxPolicy
 
 DEFAULT_SEED = 20251
 DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
@@ -46,6 +50,8 @@ class GradingConfig:
     notebook_timeout: float = 900.0
     jobs: int = field(default_factory=default_jobs)
     cold: bool = False  # a fresh Jupyter kernel per notebook instead of the warm zygote
+    sandbox: bool = True  # confine each notebook (graders.sandbox); the warm path only, so far
+    memory_bytes: int = 2 * 1024**3
     force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
     hidden: bool = True  # False for the student self-check: public inputs only
@@ -74,6 +80,28 @@ class GradingConfig:
             "batch_size": self.batch_size,
             "data_dir": str(data_dir),
         }
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where one batch reads and writes; the sandbox hides everything here but a job's own work dir."""
+
+    submissions_dir: Path
+    out_dir: Path
+    scratch: Path
+    data_dir: Path
+
+    def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> dict[str, Any] | None:
+        if not config.sandbox or config.cold:
+            return None
+        hidden = (REFERENCE_DIR, self.submissions_dir, self.out_dir, self.scratch)
+        return SandboxPolicy(
+            memory_bytes=config.memory_bytes,
+            hidden_dirs=tuple(str(p.resolve()) for p in hidden),
+            writable_dirs=(str(work_dir),),
+            readonly_dirs=(str(self.data_dir),),
+            cgroup_name=f"{os.getpid()}-{work_dir.name}",
+        ).to_json()
 
 
 @dataclass(frozen=True)
@@ -118,10 +146,12 @@ def grade_folder(
     """
     submissions = find_submissions(submissions_dir)
     data_dir = grading_data(config)
-    plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=data_dir)
-    expected = compute_expected(plan)
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
+    kernel_data = share_data(data_dir, scratch) if config.sandbox and not config.cold else data_dir
+    workspace = Workspace(submissions_dir.resolve(), out_dir.resolve(), scratch, kernel_data)
+    plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=kernel_data)
+    expected = compute_expected(plan)
     results: list[SubmissionResult] = []
 
     def finish(result: SubmissionResult, *, fresh: bool = True) -> None:
@@ -141,13 +171,13 @@ def grade_folder(
                 finish(cached, fresh=False)
                 continue
             try:
-                prepared[submission.id] = prepare(submission, plan, config, data_dir, scratch, key)
+                prepared[submission.id] = prepare(submission, plan, config, workspace, key)
             except NotebookError as exc:
                 finish(unreadable_result(submission, str(exc), config, key))
         outcomes = (executor or make_executor(config)).map(p.job for p in prepared.values())
         for outcome in outcomes:
-            keep_executed(prepared[outcome.submission_id], out_dir)
-            finish(assess(prepared[outcome.submission_id], outcome, plan, expected, config))
+            item = prepared[outcome.submission_id]
+            finish(assess(item, outcome, keep_executed(item, out_dir), plan, expected, config))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     ordered = tuple(sorted(results, key=lambda r: r.submission))
@@ -156,21 +186,34 @@ def grade_folder(
     return ordered
 
 
+def share_data(data_dir: Path, scratch: Path) -> Path:
+    """A world-readable copy of the MNIST files, so the sandbox's unprivileged uid can read them
+    whatever the permissions of the instructor's own copy (a 0700 home or cache folder)."""
+    shared = scratch / "data"
+    raw = shared / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for path in [shared, shared / "MNIST", raw]:
+        path.chmod(0o755)
+    for source in (data_dir / "MNIST" / "raw").iterdir():
+        if source.is_file():
+            shutil.copyfile(source, raw / source.name)
+            (raw / source.name).chmod(0o644)
+    return shared
+
+
 def make_executor(config: GradingConfig) -> Executor:
     from graders.zygote import WarmExecutor
 
     return LocalExecutor(config.jobs) if config.cold else WarmExecutor(config.jobs)
 
 
-def prepare(
-    submission: Submission, plan: ProbePlan, config: GradingConfig, data_dir: Path, scratch: Path, key: str = ""
-) -> Prepared:
+def prepare(submission: Submission, plan: ProbePlan, config: GradingConfig, workspace: Workspace, key: str = "") -> Prepared:
     notebook = load_notebook(submission.path)
     runnable = nbformat.from_dict(notebook)
     runnable.cells = [cell for cell in runnable.cells if PROBE_TAG not in cell.get("metadata", {}).get("tags", [])]
     runnable.cells.append(probe_cell(plan))
     runnable.metadata["a10_grader"] = {"grader_version": grader_version(), "seed": config.seed, "submission": submission.id}
-    work_dir = scratch / f"{len(list(scratch.iterdir())):04d}"
+    work_dir = workspace.scratch / f"{len(list(workspace.scratch.iterdir())):04d}"
     work_dir.mkdir()
     input_path = work_dir / "submission.ipynb"
     nbformat.write(runnable, str(input_path))
@@ -180,35 +223,41 @@ def prepare(
         input_path=str(input_path),
         output_path=str(work_dir / "executed.ipynb"),
         work_dir=str(work_dir),
-        parameters=config.notebook_parameters(data_dir),
+        parameters=config.notebook_parameters(workspace.data_dir),
         cell_timeout=config.cell_timeout,
         notebook_timeout=config.notebook_timeout,
+        sandbox=workspace.sandbox_policy(config, work_dir),
     )
     return Prepared(submission, sha256_of(submission.path), notebook, job, key)
 
 
-def keep_executed(prepared: Prepared, out_dir: Path) -> None:
-    """Copy the executed notebook from the work dir to the reports; never leave a stale one."""
+def keep_executed(prepared: Prepared, out_dir: Path) -> nbformat.NotebookNode | None:
+    """Read the executed notebook from the work dir, trim its outputs, keep it in the reports.
+
+    Never leaves a stale notebook from an earlier run behind.
+    """
     target = out_dir / prepared.submission.id / "executed.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = Path(prepared.job.output_path)
-    if source.exists():
-        shutil.copyfile(source, target)
-    else:
+    executed = read_executed(Path(prepared.job.output_path))
+    if executed is None:
         target.unlink(missing_ok=True)
+        return None
+    limit_outputs(executed)
+    write_text_atomic(target, nbformat.writes(executed))
+    return executed
 
 
 def assess(
     prepared: Prepared,
     outcome: ExecutionOutcome,
+    executed: nbformat.NotebookNode | None,
     plan: ProbePlan,
     expected: ExpectedValues,
     config: GradingConfig,
     *,
     self_check: bool = False,
 ) -> SubmissionResult:
-    """From an execution outcome to a graded result; the executed notebook is kept beside it."""
-    executed = _read_executed(Path(prepared.job.output_path))
+    """From an execution outcome and the executed notebook to a graded result."""
     student = read_probe_results(executed) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
     if not outcome.finished:
         student = ProbeResults({}, missing_reason=outcome.message)
@@ -268,7 +317,7 @@ def _version(package: str) -> str:
         return "absent"
 
 
-def _read_executed(path: Path) -> nbformat.NotebookNode | None:
+def read_executed(path: Path) -> nbformat.NotebookNode | None:
     try:
         return nbformat.read(str(path), as_version=4)
     except (OSError, ValueError):

@@ -16,7 +16,7 @@ from pathlib import Path
 from graders.discovery import Submission
 from graders.execution import run_notebook
 from graders.expected import compute_expected
-from graders.pipeline import GradingConfig, assess, grading_data, prepare, unreadable_result
+from graders.pipeline import GradingConfig, Workspace, assess, grading_data, prepare, read_executed, unreadable_result
 from graders.errors import NotebookError
 from graders.probes import build_plan
 from graders.results import CheckStatus, SubmissionResult
@@ -25,16 +25,17 @@ _SYMBOL = {CheckStatus.PASS: "PASS", CheckStatus.FAIL: "FAIL", CheckStatus.ERROR
 
 
 def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
-    config = replace(config, hidden=False)
+    config = replace(config, hidden=False, cold=True)  # one notebook: a plain kernel, as in Jupyter
     data_dir = grading_data(config)
     plan = build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
     expected = compute_expected(plan, prefer_stored=True)
     submission = Submission(path.stem, path)
     scratch = Path(tempfile.mkdtemp(prefix="a10-selfcheck-"))
     try:
-        prepared = prepare(submission, plan, config, data_dir, scratch)
+        prepared = prepare(submission, plan, config, Workspace(path.parent, scratch, scratch, data_dir))
         outcome = run_notebook(prepared.job)
-        return assess(prepared, outcome, plan, expected, config, self_check=True)
+        executed = read_executed(Path(prepared.job.output_path))
+        return assess(prepared, outcome, executed, plan, expected, config, self_check=True)
     except NotebookError as exc:
         return unreadable_result(submission, str(exc), config)
     finally:

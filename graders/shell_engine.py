@@ -29,22 +29,43 @@ from traitlets import Type
 from traitlets.config import Config
 
 from graders.execution import PROGRESS_FILE
+from graders.output_limits import MAX_DISPLAY_BYTES, MAX_STREAM_CHARS, display_size, oversized_display, truncation_marker
 
 ENGINE_NAME = "a10-inprocess-shell"
 
 
 class OutputRecorder:
-    """The outputs of the cell being run; the shell's hooks append here."""
+    """The outputs of the cell being run; the shell's hooks append here, within output_limits."""
 
     def __init__(self) -> None:
+        self.start_cell()
+
+    def start_cell(self) -> None:
         self.outputs: list[nbformat.NotebookNode] = []
+        self.chars: dict[str, int] = {}
+        self.dropped: dict[str, int] = {}
 
     def stream(self, name: str, text: str) -> None:
+        room = MAX_STREAM_CHARS - self.chars.get(name, 0)
+        if len(text) > room:
+            self.dropped[name] = self.dropped.get(name, 0) + len(text) - max(room, 0)
+            text = text[: max(room, 0)]
+        self.chars[name] = self.chars.get(name, 0) + len(text)
         last = self.outputs[-1] if self.outputs else None
         if last is not None and last.output_type == "stream" and last.name == name:
             last.text += text
-        else:
+        elif text:
             self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+
+    def display(self, output_type: str, data: dict[str, Any], metadata: dict[str, Any], **fields: Any) -> None:
+        if display_size(data) > MAX_DISPLAY_BYTES:
+            data, metadata = oversized_display(display_size(data)), {}
+        self.outputs.append(nbformat.v4.new_output(output_type, data=data, metadata=metadata, **fields))
+
+    def finish_cell(self) -> list[nbformat.NotebookNode]:
+        for name, dropped in self.dropped.items():
+            self.outputs.append(nbformat.v4.new_output("stream", name=name, text=truncation_marker(dropped)))
+        return self.outputs
 
 
 RECORDER = OutputRecorder()
@@ -71,11 +92,7 @@ class RecordingDisplayHook(DisplayHook):
         pass
 
     def write_format_data(self, format_dict: dict[str, Any], md_dict: dict[str, Any] | None = None) -> None:
-        RECORDER.outputs.append(
-            nbformat.v4.new_output(
-                "execute_result", data=format_dict, metadata=md_dict or {}, execution_count=self.shell.execution_count
-            )
-        )
+        RECORDER.display("execute_result", format_dict, md_dict or {}, execution_count=self.shell.execution_count)
 
     def finish_displayhook(self) -> None:
         pass
@@ -83,7 +100,7 @@ class RecordingDisplayHook(DisplayHook):
 
 class RecordingDisplayPublisher(DisplayPublisher):
     def publish(self, data: dict[str, Any], metadata: dict[str, Any] | None = None, source: Any = None, **kwargs: Any) -> None:
-        RECORDER.outputs.append(nbformat.v4.new_output("display_data", data=data, metadata=metadata or {}))
+        RECORDER.display("display_data", data, metadata or {})
 
     def clear_output(self, wait: bool = False) -> None:
         RECORDER.outputs.clear()
@@ -118,11 +135,12 @@ class InProcessShellEngine(Engine):
         # papermill rewrites the whole notebook at every cell start and end; here that was a third
         # of the run. It is written once at the end, and a one-line marker says which cell runs.
         output_path, nb_man.output_path = nb_man.output_path, None
+        progress = Path.cwd() / PROGRESS_FILE  # absolute: student code may chdir anywhere
         shell = new_shell()
         for index, cell in enumerate(nb_man.nb.cells):
             nb_man.cell_start(cell, index)
             if cell.cell_type == "code":
-                Path(PROGRESS_FILE).write_text(json.dumps({"source": cell.source}), encoding="utf-8")
+                progress.write_text(json.dumps({"source": cell.source}), encoding="utf-8")
                 cell.outputs = run_cell(shell, cell.source, execution_timeout)
                 cell.execution_count = shell.execution_count - 1
             nb_man.cell_complete(cell, index)
@@ -133,7 +151,7 @@ class InProcessShellEngine(Engine):
 
 def run_cell(shell: RecordingShell, source: str, timeout: float | None) -> list[nbformat.NotebookNode]:
     """Run one cell; a cell past `timeout` gets a KeyboardInterrupt, like a kernel interrupt."""
-    RECORDER.outputs = []
+    RECORDER.start_cell()
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = RecordingStream("stdout"), RecordingStream("stderr")
     previous = signal.signal(signal.SIGALRM, _interrupt)
@@ -145,7 +163,7 @@ def run_cell(shell: RecordingShell, source: str, timeout: float | None) -> list[
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
         sys.stdout, sys.stderr = saved
-    return RECORDER.outputs
+    return RECORDER.finish_cell()
 
 
 def _interrupt(signum: int, frame: Any) -> None:

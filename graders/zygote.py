@@ -144,9 +144,10 @@ def serve() -> None:
     import numpy  # noqa: F401 - imported for the children
     import torch
 
-    from graders import execution, probe_runtime, shell_engine  # noqa: F401 - imported for the children
+    from graders import execution, probe_runtime, sandbox, shell_engine  # noqa: F401 - imported for the children
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
+    sandbox.die_with_parent()
     fresh_torch_seed = torch.initial_seed()
     warned = warm_up()
     if warned:
@@ -195,6 +196,7 @@ def _reap(children: dict[int, Child]) -> None:
         if child is None:
             continue
         _kill_group(pid)
+        _release(child.job)
         _send(asdict(_outcome_of(child, status)))
 
 
@@ -243,6 +245,9 @@ def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, i
     """In the forked child: become a fresh 'kernel' for one notebook, run it, exit. Never returns."""
     status = HARNESS_FAILED
     try:
+        from graders.sandbox import die_with_parent
+
+        die_with_parent()
         os.setpgid(0, 0)
         Path(job.work_dir).mkdir(parents=True, exist_ok=True)
         signal.set_wakeup_fd(-1)
@@ -250,18 +255,37 @@ def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, i
         for fd in wake_pipe:
             os.close(fd)
         _detach_stdio(Path(job.work_dir) / "kernel-output.log")
+        # IPython and matplotlib look for a writable home; inside the sandbox only the work dir is.
+        os.environ.update(HOME=job.work_dir, IPYTHONDIR=job.work_dir, MPLCONFIGDIR=job.work_dir)
+        confinement = _confine(job)
         _reset_randomness(fresh_torch_seed)
         from graders.execution import run_notebook
         from graders.shell_engine import ENGINE_NAME
 
         outcome = run_notebook(job, engine=ENGINE_NAME)
-        outcome = ExecutionOutcome(**{**asdict(outcome), "details": {**outcome.details, "executor": "warm"}})
+        outcome = ExecutionOutcome(**{**asdict(outcome), "details": {**outcome.details, "executor": "warm", "sandbox": confinement}})
         (Path(job.work_dir) / OUTCOME_FILE).write_text(json.dumps(asdict(outcome)), encoding="utf-8")
         status = 0
     except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the zygote's loop
         traceback.print_exc()
     finally:
         os._exit(status)
+
+
+def _confine(job: ExecutionJob) -> dict[str, Any]:
+    """Enter the job's sandbox (this may continue in a new child: see graders.sandbox)."""
+    if job.sandbox is None:
+        return {"warnings": ["NOT sandboxed: the grader was run with --no-sandbox"]}
+    from graders.sandbox import SandboxPolicy, enter_sandbox
+
+    return enter_sandbox(SandboxPolicy.from_json(job.sandbox)).to_json()
+
+
+def _release(job: ExecutionJob) -> None:
+    if job.sandbox is not None:
+        from graders.sandbox import SandboxPolicy, release_cgroup
+
+        release_cgroup(SandboxPolicy.from_json(job.sandbox))
 
 
 def _detach_stdio(log_path: Path) -> None:
