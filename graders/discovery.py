@@ -34,6 +34,11 @@ def find_submissions(folder: Path) -> tuple[Submission, ...]:
     return tuple(sorted(found.values(), key=lambda s: s.id))
 
 
+def points_outside(submission: Submission, folder: Path) -> bool:
+    """A symlink (or a folder link) leading out of the submissions folder is not a submission."""
+    return not submission.path.resolve().is_relative_to(folder.resolve())
+
+
 def _add(found: dict[str, Submission], submission: Submission) -> None:
     """Two files claiming one id are both graded, under distinct ids, and flagged for staff."""
     if submission.id not in found:

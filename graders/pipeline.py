@@ -24,7 +24,7 @@ import nbformat
 from graders import answers, reporting
 from graders.checks import MAX_SCORE, Evidence, errored_checks, run_checks
 from graders.dataset import ensure_mnist
-from graders.discovery import Submission, find_submissions
+from graders.discovery import Submission, find_submissions, points_outside
 from graders.errors import NotebookError
 from graders.execution import RUNNING_CELL, ExecutionJob, ExecutionOutcome, Executor, LocalExecutor, default_jobs
 from graders.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
@@ -165,6 +165,9 @@ def grade_folder(
         prepared: dict[str, Prepared] = {}
         data = data_fingerprint(data_dir)
         for submission in submissions:
+            if points_outside(submission, submissions_dir):
+                finish(unreadable_result(submission, "the file is a link to somewhere outside the submissions folder; submit the notebook itself", config))
+                continue
             key = cache_key(sha256=sha256_of(submission.path), settings=config.decisive(), reference_hash=expected.reference_hash, data=data)
             cached = None if config.force else cached_result(out_dir, submission.id, key)
             if cached is not None:
@@ -290,7 +293,7 @@ def unreadable_result(submission: Submission, reason: str, config: GradingConfig
         status=SubmissionStatus.ERROR,
         score=0.0,
         max_score=MAX_SCORE,
-        sha256=sha256_of(submission.path) if submission.path.is_file() else "",
+        sha256=sha256_of(submission.path) if submission.path.is_file() and not submission.path.is_symlink() else "",
         checks=errored_checks(message),
         message=" ".join(m for m in (message, submission.note) if m),
         provenance=provenance(config, None, key),

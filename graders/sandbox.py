@@ -101,6 +101,7 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -214,6 +215,12 @@ def enter_sandbox(policy: SandboxPolicy) -> SandboxReport:
     _check_reachable(dirs, log_)
     _close_inherited_dir_fds(log_)
     return log_.report()
+
+
+def reap_descendants() -> None:
+    """Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER), so that a sandboxed process whose
+    supervisor was killed is reaped here instead of lingering as a zombie under init."""
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
 def die_with_parent() -> None:

@@ -148,6 +148,7 @@ def serve() -> None:
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     sandbox.die_with_parent()
+    sandbox.reap_descendants()
     fresh_torch_seed = torch.initial_seed()
     warned = warm_up()
     if warned:

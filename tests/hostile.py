@@ -1,0 +1,56 @@
+"""Hostile submissions: each tries one thing a curious or careless student might, and defines the
+three functions correctly, so its grade shows whether the attempt changed anything.
+
+An attack that *succeeds* raises `RuntimeError("LEAKED …")`, which the tests look for; one that
+is stopped raises the error the sandbox causes (or is cut short by a limit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.broken import CORRECT_CODE, notebook
+
+
+def leak_if(condition: str, what: str) -> str:
+    return f"if {condition}:\n    raise RuntimeError('LEAKED {what}')\n"
+
+
+def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path) -> dict[str, str]:
+    return {
+        "endless-uninterruptible": notebook(
+            CORRECT_CODE,
+            "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n    except KeyboardInterrupt:\n        pass",
+        ),
+        "memory-bomb": notebook(CORRECT_CODE, "import numpy as np\nhog = np.ones(3 * 2**30 // 8)"),
+        "fork-bomb": notebook(
+            CORRECT_CODE,
+            "import os, time\nfor _ in range(10_000):\n    if os.fork() == 0:\n        time.sleep(60)\n        os._exit(0)",
+        ),
+        "sys-exit": notebook(CORRECT_CODE, "import sys\nsys.exit(1)"),
+        "segfault": notebook(CORRECT_CODE, "import ctypes\nctypes.string_at(0)"),
+        "network-call": notebook(
+            CORRECT_CODE,
+            f"import socket\ns = socket.create_connection(('127.0.0.1', {listening_port}), timeout=3)\n"
+            "raise RuntimeError('LEAKED network')",
+        ),
+        "read-reference": notebook(
+            CORRECT_CODE,
+            "import os\n" + leak_if(f"os.path.exists({str(reference_dir / 'closed_form.py')!r})", "reference")
+            + leak_if(f"os.listdir({str(submissions_dir)!r})", "submissions")
+            + f"open({str(reference_dir / 'closed_form.py')!r}).read()",
+        ),
+        "write-outside": notebook(CORRECT_CODE, f"open({str(outside_file)!r}, 'w').write('pwned')"),
+        "print-50mb": notebook(CORRECT_CODE, "print('x' * 50_000_000)"),
+        "image-20mb": notebook(
+            CORRECT_CODE,
+            "import base64, os\nfrom IPython.display import display\n"
+            "display({'image/png': base64.b64encode(os.urandom(15_000_000)).decode()}, raw=True)",
+        ),
+        "zoë smith": notebook(CORRECT_CODE),
+    }
+
+
+def write_hostile(folder: Path, **paths) -> None:
+    for name, text in hostile_notebooks(**paths).items():
+        (folder / f"{name}.ipynb").write_text(text, encoding="utf-8")
