@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -136,11 +137,18 @@ def check_table(reports: Path) -> dict[str, list[tuple]]:
 
 
 def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="a10-bench-"))
+    try:
+        run(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--notebooks", type=int, default=int(os.environ.get("BENCH_NOTEBOOKS", 100)))
     parser.add_argument("--skip-papermill", action="store_true")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="a10-bench-"))
     corpus, data_dir = work / "submissions", work / "data"
     corpus.mkdir()
     subprocess.run([str(BIN / "grader"), "make-data", str(data_dir)], check=True, stdout=subprocess.DEVNULL)

@@ -12,10 +12,16 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from typing import TYPE_CHECKING
+
 from graders.errors import GraderError, UsageError
 from graders.execution import default_jobs
-from graders.pipeline import DEFAULT_SEED, GradingConfig, grade_folder
-from graders.results import SubmissionResult
+from graders.probes import DEFAULT_SEED
+
+if TYPE_CHECKING:
+    from graders.pipeline import GradingConfig
+    from graders.results import SubmissionResult
+
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,15 +85,26 @@ def _positive_float(text: str) -> float:
 
 
 def _config(args: argparse.Namespace, **extra: object) -> GradingConfig:
+    from graders.pipeline import GradingConfig
+
     if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
         raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
     return GradingConfig(seed=args.seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
 
 
 def _grade(args: argparse.Namespace) -> int:
+    executor = None
+    if not args.cold and args.submissions.is_dir():
+        # Warm the zygote up on the other core while this process imports torch and prepares.
+        from graders.zygote import WarmExecutor
+
+        executor = WarmExecutor(args.jobs)
+        executor.start()
+    from graders.pipeline import grade_folder
+
     config = _config(args, jobs=args.jobs, cold=args.cold, force=args.force, sandbox=args.sandbox)
     progress = Progress()
-    results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=progress.update)
+    results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv)", file=sys.stderr)
     return 0

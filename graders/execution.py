@@ -64,7 +64,10 @@ class ExecutionOutcome:
 
 class Executor(Protocol):
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
-        """Run every job; yield outcomes as they finish, in any order. Never raise for one job."""
+        """Run every job; yield outcomes as they finish, in any order. Never raise for one job.
+
+        `jobs` may be lazy: an executor should pull a job only when it can start it.
+        """
         ...
 
 

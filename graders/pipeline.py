@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import nbformat
 
@@ -32,12 +32,11 @@ from graders.expected import ExpectedValues, compute_expected
 from graders.expected import REFERENCE_DIR
 from graders.expected import reference_hash as current_reference_hash
 from graders.notebooks import load_notebook, sha256_of
-from graders.probes import PROBE_TAG, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
+from graders.probes import DEFAULT_SEED, PROBE_TAG, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
 from graders.output_limits import limit_outputs
 from graders.results import CellError, SubmissionResult, SubmissionStatus, write_text_atomic
 from graders.sandbox import SandboxPolicy
 
-DEFAULT_SEED = 20251
 DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
 
 
@@ -161,8 +160,10 @@ def grade_folder(
         results.append(result)
         on_result(result, len(submissions))
 
-    try:
-        prepared: dict[str, Prepared] = {}
+    prepared: dict[str, Prepared] = {}
+
+    def jobs() -> Iterator[ExecutionJob]:
+        """Lazily: the executor pulls the next job only when it has room for it."""
         data = data_fingerprint(data_dir)
         for submission in submissions:
             if points_outside(submission, submissions_dir):
@@ -177,8 +178,11 @@ def grade_folder(
                 prepared[submission.id] = prepare(submission, plan, config, workspace, key)
             except NotebookError as exc:
                 finish(unreadable_result(submission, str(exc), config, key))
-        outcomes = (executor or make_executor(config)).map(p.job for p in prepared.values())
-        for outcome in outcomes:
+                continue
+            yield prepared[submission.id].job
+
+    try:
+        for outcome in (executor or make_executor(config)).map(jobs()):
             item = prepared[outcome.submission_id]
             finish(assess(item, outcome, keep_executed(item, out_dir), plan, expected, config))
     finally:
@@ -282,8 +286,18 @@ def assess(
             **provenance(config, expected.reference_hash, prepared.cache_key),
             "seconds": round(outcome.seconds, 2),
             **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
+            "sandbox": sandbox_record(outcome, config),
         },
     )
+
+
+def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str, Any]:
+    """What confined this notebook, as the sandbox reported it; never silently absent."""
+    if "sandbox" in outcome.details:
+        return outcome.details["sandbox"]
+    if config.cold or not config.sandbox:
+        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--cold or --no-sandbox)"]}
+    return {"warnings": [], "note": "the notebook's process ended before it could report its sandbox (entered before any cell ran)"}
 
 
 def unreadable_result(submission: Submission, reason: str, config: GradingConfig, key: str = "") -> SubmissionResult:

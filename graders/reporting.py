@@ -99,11 +99,13 @@ def write_class_overview(results: Sequence[SubmissionResult], *, out_dir: Path) 
         "median": statistics.median(scores) if scores else None,
         "max_score": ordered[0].max_score if ordered else sum(c.points for c in CHECKS),
     }
+    isolation = Counter(w for r in ordered for w in r.provenance.get("sandbox", {}).get("warnings", []))
     path = out_dir / "index.html"
     write_text_atomic(
         path,
         _render(
             "index.html",
+            isolation=sorted(isolation.items()),
             rows=rows,
             check_ids=[c.id for c in CHECKS],
             summary=summary,

@@ -23,6 +23,7 @@ are reseeded from the OS, as a new kernel would be.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import logging
 import os
@@ -48,41 +49,54 @@ HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the st
 
 
 class WarmExecutor:
-    """Runs jobs in children of one warm zygote; the default executor."""
+    """Runs jobs in children of one warm zygote; the default executor.
+
+    `start()` may be called early (the CLI does, before the grader imports torch itself) so
+    that the zygote warms up while the grader prepares; `map` starts it if nobody did.
+    Jobs are pulled lazily, so preparing submission n+1 overlaps running submission n.
+    """
 
     name = "warm"
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
+        self._zygote: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        if self._zygote is None:
+            self._zygote = subprocess.Popen(
+                [sys.executable, "-m", "graders.zygote"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env={**os.environ, **KERNEL_ENV},
+                text=True,
+            )
 
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
-        pending = deque(jobs)
-        if not pending:
-            return
-        zygote = subprocess.Popen(
-            [sys.executable, "-m", "graders.zygote"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env={**os.environ, **KERNEL_ENV},
-            text=True,
-        )
-        assert zygote.stdin is not None and zygote.stdout is not None
+        pending = iter(jobs)
+        self.start()
+        zygote, self._zygote = self._zygote, None
+        assert zygote is not None and zygote.stdin is not None and zygote.stdout is not None
         in_flight: dict[str, ExecutionJob] = {}
+        ready = False
         try:
-            if not zygote.stdout.readline():
-                yield from _lost(list(pending), "the warm grading process failed to start")
-                return
-            while pending or in_flight:
-                while pending and len(in_flight) < self.jobs:
-                    job = pending.popleft()
+            while True:
+                # Jobs queue in the pipe while the zygote still warms up; it reads them when ready.
+                for job in itertools.islice(pending, self.jobs - len(in_flight)):
                     in_flight[job.submission_id] = job
                     zygote.stdin.write(json.dumps(asdict(job)) + "\n")
                     zygote.stdin.flush()
+                if not in_flight:
+                    return
                 line = zygote.stdout.readline()
                 if not line:
                     yield from _lost([*in_flight.values(), *pending], "the warm grading process stopped unexpectedly")
                     return
-                outcome = ExecutionOutcome(**json.loads(line))
+                message = json.loads(line)
+                if not ready:
+                    ready = True  # the first line says the zygote is warm
+                    continue
+                outcome = ExecutionOutcome(**message)
                 in_flight.pop(outcome.submission_id, None)
                 yield outcome
         finally:

@@ -95,3 +95,11 @@ def test_grades_csv_has_a_column_per_check_and_defuses_formulas(tmp_path):
     assert rows[1][0] == "'=cmd|calc"
     seed_row = dict(zip(rows[0], rows[2]))
     assert seed_row["score"] == "11" and seed_row["derivation.mu"] == "0" and seed_row["closed_form.mu"] == "2"
+
+
+def test_overview_warns_loudly_when_isolation_was_incomplete(tmp_path):
+    weak = result("dave")
+    weak = SubmissionResult(**{**weak.__dict__, "provenance": {**weak.provenance, "sandbox": {"warnings": ["network NOT isolated: unshare failed (EPERM)"]}}})
+    page = write_class_overview([weak, result("erin")], out_dir=tmp_path).read_text(encoding="utf-8")
+    assert "Isolation was not complete" in page and "network NOT isolated: unshare failed (EPERM) (1 notebook)" in page
+    assert "Isolation was not complete" not in write_class_overview([result("erin")], out_dir=tmp_path).read_text(encoding="utf-8")
