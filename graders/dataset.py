@@ -46,19 +46,6 @@ def ensure_mnist(root: Path, *, train_size: int = 1500, test_size: int = 297) ->
     return root
 
 
-def read_idx_images(path: Path | str) -> np.ndarray:
-    """All images of an IDX3 file as a uint8 array (count, rows, cols), without torchvision."""
-    data = Path(path).read_bytes()
-    if len(data) < 16:
-        raise ValueError(f"{path} is too short to be an IDX image file")
-    magic, count, rows, cols = struct.unpack(">4I", data[:16])
-    if magic != IMAGE_MAGIC:
-        raise ValueError(f"{path} is not an IDX image file (magic number {magic}, expected {IMAGE_MAGIC})")
-    if len(data) != 16 + count * rows * cols:
-        raise ValueError(f"{path} holds {len(data) - 16} pixel bytes; its header promises {count}×{rows}×{cols}")
-    return np.frombuffer(data, dtype=np.uint8, offset=16).reshape(count, rows, cols).copy()
-
-
 # ----------------------------------------------------------------------------- generation
 
 

@@ -28,6 +28,8 @@ KERNEL_NAME = "a10-grader-python"
 # process that dies without saving its notebook can still be pinned to the cell that killed it.
 PROGRESS_FILE = ".a10-grader-running-cell.json"
 RUNNING_CELL = "running_cell_source"  # the key in ExecutionOutcome.details that carries it
+SANDBOX_POLICY_FILE = ".a10-grader-sandbox-policy.json"
+SANDBOX_REPORT_FILE = ".a10-grader-sandbox-report.json"
 
 # Fixed for every kernel, cold or warm: one thread per kernel (parallel workers must not
 # oversubscribe the cores) and the same string-hash seed everywhere.
@@ -86,10 +88,9 @@ def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutco
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
 
-    if engine is None:
-        _use_grader_kernelspec()
     started = time.perf_counter()
     Path(job.work_dir).mkdir(parents=True, exist_ok=True)
+    options = _kernel_options(job) if engine is None else {}
     notebook = load_notebook_node(job.input_path)
     notebook = parameterize_notebook(notebook, job.parameters, kernel_name=KERNEL_NAME, language="python")
     notebook = prepare_notebook_metadata(notebook, job.input_path, job.output_path)
@@ -108,51 +109,82 @@ def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutco
             execution_timeout=job.cell_timeout,
             allow_errors=True,
             interrupt_on_timeout=True,
+            **options,
         )
-        return ExecutionOutcome(job.submission_id, True, seconds=time.perf_counter() - started)
+        return ExecutionOutcome(job.submission_id, True, seconds=time.perf_counter() - started, details=_cold_details(job, engine))
     except DeadKernelError as exc:
         message = "the Python kernel died while running your notebook (a crash, os._exit, or running out of memory)"
-        return _unfinished(job, message, exc, started)
+        return _unfinished(job, message, exc, started, engine)
     except CellTimeoutError as exc:
         message = f"a cell kept running past the {job.cell_timeout:g} s limit and could not be interrupted"
-        return _unfinished(job, message, exc, started)
+        return _unfinished(job, message, exc, started, engine)
     except RuntimeError as exc:
         # jupyter_client raises RuntimeError when a kernel does not start or answer in time.
-        return _unfinished(job, f"the kernel could not be started ({exc})", exc, started)
+        return _unfinished(job, f"the kernel could not be started ({exc})", exc, started, engine)
     finally:
         os.chdir(previous_cwd)
 
 
-def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: float) -> ExecutionOutcome:
+def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: float, engine: str | None) -> ExecutionOutcome:
     return ExecutionOutcome(
         job.submission_id,
         False,
         message,
         time.perf_counter() - started,
-        {"exception": f"{type(exc).__name__}: {exc}"},
+        {"exception": f"{type(exc).__name__}: {exc}", **_cold_details(job, engine)},
     )
 
 
-def _use_grader_kernelspec() -> None:
-    """Pin kernels to this interpreter with a private kernelspec.
+def _cold_details(job: ExecutionJob, engine: str | None) -> dict[str, Any]:
+    return {"executor": "cold", "sandbox": _cold_sandbox_report(job)} if engine is None else {}
+
+
+def _kernel_options(job: ExecutionJob) -> dict[str, Any]:
+    """Write this job's kernelspec; with a sandbox, the kernel starts inside it and is reached over
+    Unix sockets in the work dir (`ipc`), because TCP loopback does not cross a network namespace."""
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    if job.sandbox is None:
+        _write_kernelspec(kernel, KERNEL_ENV)
+        return {}
+    work = Path(job.work_dir)
+    (work / SANDBOX_POLICY_FILE).write_text(json.dumps(job.sandbox), encoding="utf-8")
+    launcher = [sys.executable, "-m", "graders.sandbox_launch", str(work / SANDBOX_POLICY_FILE), "--report", str(work / SANDBOX_REPORT_FILE), "--"]
+    # IPython and matplotlib want a writable home; inside the sandbox only the work dir is.
+    _write_kernelspec(launcher + kernel, {**KERNEL_ENV, "HOME": job.work_dir, "IPYTHONDIR": job.work_dir, "MPLCONFIGDIR": job.work_dir})
+    from traitlets.config import Config
+
+    return {"config": Config({"KernelManager": {"transport": "ipc", "connection_file": str(work / "kernel-connection.json")}})}
+
+
+def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:
+    """Pin kernels to this interpreter with a private kernelspec, rewritten for every job.
 
     A user's own `python3` kernelspec may point at another Python without torch; JUPYTER_PATH
-    comes first in Jupyter's search path, so this spec wins wherever the grader runs.
+    comes first in Jupyter's search path, so this spec wins wherever the grader runs. Each
+    worker process has its own spec folder and runs one job at a time.
     """
-    if os.environ.get("A10_GRADER_KERNELSPEC_READY") == "1":
-        return
-    root = Path(tempfile.mkdtemp(prefix="a10-grader-kernelspec-"))
-    spec_dir = root / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True)
-    spec = {
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "Python (a10 grader)",
-        "language": "python",
-        "env": KERNEL_ENV,
-    }
+    root = os.environ.get("A10_GRADER_KERNELSPEC_ROOT")
+    if root is None:
+        root = tempfile.mkdtemp(prefix="a10-grader-kernelspec-")
+        os.environ["A10_GRADER_KERNELSPEC_ROOT"] = root
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [root, os.environ.get("JUPYTER_PATH")]))
+    spec_dir = Path(root) / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "Python (a10 grader)", "language": "python", "env": env}
     (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [str(root), os.environ.get("JUPYTER_PATH")]))
-    os.environ["A10_GRADER_KERNELSPEC_READY"] = "1"
+
+
+def _cold_sandbox_report(job: ExecutionJob) -> dict[str, Any]:
+    """What the launcher reported, and the cgroup released now that the kernel is gone."""
+    if job.sandbox is None:
+        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
+    from graders.sandbox import SandboxPolicy, release_cgroup
+
+    release_cgroup(SandboxPolicy.from_json(job.sandbox))
+    try:
+        return json.loads((Path(job.work_dir) / SANDBOX_REPORT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"warnings": ["the sandbox did not report: the kernel may not have started inside it"]}
 
 
 # ----------------------------------------------------------------------------- many notebooks

@@ -49,7 +49,7 @@ class GradingConfig:
     notebook_timeout: float = 900.0
     jobs: int = field(default_factory=default_jobs)
     cold: bool = False  # a fresh Jupyter kernel per notebook instead of the warm zygote
-    sandbox: bool = True  # confine each notebook (graders.sandbox); the warm path only, so far
+    sandbox: bool = True  # confine each notebook (graders.sandbox), warm or cold
     memory_bytes: int = 2 * 1024**3
     force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
@@ -91,7 +91,7 @@ class Workspace:
     data_dir: Path
 
     def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> dict[str, Any] | None:
-        if not config.sandbox or config.cold:
+        if not config.sandbox:
             return None
         hidden = (REFERENCE_DIR, self.submissions_dir, self.out_dir, self.scratch)
         return SandboxPolicy(
@@ -147,7 +147,7 @@ def grade_folder(
     data_dir = grading_data(config)
     out_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
-    kernel_data = share_data(data_dir, scratch) if config.sandbox and not config.cold else data_dir
+    kernel_data = share_data(data_dir, scratch) if config.sandbox else data_dir
     workspace = Workspace(submissions_dir.resolve(), out_dir.resolve(), scratch, kernel_data)
     plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=kernel_data)
     expected = compute_expected(plan)
@@ -295,8 +295,8 @@ def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str
     """What confined this notebook, as the sandbox reported it; never silently absent."""
     if "sandbox" in outcome.details:
         return outcome.details["sandbox"]
-    if config.cold or not config.sandbox:
-        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--cold or --no-sandbox)"]}
+    if not config.sandbox:
+        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
     return {"warnings": [], "note": "the notebook's process ended before it could report its sandbox (entered before any cell ran)"}
 
 

@@ -25,7 +25,8 @@ _SYMBOL = {CheckStatus.PASS: "PASS", CheckStatus.FAIL: "FAIL", CheckStatus.ERROR
 
 
 def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
-    config = replace(config, hidden=False, cold=True)  # one notebook: a plain kernel, as in Jupyter
+    # One notebook of the student's own, on their own machine: a plain kernel, as in Jupyter.
+    config = replace(config, hidden=False, cold=True, sandbox=False)
     data_dir = grading_data(config)
     plan = build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
     expected = compute_expected(plan, prefer_stored=True)

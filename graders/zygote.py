@@ -80,12 +80,9 @@ class WarmExecutor:
         in_flight: dict[str, ExecutionJob] = {}
         ready = False
         try:
+            # Jobs queue in the pipe while the zygote still warms up; it reads them when ready.
+            self._send(zygote, pending, in_flight)
             while True:
-                # Jobs queue in the pipe while the zygote still warms up; it reads them when ready.
-                for job in itertools.islice(pending, self.jobs - len(in_flight)):
-                    in_flight[job.submission_id] = job
-                    zygote.stdin.write(json.dumps(asdict(job)) + "\n")
-                    zygote.stdin.flush()
                 if not in_flight:
                     return
                 line = zygote.stdout.readline()
@@ -98,6 +95,9 @@ class WarmExecutor:
                     continue
                 outcome = ExecutionOutcome(**message)
                 in_flight.pop(outcome.submission_id, None)
+                # Refill the free slot before handing the outcome over: the grader's assessment
+                # of this result must not leave a core idle.
+                self._send(zygote, pending, in_flight)
                 yield outcome
         finally:
             zygote.stdin.close()
@@ -106,6 +106,14 @@ class WarmExecutor:
             except subprocess.TimeoutExpired:
                 zygote.kill()
                 zygote.wait()
+
+    def _send(self, zygote: subprocess.Popen[str], pending: Iterator[ExecutionJob], in_flight: dict[str, ExecutionJob]) -> None:
+        """Pull jobs until every slot is taken (pulling prepares them: see pipeline.grade_folder)."""
+        assert zygote.stdin is not None
+        for job in itertools.islice(pending, self.jobs - len(in_flight)):
+            in_flight[job.submission_id] = job
+            zygote.stdin.write(json.dumps(asdict(job)) + "\n")
+        zygote.stdin.flush()
 
 
 def _lost(jobs: list[ExecutionJob], message: str) -> Iterator[ExecutionOutcome]:
