@@ -1,4 +1,8 @@
-"""Debian's Chromium, headless, driven by subprocess: dump a page's DOM or screenshot it."""
+"""Debian's Chromium, headless, driven by subprocess: dump a page's DOM or screenshot it.
+
+No selenium or playwright: the two things the tests need (the DOM after the browser parsed the
+page and ran whatever it would run, and a rendered picture) are both command-line flags.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -34,6 +40,7 @@ def chromium() -> str:
 
 
 def _run(page: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """One fresh browser per call, with a throwaway profile so runs cannot influence each other."""
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
             [chromium(), *FLAGS, f"--user-data-dir={profile}", *args, page.resolve().as_uri()],
@@ -45,9 +52,64 @@ def _run(page: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def dump_dom(page: Path) -> str:
+    """The DOM as Chromium serialises it after loading the page (and running any script)."""
     return _run(page, "--dump-dom").stdout
 
 
 def screenshot(page: Path, png: Path, size: str = "1200,1600") -> Path:
     _run(page, f"--screenshot={png}", f"--window-size={size}")
     return png
+
+
+# ----------------------------------------------------------------------------- reading a dumped DOM
+
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str | None]
+    parts: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The element's text content, whitespace collapsed (as a reader sees it)."""
+        return " ".join("".join(self.parts).split())
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[Element] = []
+        self._open: list[Element] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, dict(attrs))
+        self.elements.append(element)
+        if tag not in _VOID:
+            self._open.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        while self._open and self._open.pop().tag != tag:
+            pass
+
+    def handle_data(self, data: str) -> None:
+        for element in self._open:
+            element.parts.append(data)
+
+
+def elements(dom: str, tag: str | None = None, **attrs: str) -> list[Element]:
+    """Elements of a dumped DOM by tag and exact attribute values (data_check= matches data-check).
+
+    Parsing the DOM, rather than searching its text, is what tells an escaped `&lt;script&gt;`
+    (text) from a real <script> element.
+    """
+    collector = _Collector()
+    collector.feed(dom)
+    wanted = {name.replace("_", "-"): value for name, value in attrs.items()}
+    return [
+        e
+        for e in collector.elements
+        if (tag is None or e.tag == tag) and all(e.attrs.get(name) == value for name, value in wanted.items())
+    ]
