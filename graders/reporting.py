@@ -47,7 +47,7 @@ def _points(value: float | None) -> str:
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
 )
-_environment.globals.update(symbols=SYMBOLS, titles=TITLES)
+_environment.globals.update(symbols=SYMBOLS, titles=TITLES, not_graded=NOT_GRADED)
 _environment.filters["points"] = _points
 
 
@@ -88,12 +88,11 @@ def _grouped_checks(view: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]
     return list(groups.items())
 
 
-def _not_graded_message(message: str) -> str:
-    """The sentence a student sees when nothing could be graded, stated once (the pipeline's
-    message usually starts with it already)."""
-    if message.startswith(NOT_GRADED):
-        return message
-    return f"{NOT_GRADED}: {message or 'no reason was recorded'}"
+def _not_graded_reason(message: str) -> str:
+    """Why nothing could be graded, without the lead sentence the pipeline usually starts with:
+    the report prints that sentence itself, once, in bold."""
+    reason = message.removeprefix(NOT_GRADED).lstrip(":.").strip()
+    return reason or "no reason was recorded."
 
 
 def write_submission_report(result: SubmissionResult, *, out_dir: Path) -> Path:
@@ -106,7 +105,7 @@ def write_submission_report(result: SubmissionResult, *, out_dir: Path) -> Path:
         r=view,
         groups=_grouped_checks(view),
         errored=errored,
-        headline=_not_graded_message(view["message"]) if errored else view["message"],
+        headline=_not_graded_reason(view["message"]) if errored else view["message"],
         counts={status: counts.get(status, 0) for status in SYMBOLS},
     )
     path = out_dir / result.submission / "report.html"

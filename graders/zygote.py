@@ -292,6 +292,7 @@ def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, i
     except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the zygote's loop
         traceback.print_exc()
     finally:
+        sys.stderr.flush()  # os._exit does not flush: the traceback is the only clue for staff
         os._exit(status)
 
 

@@ -131,7 +131,7 @@ def test_an_unreadable_notebook_report_says_why_once(tmp_path):
 
 def test_an_error_message_without_the_lead_sentence_gets_it(tmp_path):
     bare = SubmissionResult(**{**BROKEN.__dict__, "message": "the file is empty"})
-    assert "Your notebook could not be graded: the file is empty" in report(bare, tmp_path)
+    assert "Your notebook could not be graded:</strong> the file is empty" in report(bare, tmp_path)
 
 
 def test_pages_are_self_contained(tmp_path):
