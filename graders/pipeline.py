@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -94,22 +93,14 @@ class Workspace:
     def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> dict[str, Any] | None:
         if not config.sandbox:
             return None
-        hidden = tuple(str(p.resolve()) for p in (REFERENCE_DIR, self.submissions_dir, self.out_dir, self.scratch))
+        hidden = (REFERENCE_DIR, self.submissions_dir, self.out_dir, self.scratch)
         return SandboxPolicy(
             memory_bytes=config.memory_bytes,
-            hidden_dirs=hidden,
+            hidden_dirs=tuple(str(p.resolve()) for p in hidden),
             writable_dirs=(str(work_dir),),
-            readonly_dirs=(str(self.data_dir), *interpreter_dirs(hidden)),
+            readonly_dirs=(str(self.data_dir),),
             cgroup_name=f"{os.getpid()}-{work_dir.name}",
         ).to_json()
-
-
-def interpreter_dirs(hidden: tuple[str, ...]) -> tuple[str, ...]:
-    """Python's own prefixes (the venv and the base install) stay readable inside the sandbox,
-    wherever they live: a clone under /tmp has its venv under the sandbox's private /tmp.
-    A prefix that contains a hidden folder is left out, so it cannot bring that folder back."""
-    prefixes = dict.fromkeys(str(Path(p).resolve()) for p in (sys.prefix, sys.base_prefix))
-    return tuple(p for p in prefixes if not any(Path(h).is_relative_to(p) for h in hidden))
 
 
 @dataclass(frozen=True)

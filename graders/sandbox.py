@@ -563,7 +563,13 @@ def _resolve_dirs(policy: SandboxPolicy, drop_root: bool, log_: _Findings) -> _D
         kept = (*writable, *readonly, *python)
         blocked = {a for p in kept if (a := _untraversable_ancestor(p, policy.sandbox_uid, policy.sandbox_gid))}
         hidden += tuple(sorted(blocked - set(hidden)))
-    readonly += tuple(p for p in python if _under_any(p, hidden) and not _under_any(p, (*writable, *readonly)))
+    # Bound back if a hidden dir or a private /tmp would cover it (a venv in a clone under /tmp),
+    # but never a dir that holds a hidden one: its bind mount would show what was hidden.
+    covered = (*hidden, *_SCRATCH_DIRS)
+    readonly += tuple(
+        p for p in python
+        if _under_any(p, covered) and not _under_any(p, (*writable, *readonly)) and not any(_under_any(h, (p,)) for h in hidden)
+    )
     listed = {*hidden, *writable, *readonly}
     scratch = tuple(p for p in _SCRATCH_DIRS if os.path.isdir(p) and p not in listed)
     try:

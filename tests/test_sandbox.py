@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from graders import sandbox
 from graders.sandbox import SandboxPolicy, capabilities, release_cgroup
 
 REPO = Path(__file__).resolve().parents[1]
@@ -457,3 +458,18 @@ def wait_for_population(report_file: Path, minimum: int) -> list[str]:
             return leaves
         time.sleep(0.05)
     raise AssertionError("the sandboxed processes never appeared in their cgroup")
+
+
+def test_python_under_a_private_tmp_is_kept_but_never_a_dir_holding_a_hidden_one(tmp_path, monkeypatch):
+    """A clone under /tmp has its venv under the sandbox's private /tmp: it must stay importable,
+    yet a sys.path entry that contains a hidden dir (the repository holding reference/) must not
+    be bound back, or the bind would show the hidden dir's contents."""
+    venv = tmp_path / "clone" / ".venv"
+    hidden = tmp_path / "clone" / "reference"
+    venv.mkdir(parents=True)
+    hidden.mkdir()
+    monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
+    monkeypatch.setattr(sandbox.sys, "path", [str(tmp_path / "clone"), str(venv)])
+    dirs = sandbox._resolve_dirs(SandboxPolicy(hidden_dirs=(str(hidden),)), False, sandbox._Findings())
+    assert os.path.realpath(venv) in dirs.readonly
+    assert os.path.realpath(tmp_path / "clone") not in dirs.readonly
