@@ -217,6 +217,26 @@ def enter_sandbox(policy: SandboxPolicy) -> SandboxReport:
     return log_.report()
 
 
+def remove_stale_cgroups() -> None:
+    """Remove empty sandbox cgroups left by a grader that was killed before it could release them.
+
+    Names start with the grading process's pid (see graders.pipeline); a leaf whose process is
+    gone and which holds no task is stale. Anything else is left alone.
+    """
+    pattern = re.compile(re.escape(CGROUP_PREFIX) + r"(\d+)-")
+    for hierarchy in _hierarchies():
+        for parent in hierarchy.leaf_parents():
+            for leaf in parent.glob(f"{CGROUP_PREFIX}*"):
+                match = pattern.match(leaf.name)
+                if match is None or Path(f"/proc/{match.group(1)}").exists():
+                    continue
+                try:
+                    if not (leaf / "cgroup.procs").read_text().strip():
+                        leaf.rmdir()
+                except OSError as exc:
+                    log.info("stale cgroup %s not removed: %s", leaf, _describe(exc))
+
+
 def reap_descendants() -> None:
     """Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER), so that a sandboxed process whose
     supervisor was killed is reaped here instead of lingering as a zombie under init."""

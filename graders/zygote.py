@@ -171,6 +171,7 @@ def serve() -> None:
     logging.getLogger("papermill").setLevel(logging.ERROR)
     sandbox.die_with_parent()
     sandbox.reap_descendants()
+    sandbox.remove_stale_cgroups()
     fresh_torch_seed = torch.initial_seed()
     warned = warm_up()
     if warned:

@@ -178,3 +178,5 @@ def test_a_killed_batch_resumes_without_regrading_finished_work(tmp_path, gradin
     assert {p.parent.name: p.stat().st_mtime_ns for p in out.glob("quick-*/results.json")} == finished
     assert json.loads((out / "slow" / "results.json").read_text())["score"] == 12
     assert list(out.rglob("*.tmp")) == []
+    # The killed grader's cgroups (named after its pid) were cleaned up by the rerun.
+    assert glob.glob(f"/sys/fs/cgroup/*/**/a10-sandbox-{grader.pid}-*", recursive=True) == []
