@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--cold", action="store_true", help="a fresh Jupyter kernel per notebook (slow; the reference path)")
     grade.add_argument("--force", action="store_true", help="regrade every submission, even unchanged ones")
     grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
+    grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
+    grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
@@ -102,7 +104,15 @@ def _grade(args: argparse.Namespace) -> int:
         executor.start()
     from graders.pipeline import grade_folder
 
-    config = _config(args, jobs=args.jobs, cold=args.cold, force=args.force, sandbox=args.sandbox)
+    config = _config(
+        args,
+        jobs=args.jobs,
+        cold=args.cold,
+        force=args.force,
+        sandbox=args.sandbox,
+        notebook_timeout=args.notebook_timeout,
+        memory_bytes=args.memory_mb * 2**20,
+    )
     progress = Progress()
     results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
     graded = sum(1 for r in results if r.status.value == "graded")

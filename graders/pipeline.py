@@ -65,6 +65,7 @@ class GradingConfig:
             "seed": self.seed,
             "cell_timeout": self.cell_timeout,
             "notebook_timeout": self.notebook_timeout,
+            "memory_bytes": self.memory_bytes,
             "hidden": self.hidden,
             "epochs": self.epochs,
             "train_size": self.train_size,
