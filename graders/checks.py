@@ -127,13 +127,13 @@ def weighted_kl_terms(results: ProbeResults, case: Case) -> np.ndarray:
     return np.stack([loss_at(results, case, weight) - base for weight in (0.5, 30.0)])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class ValueCheck(Check):
-    function: str = ""
-    observable: Observable = closed_form_mu
-    tolerance: Tolerance = CLOSED_FORM_TOLERANCE
-    expectation: str = ""  # what the value should be, in words
-    hint: str = ""  # added when the public case passes but a hidden one fails
+    function: str
+    observable: Observable
+    tolerance: Tolerance
+    expectation: str  # what the value should be, in words
+    hint: str  # added when the public case passes but a hidden one fails
 
     def run(self, evidence: Evidence) -> CheckResult:
         cases = evidence.plan.cases_for(self.function)
@@ -180,9 +180,9 @@ def _catalog_order(name: str) -> int:
 # ----------------------------------------------------------------------------- derivation answers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DerivationCheck(Check):
-    quantity: str = "mu"
+    quantity: str  # "mu" | "Sigma"
 
     def run(self, evidence: Evidence) -> CheckResult:
         answer = next(a for a in evidence.derivation if a.quantity == self.quantity)
@@ -295,31 +295,46 @@ class KlTradeoffCheck(Check):
 
 CHECKS: tuple[Check, ...] = (
     ValueCheck(
-        "closed_form.mu", "Closed form: mean μ", 2.0, "closed_form", closed_form_mu, CLOSED_FORM_TOLERANCE,
-        "μ should be √ᾱ_t · x₀, the same shape as x₀.",
-        "Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
+        "closed_form.mu", "Closed form: mean μ", 2.0,
+        function="closed_form",
+        observable=closed_form_mu,
+        tolerance=CLOSED_FORM_TOLERANCE,
+        expectation="μ should be √ᾱ_t · x₀, the same shape as x₀.",
+        hint="Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
     ),
     ValueCheck(
-        "closed_form.sigma", "Closed form: variance Σ", 1.0, "closed_form", closed_form_sigma, CLOSED_FORM_TOLERANCE,
-        "Σ should be the variance 1 − ᾱ_t.",
-        "Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
+        "closed_form.sigma", "Closed form: variance Σ", 1.0,
+        function="closed_form",
+        observable=closed_form_sigma,
+        tolerance=CLOSED_FORM_TOLERANCE,
+        expectation="Σ should be the variance 1 − ᾱ_t.",
+        hint="Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
     ),
-    DerivationCheck("derivation.mu", "Derivation: your answer for μ", 1.0, "mu"),
-    DerivationCheck("derivation.sigma", "Derivation: your answer for Σ", 1.0, "Sigma"),
+    DerivationCheck("derivation.mu", "Derivation: your answer for μ", 1.0, quantity="mu"),
+    DerivationCheck("derivation.sigma", "Derivation: your answer for Σ", 1.0, quantity="Sigma"),
     ValueCheck(
-        "vae_loss.reconstruction", "VAE loss: reconstruction term", 2.0, "vae_loss", reconstruction_term, LOSS_TOLERANCE,
-        "With kl_loss_weight=0 the loss should be the binary cross-entropy of x_hat against x, summed over all elements.",
-        "Check that the loss uses all of x and x_hat, whatever their shapes (flatten both).",
+        "vae_loss.reconstruction", "VAE loss: reconstruction term", 2.0,
+        function="vae_loss",
+        observable=reconstruction_term,
+        tolerance=LOSS_TOLERANCE,
+        expectation="With kl_loss_weight=0 the loss should be the binary cross-entropy of x_hat against x, summed over all elements.",
+        hint="Check that the loss uses all of x and x_hat, whatever their shapes (flatten both).",
     ),
     ValueCheck(
-        "vae_loss.kl", "VAE loss: KL term", 2.0, "vae_loss", kl_term, LOSS_TOLERANCE,
-        "loss(w=1) − loss(w=0) should be the KL divergence −½ Σ(1 + logvar − mu² − exp(logvar)), summed over all elements.",
-        "Check that the KL sums over the batch and every latent dimension.",
+        "vae_loss.kl", "VAE loss: KL term", 2.0,
+        function="vae_loss",
+        observable=kl_term,
+        tolerance=LOSS_TOLERANCE,
+        expectation="loss(w=1) − loss(w=0) should be the KL divergence −½ Σ(1 + logvar − mu² − exp(logvar)), summed over all elements.",
+        hint="Check that the KL sums over the batch and every latent dimension.",
     ),
     ValueCheck(
-        "vae_loss.weighting", "VAE loss: kl_loss_weight", 1.0, "vae_loss", weighted_kl_terms, LOSS_TOLERANCE,
-        "The loss should be BCE + kl_loss_weight · KL, so loss(w) − loss(0) = w · KL (checked at w = 0.5 and 30; a wrong KL term fails this too).",
-        "Make sure kl_loss_weight is used as passed, for every value.",
+        "vae_loss.weighting", "VAE loss: kl_loss_weight", 1.0,
+        function="vae_loss",
+        observable=weighted_kl_terms,
+        tolerance=LOSS_TOLERANCE,
+        expectation="The loss should be BCE + kl_loss_weight · KL, so loss(w) − loss(0) = w · KL (checked at w = 0.5 and 30; a wrong KL term fails this too).",
+        hint="Make sure kl_loss_weight is used as passed, for every value.",
     ),
     ReparameterizeCheck("reparameterize", "Reparameterisation trick", 1.0),
     KlTradeoffCheck("experiment.kl_tradeoff", "Experiment: KL weight 30 vs 0", 1.0),
