@@ -119,11 +119,24 @@ class RecordingShell(InteractiveShell):
         )
 
 
-def new_shell() -> RecordingShell:
+def build_shell(ipython_dir: str) -> RecordingShell:
+    """Build this process's shell; the zygote does it once, before forking (it costs ~40 ms)."""
     # No history database: it would be one more file and a thread per submission.
     config = Config({"HistoryManager": {"enabled": False}, "InteractiveShell": {"colors": "NoColor"}})
-    shell = RecordingShell.instance(config=config)
+    shell = RecordingShell.instance(config=config, ipython_dir=ipython_dir)
     shell.enable_matplotlib("inline")
+    return shell
+
+
+def shell_in(work_dir: Path) -> RecordingShell:
+    """This process's shell, with its IPython dir and home in `work_dir`, as a kernel started there."""
+    if not RecordingShell.initialized():
+        return build_shell(str(work_dir))
+    shell = RecordingShell.instance()
+    if shell.ipython_dir != str(work_dir):
+        shell.ipython_dir = str(work_dir)
+        shell.init_profile_dir(None)
+    shell.home_dir = str(work_dir)
     return shell
 
 
@@ -135,8 +148,9 @@ class InProcessShellEngine(Engine):
         # papermill rewrites the whole notebook at every cell start and end; here that was a third
         # of the run. It is written once at the end, and a one-line marker says which cell runs.
         output_path, nb_man.output_path = nb_man.output_path, None
-        progress = Path.cwd() / PROGRESS_FILE  # absolute: student code may chdir anywhere
-        shell = new_shell()
+        work_dir = Path.cwd()  # run_notebook starts every notebook in its work dir
+        progress = work_dir / PROGRESS_FILE  # absolute: student code may chdir anywhere
+        shell = shell_in(work_dir)
         for index, cell in enumerate(nb_man.nb.cells):
             nb_man.cell_start(cell, index)
             if cell.cell_type == "code":

@@ -8,6 +8,7 @@ import pytest
 
 from graders.checks import CHECKS, CHECK_IDS, MAX_SCORE
 from graders.results import CheckStatus
+from reference.misconceptions import flag_subsets, vae_loss_variant
 from tests import students as s
 
 
@@ -158,3 +159,18 @@ def test_reparameterize_is_checked_statistically(plan, expected, implementation,
 def test_the_kl_tradeoff_experiment_sees_which_term_the_weight_is_on(plan, expected, implementation, status):
     result = run(s.evidence(plan, expected, experiment=True, vae_loss=implementation), "experiment.kl_tradeoff")
     assert result.status is status, result.message
+
+
+WEIGHTING_MISTAKES = frozenset({"kl_sign_flipped", "weight_on_reconstruction", "weight_ignored"})
+
+
+@pytest.mark.parametrize("flags", [frozenset(), *flag_subsets("vae_loss", 2)], ids=lambda f: ",".join(sorted(f)) or "reference")
+def test_the_short_experiment_separates_the_weights_by_a_wide_margin(plan, expected, flags):
+    result = run(s.evidence(plan, expected, experiment=True, vae_loss=vae_loss_variant(flags)), "experiment.kl_tradeoff")
+    if flags & WEIGHTING_MISTAKES:
+        assert result.status is CheckStatus.FAIL, result.message
+        return
+    assert result.status is CheckStatus.PASS, result.message
+    # Far apart, not a coin flip: a few training steps more or less would not change the verdict.
+    recon, kl = result.details["reconstruction"], result.details["kl"]
+    assert recon["30"] - recon["0"] > 1000 and kl["0"] - kl["30"] > 100, result.details
