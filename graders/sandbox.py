@@ -34,6 +34,8 @@ What the calling process C does, in this order (each step needs the rights the n
     through /proc/<pid>/root. C stays behind as a supervisor that never returns: it exits with
     G's exit status or dies of G's signal, so callers see the same wait status as before.
     G dies with C (PR_SET_PDEATHSIG), and when G exits the kernel kills its whole namespace.
+    A root parent can spare this second fork: `fork_into_new_pid_namespace` creates C as pid 1
+    already, C only mounts /proc, and C itself plays G from here on (the warm path does this).
  7. in G: drops every capability (and the bounding set), or, as root, switches to
     `sandbox_uid`; sets no_new_privs; closes inherited directory fds (openat on one would walk
     around the hidden dirs). `enter_sandbox` returns in G.
@@ -130,7 +132,7 @@ class SandboxPolicy:
     writable_dirs: tuple[str, ...] = ()  # visible and writable at the same path, even inside a hidden dir
     readonly_dirs: tuple[str, ...] = ()  # visible and read-only at the same path, even inside a hidden dir
     cgroup_name: str | None = None  # unique per submission, for cgroup-based limits
-    isolate_pids: bool = True  # own PID namespace and /proc (enter_sandbox then returns in a child)
+    isolate_pids: bool = True  # own PID namespace and /proc (enter_sandbox may then return in a child)
     sandbox_uid: int = 65534  # a root caller runs the student code as this uid/gid
     sandbox_gid: int = 65534
 
@@ -187,31 +189,42 @@ def capabilities() -> dict[str, bool | str]:
     }
 
 
-def enter_sandbox(policy: SandboxPolicy) -> SandboxReport:
+def enter_sandbox(policy: SandboxPolicy, *, parent_alive: int | None = None) -> SandboxReport:
     """Confine the calling process (see the module docstring); never raises for a missing capability.
 
     May return in a forked child (pid 1 of a new PID namespace): the calling process then stays
     behind as a supervisor that never returns and leaves with the child's wait status.
+
+    `parent_alive` is for a process that `fork_into_new_pid_namespace` made: it is pid 1 of its
+    own PID namespace already, so no supervisor is forked. It is the read end of a pipe whose
+    write end only the parent holds (EOF: the parent is gone), because changing uid clears
+    PR_SET_PDEATHSIG and the process must still die with its parent.
     """
     log_ = _Findings()
     drop_root = os.geteuid() == 0
+    made_pid1 = parent_alive is not None and os.getpid() == 1
     dirs = _resolve_dirs(policy, drop_root, log_)
     cgroup = _join_cgroup(policy, log_)
     if drop_root:
         _hand_over(dirs.writable, policy, log_)
-    flags = _unshare(policy, drop_root, log_)
+    flags = _unshare(policy, drop_root, log_, new_pid_namespace=policy.isolate_pids and not made_pid1)
     if flags & CLONE_NEWNS:
         _build_filesystem(dirs, policy, log_)
     else:
         log_.warn("filesystem NOT isolated: no mount namespace; hidden dirs are readable and the whole disk writable as far as permissions allow")
     _reenter_cwd(dirs, log_)
     _set_rlimits(policy, cgroup, drop_root, flags, log_)
-    supervisor = _become_pid1(log_) if flags & CLONE_NEWPID else None
-    if supervisor is None:
-        log_.warn("processes NOT isolated: the student code can see other processes and signal those of its own uid")
+    if made_pid1:
+        log_.namespaces.append("pid")
+        _mount_proc(log_)
+        parent = parent_alive
+    else:
+        parent = _become_pid1(log_) if flags & CLONE_NEWPID else None
+        if parent is None:
+            log_.warn("processes NOT isolated: the student code can see other processes and signal those of its own uid")
     _drop_privileges(policy, drop_root, flags, log_)
-    if supervisor is not None:
-        _die_with_supervisor(supervisor)
+    if parent is not None:
+        _die_with(parent)
     _check_reachable(dirs, log_)
     _close_inherited_dir_fds(log_)
     return log_.report()
@@ -241,6 +254,31 @@ def reap_descendants() -> None:
     """Adopt orphaned descendants (PR_SET_CHILD_SUBREAPER), so that a sandboxed process whose
     supervisor was killed is reaped here instead of lingering as a zombie under init."""
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def fork_into_new_pid_namespace() -> int | None:
+    """`os.fork()`, but the child is pid 1 of a new PID namespace; None if that is impossible here.
+
+    For a root parent that forks many sandboxed children (the zygote): `enter_sandbox` would
+    otherwise fork a second time to get a PID namespace, and forking a process with torch loaded
+    costs ~16 ms of CPU. Pass the child's `enter_sandbox` a `parent_alive` fd. Later children of
+    the caller are created in its own namespace again.
+    """
+    if os.geteuid() != 0:
+        return None  # a user namespace would be needed first, and the caller could not leave it
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    try:
+        if _libc.unshare(CLONE_NEWPID) != 0:
+            return None
+        pid = -1
+        try:
+            pid = os.fork()
+        finally:
+            if pid != 0:
+                _checked(_libc.setns(own, CLONE_NEWPID), "setns")
+        return pid
+    finally:
+        os.close(own)
 
 
 def die_with_parent() -> None:
@@ -318,6 +356,7 @@ def _size(n: int) -> str:
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 _libc.capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 
@@ -452,7 +491,7 @@ def _join_cgroup(policy: SandboxPolicy, log_: _Findings) -> dict[str, Path]:
     if leaf is not None:
         joined = {"memory": leaf, "pids": leaf}
         log_.memory_limit = f"cgroup v2 memory.max {_size(policy.memory_bytes)}, no swap"
-        log_.process_limit = f"cgroup v2 pids.max {policy.max_processes} (threads count too, and the supervisor)"
+        log_.process_limit = f"cgroup v2 pids.max {policy.max_processes} (threads count too)"
     else:
         joined = _join_v1(hierarchies, name, policy, log_)
     log_.cgroup_dirs.extend(sorted({str(leaf) for leaf in joined.values()}))
@@ -492,7 +531,7 @@ def _join_v1(hierarchies: list[_Hierarchy], name: str, policy: SandboxPolicy, lo
         else:
             leaf = _join_leaf(leaf_dir, [("pids.max", str(policy.max_processes))], [], log_)
             if leaf is not None:
-                log_.process_limit = f"cgroup v1 pids {policy.max_processes} (threads count too, and the supervisor)"
+                log_.process_limit = f"cgroup v1 pids {policy.max_processes} (threads count too)"
         if leaf is not None:
             joined[controller] = leaf
     return joined
@@ -642,11 +681,11 @@ def _hand_over(writable: tuple[str, ...], policy: SandboxPolicy, log_: _Findings
 # ----------------------------------------------------------------------------- namespaces
 
 
-def _unshare(policy: SandboxPolicy, drop_root: bool, log_: _Findings) -> int:
+def _unshare(policy: SandboxPolicy, drop_root: bool, log_: _Findings, *, new_pid_namespace: bool) -> int:
     """Unshare the namespaces; returns the flags in force (0 if none)."""
     flags = CLONE_NEWNS | CLONE_NEWIPC
     flags |= CLONE_NEWNET if policy.isolate_network else 0
-    flags |= CLONE_NEWPID if policy.isolate_pids else 0
+    flags |= CLONE_NEWPID if new_pid_namespace else 0
     flags |= 0 if drop_root else CLONE_NEWUSER
     threads = _thread_count()
     try:
@@ -831,14 +870,19 @@ def _become_pid1(log_: _Findings) -> int:
         os.close(parent_alive)
         _supervise(child)
     os.close(parent_holds)
+    _mount_proc(log_)
+    return parent_alive
+
+
+def _mount_proc(log_: _Findings) -> None:
+    """A /proc of the new PID namespace: only its own processes are visible there."""
     try:
         _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     except OSError as exc:
         log_.warn(f"processes NOT fully isolated: the host's /proc is still mounted ({_describe(exc)})")
-    return parent_alive
 
 
-def _die_with_supervisor(parent_alive: int) -> None:
+def _die_with(parent_alive: int) -> None:
     """Set last, because any change of uid clears it; the pipe covers a supervisor that died earlier."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if select.select([parent_alive], [], [], 0)[0]:

@@ -200,6 +200,7 @@ def _serve_jobs(fresh_torch_seed: int) -> None:
     """Fork a child for every job line on stdin; report each outcome on stdout; until stdin closes."""
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
+    alive_read, alive_write = os.pipe()  # only the zygote keeps the write end: EOF = the zygote is gone
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     _send({"threads": len(os.listdir("/proc/self/task"))})
@@ -216,12 +217,25 @@ def _serve_jobs(fresh_torch_seed: int) -> None:
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 job = ExecutionJob(**json.loads(line))
-                pid = os.fork()
+                pid, pid1 = _fork(job)
                 if pid == 0:
-                    _run_child(job, fresh_torch_seed, (wake_read, wake_write))
+                    parent_alive = alive_read if pid1 else None
+                    inherited = [fd for fd in (wake_read, wake_write, alive_read, alive_write) if fd != parent_alive]
+                    _run_child(job, fresh_torch_seed, inherited, parent_alive)
                 children[pid] = Child(job, time.monotonic())
         _reap(children)
         _enforce_deadlines(children)
+
+
+def _fork(job: ExecutionJob) -> tuple[int, bool]:
+    """Fork a child for the job; True if it is pid 1 of its own PID namespace already."""
+    if job.sandbox is not None and job.sandbox.get("isolate_pids", True):
+        from graders.sandbox import fork_into_new_pid_namespace
+
+        pid = fork_into_new_pid_namespace()  # spares the sandbox a second fork of this big process
+        if pid is not None:
+            return pid, True
+    return os.fork(), False
 
 
 def _send(message: dict[str, Any]) -> None:
@@ -286,8 +300,11 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, int]) -> None:
-    """In the forked child: become a fresh 'kernel' for one notebook, run it, exit. Never returns."""
+def _run_child(job: ExecutionJob, fresh_torch_seed: int, inherited_fds: list[int], parent_alive: int | None) -> None:
+    """In the forked child: become a fresh 'kernel' for one notebook, run it, exit. Never returns.
+
+    `parent_alive`: see graders.sandbox.enter_sandbox; given when the child is pid 1 already.
+    """
     status = HARNESS_FAILED
     try:
         from graders.sandbox import die_with_parent
@@ -297,12 +314,12 @@ def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, i
         Path(job.work_dir).mkdir(parents=True, exist_ok=True)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in wake_pipe:
+        for fd in inherited_fds:
             os.close(fd)
         _detach_stdio(Path(job.work_dir) / "kernel-output.log")
         # IPython and matplotlib look for a writable home; inside the sandbox only the work dir is.
         os.environ.update(HOME=job.work_dir, IPYTHONDIR=job.work_dir, MPLCONFIGDIR=job.work_dir)
-        confinement = _confine(job)
+        confinement = _confine(job, parent_alive)
         _reset_randomness(fresh_torch_seed)
         from graders.execution import run_notebook
         from graders.shell_engine import ENGINE_NAME
@@ -318,13 +335,13 @@ def _run_child(job: ExecutionJob, fresh_torch_seed: int, wake_pipe: tuple[int, i
         os._exit(status)
 
 
-def _confine(job: ExecutionJob) -> dict[str, Any]:
+def _confine(job: ExecutionJob, parent_alive: int | None) -> dict[str, Any]:
     """Enter the job's sandbox (this may continue in a new child: see graders.sandbox)."""
     if job.sandbox is None:
         return {"warnings": ["NOT sandboxed: the grader was run with --no-sandbox"]}
     from graders.sandbox import SandboxPolicy, enter_sandbox
 
-    return enter_sandbox(SandboxPolicy.from_json(job.sandbox)).to_json()
+    return enter_sandbox(SandboxPolicy.from_json(job.sandbox), parent_alive=parent_alive).to_json()
 
 
 def _release(job: ExecutionJob) -> None:

@@ -40,6 +40,10 @@ def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_p
             + leak_if(f"os.listdir({str(submissions_dir)!r})", "submissions")
             + f"open({str(reference_dir / 'closed_form.py')!r}).read()",
         ),
+        "list-processes": notebook(
+            CORRECT_CODE,
+            "import os\n" + leak_if("[p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]", "other processes"),
+        ),
         "write-outside": notebook(CORRECT_CODE, f"open({str(outside_file)!r}, 'w').write('pwned')"),
         "print-50mb": notebook(CORRECT_CODE, "print('x' * 50_000_000)"),
         "image-20mb": notebook(

@@ -128,6 +128,11 @@ def test_the_reference_and_other_submissions_are_invisible(batch):
     assert not leaked(result) and cell_error_names(result) == ["FileNotFoundError"]
 
 
+def test_no_other_process_is_visible(batch):
+    result = batch[1]["list-processes"]
+    assert not leaked(result) and result.cell_errors == () and result.score == 12
+
+
 def test_nothing_is_written_outside_the_work_dir(batch):
     result = batch[1]["write-outside"]
     assert cell_error_names(result)[0] in ("OSError", "PermissionError")

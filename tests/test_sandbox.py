@@ -43,10 +43,13 @@ import ctypes, errno, fcntl, json, os, resource, signal, socket, struct, sys, th
 args = json.loads(sys.argv[1])
 if args["torch"]:
     import torch
-from graders.sandbox import SandboxPolicy, enter_sandbox, release_cgroup
+from graders.sandbox import SandboxPolicy, enter_sandbox, fork_into_new_pid_namespace, release_cgroup
 policy = SandboxPolicy.from_json(args["policy"])
-pid = os.fork()
+own_namespace = os.readlink("/proc/self/ns/pid")
+alive_read, alive_write = os.pipe()
+pid = fork_into_new_pid_namespace() if args["pid1"] else os.fork()
 if pid == 0:
+    os.close(alive_write)
     status = 1
     try:
         if args["uid"] is not None:
@@ -55,7 +58,7 @@ if pid == 0:
         if args["thread"]:
             threading.Thread(target=time.sleep, args=(3,), daemon=True).start()
         os.chdir(args["cwd"])
-        report = enter_sandbox(policy)
+        report = enter_sandbox(policy, parent_alive=alive_read if args["pid1"] else None)
         print(json.dumps(report.to_json()), flush=True)
         exec(args["code"], {**globals(), "P": args["paths"]})
         status = 0
@@ -66,7 +69,10 @@ if pid == 0:
         os._exit(status)
 _, status = os.waitpid(pid, 0)
 release_cgroup(policy)
-print(json.dumps({"status": status}))
+later = os.fork()
+if later == 0:
+    os._exit(0 if os.readlink("/proc/self/ns/pid") == own_namespace else 1)
+print(json.dumps({"status": status, "later_children_in_own_namespace": os.waitpid(later, 0)[1] == 0}))
 """
 
 PROBE_USERNS_AS_NOBODY = r"""
@@ -82,6 +88,7 @@ class Outcome:
     results: dict[str, Any]  # the JSON the test's code printed, if any
     status: int  # the sandboxed process's wait status, as its parent saw it
     stderr: str
+    later_children_in_own_namespace: bool  # the parent's next plain fork was not in the sandbox's PID namespace
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -156,7 +163,15 @@ def policy_for(paths: dict[str, str], **overrides: Any) -> SandboxPolicy:
 
 
 def run_forked(
-    policy: SandboxPolicy, identity: str, code: str, paths: dict[str, str], *, torch: bool = False, thread: bool = False, cwd: str | None = None
+    policy: SandboxPolicy,
+    identity: str,
+    code: str,
+    paths: dict[str, str],
+    *,
+    torch: bool = False,
+    thread: bool = False,
+    cwd: str | None = None,
+    pid1: bool = False,
 ) -> Outcome:
     args = {
         "policy": policy.to_json(),
@@ -166,13 +181,14 @@ def run_forked(
         "torch": torch,
         "thread": thread,
         "cwd": cwd or str(REPO),
+        "pid1": pid1,
     }
     done = subprocess.run([sys.executable, "-c", FORKED, json.dumps(args)], capture_output=True, text=True, env=ENV, timeout=60, check=False)
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines and "status" in lines[-1], f"the forking parent failed:\n{done.stdout}\n{done.stderr}"
     report = lines[0] if len(lines) > 1 else {}
     results = lines[1] if len(lines) > 2 else {}
-    return Outcome(report, results, lines[-1]["status"], done.stderr)
+    return Outcome(report, results, lines[-1]["status"], done.stderr, lines[-1]["later_children_in_own_namespace"])
 
 
 def run_launcher(policy: SandboxPolicy, tmp_path: Path, command: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -391,6 +407,17 @@ def test_torch_loaded_before_the_fork_still_works_inside(isolated: str, paths: d
 
 
 # ----------------------------------------------------------------------------- launcher and release
+
+
+@pytest.mark.skipif(not IS_ROOT, reason="only a root parent can fork straight into a new PID namespace")
+def test_a_child_forked_as_pid1_of_its_own_namespace_is_confined_without_a_supervisor(paths: dict[str, str]) -> None:
+    code = "print(json.dumps({'pid': os.getpid(), 'visible': sorted(p for p in os.listdir('/proc') if p.isdigit()), 'uid': os.getuid()}))"
+    outcome = run_forked(policy_for(paths), "caller", code, paths, torch=True, pid1=True)
+    assert outcome.results == {"pid": 1, "visible": ["1"], "uid": NOBODY}, outcome.stderr
+    assert "pid" in outcome.report["namespaces"] and outcome.report["filesystem_isolated"]
+    assert os.waitstatus_to_exitcode(outcome.status) == 0
+    assert outcome.later_children_in_own_namespace
+    assert_no_cgroup_left(outcome.report)
 
 
 def test_launcher_execs_the_command_inside_the_sandbox(tmp_path: Path, paths: dict[str, str], machine: dict[str, bool | str]) -> None:
