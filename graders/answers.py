@@ -16,7 +16,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Callable, Iterable, Mapping
 
 import sympy
@@ -111,6 +111,7 @@ _SAMPLE_POINTS = 6
 _RELATIVE_TOLERANCE = 1e-9
 
 
+@lru_cache(maxsize=4096)  # a class writes the same few answers; sympy takes milliseconds per answer
 def judge(quantity: str, latex: str | None) -> AnswerVerdict:
     """Judge an answer for "mu" or "Sigma": pass, fail with the misconceptions it shows, or error."""
     symbol, command = _QUANTITY_NAMES[quantity]

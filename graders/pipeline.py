@@ -330,6 +330,7 @@ def provenance(config: GradingConfig, reference_hash: str | None, key: str) -> d
     }
 
 
+@lru_cache(maxsize=None)
 def _version(package: str) -> str:
     try:
         return metadata.version(package)

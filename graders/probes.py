@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -96,6 +97,17 @@ class ProbePlan:
     experiment: ExperimentSpec | None
     call_time_limit: float = 10.0
     experiment_time_limit: float = 60.0
+
+    @cached_property
+    def probe_source(self) -> str:
+        """The source of the probe cell (see `probe_cell`): the runtime pasted in, and this plan's request."""
+        return (
+            "# Added by the grader after your cells ran: it calls your functions on the grader's inputs.\n"
+            f"exec(compile({inspect.getsource(probe_runtime)!r}, 'a10_grader_probe_runtime', 'exec'),"
+            " __a10_grader := {'__name__': 'a10_grader_probe_runtime'})\n"
+            f"__a10_grader['publish'](__a10_grader['run_probes'](globals(), __import__('json').loads({json.dumps(self.request())!r})))\n"
+            "del __a10_grader\n"
+        )
 
     def cases_for(self, function: str) -> tuple[Case, ...]:
         return tuple(case for case in self.cases if case.function == function)
@@ -199,14 +211,7 @@ def build_plan(*, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
 
 def probe_cell(plan: ProbePlan) -> nbformat.NotebookNode:
     """The cell appended after the student's cells; it leaves no names behind in their namespace."""
-    source = (
-        "# Added by the grader after your cells ran: it calls your functions on the grader's inputs.\n"
-        f"exec(compile({inspect.getsource(probe_runtime)!r}, 'a10_grader_probe_runtime', 'exec'),"
-        " __a10_grader := {'__name__': 'a10_grader_probe_runtime'})\n"
-        f"__a10_grader['publish'](__a10_grader['run_probes'](globals(), __import__('json').loads({json.dumps(plan.request())!r})))\n"
-        "del __a10_grader\n"
-    )
-    cell = nbformat.v4.new_code_cell(source)
+    cell = nbformat.v4.new_code_cell(plan.probe_source)
     cell.id = "a10-grader-probe"
     cell.metadata["tags"] = [PROBE_TAG]
     cell.metadata["jupyter"] = {"source_hidden": True}
