@@ -138,21 +138,25 @@ def _make_data(args: argparse.Namespace) -> int:
 
 
 class Progress:
-    """One line per finished submission with count, rate and ETA, on stderr."""
+    """One line per finished submission with count, rate and ETA, on stderr.
+
+    The rate is measured from the first result on: the start-up before it (imports, the warm
+    zygote) is paid once and would make the first ETAs several times too long.
+    """
 
     def __init__(self) -> None:
-        self.started = time.monotonic()
+        self.first: float | None = None
         self.done = 0
 
     def update(self, result: SubmissionResult, total: int) -> None:
+        now = time.monotonic()
         self.done += 1
-        per_notebook = (time.monotonic() - self.started) / self.done
-        eta = per_notebook * (total - self.done)
-        print(
-            f"[{self.done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} ({result.status.value})"
-            f"  {per_notebook:.1f} s/notebook, ETA {eta:.0f} s",
-            file=sys.stderr,
-        )
+        self.first = self.first if self.first is not None else now
+        rate = ""
+        if self.done > 1:
+            per_notebook = (now - self.first) / (self.done - 1)
+            rate = f"  {per_notebook:.2f} s/notebook, ETA {per_notebook * (total - self.done):.0f} s"
+        print(f"[{self.done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} ({result.status.value}){rate}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -159,8 +159,7 @@ class InProcessShellEngine(Engine):
                 cell.execution_count = shell.execution_count - 1
             nb_man.cell_complete(cell, index)
         nb_man.nb.metadata["language_info"] = {"name": "python", "version": platform.python_version()}
-        nb_man.output_path = output_path
-        nb_man.save()
+        nb_man.output_path = output_path  # papermill's notebook_complete() saves it, once
 
 
 def run_cell(shell: RecordingShell, source: str, timeout: float | None) -> list[nbformat.NotebookNode]:

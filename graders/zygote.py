@@ -82,9 +82,11 @@ class WarmExecutor:
         assert zygote is not None and zygote.stdin is not None and zygote.stdout is not None
         in_flight: dict[str, ExecutionJob] = {}
         ready = False
+        idle = True  # no job ever sent: the zygote's warm-up is not worth waiting for
         try:
             # Jobs queue in the pipe while the zygote still warms up; it reads them when ready.
             self._send(zygote, pending, in_flight)
+            idle = not in_flight
             while True:
                 if not in_flight:
                     return
@@ -104,6 +106,8 @@ class WarmExecutor:
                 yield outcome
         finally:
             zygote.stdin.close()
+            if idle:
+                zygote.kill()  # e.g. every result came from the cache: nothing to fork
             try:
                 zygote.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -191,9 +195,9 @@ def serve() -> None:
     if warned:
         print(f"a10-grader zygote: warm-up raised warnings {warned}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="a10-zygote-ipython-") as ipython_dir:
-        shell_engine.build_shell(ipython_dir)  # each child moves it to its own work dir
-        gc.freeze()
-        _serve_jobs(fresh_torch_seed)
+        shell_engine.build_shell(ipython_dir)  # each child moves it to its own work dir first
+    gc.freeze()
+    _serve_jobs(fresh_torch_seed)
 
 
 def _serve_jobs(fresh_torch_seed: int) -> None:

@@ -52,3 +52,17 @@ def test_self_check_names_the_mistake_but_not_the_derivation_verdict(grading_dat
     assert result.returncode == 1
     assert "FAIL   closed_form.mu" in result.stdout and "missing_sqrt" in result.stdout
     assert "Whether it is right is graded after you submit" in result.stdout
+
+
+def test_progress_rate_and_eta_leave_the_start_up_out(monkeypatch, capsys):
+    from graders import cli
+    from graders.results import SubmissionResult, SubmissionStatus
+
+    clock = iter([10.0, 11.0, 12.0])  # the first result arrives after start-up; then one per second
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    progress = cli.Progress()
+    for name in ("a", "b", "c"):
+        progress.update(SubmissionResult(name, SubmissionStatus.GRADED, 12.0, 12.0, "", ()), 5)
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "[1/5] a: 12/12 (graded)"
+    assert lines[2] == "[3/5] c: 12/12 (graded)  1.00 s/notebook, ETA 2 s"
