@@ -30,6 +30,7 @@ PROGRESS_FILE = ".a10-grader-running-cell.json"
 RUNNING_CELL = "running_cell_source"  # the key in ExecutionOutcome.details that carries it
 SANDBOX_POLICY_FILE = ".a10-grader-sandbox-policy.json"
 SANDBOX_REPORT_FILE = ".a10-grader-sandbox-report.json"
+MAX_EXECUTED_BYTES = 256 * 2**20  # the sandbox's largest file (SandboxPolicy.max_file_bytes)
 
 # Fixed for every kernel, cold or warm: one thread per kernel (parallel workers must not
 # oversubscribe the cores) and the same string-hash seed everywhere. glibc's malloc asks for
@@ -50,7 +51,9 @@ KERNEL_ENV = {
 class ExecutionJob:
     submission_id: str
     input_path: str  # the prepared notebook: student cells + the grader's probe cell
-    output_path: str  # where the executed notebook is written (also while it runs)
+    # Where the executor delivers the executed notebook: never inside work_dir, which the
+    # notebook's own code controls (see graders.untrusted).
+    output_path: str
     work_dir: str  # the kernel's working directory, private to this submission
     parameters: dict[str, Any]
     cell_timeout: float
@@ -179,16 +182,24 @@ def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:
 
 
 def _cold_sandbox_report(job: ExecutionJob) -> dict[str, Any]:
-    """What the launcher reported, and the cgroup released now that the kernel is gone."""
+    """What the launcher reported, and the cgroup released now that the kernel is gone.
+
+    The report file is in the work dir, so the kernel could have replaced it: read with care.
+    """
     if job.sandbox is None:
         return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
     from graders.sandbox import SandboxPolicy, release_cgroup
+    from graders.untrusted import read_regular_file
 
     release_cgroup(SandboxPolicy.from_json(job.sandbox))
+    raw = read_regular_file(Path(job.work_dir) / SANDBOX_REPORT_FILE, 1 << 20)
     try:
-        return json.loads((Path(job.work_dir) / SANDBOX_REPORT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        report = json.loads(raw) if raw is not None else None
+    except ValueError:
+        report = None
+    if not isinstance(report, dict):
         return {"warnings": ["the sandbox did not report: the kernel may not have started inside it"]}
+    return report
 
 
 # ----------------------------------------------------------------------------- many notebooks

@@ -225,13 +225,15 @@ def prepare(submission: Submission, plan: ProbePlan, config: GradingConfig, work
     runnable.metadata["a10_grader"] = {"grader_version": grader_version(), "seed": config.seed, "submission": submission.id}
     work_dir = workspace.scratch / f"{len(list(workspace.scratch.iterdir())):04d}"
     work_dir.mkdir()
+    executed_dir = workspace.scratch / "executed"  # out of the notebook's reach, unlike its work dir
+    executed_dir.mkdir(exist_ok=True)
     input_path = work_dir / "submission.ipynb"
     nbformat.write(runnable, str(input_path))
     # The kernel writes only inside its own work dir; the grader copies the result to the reports.
     job = ExecutionJob(
         submission_id=submission.id,
         input_path=str(input_path),
-        output_path=str(work_dir / "executed.ipynb"),
+        output_path=str(executed_dir / f"{work_dir.name}.ipynb"),
         work_dir=str(work_dir),
         parameters=config.notebook_parameters(workspace.data_dir),
         cell_timeout=config.cell_timeout,

@@ -38,13 +38,15 @@ import time
 import traceback
 import warnings
 from collections import deque
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from graders.execution import KERNEL_ENV, PROGRESS_FILE, RUNNING_CELL, ExecutionJob, ExecutionOutcome
+from graders.execution import KERNEL_ENV, MAX_EXECUTED_BYTES, PROGRESS_FILE, RUNNING_CELL, ExecutionJob, ExecutionOutcome
+from graders.untrusted import read_regular_file
 
 OUTCOME_FILE = ".a10-grader-outcome.json"
+EXECUTED_FILE = "executed.ipynb"  # in the work dir; the zygote delivers it to job.output_path
 HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the student's code
 
 
@@ -260,15 +262,22 @@ def _reap(children: dict[int, Child]) -> None:
             continue
         _kill_group(pid)
         _release(child.job)
-        _send(asdict(_outcome_of(child, status)))
+        try:
+            outcome = _outcome_of(child, status)
+        except Exception as exc:  # noqa: BLE001 - what one notebook left behind must never stop the batch
+            message = "the grader could not read how the process running your notebook ended; it was not graded"
+            outcome = ExecutionOutcome(child.job.submission_id, False, message, details={"executor": "warm", "exception": f"{type(exc).__name__}: {exc}"})
+        _send(asdict(outcome))
 
 
 def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
+    """From the child's exit status and what it left in its work dir (written by code that also
+    ran the student's cells, so read as untrusted data: see graders.untrusted)."""
     job, seconds = child.job, time.monotonic() - child.started
-    outcome_path = Path(job.work_dir) / OUTCOME_FILE
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and outcome_path.exists():
-        recorded = json.loads(outcome_path.read_text(encoding="utf-8"))
-        return ExecutionOutcome(**{**recorded, "seconds": seconds})
+    _deliver_notebook(job)
+    recorded = _recorded_outcome(job)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and recorded is not None:
+        return replace(recorded, seconds=seconds)
     if child.killed_for_time:
         message = f"the notebook ran longer than the {job.notebook_timeout:g} s limit for a whole notebook and was stopped"
     elif os.WIFSIGNALED(status):
@@ -281,12 +290,35 @@ def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
     return ExecutionOutcome(job.submission_id, False, message, seconds, {"executor": "warm", **_running_cell(job)})
 
 
+def _deliver_notebook(job: ExecutionJob) -> None:
+    """Copy the executed notebook out of the work dir to where the grader reads it."""
+    data = read_regular_file(Path(job.work_dir) / EXECUTED_FILE, MAX_EXECUTED_BYTES)
+    target = Path(job.output_path)
+    if data is None:
+        target.unlink(missing_ok=True)
+    else:
+        target.write_bytes(data)
+
+
+def _recorded_outcome(job: ExecutionJob) -> ExecutionOutcome | None:
+    """The outcome the child wrote after the last cell, if well-formed and about this job."""
+    raw = read_regular_file(Path(job.work_dir) / OUTCOME_FILE, 1 << 20)
+    try:
+        outcome = ExecutionOutcome(**json.loads(raw))  # type: ignore[arg-type] - None raises TypeError
+    except (TypeError, ValueError):
+        return None
+    well_formed = isinstance(outcome.finished, bool) and isinstance(outcome.message, str) and isinstance(outcome.details, dict)
+    return outcome if well_formed and outcome.submission_id == job.submission_id else None
+
+
 def _running_cell(job: ExecutionJob) -> dict[str, Any]:
     """The source of the cell that was running when the child died (see shell_engine.PROGRESS_FILE)."""
+    raw = read_regular_file(Path(job.work_dir) / PROGRESS_FILE, 1 << 20)
     try:
-        return {RUNNING_CELL: json.loads((Path(job.work_dir) / PROGRESS_FILE).read_text(encoding="utf-8"))["source"]}
-    except (OSError, ValueError, KeyError):
+        source = json.loads(raw)["source"]  # type: ignore[arg-type]
+    except (TypeError, ValueError, KeyError):
         return {}
+    return {RUNNING_CELL: source} if isinstance(source, str) else {}
 
 
 def _enforce_deadlines(children: dict[int, Child]) -> None:
@@ -328,7 +360,7 @@ def _run_child(job: ExecutionJob, fresh_torch_seed: int, inherited_fds: list[int
         from graders.execution import run_notebook
         from graders.shell_engine import ENGINE_NAME
 
-        outcome = run_notebook(job, engine=ENGINE_NAME)
+        outcome = run_notebook(replace(job, output_path=str(Path(job.work_dir) / EXECUTED_FILE)), engine=ENGINE_NAME)
         outcome = ExecutionOutcome(**{**asdict(outcome), "details": {**outcome.details, "executor": "warm", "sandbox": confinement}})
         (Path(job.work_dir) / OUTCOME_FILE).write_text(json.dumps(asdict(outcome)), encoding="utf-8")
         status = 0

@@ -16,7 +16,19 @@ def leak_if(condition: str, what: str) -> str:
     return f"if {condition}:\n    raise RuntimeError('LEAKED {what}')\n"
 
 
-def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path) -> dict[str, str]:
+# What the grader reads from a work dir after the notebook ran (graders.zygote, graders.execution).
+GRADER_FILES = ("executed.ipynb", ".a10-grader-outcome.json", ".a10-grader-running-cell.json")
+
+
+def plant_links(decoy: Path) -> str:
+    """Replace the files the grader reads with links to `decoy` (another student's results, a secret)."""
+    return (
+        f"import os\nfor name in {GRADER_FILES!r}:\n    if os.path.lexists(name):\n        os.remove(name)\n"
+        f"    os.symlink({str(decoy)!r}, name)\n"
+    )
+
+
+def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path, decoy: Path) -> dict[str, str]:
     return {
         "endless-uninterruptible": notebook(
             CORRECT_CODE,
@@ -45,6 +57,8 @@ def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_p
             "import os\n" + leak_if("[p for p in os.listdir('/proc') if p.isdigit() and int(p) != os.getpid()]", "other processes"),
         ),
         "write-outside": notebook(CORRECT_CODE, f"open({str(outside_file)!r}, 'w').write('pwned')"),
+        "planted-links": notebook(CORRECT_CODE, plant_links(decoy) + "os._exit(0)"),
+        "forged-outcome": notebook(CORRECT_CODE, "import os\nopen('.a10-grader-outcome.json', 'w').write('{not json')\nos._exit(0)"),
         "print-50mb": notebook(CORRECT_CODE, "print('x' * 50_000_000)"),
         "image-20mb": notebook(
             CORRECT_CODE,

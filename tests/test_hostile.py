@@ -23,12 +23,13 @@ from graders.pipeline import GradingConfig, grade_folder
 from graders.results import SubmissionResult
 from tests.broken import CORRECT_CODE, notebook
 from tests.conftest import GRADING_SEED
-from tests.hostile import write_hostile
+from tests.hostile import plant_links, write_hostile
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTSIDE_FILE = ROOT / "pwned-by-a-student.txt"
+DECOY_MARKER = "DECOY-another-students-results"
 CONFIG = dict(seed=GRADING_SEED, cell_timeout=5.0, notebook_timeout=25.0, jobs=2, memory_bytes=1024**3)
 
 
@@ -51,6 +52,14 @@ def leaked(result: SubmissionResult) -> bool:
     return any("LEAKED" in e.evalue for e in result.cell_errors)
 
 
+def write_decoy(folder: Path) -> Path:
+    """A root-only file that parses as a notebook and as an outcome, which no submission may read."""
+    decoy = folder / "results-of-someone-else.json"
+    decoy.write_text(notebook(f"print({DECOY_MARKER!r})"), encoding="utf-8")
+    decoy.chmod(0o600)
+    return decoy
+
+
 @pytest.fixture(scope="module")
 def listener():
     """A server on the host's loopback; a sandboxed notebook must not reach it."""
@@ -65,7 +74,8 @@ def listener():
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory, grading_data, listener):
     corpus = tmp_path_factory.mktemp("hostile")
-    write_hostile(corpus, reference_dir=REFERENCE_DIR, submissions_dir=corpus, listening_port=listener.getsockname()[1], outside_file=OUTSIDE_FILE)
+    decoy = write_decoy(tmp_path_factory.mktemp("decoy"))
+    write_hostile(corpus, reference_dir=REFERENCE_DIR, submissions_dir=corpus, listening_port=listener.getsockname()[1], outside_file=OUTSIDE_FILE, decoy=decoy)
     shutil.copy(ROOT / "submissions" / "solution.ipynb", corpus / "solution.ipynb")
     secret = tmp_path_factory.mktemp("elsewhere") / "not-a-submission.ipynb"
     secret.write_text(notebook(CORRECT_CODE), encoding="utf-8")
@@ -126,6 +136,26 @@ def test_no_network_even_to_the_hosts_loopback(batch, listener):
 def test_the_reference_and_other_submissions_are_invisible(batch):
     result = batch[1]["read-reference"]
     assert not leaked(result) and cell_error_names(result) == ["FileNotFoundError"]
+
+
+@pytest.mark.parametrize("name", ["planted-links", "forged-outcome"])
+def test_files_planted_for_the_grader_are_not_trusted(batch, name):
+    out, results = batch
+    result = results[name]
+    assert "exited early" in result.message, result.message
+    for kept in (out / name).iterdir():
+        assert DECOY_MARKER not in kept.read_text(encoding="utf-8"), kept
+
+
+def test_a_cold_kernel_cannot_make_the_grader_write_through_a_link(tmp_path, grading_data):
+    corpus, victim = tmp_path / "subs", tmp_path / "victim.txt"
+    corpus.mkdir()
+    victim.write_text("intact")
+    victim.chmod(0o600)
+    (corpus / "links.ipynb").write_text(notebook(CORRECT_CODE, plant_links(victim), "x = 1"), encoding="utf-8")
+    (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**{**CONFIG, "cold": True}, data_dir=grading_data))
+    assert victim.read_text() == "intact"
+    assert result.score == 12, result.message
 
 
 def test_no_other_process_is_visible(batch):

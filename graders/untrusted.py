@@ -1,0 +1,28 @@
+"""Reading files that a notebook's own code could have written or replaced.
+
+Everything in a submission's work dir is under the student's control while their code runs:
+a file there may be a symlink to another student's results or to a root-only file, a FIFO
+that blocks forever, garbage, or huge. The grader and the zygote run unconfined, so they read
+such files only through `read_regular_file`, and never write into a work dir after the
+notebook's code has started (the executed notebook is delivered outside it: see
+`execution.ExecutionJob.output_path`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+def read_regular_file(path: Path, limit: int) -> bytes | None:
+    """The file's bytes; None unless it is a regular file (not a link) of at most `limit` bytes."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
