@@ -250,12 +250,15 @@ def keep_executed(prepared: Prepared, out_dir: Path) -> nbformat.NotebookNode | 
     """
     target = out_dir / prepared.submission.id / "executed.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    executed = read_executed(Path(prepared.job.output_path))
+    source = Path(prepared.job.output_path)
+    executed = read_executed(source)
     if executed is None:
         target.unlink(missing_ok=True)
         return None
-    limit_outputs(executed)
-    write_text_atomic(target, nbformat.writes(executed))
+    if limit_outputs(executed):
+        write_text_atomic(target, nbformat.writes(executed))
+    else:  # nothing to trim (outputs are capped while recorded, too): keep the file as written
+        write_text_atomic(target, source.read_text(encoding="utf-8"))
     return executed
 
 

@@ -89,6 +89,7 @@ class WarmExecutor:
             # Jobs queue in the pipe while the zygote still warms up; it reads them when ready.
             self._send(zygote, pending, in_flight)
             idle = not in_flight
+            pending = itertools.chain(_pull_while_warming_up(zygote, pending), pending)
             while True:
                 if not in_flight:
                     return
@@ -123,6 +124,17 @@ class WarmExecutor:
             in_flight[job.submission_id] = job
             zygote.stdin.write(json.dumps(asdict(job)) + "\n")
         zygote.stdin.flush()
+
+
+def _pull_while_warming_up(zygote: subprocess.Popen[str], pending: Iterator[ExecutionJob]) -> list[ExecutionJob]:
+    """Prepare jobs ahead until the zygote says it is warm: for ~2 s this core has nothing else to do."""
+    ahead: list[ExecutionJob] = []
+    while not select.select([zygote.stdout], [], [], 0)[0]:
+        job = next(pending, None)
+        if job is None:
+            break
+        ahead.append(job)
+    return ahead
 
 
 def _lost(jobs: list[ExecutionJob], message: str) -> Iterator[ExecutionOutcome]:
