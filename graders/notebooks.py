@@ -32,6 +32,11 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise NotebookError(f"the file is not UTF-8 text (bad byte at position {exc.start}); save it again from Jupyter") from exc
+    return parse_notebook(text)
+
+
+def parse_notebook(text: str) -> nbformat.NotebookNode:
+    """JSON text to a validated nbformat-4 notebook, or a NotebookError saying what is wrong."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import tempfile
+import traceback
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -32,7 +33,7 @@ from graders.cache import cache_key, cached_result, data_fingerprint, grader_fin
 from graders.expected import ExpectedValues, compute_expected
 from graders.expected import REFERENCE_DIR
 from graders.expected import reference_hash as current_reference_hash
-from graders.notebooks import load_notebook, sha256_of
+from graders.notebooks import load_notebook, parse_notebook, sha256_of
 from graders.probes import DEFAULT_SEED, PROBE_TAG, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
 from graders.output_limits import limit_outputs
 from graders.results import CellError, SubmissionResult, SubmissionStatus, write_text_atomic
@@ -187,7 +188,7 @@ def grade_folder(
     try:
         for outcome in (executor or make_executor(config)).map(jobs()):
             item = prepared[outcome.submission_id]
-            finish(assess(item, outcome, keep_executed(item, out_dir), plan, expected, config))
+            finish(_assess_safely(item, outcome, out_dir, plan, expected, config))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     ordered = tuple(sorted(results, key=lambda r: r.submission))
@@ -250,16 +251,26 @@ def keep_executed(prepared: Prepared, out_dir: Path) -> nbformat.NotebookNode | 
     """
     target = out_dir / prepared.submission.id / "executed.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    source = Path(prepared.job.output_path)
-    executed = read_executed(source)
-    if executed is None:
+    text = _text_of(Path(prepared.job.output_path))
+    executed = _parse_executed(text)
+    if text is None or executed is None:
         target.unlink(missing_ok=True)
         return None
-    if limit_outputs(executed):
-        write_text_atomic(target, nbformat.writes(executed))
-    else:  # nothing to trim (outputs are capped while recorded, too): keep the file as written
-        write_text_atomic(target, source.read_text(encoding="utf-8"))
+    # Nothing to trim (outputs are capped while recorded, too): keep the file as written.
+    write_text_atomic(target, nbformat.writes(executed) if limit_outputs(executed) else text)
     return executed
+
+
+def _assess_safely(
+    prepared: Prepared, outcome: ExecutionOutcome, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, config: GradingConfig
+) -> SubmissionResult:
+    """`assess`; a grader bug met on one submission is that submission's error, not the batch's end."""
+    try:
+        return assess(prepared, outcome, keep_executed(prepared, out_dir), plan, expected, config)
+    except Exception as exc:  # noqa: BLE001 - staff get the traceback on stderr
+        traceback.print_exc()
+        reason = f"the grader failed while assessing it ({type(exc).__name__}); course staff can see why in the grader's output"
+        return unreadable_result(prepared.submission, reason, config)  # no cache key: retried next run
 
 
 def assess(
@@ -344,9 +355,21 @@ def _version(package: str) -> str:
 
 
 def read_executed(path: Path) -> nbformat.NotebookNode | None:
+    return _parse_executed(_text_of(path))
+
+
+def _text_of(path: Path) -> str | None:
     try:
-        return nbformat.read(str(path), as_version=4)
+        return path.read_text(encoding="utf-8")
     except (OSError, ValueError):
+        return None
+
+
+def _parse_executed(text: str | None) -> nbformat.NotebookNode | None:
+    """Validated like a submission: the notebook's own code may have written anything there."""
+    try:
+        return parse_notebook(text) if text is not None else None
+    except NotebookError:
         return None
 
 

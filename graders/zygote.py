@@ -58,7 +58,8 @@ class WarmExecutor:
 
     `start()` may be called early (the CLI does, before the grader imports torch itself) so
     that the zygote warms up while the grader prepares; `map` starts it if nobody did.
-    Jobs are pulled lazily, so preparing submission n+1 overlaps running submission n.
+    Jobs are pulled lazily, so preparing submission n+1 overlaps running submission n; only
+    while the zygote warms up are jobs prepared ahead, on a core that would otherwise idle.
     """
 
     name = "warm"

@@ -58,6 +58,7 @@ def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_p
         ),
         "write-outside": notebook(CORRECT_CODE, f"open({str(outside_file)!r}, 'w').write('pwned')"),
         "planted-links": notebook(CORRECT_CODE, plant_links(decoy) + "os._exit(0)"),
+        "not-a-notebook-left": notebook(CORRECT_CODE, "import os\nopen('executed.ipynb', 'w').write('[]')\nos._exit(0)"),
         "forged-outcome": notebook(CORRECT_CODE, "import os\nopen('.a10-grader-outcome.json', 'w').write('{not json')\nos._exit(0)"),
         "print-50mb": notebook(CORRECT_CODE, "print('x' * 50_000_000)"),
         "image-20mb": notebook(

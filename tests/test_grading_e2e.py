@@ -204,3 +204,26 @@ def test_cold_kernels_agree_with_the_warm_path(graded, corpus, grading_data, tmp
         assert [(c.id, c.status, c.score, c.misconceptions, c.details) for c in cold[name].checks] == [
             (c.id, c.status, c.score, c.misconceptions, c.details) for c in warm[name].checks
         ], name
+
+
+def test_a_grader_failure_on_one_submission_is_its_error_not_the_end_of_the_batch(tmp_path, grading_data, monkeypatch):
+    from graders import pipeline
+    from tests.broken import CORRECT_CODE, notebook
+
+    corpus = tmp_path / "subs"
+    corpus.mkdir()
+    for name in ("hit", "spared"):
+        (corpus / f"{name}.ipynb").write_text(notebook(CORRECT_CODE), encoding="utf-8")
+    real_assess = pipeline.assess
+
+    def assess_with_a_bug(prepared, *args, **kwargs):  # a fault that no real notebook can trigger today
+        if prepared.submission.id == "hit":
+            raise RuntimeError("a bug in a check")
+        return real_assess(prepared, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "assess", assess_with_a_bug)
+    config = GradingConfig(seed=GRADING_SEED, data_dir=grading_data, jobs=2)
+    results = {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "out", config=config)}
+    assert results["hit"].status.value == "error" and "grader failed while assessing it" in results["hit"].message
+    assert results["spared"].score == 12
+    assert json.loads((tmp_path / "out" / "hit" / "results.json").read_text())["provenance"]["cache_key"] == ""

@@ -138,7 +138,7 @@ def test_the_reference_and_other_submissions_are_invisible(batch):
     assert not leaked(result) and cell_error_names(result) == ["FileNotFoundError"]
 
 
-@pytest.mark.parametrize("name", ["planted-links", "forged-outcome"])
+@pytest.mark.parametrize("name", ["planted-links", "forged-outcome", "not-a-notebook-left"])
 def test_files_planted_for_the_grader_are_not_trusted(batch, name):
     out, results = batch
     result = results[name]
