@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUBMISSIONS ?= submissions
 REPORTS ?= reports
 
-.PHONY: grade test bench reference clean-reports chromium
+.PHONY: grade test lint bench reference clean-reports chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,15 +18,21 @@ $(STAMP): pyproject.toml
 grade: $(STAMP)
 	$(BIN)/grader grade $(SUBMISSIONS) --out $(REPORTS)
 
-test: $(STAMP)
+test: lint $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# ruff (lint, import order, format) and mypy, clean: part of `make test`.
+lint: $(STAMP)
+	$(BIN)/ruff check graders reference tests handout bench
+	$(BIN)/ruff format --check graders reference tests handout bench
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
 
 # Regenerate the stored reference values for the public probe inputs (after editing reference/).
 reference: $(STAMP)
-	$(BIN)/python -m graders.expected
+	$(BIN)/python -m graders.judge.expected
 
 # Debian's Chromium, for the browser tests (CI installs it; no browser download).
 chromium:

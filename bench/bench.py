@@ -47,7 +47,12 @@ FUNCTIONS = {
     "missing_sqrt": ("alpha_bar * x0", "1 - alpha_bar", "F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction='sum')", "-0.5"),
     "kl_sign": ("torch.sqrt(alpha_bar) * x0", "1 - alpha_bar", "F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction='sum')", "0.5"),
     "mean_bce": ("torch.sqrt(alpha_bar) * x0", "1 - alpha_bar", "F.binary_cross_entropy(x_hat, x.view(-1, 784))", "-0.5"),
-    "std": ("torch.sqrt(alpha_bar) * x0", "torch.sqrt(1 - alpha_bar)", "F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction='sum')", "-0.5"),
+    "std": (
+        "torch.sqrt(alpha_bar) * x0",
+        "torch.sqrt(1 - alpha_bar)",
+        "F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction='sum')",
+        "-0.5",
+    ),
 }
 
 
@@ -55,7 +60,9 @@ def realistic_notebook(kind: str) -> nbformat.NotebookNode:
     """Parameters cell, imports, the three functions, a small VAE trained twice, answers."""
     mu, sigma, bce, kl_factor = FUNCTIONS[kind]
     cells = [
-        nbformat.v4.new_code_cell("seed = 0\nepochs = 10\ndata_dir = 'data'\ntrain_size = None\nbatch_size = 128", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "seed = 0\nepochs = 10\ndata_dir = 'data'\ntrain_size = None\nbatch_size = 128", metadata={"tags": ["parameters"]}
+        ),
         nbformat.v4.new_code_cell(
             "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\nimport torchvision\n"
             "from torchvision import transforms\nfrom torch.utils.data import DataLoader, Subset\ntorch.manual_seed(seed)"
@@ -81,7 +88,9 @@ def realistic_notebook(kind: str) -> nbformat.NotebookNode:
             "            opt.step()\n            done += 1\n            if done == steps:\n                break\n    return model\n\n"
             "model_30 = train_vae(30)\nmodel_0 = train_vae(0)\nprint('trained')"
         ),
-        nbformat.v4.new_markdown_cell("$$\\mu = \\sqrt{\\alpha_1\\alpha_2\\alpha_3}\\,x_0$$\n\n$$\\Sigma = 1 - \\alpha_1\\alpha_2\\alpha_3$$"),
+        nbformat.v4.new_markdown_cell(
+            "$$\\mu = \\sqrt{\\alpha_1\\alpha_2\\alpha_3}\\,x_0$$\n\n$$\\Sigma = 1 - \\alpha_1\\alpha_2\\alpha_3$$"
+        ),
     ]
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -134,8 +143,26 @@ def papermill_loop(notebooks: list[Path], out: Path, data_dir: Path, *, sample_m
     started, peak = time.perf_counter(), 0
     for notebook in notebooks:
         _, memory = run(
-            [str(BIN / "papermill"), str(notebook), str(out / notebook.name), "-p", "epochs", "1", "-p", "train_size", "256",
-             "-p", "batch_size", "64", "-p", "data_dir", str(data_dir), "-k", "python3", "--no-progress-bar"],
+            [
+                str(BIN / "papermill"),
+                str(notebook),
+                str(out / notebook.name),
+                "-p",
+                "epochs",
+                "1",
+                "-p",
+                "train_size",
+                "256",
+                "-p",
+                "batch_size",
+                "64",
+                "-p",
+                "data_dir",
+                str(data_dir),
+                "-k",
+                "python3",
+                "--no-progress-bar",
+            ],
             sample_memory=sample_memory,
         )
         peak = max(peak, memory)

@@ -1,4 +1,4 @@
-"""`grader`: a thin command line over keyword-only functions in graders.pipeline and graders.selfcheck.
+"""`grader`: a thin command line over keyword-only functions in graders.pipeline.batch and graders.pipeline.selfcheck.
 
 Exit status: 0 when the batch completed (whatever the grades), 2 for a usage error, 1 for a
 fault of the harness itself. `grader check` exits 0 only when every check passes.
@@ -9,19 +9,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from graders.errors import GraderError, UsageError
-from graders.execution import default_jobs
-from graders.probes import DEFAULT_SEED
+from graders.execute.jobs import default_jobs
+from graders.judge.probes import DEFAULT_SEED
 
 if TYPE_CHECKING:
-    from graders.pipeline import GradingConfig
+    from graders.pipeline.batch import GradingConfig
     from graders.results import SubmissionResult
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,8 +84,8 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _config(args: argparse.Namespace, **extra: object) -> GradingConfig:
-    from graders.pipeline import GradingConfig
+def _config(args: argparse.Namespace, **extra: Any) -> GradingConfig:
+    from graders.pipeline.batch import GradingConfig
 
     if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
         raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
@@ -98,11 +96,11 @@ def _grade(args: argparse.Namespace) -> int:
     executor = None
     if not args.cold and args.submissions.is_dir():
         # Warm the zygote up on the other core while this process imports torch and prepares.
-        from graders.zygote import WarmExecutor
+        from graders.execute.warm import WarmExecutor
 
         executor = WarmExecutor(args.jobs)
         executor.start()
-    from graders.pipeline import grade_folder
+    from graders.pipeline.batch import grade_folder
 
     config = _config(
         args,
@@ -121,7 +119,7 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from graders.selfcheck import all_passed, check_notebook, format_table
+    from graders.pipeline.selfcheck import all_passed, check_notebook, format_table
 
     if not args.notebook.is_file():
         raise UsageError(f"{args.notebook} is not a file")
@@ -131,7 +129,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _make_data(args: argparse.Namespace) -> int:
-    from graders.dataset import ensure_mnist
+    from graders.assignment.dataset import ensure_mnist
 
     print(ensure_mnist(args.folder))
     return 0
@@ -156,7 +154,10 @@ class Progress:
         if self.done > 1:
             per_notebook = (now - self.first) / (self.done - 1)
             rate = f"  {per_notebook:.2f} s/notebook, ETA {per_notebook * (total - self.done):.0f} s"
-        print(f"[{self.done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} ({result.status.value}){rate}", file=sys.stderr)
+        print(
+            f"[{self.done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} ({result.status.value}){rate}",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

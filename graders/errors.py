@@ -5,11 +5,11 @@ faults of the harness itself.
     GraderError                  base class; `grader` exits non-zero with its message
     ├── UsageError               bad command-line input: missing folder, bad option value
     ├── NotebookError            one submission could not be read (mapped to a graded
-    │                            outcome with status "error" in graders.pipeline)
+    │                            outcome with status "error" in graders.pipeline.batch)
     └── HarnessError             the grader itself failed (reference, templates, workers)
 
 Lower-level exceptions (json, nbformat, nbclient, OSError) are mapped to these in one place
-each — `graders.notebooks.load_notebook` and `graders.execution.run_notebook` — with
+each — `graders.intake.notebooks.load_notebook` and `graders.execute.cold.run_notebook` — with
 `raise … from exc`, so the original cause stays visible.
 """
 

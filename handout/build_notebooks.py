@@ -232,12 +232,15 @@ def stub(signature: str, docstring: str) -> str:
 CLOSED_FORM_SIGNATURE = "def closed_form(x0, t, alphas):"
 REPARAMETERIZE_SIGNATURE = "def reparameterize(mu, logvar):"
 VAE_LOSS_SIGNATURE = "def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):"
-CLOSED_FORM_DOC = text("""
+CLOSED_FORM_DOC = (
+    text("""
     Mean and variance of q(x_t | x_0).
 
     x0: tensor of any shape; t: int, 1-based; alphas: 1-D tensor, alphas[s-1] = alpha_s.
     Returns (mu, Sigma): mu with x0's shape, Sigma the number in the covariance Sigma * I.
-""") + "\n"
+""")
+    + "\n"
+)
 REPARAMETERIZE_DOC = "Sample z ~ N(mu, exp(logvar)) as mu + sigma * eps, eps ~ N(0, I)."
 VAE_LOSS_DOC = "Summed binary cross-entropy + kl_loss_weight * summed KL(N(mu, exp(logvar)) || N(0, I))."
 
@@ -268,21 +271,33 @@ TEMPLATE = Work(
 )
 
 SOLUTION = Work(
-    closed_form=function(CLOSED_FORM_SIGNATURE, CLOSED_FORM_DOC, """
+    closed_form=function(
+        CLOSED_FORM_SIGNATURE,
+        CLOSED_FORM_DOC,
+        """
         alpha_bar = torch.prod(alphas[:t])  # alpha_1 * ... * alpha_t
         mu = torch.sqrt(alpha_bar) * x0
         Sigma = 1 - alpha_bar
         return mu, Sigma
-    """),
-    reparameterize=function(REPARAMETERIZE_SIGNATURE, REPARAMETERIZE_DOC, """
+    """,
+    ),
+    reparameterize=function(
+        REPARAMETERIZE_SIGNATURE,
+        REPARAMETERIZE_DOC,
+        """
         std = torch.exp(0.5 * logvar)
         return mu + std * torch.randn_like(std)
-    """),
-    vae_loss=function(VAE_LOSS_SIGNATURE, VAE_LOSS_DOC, """
+    """,
+    ),
+    vae_loss=function(
+        VAE_LOSS_SIGNATURE,
+        VAE_LOSS_DOC,
+        """
         reconstruction = F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="sum")
         kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
         return reconstruction + kl_loss_weight * kl
-    """),
+    """,
+    ),
     derivation=(
         text(r"""
             By the reparameterisation trick, one step is
@@ -481,8 +496,7 @@ MISSING_SQRT = Work(
         "A high weight makes the KL term dominate the loss, so the encoder outputs almost the prior for every "
         "image and the decoder cannot reconstruct anything specific. With 0 the VAE is just an autoencoder and "
         "only cares about reconstruction.",
-        "It pulls q(z|x) towards the prior N(0, I) so that the latent space is regular and we can sample new "
-        "images from it.",
+        "It pulls q(z|x) towards the prior N(0, I) so that the latent space is regular and we can sample new " "images from it.",
     ),
 )
 
@@ -516,8 +530,7 @@ KL_SIGN_FLIPPED = Work(
         """),
     ),
     answers=(
-        "For kl_loss_weight = 30 the reconstructions are noisy and do not look like digits at all. For 0 they "
-        "look fine.",
+        "For kl_loss_weight = 30 the reconstructions are noisy and do not look like digits at all. For 0 they " "look fine.",
         "The KL term gets a very large weight, so the optimiser mostly changes the latent distribution instead "
         "of improving the reconstructions. Without it (weight 0) only the reconstruction is optimised.",
         "The KL divergence measures how far the encoder's distribution is from the standard normal prior. It "
@@ -561,8 +574,7 @@ MEAN_REDUCTION = Work(
         "With weight 30 the KL term is much larger than the reconstruction term, so the model only minimises "
         "the KL and ignores the input. With weight 0 there is no regularisation and the model just learns to "
         "reconstruct.",
-        "It regularises the encoder: it keeps q(z|x) close to N(0, I), which is what lets us use the decoder as "
-        "a generative model.",
+        "It regularises the encoder: it keeps q(z|x) close to N(0, I), which is what lets us use the decoder as " "a generative model.",
     ),
 )
 
@@ -601,8 +613,7 @@ WEIGHT_ON_RECONSTRUCTION = Work(
         "Weight 30 gives sharp reconstructions, weight 0 gives very bad ones (all look the same).",
         "The weight decides how much the model cares about each part of the loss. With 0 the reconstruction "
         "part does not count, so the decoder never learns the digits.",
-        "The KL term keeps the latent codes close to a standard normal distribution, so it regularises the "
-        "latent space.",
+        "The KL term keeps the latent codes close to a standard normal distribution, so it regularises the " "latent space.",
     ),
 )
 
@@ -644,8 +655,7 @@ STD_FOR_VARIANCE = Work(
         "Weight 30: the KL term dominates, the posterior collapses to the prior and the latent code carries "
         "almost no information about the image. Weight 0: no regularisation, the model is an autoencoder, so "
         "the reconstructions are good but sampling from the prior would not work well.",
-        "It keeps the encoder distribution close to N(0, I). It is the regulariser in the ELBO and makes the "
-        "latent space continuous.",
+        "It keeps the encoder distribution close to N(0, I). It is the regulariser in the ELBO and makes the " "latent space continuous.",
     ),
 )
 
@@ -687,8 +697,7 @@ OFF_BY_ONE = Work(
         """),
     ),
     answers=(
-        "Weight 30: blurry, almost identical reconstructions. Weight 0: sharp reconstructions that match the "
-        "test images well.",
+        "Weight 30: blurry, almost identical reconstructions. Weight 0: sharp reconstructions that match the " "test images well.",
         "The larger the weight, the more the loss rewards a posterior close to the prior instead of a good "
         "reconstruction, so with 30 the latent code is nearly independent of the input. With 0 the KL term is "
         "switched off and the model overfits to reconstruction.",
@@ -717,7 +726,7 @@ def cells(work: Work) -> list[tuple[str, str, tuple[str, ...]]]:
     """The notebook as (cell type, source, tags), in handout order."""
     markdown, code = "markdown", "code"
     kl_section = []
-    for question, answer, tag in zip(QUESTIONS, work.answers, ANSWER_TAGS):
+    for question, answer, tag in zip(QUESTIONS, work.answers, ANSWER_TAGS, strict=False):
         kl_section += [(markdown, question, ()), (markdown, answer, (tag,) if work.tag_answers else ())]
     return [
         (markdown, work.title, ()),
@@ -743,9 +752,7 @@ def cells(work: Work) -> list[tuple[str, str, tuple[str, ...]]]:
 
 def build(work: Work) -> str:
     """The notebook file's text: nbformat 4.5, no outputs, numbered cell ids."""
-    notebook = nbformat.v4.new_notebook(
-        metadata=nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
-    )
+    notebook = nbformat.v4.new_notebook(metadata=nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}))
     for number, (kind, source, tags) in enumerate(cells(work), start=1):
         metadata = nbformat.from_dict({"tags": list(tags)} if tags else {})
         make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell

@@ -9,13 +9,12 @@ on every probe input where it does not match the reference.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F
-
 
 
 @dataclass(frozen=True)
@@ -33,8 +32,7 @@ CATALOG: dict[str, Misconception] = {
             "missing_sqrt",
             "closed_form",
             "Square root missing on ᾱ_t",
-            "The mean scales x₀ by √ᾱ_t, not ᾱ_t: each step multiplies x by √α_s, so after t steps the "
-            "factors multiply to √(α₁⋯α_t).",
+            "The mean scales x₀ by √ᾱ_t, not ᾱ_t: each step multiplies x by √α_s, so after t steps the " "factors multiply to √(α₁⋯α_t).",
         ),
         Misconception(
             "missing_x0",
@@ -46,8 +44,7 @@ CATALOG: dict[str, Misconception] = {
             "std_for_variance",
             "closed_form",
             "Standard deviation given for the variance",
-            "Σ is the variance 1 − ᾱ_t; √(1 − ᾱ_t) is the standard deviation that multiplies ε in the "
-            "reparameterised sample.",
+            "Σ is the variance 1 − ᾱ_t; √(1 − ᾱ_t) is the standard deviation that multiplies ε in the " "reparameterised sample.",
         ),
         Misconception(
             "off_by_one_index",
@@ -128,9 +125,7 @@ def flag_subsets(function: str, max_size: int = 2) -> Iterator[frozenset[str]]:
             yield frozenset(combo)
 
 
-def closed_form_variant(
-    x0: torch.Tensor, t: int, alphas: torch.Tensor, flags: frozenset[str]
-) -> tuple[torch.Tensor, torch.Tensor]:
+def closed_form_variant(x0: torch.Tensor, t: int, alphas: torch.Tensor, flags: frozenset[str]) -> tuple[torch.Tensor, torch.Tensor]:
     steps = t + 1 if "off_by_one_index" in flags else t
     alphas = alphas.to(torch.float64)
     # Plain slicing, as student code does: alphas[:t+1] silently stops at the end of the tensor.

@@ -21,9 +21,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
 
 
-def vae_loss(
-    x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, kl_loss_weight: float = 1.0
-) -> torch.Tensor:
+def vae_loss(x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, kl_loss_weight: float = 1.0) -> torch.Tensor:
     return reconstruction_loss(x, x_hat) + kl_loss_weight * kl_divergence(mu, logvar)
 
 

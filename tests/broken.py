@@ -61,20 +61,22 @@ BROKEN: dict[str, bytes | str] = {
     "empty.ipynb": b"",
     "invalid-json.ipynb": notebook(CORRECT_CODE)[:200],
     "not-a-notebook.ipynb": json.dumps(["just", "a", "list"]),
-    "latin1-bytes.ipynb": "{\"cells\": [], \"note\": \"caf\xe9\"}".encode("latin-1"),
+    "latin1-bytes.ipynb": '{"cells": [], "note": "caf\xe9"}'.encode("latin-1"),
     "old-nbformat-v3.ipynb": json.dumps(V3_NOTEBOOK),
     "no-functions.ipynb": notebook("x = 1"),
     "cell-raises-first.ipynb": notebook("raise RuntimeError('a cell that fails before the functions')", CORRECT_CODE),
     "syntax-error.ipynb": notebook("def closed_form(x0, t, alphas)\n    return x0"),
     "wrong-types.ipynb": notebook(CORRECT_CODE + "\ndef closed_form(x0, t, alphas):\n    return 'mu', 'Sigma'\n"),
     "nan-values.ipynb": notebook(CORRECT_CODE + "\ndef closed_form(x0, t, alphas):\n    return x0 * float('nan'), float('nan')\n"),
-    "wrong-shape.ipynb": notebook(CORRECT_CODE + "\ndef closed_form(x0, t, alphas):\n    ab = torch.prod(alphas[:t])\n    return (torch.sqrt(ab) * x0).flatten(), 1 - ab\n"),
+    "wrong-shape.ipynb": notebook(
+        CORRECT_CODE
+        + "\ndef closed_form(x0, t, alphas):\n    ab = torch.prod(alphas[:t])\n    return (torch.sqrt(ab) * x0).flatten(), 1 - ab\n"
+    ),
     "endless-cell.ipynb": notebook(CORRECT_CODE, "import time\nwhile True:\n    time.sleep(0.1)"),
     "kernel-dies.ipynb": notebook(CORRECT_CODE, "import os\nos._exit(3)"),
     # Sorted first, so it runs before or beside the others on the same zygote.
     "aaa-tamperer.ipynb": notebook(
-        CORRECT_CODE
-        + "\nimport os, threading, time\n"
+        CORRECT_CODE + "\nimport os, threading, time\n"
         "torch.allclose = lambda *a, **k: True\n"
         "torch.sqrt = lambda x: x\n"
         "os.chdir('/')\n"

@@ -109,7 +109,5 @@ def elements(dom: str, tag: str | None = None, **attrs: str) -> list[Element]:
     collector.feed(dom)
     wanted = {name.replace("_", "-"): value for name, value in attrs.items()}
     return [
-        e
-        for e in collector.elements
-        if (tag is None or e.tag == tag) and all(e.attrs.get(name) == value for name, value in wanted.items())
+        e for e in collector.elements if (tag is None or e.tag == tag) and all(e.attrs.get(name) == value for name, value in wanted.items())
     ]

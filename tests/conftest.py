@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from graders.dataset import ensure_mnist
-from graders.expected import ExpectedValues, compute_expected
-from graders.probes import ProbePlan, build_plan
+from graders.assignment.dataset import ensure_mnist
+from graders.judge.expected import ExpectedValues, compute_expected
+from graders.judge.probes import ProbePlan, build_plan
 
 GRADING_SEED = 1234
 

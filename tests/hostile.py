@@ -16,7 +16,7 @@ def leak_if(condition: str, what: str) -> str:
     return f"if {condition}:\n    raise RuntimeError('LEAKED {what}')\n"
 
 
-# What the grader reads from a work dir after the notebook ran (graders.zygote, graders.execution).
+# What the grader reads from a work dir after the notebook ran (graders.execute.zygote, graders.execute.cold).
 GRADER_FILES = ("executed.ipynb", ".a10-grader-outcome.json", ".a10-grader-running-cell.json")
 
 
@@ -28,7 +28,9 @@ def plant_links(decoy: Path) -> str:
     )
 
 
-def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path, decoy: Path) -> dict[str, str]:
+def hostile_notebooks(
+    *, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path, decoy: Path
+) -> dict[str, str]:
     return {
         "endless-uninterruptible": notebook(
             CORRECT_CODE,
@@ -48,7 +50,8 @@ def hostile_notebooks(*, reference_dir: Path, submissions_dir: Path, listening_p
         ),
         "read-reference": notebook(
             CORRECT_CODE,
-            "import os\n" + leak_if(f"os.path.exists({str(reference_dir / 'closed_form.py')!r})", "reference")
+            "import os\n"
+            + leak_if(f"os.path.exists({str(reference_dir / 'closed_form.py')!r})", "reference")
             + leak_if(f"os.listdir({str(submissions_dir)!r})", "submissions")
             + f"open({str(reference_dir / 'closed_form.py')!r}).read()",
         ),

@@ -5,16 +5,17 @@ the reference's variants), for testing checks in-process without a kernel.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graders.checks import Evidence
-from graders.expected import ExpectedValues
-from graders.probe_runtime import run_probes
-from graders.probes import ProbePlan, decode_results
+from graders.assignment.probe_runtime import run_probes
+from graders.judge.checks import Evidence
+from graders.judge.expected import ExpectedValues
+from graders.judge.probes import ProbePlan, decode_results
 from graders.results import DerivationAnswer
 
 CORRECT_DERIVATION = (
@@ -23,9 +24,7 @@ CORRECT_DERIVATION = (
 )
 
 
-def evidence(
-    plan: ProbePlan, expected: ExpectedValues, *, experiment: bool = False, **functions: Callable[..., Any]
-) -> Evidence:
+def evidence(plan: ProbePlan, expected: ExpectedValues, *, experiment: bool = False, **functions: Callable[..., Any]) -> Evidence:
     """Run the probe runtime in-process on these functions, as the kernel would, then decode."""
     namespace = {**CORRECT, **functions}
     request = plan.request(None if experiment else ("closed_form", "vae_loss", "reparameterize"))

@@ -1,0 +1,254 @@
+"""Probe runtime: calls the student's functions on the grader's inputs and encodes what comes back.
+
+This file is self-contained on purpose (standard library, numpy, and torch imported lazily):
+its *source text* is pasted into a cell appended to the student's notebook, so it runs
+inside the student's kernel without importing anything from the harness or `reference/`.
+The grader imports the very same module to evaluate the reference implementation
+in-process, and to decode values, so the codec lives in exactly one place.
+
+Nothing is judged here. Values are encoded raw (dtype, shape, bytes) and compared in the
+grader process; a student who tampers with this code can only break their own checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import signal
+import time
+import traceback
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+MIME_TYPE = "application/vnd.a10-grader.probe+json"
+RUNTIME_VERSION = 1
+_REPR_LIMIT = 300
+
+
+# ----------------------------------------------------------------------------- codec
+
+
+def encode(value: Any) -> Any:
+    """Encode a return value losslessly into JSON-able data (NaN and inf survive)."""
+    if isinstance(value, (tuple, list)):
+        return {"kind": "sequence", "items": [encode(item) for item in value]}
+    if isinstance(value, (bool, np.bool_)):
+        return {"kind": "bool", "value": bool(value)}
+    if isinstance(value, (int, np.integer)):
+        return {"kind": "int", "value": int(value)}
+    if isinstance(value, (float, np.floating)):
+        return {"kind": "number", "value": repr(float(value))}
+    array, origin = _as_numpy(value)
+    if array is None:
+        text = repr(value)
+        return {"kind": "object", "type": type(value).__name__, "repr": text[:_REPR_LIMIT]}
+    if array.dtype.kind not in "biuf":
+        return {"kind": "object", "type": f"{origin} of {array.dtype}", "repr": repr(array)[:_REPR_LIMIT]}
+    return {
+        "kind": "array",
+        "origin": origin,
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        # zlib: repeated rows (reparameterisation inputs) shrink to almost nothing. Level 1: the
+        # default level took ~20 ms per notebook on the experiment's incompressible floats.
+        "data": base64.b64encode(zlib.compress(array.tobytes(order="C"), level=1)).decode("ascii"),
+    }
+
+
+def decode(data: Any) -> Any:
+    """Inverse of `encode`: arrays come back as numpy arrays, numbers as floats."""
+    kind = data["kind"]
+    if kind == "sequence":
+        return tuple(decode(item) for item in data["items"])
+    if kind == "bool":
+        return bool(data["value"])
+    if kind == "int":
+        return int(data["value"])
+    if kind == "number":
+        return float(data["value"])
+    if kind == "array":
+        raw = zlib.decompress(base64.b64decode(data["data"]))
+        return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).reshape(data["shape"]).copy()
+    return Opaque(type_name=data["type"], text=data["repr"])
+
+
+class Opaque:
+    """A value of a type the grader cannot compare (a string, None, a model…): kept for messages."""
+
+    def __init__(self, type_name: str, text: str) -> None:
+        self.type_name = type_name
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name}: {self.text}>"
+
+
+def _as_numpy(value: Any) -> tuple[np.ndarray | None, str]:
+    if isinstance(value, np.ndarray):
+        return value, "numpy"
+    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) in ("torch.bfloat16", "torch.float16"):
+            tensor = tensor.float()
+        return tensor.numpy(), "torch"
+    return None, ""
+
+
+def _torch_from(data: Any) -> Any:
+    """Grader inputs arrive as encoded arrays; the student's functions get torch tensors."""
+    import torch
+
+    value = decode(data)
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    return value
+
+
+# ----------------------------------------------------------------------------- calls
+
+
+class ProbeTimeout(Exception):
+    """Raised inside a student function that ran past the per-call time limit."""
+
+
+def _call_with_limit(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], limit: float) -> Any:
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise ProbeTimeout(f"did not return within {limit:g} s")
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _error(kind: str, exc: BaseException | None = None, message: str = "") -> dict[str, Any]:
+    error: dict[str, Any] = {"kind": kind, "message": message}
+    if exc is not None:
+        error.update(
+            type=type(exc).__name__,
+            message=str(exc)[:_REPR_LIMIT] or message,
+            traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:])[-2000:],
+        )
+    return {"ok": False, "error": error}
+
+
+def run_call(namespace: Mapping[str, Any], call: Mapping[str, Any], inputs: list[Any], limit: float) -> dict[str, Any]:
+    """One call of one student function; every failure becomes data, never an exception."""
+    function = namespace.get(call["function"])
+    if not callable(function):
+        return _error("missing", message=f"no function named {call['function']!r} is defined")
+    try:
+        import torch
+
+        # Decoded afresh for every call: a function that edits its inputs in place harms only itself.
+        args = [_torch_from(arg) for arg in inputs]
+        kwargs = {key: _torch_from(value) for key, value in call.get("kwargs", {}).items()}
+        if call.get("seed") is not None:
+            torch.manual_seed(call["seed"])
+        started = time.perf_counter()
+        result = _call_with_limit(function, args, kwargs, limit)
+        seconds = time.perf_counter() - started
+    except ProbeTimeout as exc:
+        return _error("timeout", exc)
+    except BaseException as exc:  # noqa: BLE001 - a student's SystemExit or KeyboardInterrupt is data too
+        return _error("exception", exc)
+    try:
+        return {"ok": True, "value": encode(result), "seconds": round(seconds, 4)}
+    except Exception as exc:  # noqa: BLE001
+        return _error("unencodable", exc)
+
+
+# ----------------------------------------------------------------------------- experiment
+
+
+def read_idx_images(path: str, count: int) -> np.ndarray:
+    """First `count` images of an IDX3 file as float32 rows in [0, 1]."""
+    with open(path, "rb") as handle:
+        magic, total, rows, cols = np.frombuffer(handle.read(16), dtype=">i4")
+        if magic != 2051:
+            raise ValueError(f"{path} is not an IDX image file")
+        count = min(count, int(total))
+        pixels = np.frombuffer(handle.read(count * rows * cols), dtype=np.uint8)
+    return pixels.reshape(count, rows * cols).astype(np.float32) / 255.0
+
+
+def run_experiment(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Train one fixed small VAE with the student's `vae_loss` at each weight, from the same seed.
+
+    Returns the trained models' reconstructions and posteriors on held-out images; the grader
+    measures reconstruction error and KL itself.
+    """
+    loss_fn = namespace.get("vae_loss")
+    if not callable(loss_fn):
+        return _error("missing", message="no function named 'vae_loss' is defined")
+    try:
+        import torch
+
+        train = torch.from_numpy(read_idx_images(spec["train_images"], spec["train_size"]))
+        held_out = torch.from_numpy(read_idx_images(spec["eval_images"], spec["eval_size"]))
+        runs = {str(weight): _train_once(loss_fn, train, held_out, float(weight), spec) for weight in spec["weights"]}
+    except ProbeTimeout as exc:
+        return _error("timeout", exc)
+    except BaseException as exc:  # noqa: BLE001
+        return _error("exception", exc)
+    return {"ok": True, "value": {"kind": "experiment", "runs": runs}}
+
+
+def _train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: float, spec: Mapping[str, Any]) -> Any:
+    import torch
+    from torch import nn
+
+    torch.manual_seed(spec["seed"])
+    latent, hidden = spec["latent"], spec["hidden"]
+    encoder = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
+    decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 784), nn.Sigmoid())
+    params = list(encoder.parameters()) + list(decoder.parameters())
+    optimiser = torch.optim.Adam(params, lr=spec["lr"])
+    batch = spec["batch_size"]
+    for step in range(spec["steps"]):
+        start = (step * batch) % train.shape[0]
+        x = train[start : start + batch]
+        mu, logvar = encoder(x).chunk(2, dim=1)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        loss = loss_fn(x.view(-1, 1, 28, 28), decoder(z), mu, logvar, kl_loss_weight=weight)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    with torch.no_grad():
+        mu, logvar = encoder(held_out).chunk(2, dim=1)
+        x_hat = decoder(mu)
+    return encode((x_hat.to(torch.float16), mu, logvar))
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def run_probes(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    limit = float(request["call_time_limit"])
+    results: dict[str, Any] = {"runtime_version": RUNTIME_VERSION, "calls": {}}
+    for call in request["calls"]:
+        results["calls"][call["id"]] = run_call(namespace, call, request["inputs"][call["inputs"]], limit)
+    if request.get("experiment"):
+        signal.signal(signal.SIGALRM, _raise_experiment_timeout)
+        signal.setitimer(signal.ITIMER_REAL, float(request["experiment_time_limit"]))
+        try:
+            results["experiment"] = run_experiment(namespace, request["experiment"])
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return results
+
+
+def _raise_experiment_timeout(signum: int, frame: Any) -> None:
+    raise ProbeTimeout("the training run with your vae_loss did not finish in time")
+
+
+def publish(results: Mapping[str, Any]) -> None:
+    """Hand the results to the grader as a display output of the probe cell."""
+    from IPython.display import publish_display_data
+
+    publish_display_data({MIME_TYPE: dict(results), "text/plain": "grader probe results"})

@@ -1,0 +1,207 @@
+"""Execution: run one prepared notebook with papermill in a fresh kernel, and run many in parallel.
+
+`run_notebook` is the one place where papermill, nbclient and jupyter_client failures are
+mapped to an `ExecutionOutcome`. A cell that raises is recorded by nbclient in the cell's
+outputs and execution continues (`allow_errors`); a cell past the timeout is interrupted
+and execution continues; a kernel that dies ends the run with the partial notebook kept.
+
+`Executor` is the seam for "which worker grades which submission": `LocalExecutor` runs
+jobs on a local process pool; a distributed executor (Dask) only needs `map`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome
+
+KERNEL_NAME = "a10-grader-python"
+SANDBOX_POLICY_FILE = ".a10-grader-sandbox-policy.json"
+SANDBOX_REPORT_FILE = ".a10-grader-sandbox-report.json"
+
+
+# ----------------------------------------------------------------------------- one notebook
+
+
+def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutcome:
+    """Execute one prepared notebook; never raises for anything the notebook does.
+
+    `engine` None is papermill's own (nbclient and a fresh Jupyter kernel); the warm path passes
+    the in-process shell engine from `graders.execute.shell_engine`.
+    """
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    from papermill.engines import papermill_engines
+    from papermill.execute import prepare_notebook_metadata
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    started = time.perf_counter()
+    Path(job.work_dir).mkdir(parents=True, exist_ok=True)
+    options = _kernel_options(job) if engine is None else {}
+    notebook = load_notebook_node(job.input_path)
+    notebook = parameterize_notebook(notebook, job.parameters, kernel_name=KERNEL_NAME, language="python")
+    notebook = prepare_notebook_metadata(notebook, job.input_path, job.output_path)
+    previous_cwd = os.getcwd()
+    os.chdir(job.work_dir)
+    try:
+        papermill_engines.execute_notebook_with_engine(
+            engine,
+            notebook,
+            input_path=job.input_path,
+            output_path=job.output_path,
+            kernel_name=KERNEL_NAME,
+            progress_bar=False,
+            log_output=False,
+            start_timeout=job.start_timeout,
+            execution_timeout=job.cell_timeout,
+            allow_errors=True,
+            interrupt_on_timeout=True,
+            **options,
+        )
+        return ExecutionOutcome(job.submission_id, True, seconds=time.perf_counter() - started, details=_cold_details(job, engine))
+    except DeadKernelError as exc:
+        message = "the Python kernel died while running your notebook (a crash, os._exit, or running out of memory)"
+        return _unfinished(job, message, exc, started, engine)
+    except CellTimeoutError as exc:
+        message = f"a cell kept running past the {job.cell_timeout:g} s limit and could not be interrupted"
+        return _unfinished(job, message, exc, started, engine)
+    except RuntimeError as exc:
+        # jupyter_client raises RuntimeError when a kernel does not start or answer in time.
+        return _unfinished(job, f"the kernel could not be started ({exc})", exc, started, engine)
+    finally:
+        os.chdir(previous_cwd)
+
+
+def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: float, engine: str | None) -> ExecutionOutcome:
+    return ExecutionOutcome(
+        job.submission_id,
+        False,
+        message,
+        time.perf_counter() - started,
+        {"exception": f"{type(exc).__name__}: {exc}", **_cold_details(job, engine)},
+    )
+
+
+def _cold_details(job: ExecutionJob, engine: str | None) -> dict[str, Any]:
+    return {"executor": "cold", "sandbox": _cold_sandbox_report(job)} if engine is None else {}
+
+
+def _kernel_options(job: ExecutionJob) -> dict[str, Any]:
+    """Write this job's kernelspec; with a sandbox, the kernel starts inside it and is reached over
+    Unix sockets in the work dir (`ipc`), because TCP loopback does not cross a network namespace."""
+    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    if job.sandbox is None:
+        _write_kernelspec(kernel, KERNEL_ENV)
+        return {}
+    work = Path(job.work_dir)
+    (work / SANDBOX_POLICY_FILE).write_text(json.dumps(job.sandbox), encoding="utf-8")
+    launcher = [
+        sys.executable,
+        "-m",
+        "graders.sandbox.launch",
+        str(work / SANDBOX_POLICY_FILE),
+        "--report",
+        str(work / SANDBOX_REPORT_FILE),
+        "--",
+    ]
+    # IPython and matplotlib want a writable home; inside the sandbox only the work dir is.
+    _write_kernelspec(launcher + kernel, {**KERNEL_ENV, "HOME": job.work_dir, "IPYTHONDIR": job.work_dir, "MPLCONFIGDIR": job.work_dir})
+    from traitlets.config import Config
+
+    return {"config": Config({"KernelManager": {"transport": "ipc", "connection_file": str(work / "kernel-connection.json")}})}
+
+
+def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:
+    """Pin kernels to this interpreter with a private kernelspec, rewritten for every job.
+
+    A user's own `python3` kernelspec may point at another Python without torch; JUPYTER_PATH
+    comes first in Jupyter's search path, so this spec wins wherever the grader runs. Each
+    worker process has its own spec folder and runs one job at a time.
+    """
+    root = os.environ.get("A10_GRADER_KERNELSPEC_ROOT")
+    if root is None:
+        root = tempfile.mkdtemp(prefix="a10-grader-kernelspec-")
+        os.environ["A10_GRADER_KERNELSPEC_ROOT"] = root
+        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [root, os.environ.get("JUPYTER_PATH")]))
+    spec_dir = Path(root) / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": argv, "display_name": "Python (a10 grader)", "language": "python", "env": env}
+    (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
+
+
+def _cold_sandbox_report(job: ExecutionJob) -> dict[str, Any]:
+    """What the launcher reported, and the cgroup released now that the kernel is gone.
+
+    The report file is in the work dir, so the kernel could have replaced it: read with care.
+    """
+    if job.sandbox is None:
+        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
+    from graders.execute.untrusted import read_regular_file
+    from graders.sandbox import SandboxPolicy, release_cgroup
+
+    release_cgroup(SandboxPolicy.from_json(job.sandbox))
+    raw = read_regular_file(Path(job.work_dir) / SANDBOX_REPORT_FILE, 1 << 20)
+    try:
+        report = json.loads(raw) if raw is not None else None
+    except ValueError:
+        report = None
+    if not isinstance(report, dict):
+        return {"warnings": ["the sandbox did not report: the kernel may not have started inside it"]}
+    return report
+
+
+# ----------------------------------------------------------------------------- many notebooks
+
+
+class LocalExecutor:
+    """Cold path: a pool of worker processes on this machine, each starting a fresh Jupyter kernel per job."""
+
+    name = "cold"
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = max(1, jobs)
+
+    def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
+        pending = list(jobs)
+        if not pending:
+            return
+        # spawn: workers must not inherit the grader's torch threads or open files.
+        with ProcessPoolExecutor(
+            max_workers=min(self.jobs, len(pending)), mp_context=get_context("spawn"), initializer=quiet_worker
+        ) as pool:
+            futures: dict[Future[ExecutionOutcome], ExecutionJob] = {pool.submit(run_notebook, job): job for job in pending}
+            for future in as_completed(futures):
+                yield _outcome_of(future, futures[future])
+
+
+def quiet_worker() -> None:
+    """Kernels inherit the worker's stderr; their start-up chatter is not for the terminal.
+
+    Everything a student needs (cell errors, tracebacks) is in the executed notebook.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+
+
+def _outcome_of(future: Future[ExecutionOutcome], job: ExecutionJob) -> ExecutionOutcome:
+    try:
+        return future.result()
+    except Exception as exc:  # noqa: BLE001 - a lost worker is one submission's outcome, not the batch's
+        return ExecutionOutcome(
+            job.submission_id,
+            False,
+            "the grader's worker process failed while running this notebook; it was not graded",
+            details={"exception": f"{type(exc).__name__}: {exc}"},
+        )

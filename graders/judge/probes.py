@@ -1,0 +1,269 @@
+"""Probes: which inputs the student's functions are called on, and what came back.
+
+A `ProbePlan` is drawn from the grading seed (hidden cases) plus fixed public cases. It
+becomes one cell appended to the student's notebook (`probe_cell`); that cell runs the
+self-contained `probe_runtime` in the kernel and publishes raw encoded values, which
+`read_probe_results` decodes from the executed notebook. The same plan is evaluated
+in-process against the reference and each misconception variant (`evaluate_in_process`),
+so student and reference values are produced by the same code path.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+
+from graders.assignment import probe_runtime
+from graders.assignment.contract import PROBE_TAG
+
+DEFAULT_SEED = 20251  # the grading seed: hidden inputs and the experiment's training
+VAE_WEIGHTS = (0.0, 1.0, 0.5, 30.0)
+REPARAM_DRAWS = 2000
+
+
+@dataclass(frozen=True)
+class CallError:
+    """Why a probe call produced no value: missing | exception | timeout | unencodable | absent."""
+
+    kind: str
+    message: str
+    type: str = ""
+    traceback: str = ""
+
+
+@dataclass(frozen=True)
+class CallResult:
+    value: Any = None
+    error: CallError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One set of inputs for one function; `public` cases are the ones students can self-check."""
+
+    function: str
+    name: str
+    public: bool
+    args: tuple[Any, ...]
+    seed: int | None = None
+    weights: tuple[float, ...] = ()  # vae_loss cases are called once per weight
+
+    def call_ids(self) -> tuple[str, ...]:
+        if self.weights:
+            return tuple(call_id(self.function, self.name, weight) for weight in self.weights)
+        return (call_id(self.function, self.name),)
+
+
+def call_id(function: str, case: str, weight: float | None = None) -> str:
+    return f"{function}/{case}" if weight is None else f"{function}/{case}/w={weight:g}"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """The training run of experiment.kl_tradeoff, sized to cost a fraction of the student's own.
+
+    12 steps of 32 images already separate the two weights by thousands of nats of reconstruction
+    and hundreds of nats of KL, for the reference and for every catalogued misconception alone or
+    in pairs; the verdicts are the same as with 20 steps of 64 (tests/test_checks.py checks the margins).
+    """
+
+    train_images: str
+    eval_images: str
+    seed: int
+    weights: tuple[float, float] = (0.0, 30.0)
+    train_size: int = 256
+    eval_size: int = 32
+    steps: int = 12
+    batch_size: int = 32
+    latent: int = 4
+    hidden: int = 64
+    lr: float = 3e-3
+
+
+@dataclass(frozen=True)
+class ProbePlan:
+    cases: tuple[Case, ...]
+    experiment: ExperimentSpec | None
+    call_time_limit: float = 10.0
+    experiment_time_limit: float = 60.0
+
+    @cached_property
+    def probe_source(self) -> str:
+        """The source of the probe cell (see `probe_cell`): the runtime pasted in, and this plan's request."""
+        return (
+            "# Added by the grader after your cells ran: it calls your functions on the grader's inputs.\n"
+            f"exec(compile({inspect.getsource(probe_runtime)!r}, 'a10_grader_probe_runtime', 'exec'),"
+            " __a10_grader := {'__name__': 'a10_grader_probe_runtime'})\n"
+            f"__a10_grader['publish'](__a10_grader['run_probes'](globals(), __import__('json').loads({json.dumps(self.request())!r})))\n"
+            "del __a10_grader\n"
+        )
+
+    def cases_for(self, function: str) -> tuple[Case, ...]:
+        return tuple(case for case in self.cases if case.function == function)
+
+    def request(self, functions: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The JSON request the runtime executes; `functions` restricts it (reference variants)."""
+        inputs: dict[str, Any] = {}
+        calls: list[dict[str, Any]] = []
+        for case in self.cases:
+            if functions is not None and case.function not in functions:
+                continue
+            # Inputs are sent once per case, however many calls (weights) use them.
+            key = call_id(case.function, case.name)
+            inputs[key] = [probe_runtime.encode(arg) for arg in case.args]
+            weights: tuple[float | None, ...] = case.weights or (None,)
+            for cid, weight in zip(case.call_ids(), weights, strict=False):
+                kwargs = {} if weight is None else {"kl_loss_weight": probe_runtime.encode(weight)}
+                calls.append({"id": cid, "function": case.function, "inputs": key, "kwargs": kwargs, "seed": case.seed})
+        experiment = None
+        if self.experiment is not None and functions is None:
+            experiment = asdict(self.experiment)
+        return {
+            "inputs": inputs,
+            "calls": calls,
+            "experiment": experiment,
+            "call_time_limit": self.call_time_limit,
+            "experiment_time_limit": self.experiment_time_limit,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeResults:
+    calls: Mapping[str, CallResult]
+    experiment: CallResult | None = None
+    # Set when no results came back at all (the probe cell never ran or was tampered with).
+    missing_reason: str = ""
+
+    def get(self, cid: str) -> CallResult:
+        if self.missing_reason:
+            return CallResult(error=CallError("absent", self.missing_reason))
+        return self.calls.get(cid, CallResult(error=CallError("absent", f"no result for probe {cid}")))
+
+
+# ----------------------------------------------------------------------------- the plan
+
+
+def public_cases() -> tuple[Case, ...]:
+    """Fixed inputs students may see; the self-check runs only these."""
+    x0 = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
+    alphas = np.array([0.9, 0.8, 0.7], dtype=np.float32)
+    rng = np.random.default_rng(20241)
+    return (
+        Case("closed_form", "public", True, (x0, 3, alphas)),
+        Case("vae_loss", "public", True, _vae_inputs(rng, batch=2, latent=2, image_shaped=True), weights=VAE_WEIGHTS),
+        Case("reparameterize", "public", True, _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])), seed=7),
+    )
+
+
+def hidden_cases(seed: int) -> tuple[Case, ...]:
+    """Inputs drawn from the grading seed: same seed, same inputs, for every student."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for index, (t, steps, shape) in enumerate(((3, 8, (2, 1, 4, 4)), (1, 5, (5,)), (6, 9, (3, 2))), start=1):
+        alphas = rng.uniform(0.85, 0.99, size=steps).astype(np.float32)
+        x0 = rng.standard_normal(shape).astype(np.float32)
+        cases.append(Case("closed_form", f"hidden-{index}", False, (x0, t, alphas)))
+    for index, (batch, latent, image_shaped) in enumerate(((4, 8, True), (3, 2, False)), start=1):
+        cases.append(Case("vae_loss", f"hidden-{index}", False, _vae_inputs(rng, batch, latent, image_shaped), weights=VAE_WEIGHTS))
+    mu = rng.uniform(-2.0, 2.0, size=4)
+    logvar = rng.choice([-1.5, -0.7, 0.6, 1.3], size=4, replace=False)
+    cases.append(Case("reparameterize", "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31))))
+    return tuple(cases)
+
+
+def _vae_inputs(rng: np.random.Generator, batch: int, latent: int, image_shaped: bool) -> tuple[np.ndarray, ...]:
+    # Mirrors the handout: x comes from the DataLoader, x_hat from a (B, 784) sigmoid decoder.
+    x_shape = (batch, 1, 28, 28) if image_shaped else (batch, 784)
+    x = rng.uniform(0.0, 1.0, size=x_shape).astype(np.float32)
+    x_hat = (1.0 / (1.0 + np.exp(-rng.standard_normal((batch, 784))))).astype(np.float32)
+    mu = rng.standard_normal((batch, latent)).astype(np.float32)
+    logvar = (0.5 * rng.standard_normal((batch, latent))).astype(np.float32)
+    return x, x_hat, mu, logvar
+
+
+def _reparam_inputs(mu: np.ndarray, logvar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.ones((REPARAM_DRAWS, 1), dtype=np.float32)
+    return rows * mu.astype(np.float32), rows * logvar.astype(np.float32)
+
+
+def build_plan(*, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
+    cases = public_cases() + (hidden_cases(seed) if hidden else ())
+    experiment = None
+    if data_dir is not None:
+        raw = Path(data_dir) / "MNIST" / "raw"
+        experiment = ExperimentSpec(str(raw / "train-images-idx3-ubyte"), str(raw / "t10k-images-idx3-ubyte"), seed=seed)
+    return ProbePlan(cases=cases, experiment=experiment)
+
+
+# ----------------------------------------------------------------------------- into the notebook
+
+
+def probe_cell(plan: ProbePlan) -> nbformat.NotebookNode:
+    """The cell appended after the student's cells; it leaves no names behind in their namespace."""
+    cell = nbformat.v4.new_code_cell(plan.probe_source)
+    cell.id = "a10-grader-probe"
+    cell.metadata["tags"] = [PROBE_TAG]
+    cell.metadata["jupyter"] = {"source_hidden": True}
+    return cell
+
+
+def read_probe_results(executed: nbformat.NotebookNode) -> ProbeResults:
+    probe = next((c for c in executed.cells if PROBE_TAG in c.get("metadata", {}).get("tags", [])), None)
+    if probe is None:
+        return ProbeResults({}, missing_reason="the grader's probe cell is missing from the executed notebook")
+    for output in probe.get("outputs", []):
+        payload = output.get("data", {}).get(probe_runtime.MIME_TYPE)
+        if isinstance(payload, Mapping):
+            return decode_results(payload)
+    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in probe.get("outputs", []) if o.get("output_type") == "error"]
+    if errors:
+        reason = f"the grader could not call your functions ({errors[0]})"
+    elif probe.get("execution_count") is None:
+        reason = "the grader's probe cell never ran (the kernel stopped before it)"
+    else:
+        reason = "the grader's probe cell produced no results (was IPython's display machinery replaced?)"
+    return ProbeResults({}, missing_reason=reason)
+
+
+def decode_results(payload: Mapping[str, Any]) -> ProbeResults:
+    try:
+        calls = {cid: _decode_call(raw) for cid, raw in payload["calls"].items()}
+        experiment = _decode_call(payload["experiment"]) if payload.get("experiment") else None
+    except (KeyError, TypeError, ValueError) as exc:
+        return ProbeResults({}, missing_reason=f"the probe results were malformed ({exc})")
+    return ProbeResults(calls, experiment)
+
+
+def _decode_call(raw: Mapping[str, Any]) -> CallResult:
+    if raw.get("ok"):
+        value = raw["value"]
+        if isinstance(value, Mapping) and value.get("kind") == "experiment":
+            return CallResult(value={weight: probe_runtime.decode(run) for weight, run in value["runs"].items()})
+        return CallResult(value=probe_runtime.decode(value))
+    error = raw["error"]
+    return CallResult(
+        error=CallError(
+            kind=str(error.get("kind", "exception")),
+            message=str(error.get("message", "")),
+            type=str(error.get("type", "")),
+            traceback=str(error.get("traceback", "")),
+        )
+    )
+
+
+def evaluate_in_process(plan: ProbePlan, namespace: Mapping[str, Any], functions: tuple[str, ...]) -> ProbeResults:
+    """Run the plan's calls for `functions` against trusted code (the reference or a variant)."""
+    raw = probe_runtime.run_probes(namespace, plan.request(functions))
+    return decode_results(json.loads(json.dumps(raw)))

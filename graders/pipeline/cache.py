@@ -1,0 +1,53 @@
+"""Incremental regrade: a result is reused only when nothing that decides it has changed.
+
+The key covers the submission's bytes, the grader's own code and templates, the reference
+implementation, the grading settings and the grading data. Anything else (worker count,
+warm or cold execution) does not change a grade, so it is not in the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from graders.results import SubmissionResult
+
+GRADERS_DIR = Path(__file__).resolve().parents[1]
+
+
+@lru_cache(maxsize=1)
+def grader_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([*GRADERS_DIR.rglob("*.py"), *GRADERS_DIR.rglob("templates/*")]):
+        digest.update(path.relative_to(GRADERS_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def data_fingerprint(data_dir: Path) -> str:
+    """Size and modification time of the IDX files: cheap, and changes whenever the data does."""
+    raw = data_dir / "MNIST" / "raw"
+    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(raw.glob("*-ubyte"))]
+    return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
+
+
+def cache_key(*, sha256: str, settings: dict[str, Any], reference_hash: str, data: str) -> str:
+    material = json.dumps(
+        {"submission": sha256, "grader": grader_fingerprint(), "reference": reference_hash, "settings": settings, "data": data},
+        sort_keys=True,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def cached_result(out_dir: Path, submission_id: str, key: str) -> SubmissionResult | None:
+    """The stored result if it was made under the same key and its report is still there."""
+    folder = out_dir / submission_id
+    try:
+        result = SubmissionResult.read(folder / "results.json")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if result.provenance.get("cache_key") != key or not (folder / "report.html").exists():
+        return None
+    return result

@@ -1,0 +1,37 @@
+"""Stored reference values: fresh for the current reference, and equal to a live evaluation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from graders.judge.expected import STORED_PUBLIC, compute_expected, public_reference_document, reference_hash, stored_public_reference
+from graders.judge.probes import build_plan
+
+
+def test_stored_public_values_belong_to_the_current_reference():
+    stored = json.loads(STORED_PUBLIC.read_text(encoding="utf-8"))
+    assert stored["reference_hash"] == reference_hash(), "reference/ changed: run `make reference`"
+
+
+def test_stored_public_values_equal_a_fresh_evaluation():
+    plan = build_plan(seed=0, hidden=False, data_dir=None)
+    assert json.loads(STORED_PUBLIC.read_text(encoding="utf-8")) == json.loads(json.dumps(public_reference_document(plan)))
+
+
+def test_public_mu_matches_the_hand_derived_value():
+    stored = stored_public_reference()
+    mu, sigma = stored.get("closed_form/public").value
+    # x0 = [[1, -2], [0.5, 3]], alphas = (0.9, 0.8, 0.7): sqrt(0.504) = 0.7099295739...
+    assert np.allclose(mu, np.array([[1.0, -2.0], [0.5, 3.0]]) * 0.7099295739719539, rtol=1e-6)
+    assert float(sigma) == pytest.approx(0.496, rel=1e-6)
+
+
+def test_variants_are_evaluated_for_every_misconception_combination():
+    expected = compute_expected(build_plan(seed=3, hidden=True, data_dir=None))
+    assert len(expected.variants["closed_form"]) == 15  # 5 misconceptions, singles and pairs
+    failing = [set(flags) for flags, results in expected.variants["closed_form"] if not results.get("closed_form/public").ok]
+    # Only α_{t+1} alone is out of range on the public schedule (α₁..α₃ at t = 3), as in student code.
+    assert failing == [{"off_by_one_index", "last_alpha_only"}]

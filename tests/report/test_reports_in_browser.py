@@ -1,0 +1,77 @@
+"""The reports as a browser shows them: real headless Chromium (Debian's `chromium`).
+
+Skipped when chromium is missing, except in CI (CI set), where that is a failure.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+import pytest
+
+from graders.judge.checks import CHECKS
+from graders.report.render import write_class_overview, write_submission_report
+from reference.misconceptions import CATALOG
+from tests.browser import dump_dom, elements, screenshot
+from tests.report.test_render import BROKEN, HOSTILE, SCRIPT, SEED, SOLUTION
+
+pytestmark = pytest.mark.browser
+
+
+def one(dom: str, tag: str | None = None, **attrs: str):
+    found = elements(dom, tag, **attrs)
+    assert len(found) == 1, f"expected one {tag or 'element'} with {attrs}, found {len(found)}"
+    return found[0]
+
+
+def test_student_report_shows_score_statuses_and_misconceptions(tmp_path):
+    dom = dump_dom(write_submission_report(SEED, out_dir=tmp_path))
+    assert one(dom, data_testid="score").text == "11 / 12 points"
+    assert "graded" in one(dom, data_testid="status").text
+    for check in CHECKS:
+        section = one(dom, "section", data_check=check.id)
+        status = "fail" if check.id == "derivation.mu" else "pass"
+        assert section.attrs["data-status"] == status and f"{status} {check.title}" in section.text
+    failed = one(dom, "section", data_check="derivation.mu").text
+    assert CATALOG["missing_sqrt"].title in failed and CATALOG["missing_x0"].title in failed
+    assert CATALOG["missing_sqrt"].explanation in failed
+
+
+def test_hostile_text_stays_text(tmp_path):
+    dom = dump_dom(write_submission_report(HOSTILE, out_dir=tmp_path))
+    assert elements(dom, "script") == [] and elements(dom, "img") == [] and elements(dom, "i") == []
+    assert one(dom, "title").text == "Assignment 10 feedback: mallory <b>"  # the script never ran
+    answer = one(dom, "p", **{"class": "a"}).text
+    assert answer == SCRIPT  # shown to the reader exactly as the student wrote it
+
+
+def test_unreadable_notebook_report_leads_with_the_reason(tmp_path):
+    dom = dump_dom(write_submission_report(BROKEN, out_dir=tmp_path))
+    alert = one(dom, role="alert").text
+    assert alert.startswith("Your notebook could not be graded: not a notebook: invalid JSON.")
+    assert one(dom, data_testid="score").text == "0 / 12 points"
+    assert [s.attrs.get("data-status") for s in elements(dom, "section") if "data-check" in s.attrs] == ["error"] * len(CHECKS)
+
+
+def test_student_report_screenshot_is_a_rendered_page(tmp_path):
+    png = screenshot(write_submission_report(SEED, out_dir=tmp_path), tmp_path / "report.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+
+def test_overview_links_resolve_and_it_renders(tmp_path):
+    results = [SEED, SOLUTION, BROKEN, HOSTILE]
+    for r in results:
+        write_submission_report(r, out_dir=tmp_path)
+    index = write_class_overview(results, out_dir=tmp_path)
+    dom = dump_dom(index)
+    links = [a.attrs["href"] for a in elements(dom, "a")]
+    assert len(links) == len(results)
+    assert all((tmp_path / unquote(link)).is_file() for link in links)
+    assert elements(dom, "script") == []
+    assert [row.attrs["data-submission"] for row in elements(dom, "tr") if "data-submission" in row.attrs] == sorted(
+        r.submission for r in results
+    )
+    seed_row = one(dom, "tr", data_submission="seed-writeup").text
+    assert "11 / 12" in seed_row and seed_row.count("✓ pass") == 8 and seed_row.count("✗ fail") == 1  # symbol and word, not colour alone
+    png = screenshot(index, tmp_path / "index.png")
+    assert png.stat().st_size > 20_000  # a rendered page, not a blank one
