@@ -18,6 +18,7 @@ from graders.execute.jobs import default_jobs
 from graders.judge.probes import DEFAULT_SEED
 
 if TYPE_CHECKING:
+    from graders.execute.jobs import Executor
     from graders.pipeline.batch import GradingConfig
     from graders.results import SubmissionResult
 
@@ -50,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
     grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
     grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
+    grade.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None, help="grade on this Dask cluster, e.g. tcp://127.0.0.1:8786 (needs the dask extra)"
+    )
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
@@ -93,8 +97,13 @@ def _config(args: argparse.Namespace, **extra: Any) -> GradingConfig:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    executor = None
-    if not args.cold and args.submissions.is_dir():
+    executor: Executor | None = None
+    if args.scheduler is not None:
+        if args.cold:
+            raise UsageError("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
+        if args.submissions.is_dir():
+            executor = _cluster_executor(args.scheduler)
+    elif not args.cold and args.submissions.is_dir():
         # Warm the zygote up on the other core while this process imports torch and prepares.
         from graders.execute.warm import WarmExecutor
 
@@ -116,6 +125,19 @@ def _grade(args: argparse.Namespace) -> int:
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv)", file=sys.stderr)
     return 0
+
+
+def _cluster_executor(address: str) -> Executor:
+    """Connected and checked before anything is written: an unreachable scheduler is a usage error."""
+    try:
+        from graders.execute.cluster import DaskExecutor
+    except ImportError as exc:
+        raise UsageError(f"--scheduler needs Dask ({exc}): pip install 'a10-grader[dask]', on the workers too") from exc
+    from graders.pipeline.cache import grader_fingerprint
+
+    executor = DaskExecutor(address, fingerprint=grader_fingerprint)
+    executor.start()
+    return executor
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -55,6 +55,9 @@ class ExecutionOutcome:
     message: str = ""  # why not, for the student and staff
     seconds: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
+    # The harness lost the job (e.g. every cluster worker that ran it died): the submission is an
+    # `error`, not a grade, and is run again next time. Never taken from what a notebook wrote.
+    lost: bool = False
 
 
 class Executor(Protocol):

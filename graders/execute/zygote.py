@@ -231,7 +231,12 @@ def _recorded_outcome(job: ExecutionJob) -> ExecutionOutcome | None:
         outcome = ExecutionOutcome(**json.loads(raw))
     except (TypeError, ValueError):
         return None
-    well_formed = isinstance(outcome.finished, bool) and isinstance(outcome.message, str) and isinstance(outcome.details, dict)
+    well_formed = (
+        isinstance(outcome.finished, bool)
+        and isinstance(outcome.message, str)
+        and isinstance(outcome.details, dict)
+        and outcome.lost is False
+    )
     return outcome if well_formed and outcome.submission_id == job.submission_id else None
 
 

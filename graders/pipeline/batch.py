@@ -197,7 +197,10 @@ def grade_folder(
     try:
         for outcome in (executor or make_executor(config)).map(jobs()):
             item = prepared[outcome.submission_id]
-            finish(_assess_safely(item, outcome, out_dir, plan, expected, config))
+            if outcome.lost:  # no cache key: retried next run
+                finish(unreadable_result(item.submission, outcome.message, config))
+            else:
+                finish(_assess_safely(item, outcome, out_dir, plan, expected, config))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     ordered = tuple(sorted(results, key=lambda r: r.submission))
