@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 SUBMISSIONS ?= submissions
 REPORTS ?= reports
 
-.PHONY: grade test lint bench reference clean-reports chromium
+.PHONY: grade test lint bench bench-dask reference clean-reports chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+
+# Only the Dask rows of the bench: a loopback cluster of 1 and 2 workers against the local warm path.
+bench-dask: $(STAMP)
+	$(BIN)/python bench/bench.py --only-dask
 
 # Regenerate the stored reference values for the public probe inputs (after editing reference/).
 reference: $(STAMP)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import psutil
 import pytest
 
 distributed = pytest.importorskip("distributed")
@@ -56,33 +57,23 @@ WORKER_KILLER = notebook(
 # ----------------------------------------------------------------------------- processes
 
 
-def _start_time(pid: int) -> str | None:
+def descendants(pid: int) -> set[psutil.Process]:
+    """Every live descendant of `pid` (psutil tells a process from a later one with its pid)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
+        return set(psutil.Process(pid).children(recursive=True))
+    except psutil.NoSuchProcess:
+        return set()
 
 
-def descendants(pid: int) -> set[tuple[int, str]]:
-    """(pid, start time) of every live descendant of `pid`: a pid alone could be reused."""
-    found: set[tuple[int, str]] = set()
-    stack = [pid]
-    while stack:
-        for task in Path(f"/proc/{stack.pop()}/task").glob("*"):
-            try:
-                children = [int(c) for c in (task / "children").read_text().split()]
-            except OSError:
-                continue
-            for child in children:
-                started = _start_time(child)
-                if started is not None and (child, started) not in found:
-                    found.add((child, started))
-                    stack.append(child)
-    return found
+def alive(processes: set[psutil.Process]) -> set[psutil.Process]:
+    return {p for p in processes if _running(p)}
 
 
-def alive(processes: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    return {(pid, started) for pid, started in processes if _start_time(pid) == started}
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE  # a zombie has exited
+    except psutil.NoSuchProcess:
+        return False
 
 
 def wait_until(condition, what: str, timeout: float = READY_TIMEOUT):
@@ -100,7 +91,7 @@ class Cluster:
     address: str = ""
     scheduler: subprocess.Popen | None = None
     workers: list[subprocess.Popen] = field(default_factory=list)
-    watched: set[tuple[int, str]] = field(default_factory=set)  # every process these started
+    watched: set[psutil.Process] = field(default_factory=set)  # every process these started
 
     def start(self, *, workers: int, nanny: bool = False, hide: tuple[Path, ...] = ()) -> None:
         scheduler_file = self.folder / "scheduler.json"
@@ -227,7 +218,7 @@ def test_a_worker_killed_mid_batch_changes_nothing(cluster, local, grading_data,
     victim = cluster.workers[0]
     config = replace(CONFIG, data_dir=grading_data)
     outcomes = []
-    doomed: set[tuple[int, str]] = set()
+    doomed: set[psutil.Process] = set()
 
     def kill_when_busy(result: SubmissionResult, total: int) -> None:
         outcomes.append(result)
