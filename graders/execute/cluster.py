@@ -200,9 +200,10 @@ def _collect(future: DaskFuture, job: ExecutionJob) -> ExecutionOutcome:
     try:
         done: NotebookDone = future.result()
     except KilledWorker as exc:
+        last = getattr(exc.last_worker, "address", "unknown")
         message = (
-            f"every Dask worker that ran it died while running it ({exc.last_worker.address if exc.last_worker else 'unknown'} "
-            "was the last); it was not graded and will be tried again the next time the grader runs"
+            f"every Dask worker that ran it died while running it ({exc.allowed_failures + 1} workers, the last {last}); "
+            "it was not graded and will be tried again the next time the grader runs"
         )
         return ExecutionOutcome(job.submission_id, False, message, details={"executor": "dask"}, lost=True)
     except Exception as exc:  # noqa: BLE001 - a cluster fault is this submission's error, never the batch's end

@@ -95,7 +95,9 @@ class Cluster:
 
     def start(self, *, workers: int, nanny: bool = False, hide: tuple[Path, ...] = ()) -> None:
         scheduler_file = self.folder / "scheduler.json"
-        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
+        # One death is forgiven, a second is the task's fault; a worker holds only the task it runs, so
+        # that a worker's death is charged to that task alone (not to one queued behind it).
+        env = {**os.environ, "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1", "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION": "1.0"}
         command = [str(DASK), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard", "--scheduler-file", str(scheduler_file)]
         self.scheduler = self._spawn(command, self.folder / "scheduler.log", env=env, cwd=self.folder)
         for n in range(workers):
