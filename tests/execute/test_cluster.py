@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import matplotlib
 import psutil
 import pytest
 
@@ -115,7 +116,8 @@ class Cluster:
         if hide:
             mounts = " && ".join(f"mount -t tmpfs -o size=1m none {shlex.quote(str(d))}" for d in hide)
             command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", f"{mounts} && exec {shlex.join(command)}"]
-        env = {**os.environ, "HOME": str(home)}
+        # matplotlib's font cache is not grading input: a fresh HOME would rebuild it (minutes on a busy machine).
+        env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": matplotlib.get_cachedir()}
         self.workers.append(self._spawn(command, home.parent / "worker.log", env=env, cwd=home.parent))
 
     def _spawn(self, command: list[str], log: Path, *, env: dict[str, str], cwd: Path) -> subprocess.Popen:
