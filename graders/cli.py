@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graders.assignment.contract import PUBLIC_SEED
 from graders.errors import GraderError, UsageError
 from graders.execute.jobs import default_jobs
-from graders.judge.probes import DEFAULT_SEED
 
 if TYPE_CHECKING:
-    from graders.pipeline.batch import GradingConfig
+    from graders.pipeline.config import GradingConfig
     from graders.results import SubmissionResult
 
 
@@ -50,11 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
     grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
     grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
+    grade.add_argument(
+        "--secret-file", type=Path, default=None, help="the course secret the grading seed is drawn from (default: OUT/.grader-secret)"
+    )
+    grade.add_argument("--seed", type=int, default=None, help="grade with this seed instead of the course secret's (reproducible tests)")
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
     check = commands.add_parser("check", help="self-check one notebook on the public inputs")
     check.add_argument("notebook", type=Path)
+    check.add_argument("--seed", type=int, default=PUBLIC_SEED, help="seed of the experiment's training (public inputs only)")
     _common_options(check)
     check.set_defaults(command=_check)
 
@@ -66,7 +71,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_positive_float, default=120.0, help="seconds one cell may run (default 120)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="grading seed: hidden inputs and training")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST root (MNIST/raw/*-ubyte); default: a generated look-alike")
 
 
@@ -84,26 +88,34 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _config(args: argparse.Namespace, **extra: Any) -> GradingConfig:
-    from graders.pipeline.batch import GradingConfig
+def _config(args: argparse.Namespace, *, seed: int, **extra: Any) -> GradingConfig:
+    from graders.pipeline.config import GradingConfig
 
+    return GradingConfig(seed=seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
+
+
+def _check_data_dir(args: argparse.Namespace) -> None:
     if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
         raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
-    return GradingConfig(seed=args.seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
 
 
 def _grade(args: argparse.Namespace) -> int:
-    executor = None
-    if not args.cold and args.submissions.is_dir():
-        # Warm the zygote up on the other core while this process imports torch and prepares.
-        from graders.execute.warm import WarmExecutor
-
-        executor = WarmExecutor(args.jobs)
-        executor.start()
     from graders.pipeline.batch import grade_folder
+    from graders.pipeline.secret import SECRET_NAME, course_seed
 
+    _check_data_dir(args)
+    if not args.submissions.is_dir():  # before the secret is created: a usage error writes nothing
+        raise UsageError(f"{args.submissions} is not a folder of submissions")
+    if args.seed is not None and args.secret_file is not None:
+        raise UsageError("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
+    seed, secret_hash = args.seed, ""
+    if seed is None:
+        drawn = course_seed(args.secret_file or args.out / SECRET_NAME)
+        seed, secret_hash = drawn.seed, drawn.secret_hash
     config = _config(
         args,
+        seed=seed,
+        secret_hash=secret_hash,
         jobs=args.jobs,
         cold=args.cold,
         force=args.force,
@@ -112,7 +124,7 @@ def _grade(args: argparse.Namespace) -> int:
         memory_bytes=args.memory_mb * 2**20,
     )
     progress = Progress()
-    results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
+    results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=progress.update)
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv)", file=sys.stderr)
     return 0
@@ -123,7 +135,8 @@ def _check(args: argparse.Namespace) -> int:
 
     if not args.notebook.is_file():
         raise UsageError(f"{args.notebook} is not a file")
-    result = check_notebook(args.notebook, config=_config(args, jobs=1))
+    _check_data_dir(args)
+    result = check_notebook(args.notebook, config=_config(args, seed=args.seed, jobs=1))
     print(format_table(result))
     return 0 if all_passed(result) else 1
 

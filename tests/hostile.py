@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from graders.execute.jobs import PROGRESS_FILE
+from graders.execute.zygote import OUTCOME_FILE
+from graders.pipeline.executed import EXECUTED_NAME
 from tests.broken import CORRECT_CODE, notebook
 
 
@@ -16,8 +19,9 @@ def leak_if(condition: str, what: str) -> str:
     return f"if {condition}:\n    raise RuntimeError('LEAKED {what}')\n"
 
 
-# What the grader reads from a work dir after the notebook ran (graders.execute.zygote, graders.execute.cold).
-GRADER_FILES = ("executed.ipynb", ".a10-grader-outcome.json", ".a10-grader-running-cell.json")
+# What the grader reads from a work dir after the notebook ran (graders.execute.zygote), and the name
+# it keeps the executed notebook under: imported, so that renaming one cannot leave this test green.
+GRADER_FILES = (OUTCOME_FILE, PROGRESS_FILE, EXECUTED_NAME)
 
 
 def plant_links(decoy: Path) -> str:

@@ -22,6 +22,7 @@ from typing import Any
 
 import sympy
 
+from graders.assignment.contract import QUESTIONS, Question
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer
 from reference import symbolic
 from reference.misconceptions import CATALOG, flag_subsets, names_for
@@ -703,18 +704,6 @@ def _power(base: sympy.Expr, exponent: sympy.Expr | None) -> sympy.Expr:
 # ============================================================================= free text
 
 
-@dataclass(frozen=True)
-class _Question:
-    text: str  # as the handout asks it
-    tag: str  # the tag on its answer cell
-    key: str  # a normalised phrase that finds the question when tags were lost
-
-
-QUESTIONS: tuple[_Question, ...] = (
-    _Question("What do you observe?", "answer:kl_observe", "what do you observe"),
-    _Question("How can these results be explained?", "answer:kl_explain", "how can these results be explained"),
-    _Question("What is the role of the KL divergence term?", "answer:kl_role", "role of the kl"),
-)
 _PLACEHOLDERS = {"your answer here"}
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _IMAGES = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]|<img\b[^>]*>|<(video|audio|iframe)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
@@ -728,7 +717,7 @@ def _normalised(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text.lower()).split())
 
 
-def _question_on(line: str) -> _Question | None:
+def _question_on(line: str) -> Question | None:
     """The question this line asks; it must be a question or a heading, as an answer may quote one."""
     if "?" not in line and not _HEADING.match(line):
         return None
@@ -736,12 +725,12 @@ def _question_on(line: str) -> _Question | None:
     return next((q for q in QUESTIONS if q.key in normalised), None)
 
 
-def _tagged_answer(cells: list[Mapping[str, Any]], question: _Question) -> str:
+def _tagged_answer(cells: list[Mapping[str, Any]], question: Question) -> str:
     # Any cell type: an answer typed into a cell accidentally turned into code is still the answer.
     return "\n\n".join(_source(c) for c in cells if question.tag in _tags(c))
 
 
-def _answer_after_question(cells: list[Mapping[str, Any]], question: _Question) -> str:
+def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -> str:
     """The text after the question: the rest of its cell and the markdown cells that follow it,
     up to the next question, code cell, cell opening with a heading, or cell tagged for another answer."""
     lines: list[str] = []

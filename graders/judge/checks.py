@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from graders.assignment.contract import check_spec
 from graders.assignment.probe_runtime import read_idx_images
 from graders.judge import answers
 from graders.judge.comparison import (
@@ -303,11 +304,16 @@ class KlTradeoffCheck(Check):
 
 # ----------------------------------------------------------------------------- the registry
 
+
+def _from_contract(check_id: str) -> tuple[str, str, float]:
+    """Id, title and points as the assignment contract fixes them (they are results.json's contract too)."""
+    spec = check_spec(check_id)
+    return spec.id, spec.title, spec.points
+
+
 CHECKS: tuple[Check, ...] = (
     ValueCheck(
-        "closed_form.mu",
-        "Closed form: mean μ",
-        2.0,
+        *_from_contract("closed_form.mu"),
         function="closed_form",
         observable=closed_form_mu,
         tolerance=CLOSED_FORM_TOLERANCE,
@@ -315,21 +321,17 @@ CHECKS: tuple[Check, ...] = (
         hint="Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
     ),
     ValueCheck(
-        "closed_form.sigma",
-        "Closed form: variance Σ",
-        1.0,
+        *_from_contract("closed_form.sigma"),
         function="closed_form",
         observable=closed_form_sigma,
         tolerance=CLOSED_FORM_TOLERANCE,
         expectation="Σ should be the variance 1 − ᾱ_t.",
         hint="Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
     ),
-    DerivationCheck("derivation.mu", "Derivation: your answer for μ", 1.0, quantity="mu"),
-    DerivationCheck("derivation.sigma", "Derivation: your answer for Σ", 1.0, quantity="Sigma"),
+    DerivationCheck(*_from_contract("derivation.mu"), quantity="mu"),
+    DerivationCheck(*_from_contract("derivation.sigma"), quantity="Sigma"),
     ValueCheck(
-        "vae_loss.reconstruction",
-        "VAE loss: reconstruction term",
-        2.0,
+        *_from_contract("vae_loss.reconstruction"),
         function="vae_loss",
         observable=reconstruction_term,
         tolerance=LOSS_TOLERANCE,
@@ -337,9 +339,7 @@ CHECKS: tuple[Check, ...] = (
         hint="Check that the loss uses all of x and x_hat, whatever their shapes (flatten both).",
     ),
     ValueCheck(
-        "vae_loss.kl",
-        "VAE loss: KL term",
-        2.0,
+        *_from_contract("vae_loss.kl"),
         function="vae_loss",
         observable=kl_term,
         tolerance=LOSS_TOLERANCE,
@@ -347,27 +347,17 @@ CHECKS: tuple[Check, ...] = (
         hint="Check that the KL sums over the batch and every latent dimension.",
     ),
     ValueCheck(
-        "vae_loss.weighting",
-        "VAE loss: kl_loss_weight",
-        1.0,
+        *_from_contract("vae_loss.weighting"),
         function="vae_loss",
         observable=weighted_kl_terms,
         tolerance=LOSS_TOLERANCE,
         expectation="The loss should be BCE + kl_loss_weight · KL, so loss(w) − loss(0) = w · KL (checked at w = 0.5 and 30; a wrong KL term fails this too).",
         hint="Make sure kl_loss_weight is used as passed, for every value.",
     ),
-    ReparameterizeCheck("reparameterize", "Reparameterisation trick", 1.0),
-    KlTradeoffCheck("experiment.kl_tradeoff", "Experiment: KL weight 30 vs 0", 1.0),
+    ReparameterizeCheck(*_from_contract("reparameterize")),
+    KlTradeoffCheck(*_from_contract("experiment.kl_tradeoff")),
 )
-
-CHECK_IDS = tuple(check.id for check in CHECKS)
-MAX_SCORE = sum(check.points for check in CHECKS)
 
 
 def run_checks(evidence: Evidence) -> tuple[CheckResult, ...]:
     return tuple(check.run(evidence) for check in CHECKS)
-
-
-def errored_checks(message: str) -> tuple[CheckResult, ...]:
-    """Every check as `error`, for a submission that could not be read or run at all."""
-    return tuple(CheckResult(check.id, CheckStatus.ERROR, 0.0, check.points, message) for check in CHECKS)

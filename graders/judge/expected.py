@@ -8,31 +8,20 @@ self-check can run from stored values (the seam for a student kit without `refer
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache, partial
-from pathlib import Path
+from functools import partial
 from typing import Any
 
 from graders.judge.probes import ProbePlan, ProbeResults, decode_results, evaluate_in_process
+from reference import REFERENCE_DIR, reference_hash
 from reference import closed_form as closed_form_module
 from reference import vae as vae_module
 from reference.misconceptions import closed_form_variant, flag_subsets, vae_loss_variant
 
-REFERENCE_DIR = Path(closed_form_module.__file__).resolve().parent
 STORED_PUBLIC = REFERENCE_DIR / "expected" / "public.json"
 FUNCTIONS = ("closed_form", "vae_loss", "reparameterize")
-
-
-@lru_cache(maxsize=1)
-def reference_hash() -> str:
-    """Content hash of the reference implementation: a change of the truth changes every key."""
-    digest = hashlib.sha256()
-    for path in sorted(REFERENCE_DIR.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def reference_namespace() -> dict[str, Any]:

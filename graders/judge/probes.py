@@ -22,7 +22,7 @@ import nbformat
 import numpy as np
 
 from graders.assignment import probe_runtime
-from graders.assignment.contract import PROBE_TAG
+from graders.assignment.contract import CLOSED_FORM, IMAGE_SHAPE, KL_WEIGHT, PIXELS, PROBE_TAG, REPARAMETERIZE, VAE_LOSS
 
 DEFAULT_SEED = 20251  # the grading seed: hidden inputs and the experiment's training
 VAE_WEIGHTS = (0.0, 1.0, 0.5, 30.0)
@@ -125,7 +125,7 @@ class ProbePlan:
             inputs[key] = [probe_runtime.encode(arg) for arg in case.args]
             weights: tuple[float | None, ...] = case.weights or (None,)
             for cid, weight in zip(case.call_ids(), weights, strict=False):
-                kwargs = {} if weight is None else {"kl_loss_weight": probe_runtime.encode(weight)}
+                kwargs = {} if weight is None else {KL_WEIGHT: probe_runtime.encode(weight)}
                 calls.append({"id": cid, "function": case.function, "inputs": key, "kwargs": kwargs, "seed": case.seed})
         experiment = None
         if self.experiment is not None and functions is None:
@@ -161,9 +161,11 @@ def public_cases() -> tuple[Case, ...]:
     alphas = np.array([0.9, 0.8, 0.7], dtype=np.float32)
     rng = np.random.default_rng(20241)
     return (
-        Case("closed_form", "public", True, (x0, 3, alphas)),
-        Case("vae_loss", "public", True, _vae_inputs(rng, batch=2, latent=2, image_shaped=True), weights=VAE_WEIGHTS),
-        Case("reparameterize", "public", True, _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])), seed=7),
+        Case(CLOSED_FORM.name, "public", True, (x0, 3, alphas)),
+        Case(VAE_LOSS.name, "public", True, _vae_inputs(rng, batch=2, latent=2, image_shaped=True), weights=VAE_WEIGHTS),
+        Case(
+            REPARAMETERIZE.name, "public", True, _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])), seed=7
+        ),
     )
 
 
@@ -174,20 +176,20 @@ def hidden_cases(seed: int) -> tuple[Case, ...]:
     for index, (t, steps, shape) in enumerate(((3, 8, (2, 1, 4, 4)), (1, 5, (5,)), (6, 9, (3, 2))), start=1):
         alphas = rng.uniform(0.85, 0.99, size=steps).astype(np.float32)
         x0 = rng.standard_normal(shape).astype(np.float32)
-        cases.append(Case("closed_form", f"hidden-{index}", False, (x0, t, alphas)))
+        cases.append(Case(CLOSED_FORM.name, f"hidden-{index}", False, (x0, t, alphas)))
     for index, (batch, latent, image_shaped) in enumerate(((4, 8, True), (3, 2, False)), start=1):
-        cases.append(Case("vae_loss", f"hidden-{index}", False, _vae_inputs(rng, batch, latent, image_shaped), weights=VAE_WEIGHTS))
+        cases.append(Case(VAE_LOSS.name, f"hidden-{index}", False, _vae_inputs(rng, batch, latent, image_shaped), weights=VAE_WEIGHTS))
     mu = rng.uniform(-2.0, 2.0, size=4)
     logvar = rng.choice([-1.5, -0.7, 0.6, 1.3], size=4, replace=False)
-    cases.append(Case("reparameterize", "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31))))
+    cases.append(Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31))))
     return tuple(cases)
 
 
 def _vae_inputs(rng: np.random.Generator, batch: int, latent: int, image_shaped: bool) -> tuple[np.ndarray, ...]:
     # Mirrors the handout: x comes from the DataLoader, x_hat from a (B, 784) sigmoid decoder.
-    x_shape = (batch, 1, 28, 28) if image_shaped else (batch, 784)
+    x_shape = (batch, *IMAGE_SHAPE) if image_shaped else (batch, PIXELS)
     x = rng.uniform(0.0, 1.0, size=x_shape).astype(np.float32)
-    x_hat = (1.0 / (1.0 + np.exp(-rng.standard_normal((batch, 784))))).astype(np.float32)
+    x_hat = (1.0 / (1.0 + np.exp(-rng.standard_normal((batch, PIXELS))))).astype(np.float32)
     mu = rng.standard_normal((batch, latent)).astype(np.float32)
     logvar = (0.5 * rng.standard_normal((batch, latent))).astype(np.float32)
     return x, x_hat, mu, logvar

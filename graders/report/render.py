@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, select_autoescape
 
+from graders.assignment.contract import CHECKS
 from graders.errors import HarnessError
-from graders.judge.checks import CHECKS
 from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, write_text_atomic
-from reference.misconceptions import CATALOG
+from reference.catalog import CATALOG
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Section headings of the student report, keyed by the part of the check id before the dot.

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from graders.judge.checks import CHECK_IDS, CHECKS, MAX_SCORE
+from graders.assignment.contract import CHECK_IDS, MAX_SCORE
+from graders.judge.checks import CHECKS
 from graders.results import CheckStatus
 from reference.misconceptions import flag_subsets, vae_loss_variant
 from tests import students as s
@@ -29,6 +30,7 @@ def test_check_ids_and_points_are_the_contract():
         "reparameterize",
         "experiment.kl_tradeoff",
     )
+    assert tuple(check.id for check in CHECKS) == CHECK_IDS
     assert MAX_SCORE == 12
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.pipeline.batch import GradingConfig, grade_folder
+from graders.pipeline.batch import grade_folder
+from graders.pipeline.config import GradingConfig
 from graders.results import SubmissionResult
 from tests.broken import write_broken
 from tests.conftest import GRADING_SEED
@@ -207,7 +208,7 @@ def test_cold_kernels_agree_with_the_warm_path(graded, corpus, grading_data, tmp
 
 
 def test_a_grader_failure_on_one_submission_is_its_error_not_the_end_of_the_batch(tmp_path, grading_data, monkeypatch):
-    from graders.pipeline import batch as pipeline
+    from graders.pipeline import submission as pipeline
     from tests.broken import CORRECT_CODE, notebook
 
     corpus = tmp_path / "subs"
@@ -217,7 +218,7 @@ def test_a_grader_failure_on_one_submission_is_its_error_not_the_end_of_the_batc
     real_assess = pipeline.assess
 
     def assess_with_a_bug(prepared, *args, **kwargs):  # a fault that no real notebook can trigger today
-        if prepared.submission.id == "hit":
+        if prepared.pending.submission.id == "hit":
             raise RuntimeError("a bug in a check")
         return real_assess(prepared, *args, **kwargs)
 
