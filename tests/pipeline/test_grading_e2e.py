@@ -10,6 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -172,6 +174,25 @@ def test_batch_outputs_cover_every_submission(graded, corpus):
     stored = json.loads((out / "solution" / "results.json").read_text())
     assert stored["status"] == "graded" and stored["score"] == 12 and stored["max_score"] == 12
     assert len(stored["sha256"]) == 64 and (out / "solution" / "executed.ipynb").exists()
+
+
+def test_a_regrade_that_runs_nothing_imports_no_torch_and_starts_no_zygote(graded, corpus, grading_data):
+    """Every result cached: the CLI decides that before anything heavy, so it costs file reads, not seconds."""
+    out, results = graded
+    before = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    args = ["grade", str(corpus), "--out", str(out), "--data-dir", str(grading_data), "--seed", str(CONFIG.seed)]
+    args += ["--timeout", str(CONFIG.cell_timeout), "--jobs", "2"]
+    script = (
+        "import sys\nfrom graders import cli\n"
+        f"status = cli.main({args!r})\n"
+        "print(status, 'torch' in sys.modules, 'graders.execute.warm' in sys.modules, 'graders.judge.checks' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.stdout.split() == ["0", "False", "False", "False"], run.stdout + run.stderr
+    unkeyed = {name for name, r in results.items() if not r.provenance.get("cache_key")}  # not a notebook file at all: read again
+    assert {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json") if p.parent.name not in unkeyed} == {
+        name: mtime for name, mtime in before.items() if name not in unkeyed
+    }
 
 
 def test_regrading_reuses_unchanged_results_and_redoes_changed_ones(graded, corpus, grading_data):
