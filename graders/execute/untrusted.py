@@ -10,19 +10,60 @@ notebook's code has started (the executed notebook is delivered outside it: see
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
 
 
+class NotAFile(Exception):
+    """The path is something other than a regular file (a link, a folder, a FIFO, a device, ...)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # in words: "a link", "a folder", "a named pipe", ...
+
+
+class TooLarge(Exception):
+    """The file has more than the bytes the reader allowed."""
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, opened without following a link or blocking.
+
+    Raises NotAFile (a link is "a link": O_NOFOLLOW refuses it), TooLarge, or OSError.
+    Never `open()`s a FIFO or device in a way that blocks or reads forever: the type is checked
+    on the descriptor (fstat) before a single byte is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise NotAFile("a link") from exc
+        raise
+    kind = stat.S_IFMT(os.fstat(fd).st_mode)
+    if kind != stat.S_IFREG:
+        os.close(fd)  # before fdopen: it refuses a folder's descriptor, which would leak
+        raise NotAFile(_KINDS.get(kind, "not a regular file"))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"over {limit} bytes")
+    return data
+
+
 def read_regular_file(path: Path, limit: int) -> bytes | None:
     """The file's bytes; None unless it is a regular file (not a link) of at most `limit` bytes."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        return read_regular(path, limit)
+    except (NotAFile, TooLarge, OSError):
         return None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None
-        data = handle.read(limit + 1)
-    return data if len(data) <= limit else None

@@ -10,11 +10,8 @@ message the student can act on.
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +19,11 @@ import nbformat
 from nbformat.reader import get_version
 
 from graders.errors import NotebookError
+from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # a real notebook nests about 8 deep; far below Python's recursion limit
 SUPPORTED_NBFORMAT = (1, 2, 3, 4)  # nbformat upgrades 1-3 to 4 losslessly
-
-_NOT_A_FILE = {
-    stat.S_IFDIR: "a folder",
-    stat.S_IFIFO: "a named pipe",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFCHR: "a device",
-    stat.S_IFBLK: "a device",
-}
 
 
 def sha256_of(data: bytes) -> str:
@@ -43,29 +33,19 @@ def sha256_of(data: bytes) -> str:
 def read_submission(path: Path) -> bytes:
     """The file's bytes, if it is a regular file (not a link) of at most MAX_NOTEBOOK_BYTES."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        return read_regular(path, MAX_NOTEBOOK_BYTES)
+    except NotAFile as exc:
+        if exc.kind == "a link":
+            raise NotebookError(
+                "the file is a link, not the notebook itself; links are not followed (they may point outside the submissions folder)"
+            ) from exc
+        raise NotebookError(f"it is {exc.kind}, not a notebook file; submit the .ipynb file itself") from exc
+    except TooLarge as exc:
+        raise NotebookError(f"the file is over {MAX_NOTEBOOK_BYTES // 2**20} MiB; notebooks that large are not graded") from exc
+    except FileNotFoundError as exc:
+        raise NotebookError("the file disappeared before it could be read") from exc
     except OSError as exc:
-        raise NotebookError(_open_failure(path, exc)) from exc
-    kind = stat.S_IFMT(os.fstat(fd).st_mode)
-    if kind != stat.S_IFREG:
-        os.close(fd)
-        raise NotebookError(f"it is {_NOT_A_FILE.get(kind, 'not a regular file')}, not a notebook file; submit the .ipynb file itself")
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            data = handle.read(MAX_NOTEBOOK_BYTES + 1)
-        except OSError as exc:
-            raise NotebookError(f"the file could not be read ({exc.strerror})") from exc
-    if len(data) > MAX_NOTEBOOK_BYTES:
-        raise NotebookError(f"the file is over {MAX_NOTEBOOK_BYTES // 2**20} MiB; notebooks that large are not graded")
-    return data
-
-
-def _open_failure(path: Path, exc: OSError) -> str:
-    if exc.errno == errno.ELOOP or path.is_symlink():
-        return "the file is a link, not the notebook itself; links are not followed (they may point outside the submissions folder), so submit the notebook itself"
-    if exc.errno == errno.ENOENT:
-        return "the file disappeared before it could be read"
-    return f"the file could not be read ({exc.strerror})"
+        raise NotebookError(f"the file could not be read ({exc.strerror})") from exc
 
 
 def load_notebook(path: Path) -> nbformat.NotebookNode:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from graders.errors import UsageError
+from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 
 SECRET_NAME = ".grader-secret"
 _MAX_SECRET_BYTES = 4096
@@ -52,16 +52,14 @@ def _create(path: Path) -> bytes:
 
 def _read(path: Path) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as exc:
-        raise UsageError(f"cannot read the course secret {path} ({exc.strerror}; links are not followed)") from exc
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise UsageError(f"the course secret {path} is not a regular file")
-        if info.st_mode & 0o077:
-            raise UsageError(f"the course secret {path} is readable by others (mode {info.st_mode & 0o777:o}); chmod 600 it")
-        secret = handle.read(_MAX_SECRET_BYTES + 1).strip()
-    if not secret or len(secret) > _MAX_SECRET_BYTES:
-        raise UsageError(f"the course secret {path} is empty or over {_MAX_SECRET_BYTES} bytes")
+        info = path.lstat()
+        secret = read_regular(path, _MAX_SECRET_BYTES).strip()
+    except (OSError, NotAFile, TooLarge) as exc:
+        raise UsageError(
+            f"cannot read the course secret {path}: it must be a private regular file of a few bytes, not a link ({exc})"
+        ) from exc
+    if info.st_mode & 0o077:
+        raise UsageError(f"the course secret {path} is readable by others (mode {info.st_mode & 0o777:o}); chmod 600 it")
+    if not secret:
+        raise UsageError(f"the course secret {path} is empty")
     return secret
