@@ -56,7 +56,7 @@ def find_submissions(folder: Path) -> Discovery:
     folders = [entry for entry in entries if _is_real_dir(entry)]
     for entry in entries:
         if entry not in folders and entry.name.endswith(SUFFIX):
-            _add(found, Submission(safe_id(entry.name[: -len(SUFFIX)]), entry, name=display_name(entry.name)))
+            _add(found, _submission(entry.name[: -len(SUFFIX)], entry, display_name(entry.name)))
     for entry in folders:
         submission, warning = _from_student_folder(entry)
         warnings += [warning] if warning else []
@@ -110,17 +110,24 @@ def _is_real_dir(path: Path) -> bool:
 
 def _from_student_folder(student_dir: Path) -> tuple[Submission | None, str]:
     """The folder's first notebook (or, for an unlistable folder, the folder itself, refused when read)."""
-    sid, name = safe_id(student_dir.name), display_name(student_dir.name)
+    name = display_name(student_dir.name)
     try:
         notebooks = [p for p in _entries(student_dir) if p.name.endswith(SUFFIX)]
     except UsageError:
-        return Submission(sid, student_dir, name=name), ""
+        return _submission(student_dir.name, student_dir, name), ""
     if not notebooks:
         # A folder named like a notebook is a mistaken upload worth an error result; any other is not ours.
-        return (Submission(safe_id(name[: -len(SUFFIX)]), student_dir, name=name), "") if name.endswith(SUFFIX) else (None, "")
+        return (_submission(student_dir.name[: -len(SUFFIX)], student_dir, name), "") if name.endswith(SUFFIX) else (None, "")
     ignored = ", ".join(display_name(p.name) for p in notebooks[1:])
     warning = f"{name}/: graded {display_name(notebooks[0].name)}, ignored {ignored}" if ignored else ""
-    return Submission(sid, notebooks[0], name=f"{name}/{display_name(notebooks[0].name)}"), warning
+    return _submission(student_dir.name, notebooks[0], f"{name}/{display_name(notebooks[0].name)}"), warning
+
+
+def _submission(stem: str, path: Path, name: str) -> Submission:
+    """A submission whose id is `stem` made safe; when that changed it, the note says what was submitted."""
+    sid = safe_id(stem)
+    renamed = sid != unicodedata.normalize("NFC", stem)
+    return Submission(sid, path, f"(Submitted as {name!r}; graded as {sid!r}.)" if renamed else "", name)
 
 
 def _add(found: dict[str, Submission], submission: Submission) -> None:
@@ -135,6 +142,6 @@ def _add(found: dict[str, Submission], submission: Submission) -> None:
     suffix = 2
     while f"{submission.id}~{suffix}" in found:
         suffix += 1
-    note = f"{first.name} and {submission.name} both map to the student id {submission.id!r}; check which one counts"
+    note = f"{first.name!r} and {submission.name!r} both map to the student id {submission.id!r}; check which one counts"
     found[first.id] = Submission(first.id, first.path, note, first.name)
     found[f"{submission.id}~{suffix}"] = Submission(f"{submission.id}~{suffix}", submission.path, note, submission.name)
