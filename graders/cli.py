@@ -50,6 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
     grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
     grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
+    grade.add_argument(
+        "--scoring",
+        choices=("per-mistake", "strict"),
+        default="per-mistake",
+        help="per-mistake: a named mistake costs the one check it concerns (default); strict: every check on its own",
+    )
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
@@ -100,6 +106,7 @@ def _grade(args: argparse.Namespace) -> int:
 
         executor = WarmExecutor(args.jobs)
         executor.start()
+    from graders.judge.diagnosis import Scoring
     from graders.pipeline.batch import grade_folder
 
     config = _config(
@@ -110,6 +117,7 @@ def _grade(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         notebook_timeout=args.notebook_timeout,
         memory_bytes=args.memory_mb * 2**20,
+        scoring=Scoring(args.scoring),
     )
     progress = Progress()
     results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)

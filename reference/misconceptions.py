@@ -23,6 +23,9 @@ class Misconception:
     function: str  # which student function it is about: closed_form | vae_loss | reparameterize
     title: str
     explanation: str  # one sentence a student understands
+    # Whether a variant below computes it; the others are recognised from how a call behaves
+    # (a loss that only runs on flattened x, noise that never changes), not from its values.
+    has_variant: bool = True
 
 
 CATALOG: dict[str, Misconception] = {
@@ -91,6 +94,15 @@ CATALOG: dict[str, Misconception] = {
             "number of elements and silently changes the balance between BCE and KL.",
         ),
         Misconception(
+            "loss_expects_flat_x",
+            "vae_loss",
+            "The loss does not accept x as the DataLoader gives it",
+            "The DataLoader gives x as a batch of images, shape (B, 1, 28, 28), while the decoder gives x_hat as "
+            "(B, 784); your loss only runs once x is flattened. Flatten x inside vae_loss (x.view(-1, 784)) so "
+            "that it takes the images as they come.",
+            has_variant=False,
+        ),
+        Misconception(
             "mse_instead_of_bce",
             "vae_loss",
             "Squared error instead of binary cross-entropy",
@@ -109,16 +121,33 @@ CATALOG: dict[str, Misconception] = {
             "No noise drawn",
             "z = μ + σ·ε needs fresh ε ~ N(0, I) on every call; without it the encoder's variance is never sampled.",
         ),
+        Misconception(
+            "shared_noise",
+            "reparameterize",
+            "One noise value shared by every latent dimension",
+            "ε must have the shape of μ (torch.randn_like(mu)); one ε per sample, like torch.randn(B, 1), moves "
+            "every dimension together, so the dimensions of z are perfectly correlated.",
+            has_variant=False,
+        ),
+        Misconception(
+            "noise_reused",
+            "reparameterize",
+            "The same noise on every call",
+            "ε must be drawn afresh on every call; noise drawn once (at definition time or cached) gives the "
+            "same z for the same μ and σ every time, so training never sees a new sample.",
+            has_variant=False,
+        ),
     )
 }
 
 
 def names_for(function: str) -> tuple[str, ...]:
-    return tuple(name for name, m in CATALOG.items() if m.function == function)
+    """This function's misconceptions that a variant computes, in catalog order."""
+    return tuple(name for name, m in CATALOG.items() if m.function == function and m.has_variant)
 
 
 def flag_subsets(function: str, max_size: int = 2) -> Iterator[frozenset[str]]:
-    """Non-empty combinations of this function's misconceptions, smallest first, in catalog order."""
+    """Non-empty combinations of this function's variant misconceptions, smallest first, in catalog order."""
     names = names_for(function)
     for size in range(1, max_size + 1):
         for combo in combinations(names, size):
@@ -143,13 +172,14 @@ def vae_loss_variant(flags: frozenset[str]):
     def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):
         x, x_hat = x.to(torch.float64).reshape(-1), x_hat.to(torch.float64).reshape(-1)
         mu, logvar = mu.to(torch.float64), logvar.to(torch.float64)
+        # PyTorch's default reduction is the mean: the typical slip is in the library call (the
+        # reconstruction term); a KL written out by hand is summed with torch.sum.
         reduction = "mean" if "mean_reduction" in flags else "sum"
         if "mse_instead_of_bce" in flags:
             recon = F.mse_loss(x_hat, x, reduction=reduction)
         else:
             recon = F.binary_cross_entropy(x_hat, x, reduction=reduction)
-        terms = 1 + logvar - mu.pow(2) - logvar.exp()
-        kl_sum = terms.mean() if "mean_reduction" in flags else terms.sum()
+        kl_sum = (1 + logvar - mu.pow(2) - logvar.exp()).sum()
         kl = -kl_sum if "kl_missing_half" in flags else -0.5 * kl_sum
         if "kl_sign_flipped" in flags:
             kl = -kl

@@ -34,6 +34,7 @@ from graders.intake.discovery import Submission, find_submissions, points_outsid
 from graders.intake.notebooks import load_notebook, parse_notebook, sha256_of
 from graders.judge import answers
 from graders.judge.checks import MAX_SCORE, Evidence, errored_checks, run_checks
+from graders.judge.diagnosis import Scoring
 from graders.judge.expected import REFERENCE_DIR, ExpectedValues, compute_expected
 from graders.judge.expected import reference_hash as current_reference_hash
 from graders.judge.probes import DEFAULT_SEED, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
@@ -59,6 +60,7 @@ class GradingConfig:
     force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
     hidden: bool = True  # False for the student self-check: public inputs only
+    scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (README: Deductions)
     # Injected into the notebook's `parameters` cell so grading trains briefly.
     epochs: int = 1
     train_size: int = 256
@@ -72,6 +74,7 @@ class GradingConfig:
             "notebook_timeout": self.notebook_timeout,
             "memory_bytes": self.memory_bytes,
             "hidden": self.hidden,
+            "scoring": self.scoring.value,
             "epochs": self.epochs,
             "train_size": self.train_size,
             "batch_size": self.batch_size,
@@ -293,10 +296,10 @@ def assess(
     self_check: bool = False,
 ) -> SubmissionResult:
     """From an execution outcome and the executed notebook to a graded result."""
-    student = read_probe_results(executed) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
+    student = read_probe_results(executed, plan) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
     if not outcome.finished:
         student = ProbeResults({}, missing_reason=outcome.message)
-    evidence = Evidence(plan, student, expected, answers.extract_derivation(prepared.notebook), self_check)
+    evidence = Evidence(plan, student, expected, answers.extract_derivation(prepared.notebook), self_check, config.scoring)
     checks = run_checks(evidence)
     messages = [prepared.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
     return SubmissionResult(
