@@ -1,10 +1,10 @@
 """The written answers in a notebook: Exercise 2.1's LaTeX results for μ and Σ, and the KL questions.
 
 Derivation answers are display-math lines in markdown, `$$\\mu = …$$` and `$$\\Sigma = …$$`; the
-last of each counts (earlier ones are working). They are parsed by a small LaTeX reader written
-for this exercise's notation (not sympy's `parse_latex`, whose ANTLR runtime we do not want to
-pin), compared with the symbolic truth in `reference.symbolic`, and, when wrong, matched against
-the same misconception variants the code checks use.
+last of each counts (earlier ones are working); inline `$\\mu = …$` counts when no display line gives
+the quantity. They are read by `graders.judge.latex`, compared with the symbolic truth in
+`reference.symbolic`, and, when wrong, matched against the same misconception variants the code
+checks use.
 
 The free-text answers to the three KL questions are only collected, for staff to read.
 """

@@ -6,8 +6,8 @@ antlr4 runtime, which we do not want. The Lark backend (sympy 1.14, lark 1.2.2) 
 every μ/Σ answer with an expected verdict in tests/judge/test_answers.py and tests/judge/test_latex.py
 (81 answers), its symbols mapped onto ours (alpha_{3} → α₃, x_{0} → x₀, \bar{\alpha}_t → ᾱ₃, I → 1):
 it reads 15 of the 81 to the right verdict, this reader all 81. Lark's grammar has no step indices
-(t = 3, t-1, a product's bound variable), reads \bar\alpha_3 and \prod/\sum limits as opaque
-symbols or sympy Product/Sum objects in an unknown index, fails on \left…\right, \mathbf{I}, \,
+(t = 3, t-1, a product's bound variable), reads \bar\alpha_3 and \\prod/\\sum limits as opaque
+symbols or sympy Product/Sum objects in an unknown index, fails on \\left…\right, \\mathbf{I}, \\,
 spacing and trailing punctuation, and its errors do not tell a student which part is unreadable.
 So this reader is kept and no lark dependency is added.
 """

@@ -7,7 +7,9 @@ one check it concerns; `strict` scoring judges every check against the reference
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -330,3 +332,11 @@ def test_every_catalogued_loss_mistake_trains_far_from_the_reference(plan, expec
         for a, b, tolerance in zip(trained[weight], expected.trained(frozenset())[weight], (TRAINED_XHAT_ATOL, 1e-3, 1e-3), strict=True)
     )
     assert distance > 9 * TRAINED_XHAT_ATOL
+
+
+def test_the_readme_deduction_table_is_the_policy():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `([\w.]+)` \| (\d) \|$", readme, re.MULTILINE)
+    assert {name: check for name, check, _ in rows} == DEDUCTIONS
+    points = {check.id: check.points for check in CHECKS}
+    assert all(points[check] == float(cost) for _, check, cost in rows)
