@@ -1,4 +1,4 @@
-"""Reading one LaTeX answer for Exercise 2.1 into sympy: a small tokenizer and recursive-descent parser.
+r"""Reading one LaTeX answer for Exercise 2.1 into sympy: a small tokenizer and recursive-descent parser.
 
 Written for this exercise's notation (α_s with step indices, ᾱ_t, x₀, products and sums with limits,
 √, fractions, exp and log, Σ·I) rather than sympy's `parse_latex`. The ANTLR backend needs a pinned
