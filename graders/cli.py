@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graders.assignment.contract import PUBLIC_SEED
+from graders.assignment.contract import PUBLIC_SEED, Scoring
 from graders.errors import GraderError, UsageError
 from graders.execute.jobs import default_jobs
 
@@ -54,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         "--secret-file", type=Path, default=None, help="the course secret the grading seed is drawn from (default: OUT/.grader-secret)"
     )
     grade.add_argument("--seed", type=int, default=None, help="grade with this seed instead of the course secret's (reproducible tests)")
+    grade.add_argument(
+        "--scoring",
+        choices=[s.value for s in Scoring],
+        default=Scoring.PER_MISTAKE.value,
+        help="per-mistake: a named mistake costs the one check it concerns (default); strict: every check on its own",
+    )
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
@@ -122,6 +128,7 @@ def _grade(args: argparse.Namespace) -> int:
         sandbox=args.sandbox,
         notebook_timeout=args.notebook_timeout,
         memory_bytes=args.memory_mb * 2**20,
+        scoring=Scoring(args.scoring),
     )
     progress = Progress()
     results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=progress.update)

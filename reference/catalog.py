@@ -17,6 +17,9 @@ class Misconception:
     function: str  # which student function it is about: closed_form | vae_loss | reparameterize
     title: str
     explanation: str  # one sentence a student understands
+    # Whether a variant below computes it; the others are recognised from how a call behaves
+    # (a loss that only runs on flattened x, noise that never changes), not from its values.
+    has_variant: bool = True
 
 
 CATALOG: dict[str, Misconception] = {
@@ -85,6 +88,15 @@ CATALOG: dict[str, Misconception] = {
             "number of elements and silently changes the balance between BCE and KL.",
         ),
         Misconception(
+            "loss_expects_flat_x",
+            "vae_loss",
+            "The loss does not accept x as the DataLoader gives it",
+            "The DataLoader gives x as a batch of images, shape (B, 1, 28, 28), while the decoder gives x_hat as "
+            "(B, 784); your loss only runs once x is flattened. Flatten x inside vae_loss (x.view(-1, 784)) so "
+            "that it takes the images as they come.",
+            has_variant=False,
+        ),
+        Misconception(
             "mse_instead_of_bce",
             "vae_loss",
             "Squared error instead of binary cross-entropy",
@@ -103,16 +115,33 @@ CATALOG: dict[str, Misconception] = {
             "No noise drawn",
             "z = μ + σ·ε needs fresh ε ~ N(0, I) on every call; without it the encoder's variance is never sampled.",
         ),
+        Misconception(
+            "shared_noise",
+            "reparameterize",
+            "One noise value shared by every latent dimension",
+            "ε must have the shape of μ (torch.randn_like(mu)); one ε per sample, like torch.randn(B, 1), moves "
+            "every dimension together, so the dimensions of z are perfectly correlated.",
+            has_variant=False,
+        ),
+        Misconception(
+            "noise_reused",
+            "reparameterize",
+            "The same noise on every call",
+            "ε must be drawn afresh on every call; noise drawn once (at definition time or cached) gives the "
+            "same z for the same μ and σ every time, so training never sees a new sample.",
+            has_variant=False,
+        ),
     )
 }
 
 
 def names_for(function: str) -> tuple[str, ...]:
-    return tuple(name for name, m in CATALOG.items() if m.function == function)
+    """This function's misconceptions that a variant computes, in catalog order."""
+    return tuple(name for name, m in CATALOG.items() if m.function == function and m.has_variant)
 
 
 def flag_subsets(function: str, max_size: int = 2) -> Iterator[frozenset[str]]:
-    """Non-empty combinations of this function's misconceptions, smallest first, in catalog order."""
+    """Non-empty combinations of this function's variant misconceptions, smallest first, in catalog order."""
     names = names_for(function)
     for size in range(1, max_size + 1):
         for combo in combinations(names, size):

@@ -35,13 +35,14 @@ def vae_loss_variant(flags: frozenset[str]):
     def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):
         x, x_hat = x.to(torch.float64).reshape(-1), x_hat.to(torch.float64).reshape(-1)
         mu, logvar = mu.to(torch.float64), logvar.to(torch.float64)
+        # PyTorch's default reduction is the mean: the typical slip is in the library call (the
+        # reconstruction term); a KL written out by hand is summed with torch.sum.
         reduction = "mean" if "mean_reduction" in flags else "sum"
         if "mse_instead_of_bce" in flags:
             recon = F.mse_loss(x_hat, x, reduction=reduction)
         else:
             recon = F.binary_cross_entropy(x_hat, x, reduction=reduction)
-        terms = 1 + logvar - mu.pow(2) - logvar.exp()
-        kl_sum = terms.mean() if "mean_reduction" in flags else terms.sum()
+        kl_sum = (1 + logvar - mu.pow(2) - logvar.exp()).sum()
         kl = -kl_sum if "kl_missing_half" in flags else -0.5 * kl_sum
         if "kl_sign_flipped" in flags:
             kl = -kl

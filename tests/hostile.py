@@ -80,3 +80,61 @@ def hostile_notebooks(
 def write_hostile(folder: Path, **paths) -> None:
     for name, text in hostile_notebooks(**paths).items():
         (folder / f"{name}.ipynb").write_text(text, encoding="utf-8")
+
+
+# Forgeries of the probe payload: each wraps IPython's publish_display_data, through which the
+# grader's probe cell hands its results back, and rewrites the results before they leave.
+_WRAP_PUBLISH = """\
+import base64, zlib
+import IPython.display
+import numpy as np
+_publish = IPython.display.publish_display_data
+
+def _encode(array):
+    return {"kind": "array", "origin": "numpy", "dtype": array.dtype.str, "shape": list(array.shape),
+            "data": base64.b64encode(zlib.compress(array.tobytes(), 9)).decode()}
+
+def _forging(data, *args, **kwargs):
+    payload = data.get("application/vnd.a10-grader.probe+json")
+    if payload:
+        forge(payload)
+    return _publish(data, *args, **kwargs)
+
+IPython.display.publish_display_data = _forging
+"""
+
+# A 256 MiB |b1 array compresses to ~260 KB: decoded and converted to float64 it would be 2 GiB.
+OVERSIZED_PAYLOAD = (
+    _WRAP_PUBLISH
+    + """
+def forge(payload):
+    bomb = _encode(np.zeros(256 * 2**20, dtype=bool))
+    for cid in ("closed_form/public", "vae_loss/public/w=0"):
+        payload["calls"][cid] = {"ok": True, "value": bomb}
+"""
+)
+
+# A loss with the KL sign flipped, and the weight-30 training run replaced, with the runtime's own
+# codec, by outputs that show the expected direction: x_hat = 0.5, mu = logvar = 0 (a posterior at the prior).
+FORGED_EXPERIMENT = (
+    _WRAP_PUBLISH
+    + """
+def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    bce = F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="sum")
+    return bce + kl_loss_weight * 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+
+def forge(payload):
+    runs = payload["experiment"]["value"]["runs"]
+    x_hat, mu, logvar = (item["shape"] for item in runs["30.0"]["items"])
+    runs["30.0"] = {"kind": "sequence", "items": [_encode(np.full(x_hat, 0.5, dtype=np.float16)),
+                    _encode(np.zeros(mu, dtype=np.float32)), _encode(np.zeros(logvar, dtype=np.float32))]}
+"""
+)
+
+
+def forging_notebooks() -> dict[str, str]:
+    return {
+        "oversized-payload": notebook(CORRECT_CODE, OVERSIZED_PAYLOAD),
+        "forged-experiment": notebook(CORRECT_CODE, FORGED_EXPERIMENT),
+        "honest": notebook(CORRECT_CODE),
+    }

@@ -26,6 +26,7 @@ def test_bad_option_values_are_usage_errors(tmp_path):
     assert grader("grade", str(tmp_path), "--out", str(tmp_path), "--jobs", "0").returncode == 2
     assert grader("grade", str(tmp_path), "--out", str(tmp_path), "--timeout", "-1").returncode == 2
     assert grader("grade", str(tmp_path), "--out", str(tmp_path), "--memory-mb", "0").returncode == 2
+    assert grader("grade", str(tmp_path), "--out", str(tmp_path), "--scoring", "lenient").returncode == 2
 
 
 def test_a_data_dir_without_mnist_is_a_usage_error(tmp_path):

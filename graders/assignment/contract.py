@@ -10,6 +10,7 @@ imports nothing from the harness. A second assignment is a second contract plus 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 
 # Tags the cell the grader appends to every notebook: it calls the student's functions and
 # publishes raw values. Cells carrying it in a submission are dropped before grading.
@@ -123,3 +124,10 @@ MAX_SCORE = sum(spec.points for spec in CHECKS)
 
 def check_spec(check_id: str) -> CheckSpec:
     return next(spec for spec in CHECKS if spec.id == check_id)
+
+
+class Scoring(str, Enum):
+    """How mistakes turn into deductions (GradingConfig.scoring, `grader grade --scoring`; README: Deductions)."""
+
+    PER_MISTAKE = "per-mistake"  # a named mistake costs the check it concerns, once (the default)
+    STRICT = "strict"  # every check is judged against the reference on its own

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graders.assignment.contract import NotebookParameters
+from graders.assignment.contract import NotebookParameters, Scoring
 from graders.assignment.dataset import ensure_mnist
 from graders.execute.jobs import default_jobs
 
@@ -32,6 +32,7 @@ class GradingConfig:
     force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
     hidden: bool = True  # False for the student self-check: public inputs only
+    scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (README: Deductions)
     epochs: int = _GRADING_RUN.epochs
     train_size: int = _GRADING_RUN.train_size
     batch_size: int = _GRADING_RUN.batch_size
@@ -44,6 +45,7 @@ class GradingConfig:
             "notebook_timeout": self.notebook_timeout,
             "memory_bytes": self.memory_bytes,
             "hidden": self.hidden,
+            "scoring": self.scoring.value,
             "epochs": self.epochs,
             "train_size": self.train_size,
             "batch_size": self.batch_size,

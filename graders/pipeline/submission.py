@@ -125,10 +125,10 @@ def assess(
 ) -> SubmissionResult:
     """From an execution outcome and the executed notebook to a graded result."""
     pending = prepared.pending
-    student = read_probe_results(executed) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
+    student = read_probe_results(executed, plan) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
     if not outcome.finished:
         student = ProbeResults({}, missing_reason=outcome.message)
-    evidence = Evidence(plan, student, expected, answers.extract_derivation(pending.notebook), self_check)
+    evidence = Evidence(plan, student, expected, answers.extract_derivation(pending.notebook), self_check, config.scoring)
     checks = run_checks(evidence)
     messages = [pending.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
     return SubmissionResult(

@@ -28,25 +28,31 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 ALL_PASS = "all pass"
 
-# submission -> {check id: (status, misconceptions)}; checks not listed must pass.
+# submission -> {check id: (status, misconceptions)}; checks not listed must pass. Per-mistake scoring
+# (README, "Deductions"): each demo's one mistake costs the one check it concerns; the written
+# derivation is an answer of its own, so a mistake written there too costs its derivation point.
 DEMO_VERDICTS = {
     "solution": {},
     "seed-writeup": {"derivation.mu": ("fail", ["missing_sqrt", "missing_x0"])},
     "missing-sqrt": {"closed_form.mu": ("fail", ["missing_sqrt"]), "derivation.mu": ("fail", ["missing_sqrt"])},
-    "kl-sign-flipped": {
-        "vae_loss.kl": ("fail", ["kl_sign_flipped"]),
-        "vae_loss.weighting": ("fail", ["kl_sign_flipped"]),
-        "experiment.kl_tradeoff": ("fail", []),
-    },
+    "kl-sign-flipped": {"vae_loss.kl": ("fail", ["kl_sign_flipped"])},
     "mean-reduction": {"vae_loss.reconstruction": ("fail", ["mean_reduction"])},
-    "weight-on-reconstruction": {
-        "vae_loss.reconstruction": ("fail", ["weight_on_reconstruction"]),
-        "vae_loss.kl": ("fail", ["weight_on_reconstruction"]),
-        "vae_loss.weighting": ("fail", ["weight_on_reconstruction"]),
-        "experiment.kl_tradeoff": ("fail", []),
-    },
+    "weight-on-reconstruction": {"vae_loss.weighting": ("fail", ["weight_on_reconstruction"])},
     "std-for-variance": {"closed_form.sigma": ("fail", ["std_for_variance"]), "derivation.sigma": ("fail", ["std_for_variance"])},
-    "off-by-one": {"closed_form.mu": ("fail", ["off_by_one_index"]), "closed_form.sigma": ("fail", ["off_by_one_index"])},
+    "off-by-one": {"closed_form.mu": ("fail", ["off_by_one_index"])},
+}
+
+# Worked out from the points (μ 2, Σ 1, derivations 1 + 1, reconstruction 2, KL 2, weighting 1,
+# reparameterisation 1, experiment 1; 12 in all) and the verdicts above.
+DEMO_SCORES = {
+    "solution": 12,
+    "seed-writeup": 12 - 1,
+    "missing-sqrt": 12 - 2 - 1,
+    "kl-sign-flipped": 12 - 2,
+    "mean-reduction": 12 - 2,
+    "weight-on-reconstruction": 12 - 1,
+    "std-for-variance": 12 - 1 - 1,
+    "off-by-one": 12 - 2,
 }
 
 CONFIG = GradingConfig(seed=GRADING_SEED, cell_timeout=8.0, jobs=2)
@@ -81,6 +87,12 @@ def test_every_demo_submission_is_shipped(corpus):
 def test_demo_submissions_get_the_verdict_their_mistake_deserves(graded, submission):
     _, results = graded
     assert verdicts(results[submission]) == DEMO_VERDICTS[submission]
+
+
+@pytest.mark.parametrize("submission", sorted(DEMO_SCORES))
+def test_demo_submissions_score_what_the_deduction_policy_says(graded, submission):
+    _, results = graded
+    assert results[submission].score == DEMO_SCORES[submission]
 
 
 def test_the_seed_writeup_is_told_exactly_what_is_wrong(graded):
