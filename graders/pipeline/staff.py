@@ -16,7 +16,8 @@ from pathlib import Path
 from graders.errors import UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
-from graders.gradebook.store import CheckGrade, Gradebook, History, ManualEntry, exclusive
+from graders.gradebook.lock import exclusive
+from graders.gradebook.store import CheckGrade, Gradebook, History, ManualEntry
 from graders.report import render as reporting
 
 MANUAL_COLUMNS = ("submission", "question", "points", "comment")
