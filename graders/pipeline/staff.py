@@ -92,7 +92,7 @@ def format_history(history: History) -> str:
         lines.append(
             f"run {run.id} ({run.kind}, {run.started_at[:19].replace('T', ' ')} UTC, grader {run.info.grader_version} "
             f"{run.info.grader_fingerprint}): {entry.status}, {entry.score:g} / {entry.max_score:g} "
-            f"(checks {entry.automatic_score:g} before overrides), file {entry.sha256[:12] or '-'}"
+            f"(automatic {entry.automatic_score:g}), file {entry.sha256[:12] or '-'}"
         )
         for reason in entry.reasons:
             lines.append(f"    why: {reason}")
