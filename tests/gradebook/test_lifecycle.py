@@ -191,7 +191,7 @@ def test_report_rerenders_from_the_gradebook(term, tmp_path):
         (("manual", "{r}", "solution", "kl_mood", "--points", "1"), "unknown question"),
         (("manual", "{r}", "solution", "kl_role", "--points", "-1"), "between 0 and 1"),
         (("manual", "{r}", "--from", "{bad}"), "points 'lots' is not a number"),
-        (("export", "{r}", "--format", "canvas", "--out", "{out}", "--roster", "{bad}"), "needs a 'submission' column"),
+        (("export", "{r}", "--format", "canvas", "--out", "{out}", "--roster", "{bad}"), "has unknown columns question, points"),
     ],
 )
 def test_bad_input_exits_2_with_a_message_and_writes_nothing(term, tmp_path, capsys, args, message):
