@@ -139,14 +139,22 @@ def _positive_float(text: str) -> float:
 def _config(args: argparse.Namespace, **extra: Any) -> GradingConfig:
     from graders.pipeline.batch import GradingConfig
 
+    _check_data_dir(args)
+    return GradingConfig(seed=args.seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
+
+
+def _check_data_dir(args: argparse.Namespace) -> None:
     if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
         raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
-    return GradingConfig(seed=args.seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
 
 
 def _grade(args: argparse.Namespace) -> int:
     from graders.gradebook.lock import exclusive
+    from graders.intake.discovery import find_submissions
 
+    # Usage errors before the lock, which creates the reports folder: a bad command writes nothing.
+    find_submissions(args.submissions)
+    _check_data_dir(args)
     with exclusive(args.out):  # before the zygote: a second grader on the same reports is refused at once
         results = _grade_locked(args)
     graded = sum(1 for r in results if r.status.value == "graded")
