@@ -20,6 +20,7 @@ def test_a_missing_submissions_folder_is_a_usage_error(tmp_path):
     result = grader("grade", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2
     assert "is not a folder of submissions" in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_option_values_are_usage_errors(tmp_path):
@@ -32,6 +33,7 @@ def test_bad_option_values_are_usage_errors(tmp_path):
 def test_a_data_dir_without_mnist_is_a_usage_error(tmp_path):
     result = grader("grade", str(tmp_path), "--out", str(tmp_path / "out"), "--data-dir", str(tmp_path))
     assert result.returncode == 2 and "MNIST/raw" in result.stderr
+    assert not (tmp_path / "out").exists()  # nothing written, not even the reports folder
 
 
 def test_an_empty_folder_grades_to_an_empty_overview(tmp_path, grading_data):

@@ -20,10 +20,11 @@ from pathlib import Path
 
 from graders.execute.cold import LocalExecutor
 from graders.execute.jobs import Executor
+from graders.gradebook import record_run
 from graders.intake.discovery import find_submissions
 from graders.pipeline.cache import data_fingerprint
 from graders.pipeline.config import GradingConfig, grading_data
-from graders.pipeline.triage import Pending, sort_out
+from graders.pipeline.triage import Pending, provenance, sort_out
 from graders.report import render as reporting
 from graders.results import SubmissionResult
 
@@ -75,8 +76,8 @@ def grade_folder(
             finish=finish,
         )
     ordered = tuple(sorted(results, key=lambda r: r.submission))
-    reporting.write_grades_csv(ordered, out_dir=out_dir)
-    reporting.write_class_overview(ordered, out_dir=out_dir)
+    record_run(out_dir, ordered, provenance(config, ""))  # a run in the gradebook's history
+    reporting.publish(out_dir)  # reports, overview, grades.csv with staff overrides and manual points
     return ordered
 
 

@@ -145,6 +145,7 @@ def assess(
         provenance={
             **provenance(config, pending.cache_key),
             "seconds": round(outcome.seconds, 2),
+            "execution": {"finished": outcome.finished, "message": outcome.message},  # what `grader rescore` re-reads
             **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
             "sandbox": sandbox_record(outcome, config),
         },
