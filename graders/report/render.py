@@ -2,7 +2,7 @@
 
 Rendered from `SubmissionResult` alone (the seam for further exports). Student reports use
 only the student view (no compared values, no hidden inputs). Pages are self-contained (CSS
-inlined, no scripts, no external resources) so a report can be mailed as one file, and
+inlined, no external resources; the overview's one script is inlined too) so a report can be mailed as one file, and
 deterministic: the same results give byte-identical files. Jinja2 autoescaping is on because
 every string from a notebook is untrusted.
 """
@@ -13,7 +13,7 @@ import csv
 import io
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -26,6 +26,7 @@ from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, wri
 from reference.misconceptions import CATALOG
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+TABLE_SCRIPT = TEMPLATES / "table.js"
 # Section headings of the student report, keyed by the part of the check id before the dot.
 GROUPS = {
     "closed_form": "Closed form q(x_t | x₀)",
@@ -40,21 +41,22 @@ SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!"}
 NOT_GRADED = "Your notebook could not be graded"
 
 
-def _points(value: float | None) -> str:
+def points_text(value: float | None) -> str:
     """Scores as people write them: 11, 10.5, 10.33 — never 11.0 or 10.333333."""
     return "–" if value is None else f"{round(value, 2):g}"
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 _environment.globals.update(symbols=SYMBOLS, titles=TITLES, not_graded=NOT_GRADED)
-_environment.filters["points"] = _points
+_environment.filters["points"] = points_text
 
 
 def _render(template: str, **context: Any) -> str:
     """A broken or missing template is the harness's fault, never a student's outcome."""
     try:
         css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
-        return _environment.get_template(template).render(css=css, **context)
+        script = TABLE_SCRIPT.read_text(encoding="utf-8")
+        return _environment.get_template(template).render(css=css, script=script, **context)
     except (OSError, TemplateError) as exc:
         raise HarnessError(f"the report template {template} could not be rendered: {exc}") from exc
 
@@ -112,14 +114,22 @@ def write_submission_report(result: SubmissionResult, *, out_dir: Path) -> Path:
     return path
 
 
-def _overview_row(result: SubmissionResult) -> dict[str, Any]:
+def report_href(submission: str) -> str:
+    """The student's report, relative to index.html (the static overview's row links)."""
+    return quote(submission) + "/report.html"
+
+
+def _overview_row(result: SubmissionResult, href: Callable[[str], str]) -> dict[str, Any]:
     return {
         "id": result.submission,
-        "href": quote(result.submission) + "/report.html",
+        "href": href(result.submission),
         "score": result.score,
         "max_score": result.max_score,
         "status": result.status.value,
         "checks": {check.id: check.status.value for check in result.checks},
+        # For the table's filters: which misconceptions and which check statuses the row has.
+        "misconceptions": sorted({name for check in result.checks for name in check.misconceptions}),
+        "check_statuses": sorted({check.status.value for check in result.checks}),
         "note": result.message,
     }
 
@@ -153,20 +163,27 @@ def _summary(ordered: Sequence[SubmissionResult], graded: Sequence[SubmissionRes
     }
 
 
-def write_class_overview(results: Sequence[SubmissionResult], *, out_dir: Path) -> Path:
-    """out_dir/index.html: one row per submission, pass rates per check, common misconceptions."""
+def overview_context(results: Sequence[SubmissionResult], *, href: Callable[[str], str] = report_href) -> dict[str, Any]:
+    """What the class overview shows, for index.html and for the review app's class page."""
     ordered = sorted(results, key=lambda r: r.submission)
     graded = [r for r in ordered if r.status is SubmissionStatus.GRADED]
     isolation = Counter(w for r in ordered for w in r.provenance.get("sandbox", {}).get("warnings", []))
-    page = _render(
-        "index.html",
-        isolation=sorted(isolation.items()),
-        rows=[_overview_row(r) for r in ordered],
-        check_ids=[c.id for c in CHECKS],
-        summary=_summary(ordered, graded),
-        pass_rates=_pass_rates(graded),
-        misconceptions=_common_misconceptions(ordered),
-    )
+    return {
+        "isolation": sorted(isolation.items()),
+        "rows": [_overview_row(r, href) for r in ordered],
+        "check_ids": [c.id for c in CHECKS],
+        "summary": _summary(ordered, graded),
+        "pass_rates": _pass_rates(graded),
+        "misconceptions": _common_misconceptions(ordered),
+    }
+
+
+def write_class_overview(results: Sequence[SubmissionResult], *, out_dir: Path) -> Path:
+    """out_dir/index.html: one row per submission, pass rates per check, common misconceptions.
+
+    The one script in it (table.js, inlined so the page works from file://) sorts and filters
+    the table from data attributes; without it the page reads the same, unsorted."""
+    page = _render("index.html", **overview_context(results))
     path = out_dir / "index.html"
     write_text_atomic(path, page)
     return path
