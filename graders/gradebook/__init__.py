@@ -1,0 +1,21 @@
+"""The gradebook: every grading run, staff overrides and manual marks, in REPORTS/gradebook.sqlite.
+
+`graders.gradebook.store` is the API (its docstring lists it); `schema` holds the tables and
+migrations; `questions` the written questions marked by hand; `exports/` the LMS layouts;
+`bundle` the Gradescope autograder zip. Layering: above judge and intake, below report and pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from graders.gradebook.store import Gradebook, Run, RunInfo
+from graders.results import SubmissionResult
+
+
+def record_run(out_dir: Path, results: Sequence[SubmissionResult], provenance: Mapping[str, Any], *, kind: str = "grade") -> Run:
+    """Add a run to REPORTS/gradebook.sqlite (created on first use); `provenance` says what graded it."""
+    with Gradebook.open(out_dir, create=True) as book:
+        return book.record_run(results, info=RunInfo.from_provenance(provenance), kind=kind)
