@@ -8,19 +8,17 @@ from pathlib import Path
 import uvicorn
 
 from graders.errors import UsageError
+from graders.gradebook.store import Gradebook
 from graders.review.app import ReviewSettings, create_app
 from graders.review.auth import new_token
-from graders.review.folder import is_results_folder
 
 DEFAULT_PORT = 8765  # the CLI default; tests use 0
 
 
 def serve(reports: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, reviewer: str | None = None) -> None:
     """Blocks until interrupted. Port 0 picks a free port; the printed line says which."""
-    if not is_results_folder(reports):
-        raise UsageError(
-            f"{reports} is not a graded reports folder (no */results.json): run `grader grade SUBMISSIONS --out {reports}` first"
-        )
+    with Gradebook.open(reports):  # no readable gradebook is a usage error, before anything listens
+        pass
     listener = _listen(host, port)
     bound_host, bound_port = listener.getsockname()[:2]
     settings = ReviewSettings(reports=reports, token=new_token(), reviewer=reviewer)

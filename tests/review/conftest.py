@@ -15,9 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from graders.gradebook import record_run
 from graders.report.render import write_class_overview, write_grades_csv, write_submission_report
 from graders.results import FreeTextAnswer, SubmissionResult
-from tests.report.test_render import BROKEN, HOSTILE, SEED, SOLUTION
+from tests.report.test_render import BROKEN, HOSTILE, SEED, SOLUTION, result
 
 # Each of these, if it ever ran, leaves a trace the tests look for: a dialog, a changed title, a global.
 ALERT = "<script>alert('xss')</script>"
@@ -31,9 +32,24 @@ MALLORY = replace(
     free_text=(
         FreeTextAnswer("What do you observe?", f"{ALERT} {IMG}"),
         FreeTextAnswer("How can these results be explained?", f"{LINK} {TEXTAREA}"),
-        FreeTextAnswer("What is the role of the KL divergence term?", "The KL term pulls q(z|x) toward the prior."),
+        FreeTextAnswer("What is the role of the KL divergence term?", f"{LATEX} {TEXTAREA}"),
     ),
 )
+ROLE = "The KL term pulls q(z|x) toward the prior."
+
+
+def answers(observe: str, explain: str, role: str) -> tuple[FreeTextAnswer, ...]:
+    return (
+        FreeTextAnswer("What do you observe?", observe),
+        FreeTextAnswer("How can these results be explained?", explain),
+        FreeTextAnswer("What is the role of the KL divergence term?", role),
+    )
+
+
+# Two students whose answers to kl_role read the same once case and spacing are normalised.
+CAROL = result("carol", {"closed_form.mu": ("missing_sqrt",)}, free_text=answers("Blurry at 30.", "Trade-off.", ROLE.upper()))
+DAVE = result("dave", {"closed_form.mu": ("missing_x0",)}, free_text=answers("Sharp at 0.", "", "  the KL term pulls q(z|x)\n toward the prior. "))
+STUDENTS = (SEED, SOLUTION, BROKEN, MALLORY, CAROL, DAVE)
 HOSTILE_OUTPUTS = [
     nbformat.v4.new_output("stream", name="stdout", text=f"{ALERT}\n{TEXTAREA}\n"),
     nbformat.v4.new_output("display_data", data={"text/html": f"<b>bold</b>{ALERT}{IMG}{LINK}", "text/plain": "html"}),
@@ -59,18 +75,26 @@ class Graded:
     results: tuple[SubmissionResult, ...]
 
 
-@pytest.fixture
-def graded(tmp_path: Path) -> Graded:
-    """REPORTS as `grader grade --out` leaves it: results.json, report.html, executed.ipynb, index.html, grades.csv."""
-    root = tmp_path / "reports"
-    results = (SEED, SOLUTION, BROKEN, MALLORY)
+def make_graded(root: Path) -> Graded:
+    """REPORTS as `grader grade --out` leaves it: results.json, report.html, executed.ipynb, index.html,
+    grades.csv and the gradebook with one run."""
+    results = STUDENTS
     for result in results:
         result.write(root / result.submission / "results.json")
         write_submission_report(result, out_dir=root)
     nbformat.write(hostile_notebook(), root / MALLORY.submission / "executed.ipynb")
     write_class_overview(results, out_dir=root)
     write_grades_csv(results, out_dir=root)
+    record_run(root, results, {"grader_version": "9.9", "grader_fingerprint": "f00d", "reference_hash": "feedbeef", "settings": {"seed": 1}})
     return Graded(root, results)
+
+
+# One folder and one server per test module: starting `grader review` imports torch (through the
+# checks and the misconception catalog), which takes seconds on a busy machine. Tests in a module
+# therefore use distinct submissions or compare before and after, never "the gradebook is empty".
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
+    return make_graded(tmp_path_factory.mktemp("review") / "reports")
 
 
 @dataclass(frozen=True)
@@ -108,7 +132,7 @@ def start_review(reports: Path, *extra: str, timeout: float = 60.0) -> Server:
     raise AssertionError(f"grader review did not print its address: {process.communicate()[1]}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def server(graded: Graded) -> Iterator[Server]:
     running = start_review(graded.root, "--reviewer", "TA Alice")
     yield running
