@@ -48,7 +48,9 @@ def answers(observe: str, explain: str, role: str) -> tuple[FreeTextAnswer, ...]
 
 # Two students whose answers to kl_role read the same once case and spacing are normalised.
 CAROL = result("carol", {"closed_form.mu": ("missing_sqrt",)}, free_text=answers("Blurry at 30.", "Trade-off.", ROLE.upper()))
-DAVE = result("dave", {"closed_form.mu": ("missing_x0",)}, free_text=answers("Sharp at 0.", "", "  the KL term pulls q(z|x)\n toward the prior. "))
+DAVE = result(
+    "dave", {"closed_form.mu": ("missing_x0",)}, free_text=answers("Sharp at 0.", "", "  the KL term pulls q(z|x)\n toward the prior. ")
+)
 STUDENTS = (SEED, SOLUTION, BROKEN, MALLORY, CAROL, DAVE)
 HOSTILE_OUTPUTS = [
     nbformat.v4.new_output("stream", name="stdout", text=f"{ALERT}\n{TEXTAREA}\n"),
@@ -85,7 +87,9 @@ def make_graded(root: Path) -> Graded:
     nbformat.write(hostile_notebook(), root / MALLORY.submission / "executed.ipynb")
     write_class_overview(results, out_dir=root)
     write_grades_csv(results, out_dir=root)
-    record_run(root, results, {"grader_version": "9.9", "grader_fingerprint": "f00d", "reference_hash": "feedbeef", "settings": {"seed": 1}})
+    record_run(
+        root, results, {"grader_version": "9.9", "grader_fingerprint": "f00d", "reference_hash": "feedbeef", "settings": {"seed": 1}}
+    )
     return Graded(root, results)
 
 

@@ -142,11 +142,16 @@ def test_two_tabs_saving_the_same_answer_last_write_wins_and_history_keeps_both(
 
 
 def test_a_group_mark_applies_to_every_member_at_once(server, graded):
-    status, saved = api(server, "PUT", "/api/questions/kl_explain/marks", {"submissions": ["carol", "solution"], "points": 1, "comment": "ok"})
+    status, saved = api(
+        server, "PUT", "/api/questions/kl_explain/marks", {"submissions": ["carol", "solution"], "points": 1, "comment": "ok"}
+    )
     assert status == 200 and set(saved["marks"]) == {"carol", "solution"}
     with Gradebook.open(graded.root) as book:
         marks = [m for s in ("carol", "solution") for m in book.manual_marks(s) if m.question == "kl_explain"]
-    assert [(m.submission, m.points, m.comment, m.at) for m in marks] == [("carol", 1.0, "ok", marks[0].at), ("solution", 1.0, "ok", marks[0].at)]
+    assert [(m.submission, m.points, m.comment, m.at) for m in marks] == [
+        ("carol", 1.0, "ok", marks[0].at),
+        ("solution", 1.0, "ok", marks[0].at),
+    ]
 
 
 def test_without_reviewer_a_change_must_name_one(tmp_path):
