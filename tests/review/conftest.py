@@ -81,9 +81,9 @@ def make_graded(root: Path) -> Graded:
     """REPORTS as `grader grade --out` leaves it: results.json, report.html, executed.ipynb, index.html,
     grades.csv and the gradebook with one run."""
     results = STUDENTS
-    for result in results:
-        result.write(root / result.submission / "results.json")
-        write_submission_report(result, out_dir=root)
+    for graded_result in results:
+        graded_result.write(root / graded_result.submission / "results.json")
+        write_submission_report(graded_result, out_dir=root)
     nbformat.write(hostile_notebook(), root / MALLORY.submission / "executed.ipynb")
     write_class_overview(results, out_dir=root)
     write_grades_csv(results, out_dir=root)
