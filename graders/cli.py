@@ -68,7 +68,59 @@ def _parser() -> argparse.ArgumentParser:
     data = commands.add_parser("make-data", help="write the MNIST look-alike used for grading into a folder")
     data.add_argument("folder", type=Path)
     data.set_defaults(command=_make_data)
+    _staff_commands(commands)
     return parser
+
+
+def _staff_commands(commands: argparse._SubParsersAction) -> None:
+    """After grading: the gradebook in REPORTS (graders.pipeline.staff)."""
+    history = commands.add_parser("history", help="a submission's grading runs and what changed between them")
+    history.add_argument("reports", type=Path)
+    history.add_argument("submission")
+    history.set_defaults(command=_history)
+
+    override = commands.add_parser("override", help="set (or --clear) a staff score for one check of one submission")
+    override.add_argument("reports", type=Path)
+    override.add_argument("submission")
+    override.add_argument("check_id")
+    override.add_argument("--score", type=float, help="the points this check gets, 0..its maximum")
+    override.add_argument("--reason", default="", help="why; shown to the student as 'adjusted by course staff: REASON'")
+    override.add_argument("--clear", action="store_true", help="remove the override: the automatic score applies again")
+    override.add_argument("--by", default=_user(), help="who (default: your login name)")
+    override.set_defaults(command=_override)
+
+    manual = commands.add_parser("manual", help="points for a written answer (kl_observe, kl_explain, kl_role)")
+    manual.add_argument("reports", type=Path)
+    manual.add_argument("submission", nargs="?")
+    manual.add_argument("question", nargs="?", help="the handout's tag name: kl_observe, kl_explain or kl_role")
+    manual.add_argument("--points", type=float)
+    manual.add_argument("--comment", default="", help="shown to the student next to the points")
+    manual.add_argument("--from", dest="from_csv", type=Path, help="import many: a CSV with columns submission,question,points,comment")
+    manual.add_argument("--question-points", metavar="TAG=POINTS", action="append", default=[], help="what a question is worth (default 1)")
+    manual.add_argument("--by", default=_user(), help="who (default: your login name)")
+    manual.set_defaults(command=_manual)
+
+    rescore = commands.add_parser(
+        "rescore", help="apply the current checks, points, overrides and marks to stored values; runs no notebook"
+    )
+    rescore.add_argument("reports", type=Path)
+    rescore.add_argument("--data-dir", type=Path, default=None, help="the MNIST root the run was graded with (default: the look-alike)")
+    rescore.set_defaults(command=_rescore)
+
+    report = commands.add_parser("report", help="re-render every report, index.html and grades.csv from the gradebook")
+    report.add_argument("reports", type=Path)
+    report.set_defaults(command=_report)
+
+    export = commands.add_parser("export", help="grades for an LMS: csv, canvas, moodle or gradescope (README: Exports)")
+    export.add_argument("reports", type=Path)
+    export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
+    export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
+    export.add_argument("--roster", type=Path, default=None, help="CSV mapping submission ids to LMS identities (README: Roster)")
+    export.set_defaults(command=_export)
+
+    bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
+    bundle.add_argument("--out", type=Path, required=True)
+    bundle.set_defaults(command=_bundle)
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
@@ -126,9 +178,16 @@ def _grade(args: argparse.Namespace) -> int:
         memory_bytes=args.memory_mb * 2**20,
     )
     progress = Progress()
-    results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
+    from graders.gradebook.store import Gradebook, exclusive
+    from graders.pipeline.staff import drift_warnings
+
+    with exclusive(args.out):
+        Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
+        results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
     graded = sum(1 for r in results if r.status.value == "graded")
-    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv)", file=sys.stderr)
+    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
+    for warning in drift_warnings(reports=args.out):
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -153,6 +212,117 @@ def _make_data(args: argparse.Namespace) -> int:
     from graders.assignment.dataset import ensure_mnist
 
     print(ensure_mnist(args.folder))
+    return 0
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "staff"
+
+
+def _history(args: argparse.Namespace) -> int:
+    from graders.pipeline.staff import format_history, history
+
+    print(format_history(history(reports=args.reports, submission=args.submission)))
+    return 0
+
+
+def _override(args: argparse.Namespace) -> int:
+    from graders.pipeline import staff
+
+    if args.clear:
+        if args.score is not None:
+            raise UsageError("--clear takes no --score")
+        staff.clear_override(reports=args.reports, submission=args.submission, check_id=args.check_id, by=args.by)
+        done = f"cleared the override on {args.submission} {args.check_id}"
+    else:
+        if args.score is None:
+            raise UsageError("give --score X --reason TEXT, or --clear")
+        staff.set_override(
+            reports=args.reports, submission=args.submission, check_id=args.check_id, score=args.score, reason=args.reason, by=args.by
+        )
+        done = f"{args.submission} {args.check_id}: {args.score:g} ({args.reason})"
+    _rerendered(args.reports, done)
+    return 0
+
+
+def _manual(args: argparse.Namespace) -> int:
+    from graders.gradebook.store import ManualEntry
+    from graders.pipeline import staff
+
+    if args.question_points:
+        staff.set_question_points(reports=args.reports, points=dict(_tag_points(text) for text in args.question_points))
+    if args.from_csv is not None:
+        if args.submission or args.points is not None:
+            raise UsageError("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")
+        entries = staff.read_manual_csv(args.from_csv)
+    elif args.submission and args.question and args.points is not None:
+        entries = [ManualEntry(args.submission, args.question, args.points, args.comment)]
+    elif args.question_points and not args.submission:
+        entries = []
+    else:
+        raise UsageError("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
+    count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0
+    _rerendered(args.reports, f"{count} manual mark(s) recorded")
+    return 0
+
+
+def _tag_points(text: str) -> tuple[str, float]:
+    tag, _, value = text.partition("=")
+    try:
+        return tag.strip(), float(value)
+    except ValueError:
+        raise UsageError(f"--question-points takes TAG=POINTS, e.g. kl_role=2, not {text!r}") from None
+
+
+def _rerendered(reports: Path, done: str) -> None:
+    from graders.pipeline.staff import rerender
+
+    later = "" if rerender(reports) else " (a grader is writing to this folder; its reports will show it when it finishes)"
+    print(f"{done}; reports updated{later}", file=sys.stderr)
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from graders.pipeline.rescore import rescore_folder
+
+    started = time.monotonic()
+    changes = rescore_folder(args.reports, data_dir=args.data_dir)
+    for change in changes:
+        if change.changed_checks:
+            moved = ", ".join(f"{check} {old:g} → {new:g}" for check, old, new in change.changed_checks)
+            print(f"{change.submission}: {change.old_score:g} → {change.new_score:g} ({moved})")
+    unchanged = sum(1 for c in changes if not c.changed_checks)
+    print(f"rescored {len(changes)} submissions in {time.monotonic() - started:.1f} s; {unchanged} unchanged", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from graders.gradebook.store import exclusive
+    from graders.report.render import publish
+
+    with exclusive(args.reports):
+        grades = publish(args.reports)
+    print(f"rendered {len(grades)} reports, index.html and grades.csv in {args.reports}/", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from graders.pipeline.staff import export
+
+    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster):
+        print(warning, file=sys.stderr)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from graders.gradebook.bundle import write_bundle
+
+    print(write_bundle(out=args.out))
     return 0
 
 

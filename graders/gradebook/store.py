@@ -188,6 +188,14 @@ class Grade:
     checks: tuple[CheckGrade, ...]
     questions: tuple[QuestionGrade, ...]
 
+    @classmethod
+    def unmarked(cls, result: SubmissionResult, questions: Sequence[ManualQuestion] = MANUAL_QUESTIONS) -> Grade:
+        """A result outside any gradebook: no overrides, every written answer pending."""
+        answers = {answer.question: answer.answer for answer in result.free_text}
+        return cls(
+            0, result, tuple(CheckGrade(c) for c in result.checks), tuple(QuestionGrade(q, answers.get(q.text, "")) for q in questions)
+        )
+
     @property
     def submission(self) -> str:
         return self.result.submission

@@ -30,6 +30,7 @@ from graders.errors import NotebookError
 from graders.execute.cold import LocalExecutor
 from graders.execute.jobs import RUNNING_CELL, ExecutionJob, ExecutionOutcome, Executor, default_jobs
 from graders.execute.output_limits import limit_outputs
+from graders.gradebook import record_run
 from graders.intake.discovery import Submission, find_submissions, points_outside
 from graders.intake.notebooks import load_notebook, parse_notebook, sha256_of
 from graders.judge import answers
@@ -201,8 +202,8 @@ def grade_folder(
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     ordered = tuple(sorted(results, key=lambda r: r.submission))
-    reporting.write_grades_csv(ordered, out_dir=out_dir)
-    reporting.write_class_overview(ordered, out_dir=out_dir)
+    record_run(out_dir, ordered, provenance(config, expected.reference_hash, ""))  # a run in the gradebook's history
+    reporting.publish(out_dir)  # reports, overview, grades.csv with staff overrides and manual points
     return ordered
 
 
@@ -313,6 +314,7 @@ def assess(
         provenance={
             **provenance(config, expected.reference_hash, prepared.cache_key),
             "seconds": round(outcome.seconds, 2),
+            "execution": {"finished": outcome.finished, "message": outcome.message},  # what `grader rescore` re-reads
             **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
             "sandbox": sandbox_record(outcome, config),
         },

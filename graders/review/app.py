@@ -11,6 +11,7 @@ autoescape; the pages run only this app's own scripts.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,19 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from graders.errors import UsageError
+from graders.errors import HarnessError, UsageError
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.judge.checks import CHECK_IDS
-from graders.report.render import SYMBOLS, TABLE_SCRIPT, TEMPLATES, TITLES, points_text
+from graders.report.render import (
+    SYMBOLS,
+    TABLE_SCRIPT,
+    TEMPLATES,
+    TITLES,
+    points_text,
+    write_class_overview,
+    write_grades_csv,
+    write_submission_report,
+)
 from graders.review.auth import TokenGate
 from graders.review.bodies import parse_group_mark, parse_mark, parse_override
 from graders.review.folder import ReportsFolder
@@ -115,6 +125,8 @@ class _Review:
         self.settings = settings
         self.folder = ReportsFolder(settings.reports)
         self.templates = _environment()
+        # Requests run in a thread pool; two saves must not interleave writing the same files.
+        self.publishing = threading.Lock()
 
     def _with_book(self, action: Callable[[Gradebook], T]) -> T:
         """One gradebook connection per request; its bad-input errors are the client's (400)."""
@@ -211,7 +223,8 @@ class _Review:
             if question_of(book.questions(), tag) is None:
                 raise HTTPException(404, f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}")
             (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment)], by=by)
-            return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission))}
+            files = self._publish(book, (submission,))
+            return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission)), "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, save))
 
@@ -226,7 +239,8 @@ class _Review:
             for submission in body.submissions:
                 self._known_submission(book, submission)
             marks = book.set_manual([ManualEntry(s, tag, body.points, body.comment) for s in body.submissions], by=by)
-            return {"marks": {m.submission: mark_json(m) for m in marks}}
+            files = self._publish(book, body.submissions)
+            return {"marks": {m.submission: mark_json(m) for m in marks}, "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, save))
 
@@ -244,9 +258,28 @@ class _Review:
                 override = book.clear_override(submission, check_id, by=by)
             else:
                 override = book.set_override(submission, check_id, score=body.score, reason=body.reason, by=by)
-            return {"override": override_json(override), "submission": submission_summary(book.grade(submission))}
+            files = self._publish(book, (submission,))
+            return {"override": override_json(override), "submission": submission_summary(book.grade(submission)), "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, change))
+
+    def _publish(self, book: Gradebook, submissions: tuple[str, ...]) -> str:
+        """After a change the files say so too: the students' report.html, index.html, grades.csv.
+
+        Only the changed students' reports are re-rendered (`grader report` redoes them all). The
+        change is committed before this runs, so a failure here is reported ("files" in the
+        answer), never turned into an error that would make a saved mark look lost."""
+        try:
+            with self.publishing:
+                grades = book.grades()
+                for grade in grades:
+                    if grade.submission in submissions:
+                        write_submission_report(grade, out_dir=self.settings.reports)
+                write_class_overview(grades, out_dir=self.settings.reports)
+                write_grades_csv(grades, out_dir=self.settings.reports)
+        except (OSError, HarnessError) as exc:
+            return f"saved, but the report files were not updated ({exc}); run `grader report {self.settings.reports}`"
+        return "updated"
 
     def _reviewer(self, request: Request) -> str:
         """--reviewer wins; else the name the page asked for (sent URL-encoded: headers are Latin-1)."""

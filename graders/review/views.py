@@ -53,30 +53,17 @@ class ExtraColumn:
     title: str
 
 
-EXTRA_COLUMNS = (ExtraColumn("manual", "Manual"), ExtraColumn("overrides", "Overrides"), ExtraColumn("flags", "Flags"))
+EXTRA_COLUMNS = (ExtraColumn("overrides", "Overrides"), ExtraColumn("flags", "Flags"))
 
 
 def class_context(grades: Sequence[Grade], href: Callable[[str], str]) -> dict[str, Any]:
-    """The static overview's context (render.overview_context), with scores that include staff
-    adjustments and the review columns: manual points, overrides, flags."""
-    context = overview_context([g.result for g in grades], href=href)
+    """The static overview's context (render.overview_context, linking to the app's pages) with
+    two more columns for staff: the overridden checks and the flags."""
+    context = overview_context(grades, href=href)
     by_id = {g.submission: g for g in grades}
     for row in context["rows"]:
-        grade = by_id[row["id"]]
-        row.update(score=grade.score, max_score=grade.max_score, extra=_extra_cells(grade))
-    context["summary"]["max_score"] = max((g.max_score for g in grades), default=context["summary"]["max_score"])
-    graded = [g.score for g in grades if g.result.status is SubmissionStatus.GRADED]
-    context["summary"]["mean"] = sum(graded) / len(graded) if graded else None
-    context["summary"]["median"] = _median(graded)
+        row["extra"] = _extra_cells(by_id[row["id"]])
     return {**context, "extra_columns": EXTRA_COLUMNS}
-
-
-def _median(values: Sequence[float]) -> float | None:
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def flags(grade: Grade) -> tuple[str, ...]:
@@ -98,21 +85,9 @@ def flags(grade: Grade) -> tuple[str, ...]:
 
 
 def _extra_cells(grade: Grade) -> dict[str, dict[str, str]]:
-    marked = [q for q in grade.questions if not q.pending]
-    manual = (
-        {"text": "pending", "value": "0", "css": "pending"}
-        if not marked
-        else {
-            "text": f"{grade.manual_score:g} / {sum(q.question.points for q in grade.questions):g}"
-            + (f" ({len(grade.questions) - len(marked)} pending)" if len(marked) < len(grade.questions) else ""),
-            "value": str(len(marked)),
-            "css": "marked" if len(marked) == len(grade.questions) else "pending",
-        }
-    )
     overridden = ", ".join(o.check_id for o in grade.overrides)
     found = ", ".join(flags(grade))
     return {
-        "manual": manual,
         "overrides": {"text": overridden or "–", "value": str(len(grade.overrides)), "css": "overridden" if overridden else ""},
         "flags": {"text": found or "–", "value": found, "css": "flagged" if found else ""},
     }

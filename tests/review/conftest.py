@@ -16,7 +16,6 @@ import nbformat
 import pytest
 
 from graders.gradebook import record_run
-from graders.report.render import write_class_overview, write_grades_csv, write_submission_report
 from graders.results import FreeTextAnswer, SubmissionResult
 from tests.report.test_render import BROKEN, HOSTILE, SEED, SOLUTION, result
 
@@ -83,13 +82,11 @@ def make_graded(root: Path) -> Graded:
     results = STUDENTS
     for graded_result in results:
         graded_result.write(root / graded_result.submission / "results.json")
-        write_submission_report(graded_result, out_dir=root)
     nbformat.write(hostile_notebook(), root / MALLORY.submission / "executed.ipynb")
-    write_class_overview(results, out_dir=root)
-    write_grades_csv(results, out_dir=root)
     record_run(
         root, results, {"grader_version": "9.9", "grader_fingerprint": "f00d", "reference_hash": "feedbeef", "settings": {"seed": 1}}
     )
+    publish(root)  # report.html, index.html, grades.csv from the gradebook, as `grader grade` does
     return Graded(root, results)
 
 
