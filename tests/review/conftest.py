@@ -16,6 +16,7 @@ import nbformat
 import pytest
 
 from graders.gradebook import record_run
+from graders.report.render import publish
 from graders.results import FreeTextAnswer, SubmissionResult
 from tests.report.test_render import BROKEN, HOSTILE, SEED, SOLUTION, result
 
