@@ -159,6 +159,20 @@ def _config(args: argparse.Namespace, **extra: Any) -> GradingConfig:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from graders.gradebook.lock import exclusive
+
+    with exclusive(args.out):  # before the zygote: a second grader on the same reports is refused at once
+        results = _grade_locked(args)
+    graded = sum(1 for r in results if r.status.value == "graded")
+    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
+    from graders.pipeline.staff import drift_warnings
+
+    for warning in drift_warnings(reports=args.out):
+        print(warning, file=sys.stderr)
+    return 0
+
+
+def _grade_locked(args: argparse.Namespace) -> tuple[SubmissionResult, ...]:
     executor = None
     if not args.cold and args.submissions.is_dir():
         # Warm the zygote up on the other core while this process imports torch and prepares.
@@ -166,8 +180,10 @@ def _grade(args: argparse.Namespace) -> int:
 
         executor = WarmExecutor(args.jobs)
         executor.start()
+    from graders.gradebook.store import Gradebook
     from graders.pipeline.batch import grade_folder
 
+    Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
     config = _config(
         args,
         jobs=args.jobs,
@@ -177,18 +193,7 @@ def _grade(args: argparse.Namespace) -> int:
         notebook_timeout=args.notebook_timeout,
         memory_bytes=args.memory_mb * 2**20,
     )
-    progress = Progress()
-    from graders.gradebook.store import Gradebook, exclusive
-    from graders.pipeline.staff import drift_warnings
-
-    with exclusive(args.out):
-        Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
-        results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
-    graded = sum(1 for r in results if r.status.value == "graded")
-    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
-    for warning in drift_warnings(reports=args.out):
-        print(warning, file=sys.stderr)
-    return 0
+    return grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=Progress().update)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -301,7 +306,7 @@ def _rescore(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from graders.gradebook.store import exclusive
+    from graders.gradebook.lock import exclusive
     from graders.report.render import publish
 
     with exclusive(args.reports):

@@ -25,16 +25,14 @@ append-only: a regrade adds a run, a new manual mark adds a row, clearing an ove
 
 Concurrency: SQLite allows one writer at a time and waits up to BUSY_SECONDS for it. Whole
 batches that also write files into REPORTS (`grader grade`, `rescore`, `report`) first take
-`exclusive(reports_dir)`, a file lock that a second batch on the same folder is refused.
+`graders.gradebook.lock.exclusive(reports_dir)`, a file lock: a second batch on the same folder is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
-import os
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,7 +47,6 @@ from graders.judge.checks import CHECKS
 from graders.results import CheckResult, SubmissionResult, SubmissionStatus
 
 FILENAME = "gradebook.sqlite"
-LOCK_FILENAME = ".gradebook.lock"
 BUSY_SECONDS = 30.0
 CHECK_POINTS = {check.id: check.points for check in CHECKS}
 
@@ -257,32 +254,6 @@ class History:
     submission: str
     entries: tuple[HistoryEntry, ...]
     since_last_run: tuple[str, ...] = field(default=())  # staff adjustments made after the latest run
-
-
-# ----------------------------------------------------------------------------- locking
-
-
-@contextlib.contextmanager
-def exclusive(reports_dir: Path) -> Iterator[None]:
-    """Hold REPORTS/.gradebook.lock for a whole batch; a second batch on the same folder is refused.
-
-    An flock dies with its process, so a grader killed with -9 leaves no stale lock behind.
-    """
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    handle = os.open(reports_dir / LOCK_FILENAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise UsageError(
-                f"another grader (pid {holder}) is writing to {reports_dir}; wait for it to finish, then run this again"
-            ) from None
-        os.ftruncate(handle, 0)
-        os.pwrite(handle, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(handle)  # releases the lock
 
 
 # ----------------------------------------------------------------------------- the store

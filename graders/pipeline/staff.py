@@ -16,7 +16,8 @@ from pathlib import Path
 from graders.errors import UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
-from graders.gradebook.store import CheckGrade, Gradebook, History, ManualEntry, exclusive
+from graders.gradebook.lock import exclusive
+from graders.gradebook.store import CheckGrade, Gradebook, History, ManualEntry
 from graders.report import render as reporting
 
 MANUAL_COLUMNS = ("submission", "question", "points", "comment")
@@ -91,7 +92,7 @@ def format_history(history: History) -> str:
         lines.append(
             f"run {run.id} ({run.kind}, {run.started_at[:19].replace('T', ' ')} UTC, grader {run.info.grader_version} "
             f"{run.info.grader_fingerprint}): {entry.status}, {entry.score:g} / {entry.max_score:g} "
-            f"(checks {entry.automatic_score:g} before overrides), file {entry.sha256[:12] or '-'}"
+            f"(automatic {entry.automatic_score:g}), file {entry.sha256[:12] or '-'}"
         )
         for reason in entry.reasons:
             lines.append(f"    why: {reason}")

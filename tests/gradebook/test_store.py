@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from graders.errors import UsageError
-from graders.gradebook.store import FILENAME, Gradebook, ManualEntry, RunInfo, exclusive
+from graders.gradebook.lock import exclusive
+from graders.gradebook.store import FILENAME, Gradebook, ManualEntry, RunInfo
 from graders.results import FreeTextAnswer
 from tests.report.test_render import BROKEN, SEED, SOLUTION, result
 
@@ -154,7 +155,7 @@ def test_a_second_batch_on_the_same_reports_is_refused(tmp_path):
         [
             sys.executable,
             "-c",
-            f"from graders.gradebook.store import exclusive; from pathlib import Path\n"
+            f"from graders.gradebook.lock import exclusive; from pathlib import Path\n"
             f"with exclusive(Path({str(tmp_path)!r})):\n    print('held', flush=True); input()",
         ],
         stdin=subprocess.PIPE,
