@@ -5,12 +5,14 @@ Skipped when chromium is missing, except in CI (CI set), where that is a failure
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import unquote
 
 import pytest
 
 from graders.judge.checks import CHECKS
 from graders.report.render import write_class_overview, write_submission_report
+from graders.results import FreeTextAnswer
 from reference.misconceptions import CATALOG
 from tests.browser import chromium, dump_dom, elements, screenshot
 from tests.report.test_render import BROKEN, HOSTILE, SCRIPT, SEED, SOLUTION, result
@@ -26,7 +28,7 @@ def one(dom: str, tag: str | None = None, **attrs: str):
 
 def test_student_report_shows_score_statuses_and_misconceptions(tmp_path):
     dom = dump_dom(write_submission_report(SEED, out_dir=tmp_path))
-    assert one(dom, data_testid="score").text == "11 / 12 points"
+    assert one(dom, data_testid="score").text == "11 / 15 points"  # 12 automatic + 3 written (pending)
     assert "graded" in one(dom, data_testid="status").text
     for check in CHECKS:
         section = one(dom, "section", data_check=check.id)
@@ -38,7 +40,9 @@ def test_student_report_shows_score_statuses_and_misconceptions(tmp_path):
 
 
 def test_hostile_text_stays_text(tmp_path):
-    dom = dump_dom(write_submission_report(HOSTILE, out_dir=tmp_path))
+    # The written answers shown are those to the handout's KL questions: the hostile answer sits under one.
+    hostile = replace(HOSTILE, free_text=(FreeTextAnswer("What do you observe?", SCRIPT),))
+    dom = dump_dom(write_submission_report(hostile, out_dir=tmp_path))
     assert elements(dom, "script") == [] and elements(dom, "img") == [] and elements(dom, "i") == []
     assert one(dom, "title").text == "Assignment 10 feedback: mallory <b>"  # the script never ran
     answer = one(dom, "p", **{"class": "a"}).text
@@ -49,7 +53,7 @@ def test_unreadable_notebook_report_leads_with_the_reason(tmp_path):
     dom = dump_dom(write_submission_report(BROKEN, out_dir=tmp_path))
     alert = one(dom, role="alert").text
     assert alert.startswith("Your notebook could not be graded: not a notebook: invalid JSON.")
-    assert one(dom, data_testid="score").text == "0 / 12 points"
+    assert one(dom, data_testid="score").text == "0 / 15 points"
     assert [s.attrs.get("data-status") for s in elements(dom, "section") if "data-check" in s.attrs] == ["error"] * len(CHECKS)
 
 
@@ -73,7 +77,7 @@ def test_overview_links_resolve_and_it_renders(tmp_path):
         r.submission for r in results
     )
     seed_row = one(dom, "tr", data_submission="seed-writeup").text
-    assert "11 / 12" in seed_row and seed_row.count("✓ pass") == 8 and seed_row.count("✗ fail") == 1  # symbol and word, not colour alone
+    assert "11 / 15" in seed_row and seed_row.count("✓ pass") == 8 and seed_row.count("✗ fail") == 1  # symbol and word, not colour alone
     png = screenshot(index, tmp_path / "index.png")
     assert png.stat().st_size > 20_000  # a rendered page, not a blank one
 
