@@ -29,6 +29,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from graders.errors import HarnessError, UsageError
+from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.judge.checks import CHECK_IDS
 from graders.report.render import (
@@ -268,15 +269,18 @@ class _Review:
 
         Only the changed students' reports are re-rendered (`grader report` redoes them all). The
         change is committed before this runs, so a failure here is reported ("files" in the
-        answer), never turned into an error that would make a saved mark look lost."""
+        answer), never turned into an error that would make a saved mark look lost. A batch
+        (`grader grade`, `rescore`, `report`) holding the folder renders the change itself."""
         try:
-            with self.publishing:
+            with self.publishing, exclusive(self.settings.reports):
                 grades = book.grades()
                 for grade in grades:
                     if grade.submission in submissions:
                         write_submission_report(grade, out_dir=self.settings.reports)
                 write_class_overview(grades, out_dir=self.settings.reports)
                 write_grades_csv(grades, out_dir=self.settings.reports)
+        except UsageError:
+            return "saved; a grader batch running on this folder will render it when it finishes"
         except (OSError, HarnessError) as exc:
             return f"saved, but the report files were not updated ({exc}); run `grader report {self.settings.reports}`"
         return "updated"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from pathlib import Path
 
@@ -26,6 +27,10 @@ def serve(reports: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, r
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     print(f"review: http://{shown}:{bound_port}/?token={settings.token}", flush=True)
     config = uvicorn.Config(create_app(settings), log_level="warning", access_log=False, lifespan="off")
+    # Everything imported so far (torch comes in with the checks) lives as long as the server:
+    # without this, the garbage collector rescans those millions of objects while pages render
+    # (the class page of 300 students took ~6 s instead of <1 s).
+    gc.freeze()
     uvicorn.Server(config).run(sockets=[listener])
 
 

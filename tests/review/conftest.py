@@ -110,7 +110,7 @@ class Server:
 STARTUP = re.compile(r"^review: (http://[^/]+)/\?token=(\S+)$")
 
 
-def start_review(reports: Path, *extra: str, timeout: float = 60.0) -> Server:
+def start_review(reports: Path, *extra: str, timeout: float = 240.0) -> Server:
     """`grader review` as a real process; returns once it printed its address (it listens by then)."""
     process = subprocess.Popen(
         [sys.executable, "-m", "graders.cli", "review", str(reports), "--port", "0", *extra],

@@ -6,6 +6,7 @@ the three pages are kept in tests/review/artifacts/ (git-ignored) for a person t
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +14,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from graders.cli import main
 from graders.gradebook.store import Gradebook
 from tests.browser import chromium
 from tests.review.conftest import ALERT, MALLORY, TEXTAREA, api
@@ -147,7 +149,7 @@ def test_hostile_student_page_shows_everything_as_text_and_runs_nothing(page, se
     shot(page, "student-hostile")
 
 
-def test_grade_by_question_marks_persist_and_groups_share_a_mark(page, server, graded):
+def test_grade_by_question_marks_persist_and_groups_share_a_mark(page, server, graded, tmp_path):
     page.goto(server.base + "/questions/kl_role")
     assert page.text_content("[data-testid=question]") == "What is the role of the KL divergence term?"
     groups = page.locator("[data-group]")
@@ -185,6 +187,17 @@ def test_grade_by_question_marks_persist_and_groups_share_a_mark(page, server, g
     for s in second_submissions:
         mark = next(q for q in marks[s].questions if q.question.tag == "kl_role").mark
         assert mark is not None and mark.points == 0.5 and mark.by == "TA Alice"
+    # The export course scripts use, by the real command (in this process: torch is imported already).
+    exported = tmp_path / "grades.csv"
+    assert main(["export", str(graded.root), "--format", "csv", "--out", str(exported)]) == 0
+    rows = {row["submission"]: row for row in csv.DictReader(exported.open(encoding="utf-8"))}
+    assert [rows[s]["kl_role"] for s in first_submissions] == ["1"] * len(first_submissions)
+    assert [rows[s]["kl_role"] for s in second_submissions] == ["0.5"]
+    # The files in REPORTS followed without `grader report`: grades.csv and the student's report.
+    published = {row["submission"]: row for row in csv.DictReader((graded.root / "grades.csv").open(encoding="utf-8"))}
+    assert published["carol"]["kl_role"] == "1"
+    carol_report = (graded.root / "carol" / "report.html").read_text(encoding="utf-8")
+    assert '<span class="pending">pending</span> / 1' in carol_report and "1 / 1" in carol_report
     shot(page, "question")
 
 
@@ -200,9 +213,19 @@ def test_override_from_the_student_page(page, server, graded):
     assert "Adjusted by TA Alice: sign convention differs" in row.text_content()
     status, detail = api(server, "GET", "/api/submissions/dave")
     assert detail["checks"]["closed_form.mu"] == {"status": "fail", "score": 1.5, "max_score": 2.0, "overridden": True}
+    # The student's own report says so, and so do the overview and grades.csv, without `grader report`.
+    report = page.context.new_page()
+    report.goto(server.base + "/submissions/dave/report.html")
+    adjusted = report.locator("[data-testid=adjusted]")
+    assert adjusted.count() == 1 and "sign convention differs" in adjusted.text_content()
+    report.close()
+    published = {row["submission"]: row for row in csv.DictReader((graded.root / "grades.csv").open(encoding="utf-8"))}
+    assert published["dave"]["closed_form.mu"] == "1.5" and "closed_form.mu=1.5" in published["dave"]["overrides"]
+    assert "adjusted by course staff" in (graded.root / "index.html").read_text(encoding="utf-8")
     with page.expect_navigation():
         row.locator("button[data-clear]").click()
     assert page.locator("tr[data-check='closed_form.mu'] [data-testid=overridden-score]").count() == 0
+    assert "sign convention" not in (graded.root / "dave" / "report.html").read_text(encoding="utf-8")
 
 
 def test_a_bad_mark_says_why_and_is_not_saved(page, server, graded):
