@@ -92,6 +92,7 @@ def test_static_overview_sorts_and_filters_from_file_url(tmp_path):
     with sync_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page()
+        page.set_default_timeout(180_000)  # generous: other graders load this machine's two cores
         dialogs: list[str] = []
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         page.goto(index.as_uri())
