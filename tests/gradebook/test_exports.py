@@ -142,3 +142,9 @@ def test_a_malformed_roster_is_a_usage_error(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UsageError, match=message):
         read_roster(path)
+
+
+def test_gradescope_folders_stay_inside_out(tmp_path):
+    from graders.gradebook.exports.gradescope import folder_name
+
+    assert [folder_name(n) for n in ("ann", "..", "a/../b", "")] == ["ann", "_..", "_a%2F..%2Fb", "_"]

@@ -15,6 +15,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from graders.gradebook.exports.cells import feedback
 from graders.gradebook.exports.roster import Roster
@@ -60,5 +61,12 @@ def _question_test(question: QuestionGrade) -> dict[str, Any]:
 
 def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
     for grade in grades:
-        folder = roster.identity(grade.submission).username or grade.submission
+        folder = folder_name(roster.identity(grade.submission).username or grade.submission)
         write_text_atomic(out / folder / "results.json", json.dumps(results_json(grade), indent=2, sort_keys=True) + "\n")
+
+
+def folder_name(name: str) -> str:
+    """One folder inside OUT, whatever the id or roster says: "..", "a/b" or "" are percent-encoded."""
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        return "_" + quote(name, safe="")
+    return name
