@@ -8,16 +8,19 @@
 
   function reviewer() {
     if (fixedReviewer) return fixedReviewer;
-    var name = localStorage.getItem("a10-reviewer") || "";
-    while (!name.trim()) {
-      name = window.prompt("Your name, recorded with every mark and override:") || "";
+    var name = (localStorage.getItem("a10-reviewer") || "").trim();
+    if (!name) {
+      name = (window.prompt("Your name, recorded with every mark and override:") || "").trim();
+      if (!name) throw new Error("say who you are (your name is recorded with every change)");
+      localStorage.setItem("a10-reviewer", name);
     }
-    localStorage.setItem("a10-reviewer", name.trim());
-    return name.trim();
+    return name;
   }
 
   function send(method, url, body) {
-    var init = { method: method, headers: { "Authorization": "Bearer " + token, "X-Reviewer": encodeURIComponent(reviewer()) } };
+    var who;
+    try { who = reviewer(); } catch (error) { return Promise.reject(error); }
+    var init = { method: method, headers: { "Authorization": "Bearer " + token, "X-Reviewer": encodeURIComponent(who) } };
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
