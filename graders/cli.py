@@ -69,6 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     _common_options(check)
     check.set_defaults(command=_check)
 
+    review = commands.add_parser("review", help="staff review in the browser: a local web app over a reports folder")
+    review.add_argument("reports", type=Path, help="the folder `grader grade --out` wrote")
+    review.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765; 0 picks a free one)")
+    review.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    review.add_argument("--reviewer", default=None, help="your name, recorded with every change (default: asked in the browser)")
+    review.set_defaults(command=_review)
+
     data = commands.add_parser("make-data", help="write the MNIST look-alike used for grading into a folder")
     data.add_argument("folder", type=Path)
     data.set_defaults(command=_make_data)
@@ -145,6 +152,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 0..65535")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -211,6 +225,13 @@ def _check(args: argparse.Namespace) -> int:
     result = check_notebook(args.notebook, config=_config(args, seed=args.seed, jobs=1))
     print(format_table(result))
     return 0 if all_passed(result) else 1
+
+
+def _review(args: argparse.Namespace) -> int:
+    from graders.review.server import serve
+
+    serve(args.reports, host=args.host, port=args.port, reviewer=args.reviewer)
+    return 0
 
 
 def _make_data(args: argparse.Namespace) -> int:

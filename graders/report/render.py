@@ -4,7 +4,7 @@ Rendered from gradebook `Grade`s: the automatic result with staff overrides and 
 (a bare `SubmissionResult` is shown as a grade with nothing marked yet). `publish` re-renders
 everything from REPORTS/gradebook.sqlite (`grader grade`, `rescore`, `report`). Student reports use
 only the student view (no compared values, no hidden inputs). Pages are self-contained (CSS
-inlined, no scripts, no external resources) so a report can be mailed as one file, and
+inlined, no external resources; the overview's one script is inlined too) so a report can be mailed as one file, and
 deterministic: the same results give byte-identical files. Jinja2 autoescaping is on because
 every string from a notebook is untrusted.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -28,6 +28,7 @@ from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, wri
 from reference.catalog import CATALOG
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+TABLE_SCRIPT = TEMPLATES / "table.js"
 # Section headings of the student report, keyed by the part of the check id before the dot.
 GROUPS = {
     "closed_form": "Closed form q(x_t | x₀)",
@@ -42,21 +43,22 @@ SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!"}
 NOT_GRADED = "Your notebook could not be graded"
 
 
-def _points(value: float | None) -> str:
+def points_text(value: float | None) -> str:
     """Scores as people write them: 11, 10.5, 10.33 — never 11.0 or 10.333333."""
     return "–" if value is None else f"{round(value, 2):g}"
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 _environment.globals.update(symbols=SYMBOLS, titles=TITLES, not_graded=NOT_GRADED)
-_environment.filters["points"] = _points
+_environment.filters["points"] = points_text
 
 
 def _render(template: str, **context: Any) -> str:
     """A broken or missing template is the harness's fault, never a student's outcome."""
     try:
         css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
-        return _environment.get_template(template).render(css=css, **context)
+        script = TABLE_SCRIPT.read_text(encoding="utf-8")
+        return _environment.get_template(template).render(css=css, script=script, **context)
     except (OSError, TemplateError) as exc:
         raise HarnessError(f"the report template {template} could not be rendered: {exc}") from exc
 
@@ -141,17 +143,25 @@ def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path)
     return path
 
 
-def _overview_row(grade: Grade) -> dict[str, Any]:
+def report_href(submission: str) -> str:
+    """The student's report, relative to index.html (the static overview's row links)."""
+    return quote(submission) + "/report.html"
+
+
+def _overview_row(grade: Grade, href: Callable[[str], str]) -> dict[str, Any]:
     result = grade.result
     return {
         "id": result.submission,
-        "href": quote(result.submission) + "/report.html",
+        "href": href(result.submission),
         "score": grade.score,
         "max_score": grade.max_score,
         "status": result.status.value,
         "checks": {check.id: check.status.value for check in result.checks},
         "overridden": {o.check_id for o in grade.overrides},
         "manual": csv_export.manual_state(grade),
+        # For the table's filters: which misconceptions and which check statuses the row has.
+        "misconceptions": sorted({name for check in result.checks for name in check.misconceptions}),
+        "check_statuses": sorted({check.status.value for check in result.checks}),
         "note": result.message,
     }
 
@@ -188,21 +198,28 @@ def _summary(grades: Sequence[Grade]) -> dict[str, Any]:
     }
 
 
-def write_class_overview(subjects: Sequence[SubmissionResult | Grade], *, out_dir: Path) -> Path:
-    """out_dir/index.html: one row per submission, pass rates per check, common misconceptions."""
+def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Callable[[str], str] = report_href) -> dict[str, Any]:
+    """What the class overview shows, for index.html and for the review app's class page."""
     grades = sorted((_as_grade(s) for s in subjects), key=lambda g: g.submission)
     ordered = [g.result for g in grades]
     graded = [r for r in ordered if r.status is SubmissionStatus.GRADED]
     isolation = Counter(w for r in ordered for w in r.provenance.get("sandbox", {}).get("warnings", []))
-    page = _render(
-        "index.html",
-        isolation=sorted(isolation.items()),
-        rows=[_overview_row(g) for g in grades],
-        check_ids=[c.id for c in CHECKS],
-        summary=_summary(grades),
-        pass_rates=_pass_rates(graded),
-        misconceptions=_common_misconceptions(ordered),
-    )
+    return {
+        "isolation": sorted(isolation.items()),
+        "rows": [_overview_row(g, href) for g in grades],
+        "check_ids": [c.id for c in CHECKS],
+        "summary": _summary(grades),
+        "pass_rates": _pass_rates(graded),
+        "misconceptions": _common_misconceptions(ordered),
+    }
+
+
+def write_class_overview(subjects: Sequence[SubmissionResult | Grade], *, out_dir: Path) -> Path:
+    """out_dir/index.html: one row per submission, pass rates per check, common misconceptions.
+
+    The one script in it (table.js, inlined so the page works from file://) sorts and filters
+    the table from data attributes; without it the page reads the same, unsorted."""
+    page = _render("index.html", **overview_context(subjects))
     path = out_dir / "index.html"
     write_text_atomic(path, page)
     return path
