@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from graders.assignment.contract import CHECK_IDS
 from graders.errors import HarnessError, UsageError
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
-from graders.judge.checks import CHECK_IDS
 from graders.report.render import (
     SYMBOLS,
     TABLE_SCRIPT,

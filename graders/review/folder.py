@@ -11,7 +11,7 @@ from pathlib import Path
 
 import nbformat
 
-from graders.pipeline.batch import read_executed
+from graders.pipeline.executed import read_executed
 
 
 @dataclass(frozen=True)
