@@ -28,8 +28,9 @@ from graders.assignment.contract import PROBE_TAG
 from graders.assignment.dataset import ensure_mnist
 from graders.errors import NotebookError
 from graders.execute.cold import LocalExecutor
-from graders.execute.jobs import RUNNING_CELL, ExecutionJob, ExecutionOutcome, Executor, default_jobs
+from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome, Executor, default_jobs
 from graders.execute.output_limits import limit_outputs
+from graders.execute.untrusted import read_regular_file
 from graders.intake.discovery import Submission, find_submissions, points_outside
 from graders.intake.notebooks import load_notebook, parse_notebook, sha256_of
 from graders.judge import answers
@@ -40,7 +41,7 @@ from graders.judge.probes import DEFAULT_SEED, ProbePlan, ProbeResults, build_pl
 from graders.pipeline.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
 from graders.report import render as reporting
 from graders.results import CellError, SubmissionResult, SubmissionStatus, write_text_atomic
-from graders.sandbox import SandboxPolicy
+from graders.sandbox import SandboxPolicy, SandboxReport
 
 DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
 
@@ -96,7 +97,7 @@ class Workspace:
     scratch: Path
     data_dir: Path
 
-    def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> dict[str, Any] | None:
+    def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> SandboxPolicy | None:
         if not config.sandbox:
             return None
         hidden = (REFERENCE_DIR, self.submissions_dir, self.out_dir, self.scratch)
@@ -106,7 +107,7 @@ class Workspace:
             writable_dirs=(str(work_dir),),
             readonly_dirs=(str(self.data_dir),),
             cgroup_name=f"{os.getpid()}-{work_dir.name}",
-        ).to_json()
+        )
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,8 @@ def assess(
         provenance={
             **provenance(config, expected.reference_hash, prepared.cache_key),
             "seconds": round(outcome.seconds, 2),
-            **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
+            "executor": outcome.executor or ("cold" if config.cold else "warm"),
+            **({"exception": outcome.exception} if outcome.exception else {}),
             "sandbox": sandbox_record(outcome, config),
         },
     )
@@ -321,11 +323,11 @@ def assess(
 
 def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str, Any]:
     """What confined this notebook, as the sandbox reported it; never silently absent."""
-    if "sandbox" in outcome.details:
-        return outcome.details["sandbox"]
+    if outcome.sandbox is not None:
+        return outcome.sandbox.to_json()
     if not config.sandbox:
-        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
-    return {"warnings": [], "note": "the notebook's process ended before it could report its sandbox (entered before any cell ran)"}
+        return SandboxReport.unconfined("the notebook ran unconfined (--no-sandbox)").to_json()
+    return SandboxReport.absent("the executor lost the notebook's process before its sandbox reported").to_json()
 
 
 def unreadable_result(submission: Submission, reason: str, config: GradingConfig, key: str = "") -> SubmissionResult:
@@ -368,9 +370,11 @@ def read_executed(path: Path) -> nbformat.NotebookNode | None:
 
 
 def _text_of(path: Path) -> str | None:
+    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
+    raw = read_regular_file(path, MAX_EXECUTED_BYTES)
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, ValueError):
+        return raw.decode("utf-8") if raw is not None else None
+    except ValueError:
         return None
 
 
@@ -405,8 +409,8 @@ def cell_errors(
 
 
 def _was_running(cell: nbformat.NotebookNode, outcome: ExecutionOutcome) -> bool:
-    if RUNNING_CELL in outcome.details:
-        return cell.source == outcome.details[RUNNING_CELL]
+    if outcome.running_cell is not None:
+        return cell.source == outcome.running_cell
     return cell.get("execution_count") is None and bool(cell.metadata.get("papermill", {}).get("start_time"))
 
 
