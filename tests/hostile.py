@@ -47,7 +47,7 @@ def look_around(repo: Path, allowed_top: set[str]) -> str:
     return (
         "import os\n"
         + leak_if(f"os.path.exists({str(repo / 'handout' / 'solution.ipynb')!r})", "the solution notebook")
-        + leak_if(f"os.path.exists({str(repo / '.git')!r})", "the repository's history")
+        + leak_if(f"os.path.exists({str(repo / '.git')!r})", "the history of the repository")
         + leak_if(f"set(os.listdir('/')) - {allowed_top!r}", "top-level folders")
         + leak_if("[n for n in ('shadow', 'gshadow', 'sudoers', 'ssh', 'pip.conf') if os.path.lexists('/etc/' + n)]", "/etc secrets")
         + "try:\n    import reference\nexcept ImportError:\n    pass\nelse:\n    raise RuntimeError('LEAKED the reference package')\n"

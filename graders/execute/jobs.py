@@ -27,6 +27,7 @@ PROGRESS_FILE = ".a10-grader-running-cell.json"
 # below; parsing the 256 MiB the sandbox lets a notebook write would cost the grader gigabytes.
 MAX_EXECUTED_BYTES = 64 * 2**20
 MAX_SMALL_JSON_BYTES = 1 << 20  # an outcome, a progress marker, a sandbox report
+UNCONFINED = "the notebook ran unconfined (--no-sandbox)"
 
 # Fixed for every kernel, cold or warm: one thread per kernel (parallel workers must not
 # oversubscribe the cores) and the same string-hash seed everywhere. glibc's malloc asks for
@@ -134,7 +135,7 @@ def reported_sandbox(job: ExecutionJob) -> SandboxReport:
     sandboxed process produced. Never silently absent: an unconfined job says so loudly.
     """
     if job.sandbox is None:
-        return SandboxReport.unconfined("the notebook ran unconfined (--no-sandbox)")
+        return SandboxReport.unconfined(UNCONFINED)
     try:
         return SandboxReport.from_json(read_json(Path(job.sandbox_report_path), MAX_SMALL_JSON_BYTES))
     except ValueError:

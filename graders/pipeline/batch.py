@@ -28,7 +28,7 @@ from graders.assignment.contract import PROBE_TAG
 from graders.assignment.dataset import ensure_mnist
 from graders.errors import NotebookError
 from graders.execute.cold import LocalExecutor
-from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome, Executor, default_jobs
+from graders.execute.jobs import MAX_EXECUTED_BYTES, UNCONFINED, ExecutionJob, ExecutionOutcome, Executor, default_jobs
 from graders.execute.output_limits import limit_outputs
 from graders.execute.untrusted import read_regular_file
 from graders.intake.discovery import Submission, find_submissions, points_outside
@@ -326,7 +326,7 @@ def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str
     if outcome.sandbox is not None:
         return outcome.sandbox.to_json()
     if not config.sandbox:
-        return SandboxReport.unconfined("the notebook ran unconfined (--no-sandbox)").to_json()
+        return SandboxReport.unconfined(UNCONFINED).to_json()
     return SandboxReport.absent("the executor lost the notebook's process before its sandbox reported").to_json()
 
 
