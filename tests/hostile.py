@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from graders.execute.child import EXECUTED_FILE, OUTCOME_FILE
 from graders.execute.jobs import PROGRESS_FILE
-from graders.execute.zygote import OUTCOME_FILE
-from graders.pipeline.executed import EXECUTED_NAME
 from tests.broken import CORRECT_CODE, notebook
+
+SECRET_NAME = "A10_TEST_SECRET"  # set in the grader's environment by the tests; must reach no report
+# A correct function that burns ~3 s of CPU in its first call: full marks only if the per-call limit
+# does not count the time it waits for a CPU while a neighbour hogs them.
+CPU_HEAVY_CODE = CORRECT_CODE.replace(
+    "def closed_form(x0, t, alphas):\n",
+    "_burned = False\ndef closed_form(x0, t, alphas):\n    global _burned\n    import time\n"
+    "    started = time.process_time()\n    while not _burned and time.process_time() - started < 3:\n        pass\n"
+    "    _burned = True\n",
+)
+CPU_HOG = "import os, time\nfor _ in range(60):\n    if os.fork() == 0:\n        while True:\n            pass\ntime.sleep(30)"
 
 
 def leak_if(condition: str, what: str) -> str:
     return f"if {condition}:\n    raise RuntimeError('LEAKED {what}')\n"
 
 
-# What the grader reads from a work dir after the notebook ran (graders.execute.zygote), and the name
-# it keeps the executed notebook under: imported, so that renaming one cannot leave this test green.
-GRADER_FILES = (OUTCOME_FILE, PROGRESS_FILE, EXECUTED_NAME)
+# What the grader reads from a work dir after the notebook ran (graders.execute.zygote).
+GRADER_FILES = (EXECUTED_FILE, OUTCOME_FILE, PROGRESS_FILE)
 
 
 def plant_links(decoy: Path) -> str:
@@ -32,10 +41,46 @@ def plant_links(decoy: Path) -> str:
     )
 
 
+def look_around(repo: Path, allowed_top: set[str]) -> str:
+    """Everything a notebook could borrow from the machine: the solution, the repository's history,
+    the reference, other folders at the top of the disk, secrets in /etc."""
+    return (
+        "import os\n"
+        + leak_if(f"os.path.exists({str(repo / 'handout' / 'solution.ipynb')!r})", "the solution notebook")
+        + leak_if(f"os.path.exists({str(repo / '.git')!r})", "the history of the repository")
+        + leak_if(f"set(os.listdir('/')) - {allowed_top!r}", "top-level folders")
+        + leak_if("[n for n in ('shadow', 'gshadow', 'sudoers', 'ssh', 'pip.conf') if os.path.lexists('/etc/' + n)]", "/etc secrets")
+        + "try:\n    import reference\nexcept ImportError:\n    pass\nelse:\n    raise RuntimeError('LEAKED the reference package')\n"
+    )
+
+
+def lift_caps(function: str = "closed_form") -> str:
+    """Raise the display caps from inside the child, then flood the probe cell from a probed function."""
+    return (
+        "import sys\nengine = sys.modules.get('graders.execute.shell_engine')\n"
+        "if engine is not None:\n    engine.MAX_DISPLAY_BYTES = engine.MAX_STREAM_CHARS = 10**12\n"
+        f"_original = {function}\n"
+        f"def {function}(*args, **kwargs):\n    print('y' * 2_000_000)\n    return _original(*args, **kwargs)\n"
+        "print('x' * 20_000_000)"
+    )
+
+
 def hostile_notebooks(
-    *, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path, decoy: Path
+    *, reference_dir: Path, submissions_dir: Path, listening_port: int, outside_file: Path, decoy: Path, repo: Path, allowed_top: set[str]
 ) -> dict[str, str]:
     return {
+        "look-around": notebook(CORRECT_CODE, look_around(repo, allowed_top)),
+        "print-environment": notebook(
+            CORRECT_CODE,
+            "import os\nprint(dict(os.environ))\nprint(open('/proc/self/environ').read())\nprint(open('/proc/1/environ').read())",
+            "raise RuntimeError(str(os.environ))",
+        ),
+        "lift-output-caps": notebook(CORRECT_CODE, lift_caps()),
+        "forged-outcome-types": notebook(
+            CORRECT_CODE,
+            "import json, os\nopen('.a10-grader-outcome.json', 'w').write(json.dumps({'submission_id': 1, 'finished': 'yes'}))\nos._exit(0)",
+        ),
+        "deep-json-outcome": notebook(CORRECT_CODE, "import os\nopen('.a10-grader-outcome.json', 'w').write('[' * 200_000)\nos._exit(0)"),
         "endless-uninterruptible": notebook(
             CORRECT_CODE,
             "import time\nwhile True:\n    try:\n        time.sleep(0.2)\n    except KeyboardInterrupt:\n        pass",

@@ -161,17 +161,58 @@ class ProbeTimeout(Exception):
     """Raised inside a student function that ran past the per-call time limit."""
 
 
-def _call_with_limit(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], limit: float) -> Any:
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise ProbeTimeout(f"did not return within {limit:g} s")
+class TimeLimit:
+    """Raise `error()` in the main thread once the code inside has *used* `seconds`.
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        return function(*args, **kwargs)
-    finally:
+    Used time is wall time minus the time the thread waited for a CPU (its run-queue delay, from
+    /proc/self/schedstat): a notebook starved by a neighbour that forks 60 busy loops is not
+    failed for it, while a function that sleeps or blocks still runs out of time. Where the kernel
+    does not report run-queue delay, used time is plain wall time.
+
+    A single ITIMER_REAL is re-armed with the remaining budget whenever it fires early. An
+    enclosing limit's timer (the cell's, around the probe calls) is resumed on exit.
+    """
+
+    def __init__(self, seconds: float, error: Callable[[], BaseException]) -> None:
+        self.seconds = seconds
+        self.error = error
+
+    def __enter__(self) -> TimeLimit:
+        self._outer_remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        self._started, self._waited = time.monotonic(), _run_queue_delay()
+        self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def used(self) -> float:
+        return (time.monotonic() - self._started) - (_run_queue_delay() - self._waited)
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        remaining = self.seconds - self.used()
+        if remaining <= 0.001:
+            raise self.error()
+        signal.setitimer(signal.ITIMER_REAL, remaining)
+
+    def __exit__(self, *exc_info: object) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, self._previous)
+        if self._outer_remaining > 0:
+            elapsed = time.monotonic() - self._started
+            signal.setitimer(signal.ITIMER_REAL, max(self._outer_remaining - elapsed, 0.001))
+
+
+def _run_queue_delay() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU; 0.0 where unknown."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _call_with_limit(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], limit: float) -> Any:
+    with TimeLimit(limit, lambda: ProbeTimeout(f"did not return within {limit:g} s")):
+        return function(*args, **kwargs)
 
 
 def _error(kind: str, exc: BaseException | None = None, message: str = "") -> dict[str, Any]:
@@ -329,17 +370,13 @@ def run_probes(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict
     for call in request["calls"]:
         results["calls"][call["id"]] = run_call(namespace, call, request["inputs"][call["inputs"]], limit)
     if request.get("experiment"):
-        signal.signal(signal.SIGALRM, _raise_experiment_timeout)
-        signal.setitimer(signal.ITIMER_REAL, float(request["experiment_time_limit"]))
-        try:
+        with TimeLimit(float(request["experiment_time_limit"]), _experiment_timeout):
             results["experiment"] = run_experiment(namespace, request["experiment"])
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
     return results
 
 
-def _raise_experiment_timeout(signum: int, frame: Any) -> None:
-    raise ProbeTimeout("the training run with your vae_loss did not finish in time")
+def _experiment_timeout() -> ProbeTimeout:
+    return ProbeTimeout("the training run with your vae_loss did not finish in time")
 
 
 def publish(results: Mapping[str, Any]) -> None:

@@ -2,18 +2,20 @@
 
 Everything in a submission's work dir is under the student's control while their code runs:
 a file there may be a symlink to another student's results or to a root-only file, a FIFO
-that blocks forever, garbage, or huge. The grader and the zygote run unconfined, so they read
-such files only through `read_regular_file`, and never write into a work dir after the
-notebook's code has started (the executed notebook is delivered outside it: see
-`execution.ExecutionJob.output_path`).
+that blocks forever, garbage, huge, or JSON nested deep enough to crash a recursive parser.
+The grader and the zygote run unconfined, so they read such files only through this module,
+and never write into a work dir after the notebook's code has started (the executed notebook
+is delivered outside it: see `ExecutionJob.output_path`).
 """
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 
 class NotAFile(Exception):
@@ -66,4 +68,19 @@ def read_regular_file(path: Path, limit: int) -> bytes | None:
     try:
         return read_regular(path, limit)
     except (NotAFile, TooLarge, OSError):
+        return None
+
+
+def read_json(path: Path, max_bytes: int) -> Any | None:
+    """The parsed JSON of a regular file of at most `max_bytes`; None for anything else.
+
+    None also for text that is not UTF-8 JSON, and for nesting too deep to parse (RecursionError).
+    The caller still checks the shape of what comes back.
+    """
+    raw = read_regular_file(path, max_bytes)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None

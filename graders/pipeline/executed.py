@@ -13,8 +13,9 @@ import nbformat
 
 from graders.assignment.contract import INJECTED_PARAMETERS_TAG, PROBE_TAG
 from graders.errors import NotebookError
-from graders.execute.jobs import RUNNING_CELL, ExecutionOutcome
+from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionOutcome
 from graders.execute.output_limits import limit_outputs
+from graders.execute.untrusted import read_regular_file
 from graders.intake.notebooks import parse_notebook
 from graders.results import CellError, write_text_atomic
 
@@ -42,9 +43,11 @@ def read_executed(path: Path) -> nbformat.NotebookNode | None:
 
 
 def _text_of(path: Path) -> str | None:
+    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
+    raw = read_regular_file(path, MAX_EXECUTED_BYTES)
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, ValueError):
+        return raw.decode("utf-8") if raw is not None else None
+    except ValueError:
         return None
 
 
@@ -76,8 +79,8 @@ def cell_errors(
 
 
 def _was_running(cell: nbformat.NotebookNode, outcome: ExecutionOutcome) -> bool:
-    if RUNNING_CELL in outcome.details:
-        return cell.source == outcome.details[RUNNING_CELL]
+    if outcome.running_cell is not None:
+        return cell.source == outcome.running_cell
     return cell.get("execution_count") is None and bool(cell.metadata.get("papermill", {}).get("start_time"))
 
 

@@ -23,7 +23,7 @@ import nbformat
 
 from graders.assignment.contract import MAX_SCORE, PROBE_TAG
 from graders.errors import NotebookError
-from graders.execute.jobs import RUNNING_CELL, ExecutionJob, ExecutionOutcome
+from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import read_submission
 from graders.judge import answers
@@ -34,7 +34,7 @@ from graders.pipeline.config import GradingConfig
 from graders.pipeline.executed import EXECUTED_NAME, cell_errors, keep_executed, read_executed
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
 from graders.results import SubmissionResult, SubmissionStatus
-from graders.sandbox import SandboxPolicy
+from graders.sandbox import SandboxPolicy, SandboxReport
 from reference import REFERENCE_DIR
 
 Runner = Callable[[ExecutionJob], ExecutionOutcome]
@@ -48,7 +48,7 @@ class Workspace:
     data_dir: Path  # the grading data as the notebook reads it
     hidden_dirs: tuple[Path, ...]  # besides the reference and the scratch root
 
-    def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> dict[str, Any] | None:
+    def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> SandboxPolicy | None:
         if not config.sandbox:
             return None
         hidden = (REFERENCE_DIR, *self.hidden_dirs, self.scratch)
@@ -58,7 +58,7 @@ class Workspace:
             writable_dirs=(str(work_dir),),
             readonly_dirs=(str(self.data_dir),),
             cgroup_name=f"{os.getpid()}-{work_dir.name}",
-        ).to_json()
+        )
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,8 @@ def assess(
             **provenance(config, pending.cache_key),
             "seconds": round(outcome.seconds, 2),
             "execution": {"finished": outcome.finished, "message": outcome.message},  # what `grader rescore` re-reads
-            **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
+            "executor": outcome.executor or ("cold" if config.cold else "warm"),
+            **({"exception": outcome.exception} if outcome.exception else {}),
             "sandbox": sandbox_record(outcome, config),
         },
     )
@@ -154,11 +155,11 @@ def assess(
 
 def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str, Any]:
     """What confined this notebook, as the sandbox reported it; never silently absent."""
-    if "sandbox" in outcome.details:
-        return outcome.details["sandbox"]
+    if outcome.sandbox is not None:
+        return outcome.sandbox.to_json()
     if not config.sandbox:
-        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
-    return {"warnings": [], "note": "the notebook's process ended before it could report its sandbox (entered before any cell ran)"}
+        return SandboxReport.unconfined(UNCONFINED).to_json()
+    return SandboxReport.absent("the executor lost the notebook's process before its sandbox reported").to_json()
 
 
 def grade_notebook(

@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
+import subprocess
+import sys
+import time
 import zlib
 
 import numpy as np
@@ -161,3 +165,34 @@ def test_a_loss_that_fails_either_way_reports_the_error_with_the_handouts_shapes
     inputs = [encode(torch.zeros(2, 1, 28, 28)), encode(torch.zeros(2, 784))]
     outcome = run_call({"f": broken}, {"function": "f", "kwargs": {}, "reshape_x_on_error": True}, inputs, limit=5)
     assert not outcome["ok"] and "28" in outcome["error"]["message"]
+
+
+def test_a_starved_call_is_timed_by_the_time_it_ran_not_the_time_it_waited():
+    """Pin this process and four busy loops to one CPU: a call that needs 0.3 s of CPU then takes
+    well over a second of wall time, yet stays within a 1 s limit. A call that sleeps does not."""
+
+    def works(x):
+        started = time.process_time()
+        while time.process_time() - started < 0.3:
+            pass
+        return x
+
+    cpu = min(os.sched_getaffinity(0))
+    saved = os.sched_getaffinity(0)
+    hogs = [subprocess.Popen([sys.executable, "-c", f"import os; os.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"]) for _ in range(4)]
+    try:
+        os.sched_setaffinity(0, {cpu})
+        encoded = [encode(torch.ones(1))]
+        started = time.monotonic()
+        result = run_call({"f": works}, {"function": "f", "kwargs": {}}, encoded, limit=1.0)
+        waited = time.monotonic() - started
+        assert result["ok"], result
+        slept = run_call({"f": lambda x: time.sleep(30)}, {"function": "f", "kwargs": {}}, encoded, limit=1.0)
+        assert slept["error"]["kind"] == "timeout"
+    finally:
+        os.sched_setaffinity(0, saved)
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    if waited < 1.0:
+        pytest.skip(f"the busy loops did not slow the call down ({waited:.2f} s): nothing was shown")
