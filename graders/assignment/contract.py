@@ -105,13 +105,14 @@ class CheckSpec:
     id: str
     title: str
     points: float
+    on_hidden_inputs: bool = True  # judged on inputs the student never saw (False: read from the markdown)
 
 
 CHECKS = (
     CheckSpec("closed_form.mu", "Closed form: mean μ", 2.0),
     CheckSpec("closed_form.sigma", "Closed form: variance Σ", 1.0),
-    CheckSpec("derivation.mu", "Derivation: your answer for μ", 1.0),
-    CheckSpec("derivation.sigma", "Derivation: your answer for Σ", 1.0),
+    CheckSpec("derivation.mu", "Derivation: your answer for μ", 1.0, on_hidden_inputs=False),
+    CheckSpec("derivation.sigma", "Derivation: your answer for Σ", 1.0, on_hidden_inputs=False),
     CheckSpec("vae_loss.reconstruction", "VAE loss: reconstruction term", 2.0),
     CheckSpec("vae_loss.kl", "VAE loss: KL term", 2.0),
     CheckSpec("vae_loss.weighting", "VAE loss: kl_loss_weight", 1.0),

@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 GRADE_ONE = """
 import json, resource, sys
 from pathlib import Path
-from graders.pipeline.batch import GradingConfig, grade_folder
+from graders.pipeline.batch import grade_folder
+from graders.pipeline.config import GradingConfig
 (result,) = grade_folder(Path(sys.argv[1]), out_dir=Path(sys.argv[2]),
                          config=GradingConfig(seed=int(sys.argv[4]), jobs=1, data_dir=Path(sys.argv[3])))
 print(json.dumps({"peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,

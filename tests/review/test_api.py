@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
+from graders.assignment.contract import CHECK_IDS
 from graders.gradebook.store import Gradebook
-from graders.judge.checks import CHECK_IDS
 from tests.review.conftest import MALLORY, STUDENTS, api, make_graded, start_review
 
 QUOTED_MALLORY = "mallory%20%3Cb%3E"

@@ -17,15 +17,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from graders.assignment.contract import CHECKS
 from graders.gradebook.exports.cells import feedback
 from graders.gradebook.exports.roster import Roster
 from graders.gradebook.store import CheckGrade, Grade, QuestionGrade
-from graders.judge.checks import CHECKS, DerivationCheck
 from graders.results import write_text_atomic
 
 TITLES = {check.id: check.title for check in CHECKS}
 # Every check but the derivation ones runs on hidden inputs: its message can describe them.
-ON_HIDDEN_INPUTS = {check.id for check in CHECKS if not isinstance(check, DerivationCheck)}
+ON_HIDDEN_INPUTS = {check.id for check in CHECKS if check.on_hidden_inputs}
 
 
 def results_json(grade: Grade) -> dict[str, Any]:
