@@ -2,6 +2,9 @@
 
 This module is the whole API; the CLI (`grader history|override|manual|rescore|report|export`)
 and the review web app call it directly. Every value crossing it is a frozen dataclass.
+It is longer than the house's ~500 lines on purpose: every write (and its validation) and every
+read that applies overrides and marks share one connection discipline and one transaction rule,
+and splitting them would spread that rule over several modules.
 
     with Gradebook.open(reports_dir) as book:            # UsageError: missing, corrupt, too new
         book.record_run(results, info=RunInfo.from_provenance(p), kind="grade") -> Run
