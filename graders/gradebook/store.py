@@ -187,6 +187,7 @@ class Grade:
     result: SubmissionResult
     checks: tuple[CheckGrade, ...]
     questions: tuple[QuestionGrade, ...]
+    changed: bool = False  # its file or automatic score differs from the run before (staff re-check it)
 
     @classmethod
     def unmarked(cls, result: SubmissionResult, questions: Sequence[ManualQuestion] = MANUAL_QUESTIONS) -> Grade:
@@ -398,7 +399,8 @@ class Gradebook:
 
     def grade(self, submission: str) -> Grade:
         run_id, result = self._latest(submission)
-        return self._grade(run_id, result, self._active_overrides(submission), self._current_marks(submission))
+        changed = submission in self._changed_in(run_id)
+        return self._grade(run_id, result, self._active_overrides(submission), self._current_marks(submission), changed=changed)
 
     def grades(self) -> tuple[Grade, ...]:
         """Every submission of the latest run, sorted by id."""
@@ -408,14 +410,32 @@ class Gradebook:
         rows = self._db.execute("SELECT result FROM submissions WHERE run_id = ? ORDER BY submission", (latest.id,))
         overrides = self._active_overrides(None)
         marks = self._current_marks(None)
+        changed = self._changed_in(latest.id)
         grades = []
         for (text,) in rows:
             result = SubmissionResult.from_json(json.loads(text))
-            grades.append(self._grade(latest.id, result, overrides, marks))
+            grades.append(self._grade(latest.id, result, overrides, marks, changed=result.submission in changed))
         return tuple(grades)
 
+    def _changed_in(self, run_id: int) -> frozenset[str]:
+        """Submissions of this run whose file or automatic score differs from their previous run's."""
+        rows = self._db.execute(
+            """SELECT s.submission FROM submissions s JOIN submissions p ON p.submission = s.submission
+               AND p.run_id = (SELECT MAX(q.run_id) FROM submissions q WHERE q.submission = s.submission AND q.run_id < s.run_id)
+               WHERE s.run_id = ? AND (p.sha256 != s.sha256 OR p.score != s.score)""",
+            (run_id,),
+        )
+        return frozenset(row[0] for row in rows)
+
     def _grade(
-        self, run_id: int, result: SubmissionResult, overrides: Sequence[Override], marks: Sequence[ManualMark], moment: str | None = None
+        self,
+        run_id: int,
+        result: SubmissionResult,
+        overrides: Sequence[Override],
+        marks: Sequence[ManualMark],
+        moment: str | None = None,
+        *,
+        changed: bool = False,
     ) -> Grade:
         by_check = {o.check_id: o for o in overrides if o.submission == result.submission and (moment is None or o.active_at(moment))}
         answers = {answer.question: answer.answer for answer in result.free_text}
@@ -425,6 +445,7 @@ class Gradebook:
             result=result,
             checks=tuple(CheckGrade(check, by_check.get(check.id)) for check in result.checks),
             questions=tuple(QuestionGrade(q, answers.get(q.text, ""), by_question.get(q.tag)) for q in self.questions()),
+            changed=changed,
         )
 
     def drifted_overrides(self) -> tuple[CheckGrade, ...]:

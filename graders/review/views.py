@@ -68,7 +68,7 @@ def class_context(grades: Sequence[Grade], href: Callable[[str], str]) -> dict[s
 
 def flags(grade: Grade) -> tuple[str, ...]:
     """What staff should look at: a timeout, an unreadable notebook, isolation warnings, a mark or
-    override whose ground changed underneath it."""
+    override whose ground changed underneath it, a file or score that changed since the run before."""
     result = grade.result
     found = []
     if any(e.ename == "Timeout" for e in result.cell_errors):
@@ -81,6 +81,8 @@ def flags(grade: Grade) -> tuple[str, ...]:
         found.append("answer changed since marked")
     if any(c.drifted for c in grade.checks):
         found.append("automatic verdict changed under override")
+    if grade.changed:
+        found.append("changed since last run")
     return tuple(found)
 
 

@@ -210,3 +210,16 @@ def test_kill_9_during_a_write_loses_no_earlier_run(tmp_path):
 def test_result_json_round_trips_through_the_gradebook(book):
     book.record_run([SEED], info=INFO)
     assert json.dumps(book.result("seed-writeup").to_json(), sort_keys=True) == json.dumps(SEED.to_json(), sort_keys=True)
+
+
+def test_a_submission_whose_file_or_score_changed_since_the_run_before_is_flagged(book):
+    same = answered("bob", "same")
+    book.record_run([answered("ann", "first", {"closed_form.mu": ("missing_sqrt",)}), same], info=INFO)
+    assert not any(grade.changed for grade in book.grades())  # a first run has nothing to compare with
+    resubmitted = answered("ann", "first")
+    resubmitted = type(resubmitted)(**{**resubmitted.__dict__, "sha256": "cd" * 32})
+    book.record_run([resubmitted, same], info=INFO)
+    assert {grade.submission: grade.changed for grade in book.grades()} == {"ann": True, "bob": False}
+    assert book.grade("ann").changed and not book.grade("bob").changed
+    book.record_run([resubmitted, same], info=INFO)  # nothing new since the run before
+    assert not any(grade.changed for grade in book.grades())
