@@ -346,7 +346,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
-    from graders.gradebook.bundle import write_bundle
+    from graders.pipeline.bundle import write_bundle
 
     print(write_bundle(out=args.out, secret_file=args.secret_file))
     return 0

@@ -1,6 +1,6 @@
 """`python -m graders.pipeline.autograder --root /autograder`: one Gradescope submission, graded.
 
-Called by the bundle's run_autograder (graders.gradebook.bundle). Grades the notebook in
+Called by the bundle's run_autograder (graders.pipeline.bundle). Grades the notebook in
 ROOT/submission/ (the first *.ipynb in name order; the output says if there were others) like
 `grader grade` does, into a scratch REPORTS, and writes ROOT/results/results.json in
 Gradescope's layout (graders.gradebook.exports.gradescope). The written answers are left to
