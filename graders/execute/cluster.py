@@ -1,17 +1,19 @@
 """Grading on a Dask cluster: `DaskExecutor` (grader side) and `ZygotePlugin` (worker side).
 
-    grader process ──NotebookTask (bytes)──▶ Dask scheduler ──▶ worker ─ZygotePlugin─▶ warm zygote ─fork─▶ child
+    grader process ──NotebookTask (bytes)──▶ Dask scheduler ──▶ worker ─ZygotePlugin─▶ warm.Zygote ─fork─▶ child
     grader process ◀──NotebookDone (bytes)── Dask scheduler ◀── worker  (sandbox, limits: as on the local path)
 
-Workers share no filesystem with the grader: a task carries the prepared notebook's bytes, and
-the grading data travels once to each worker (`GradingData`, one Dask task every grading task depends on), which writes both into its own
-temp dir. The executed notebook comes back as bytes; the grader stays the only writer of the
-reports, and the reference never leaves it (comparison and scoring stay in graders.judge).
+Workers share no filesystem with the grader: a task carries the prepared notebook's bytes (the
+student's cells and the probe cell, which holds the probe plan), the grading settings and the
+grader's sandbox policy; the grading data travels once to each worker (`GradingData`, one Dask task
+every notebook task depends on). The executed notebook and the typed outcome come back; the grader
+stays the only writer of the reports, and the reference never leaves it (comparison and scoring
+stay in graders.judge, in the grader process).
 
-Each worker has one warm zygote (graders.execute.warm.Zygote), started by the worker plugin when
-the grader registers it and stopped with the worker; a worker killed mid-notebook takes its zygote
-and notebook with it (die_with_parent), and the scheduler reruns the task elsewhere, at most
-`distributed.scheduler.allowed-failures` times (the scheduler's setting; default 3).
+Each worker has one warm zygote, the local path's own `warm.Zygote`, started by the worker plugin
+when the grader registers it and stopped with the worker; a worker killed mid-notebook takes its
+zygote and notebook with it (the zygote dies with its parent), and the scheduler reruns the task
+elsewhere, at most `distributed.scheduler.allowed-failures` times (the scheduler's setting).
 
 This module imports `distributed`: only `grader grade --scheduler` imports it.
 """
@@ -33,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from distributed import Client, WorkerPlugin, as_completed, get_worker
@@ -43,13 +46,14 @@ from graders.assignment.contract import PROBE_TAG
 from graders.errors import HarnessError, UsageError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
 from graders.execute.untrusted import read_regular_file
-from graders.execute.warm import Zygote, lost_outcome
+from graders.execute.warm import Zygote
 from graders.sandbox import SandboxPolicy
 
 PLUGIN_NAME = "a10-grader-zygote"
 RAW = Path("MNIST") / "raw"  # torchvision's layout under a data dir
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
 TASK_RETRIES = 2  # reruns of a task that raised (a harness fault on one worker); worker deaths: allowed-failures
+TASKS_PER_THREAD = 2  # out at once per worker thread: the next notebook is already there when one ends
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +79,13 @@ class NotebookTask:
     """One prepared notebook, self-contained: nothing in it names a file the worker must already have."""
 
     submission_id: str
-    notebook: bytes  # the student's cells + the grader's probe cell
+    notebook: bytes  # the student's cells + the grader's probe cell (the probe plan)
     prepared_data_dir: str  # the data dir the probe cell was written for, replaced by the worker's own
     parameters: dict[str, Any]
     cell_timeout: float
     notebook_timeout: float
     start_timeout: float
-    sandbox: dict[str, Any] | None  # the grader's policy; its directories are re-made on the worker
+    sandbox: SandboxPolicy | None  # the grader's limits; its directories are re-made on the worker
 
     @classmethod
     def of(cls, job: ExecutionJob) -> NotebookTask:
@@ -99,7 +103,7 @@ class NotebookTask:
 
 @dataclass(frozen=True)
 class NotebookDone:
-    outcome: ExecutionOutcome
+    outcome: ExecutionOutcome  # as the worker's zygote reported it (strictly parsed there)
     executed: bytes | None  # the executed notebook, None if the notebook's process left none
 
 
@@ -107,13 +111,13 @@ class NotebookDone:
 
 
 class DaskExecutor:
-    """Runs jobs on an existing Dask cluster (`grader grade --scheduler ADDRESS`).
+    """Runs jobs on an existing Dask cluster (`grader grade --scheduler ADDRESS`); a context manager.
 
     `start()` connects and sets the workers up (the CLI calls it before anything is written, so an
-    unreachable scheduler is a usage error); `map` starts it if nobody did. At most two tasks per
-    worker thread are out at once, so jobs are still prepared lazily and a class of thousands does
-    not sit in the scheduler's memory. `fingerprint`, run on every worker, must give the grader's own
-    value: a worker with other grader code would grade differently.
+    unreachable scheduler is a usage error); `map` starts it if nobody did. At most
+    `TASKS_PER_THREAD` tasks per worker thread are out at once, so jobs are still prepared lazily and
+    a class of thousands does not sit in the scheduler's memory. `fingerprint`, run on every worker,
+    must give the grader's own value: a worker with other grader code would grade differently.
     """
 
     name = "dask"
@@ -123,6 +127,13 @@ class DaskExecutor:
         self.fingerprint = fingerprint
         self.connect_timeout = connect_timeout
         self._client: Client | None = None
+
+    def __enter__(self) -> DaskExecutor:
+        self.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> None:
+        self.close()
 
     def start(self) -> None:
         if self._client is not None:
@@ -139,6 +150,11 @@ class DaskExecutor:
             raise
         self._client = client
 
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
     def _check_workers(self, client: Client) -> None:
         if self.fingerprint is None:
             return
@@ -150,11 +166,11 @@ class DaskExecutor:
 
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
         self.start()
-        client, self._client = self._client, None
+        client = self._client
         assert client is not None
         pending = iter(jobs)
         out: dict[DaskFuture, ExecutionJob] = {}
-        shipped: dict[str, DaskFuture] = {}  # data dir -> its scattered GradingData
+        shipped: dict[str, DaskFuture] = {}  # data dir -> its GradingData task
         completed = as_completed(loop=client.loop)
         try:
             self._submit(client, pending, out, shipped, completed)
@@ -165,8 +181,7 @@ class DaskExecutor:
                 yield outcome
         finally:
             # Ctrl-C or an error in the grader: nothing of this batch may keep the cluster busy.
-            client.cancel(list(out))
-            client.close()
+            client.cancel([*out, *shipped.values()])
 
     def _submit(
         self,
@@ -176,13 +191,15 @@ class DaskExecutor:
         shipped: dict[str, DaskFuture],
         completed: as_completed,
     ) -> None:
-        slots = 2 * max(1, sum(client.nthreads().values())) - len(out)
+        slots = TASKS_PER_THREAD * max(1, sum(client.nthreads().values())) - len(out)
         for job in itertools.islice(pending, max(0, slots)):
             data_dir = str(job.parameters["data_dir"])
             if data_dir not in shipped:
                 data = GradingData.read(Path(data_dir))
                 # A task rather than `scatter`: the scheduler can recompute it if every worker holding it dies.
-                shipped[data_dir] = client.submit(_hold, data, key=f"a10-grading-data-{data.fingerprint}", pure=False)
+                shipped[data_dir] = client.submit(
+                    _hold, data, key=f"a10-grading-data-{data.fingerprint}-{uuid.uuid4().hex[:8]}", pure=False
+                )
             future = client.submit(
                 run_task,
                 NotebookTask.of(job),
@@ -200,16 +217,16 @@ def _collect(future: DaskFuture, job: ExecutionJob) -> ExecutionOutcome:
     try:
         done: NotebookDone = future.result()
     except KilledWorker as exc:
-        last = getattr(exc.last_worker, "address", "unknown")
         message = (
-            f"every Dask worker that ran it died while running it ({exc.allowed_failures + 1} workers, the last {last}); "
+            f"every Dask worker that ran it died while running it ({exc.allowed_failures + 1} workers); "
             "it was not graded and will be tried again the next time the grader runs"
         )
-        return ExecutionOutcome(job.submission_id, False, message, details={"executor": "dask"}, lost=True)
+        return ExecutionOutcome(job.submission_id, False, message, executor="dask", exception=f"KilledWorker: {exc}", lost=True)
     except Exception as exc:  # noqa: BLE001 - a cluster fault is this submission's error, never the batch's end
         message = f"the Dask cluster could not run it ({type(exc).__name__}); it will be tried again the next time the grader runs"
-        return ExecutionOutcome(job.submission_id, False, message, details={"exception": f"{type(exc).__name__}: {exc}"}, lost=True)
+        return ExecutionOutcome(job.submission_id, False, message, executor="dask", exception=f"{type(exc).__name__}: {exc}", lost=True)
     target = Path(job.output_path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     if done.executed is None:
         target.unlink(missing_ok=True)
     else:
@@ -241,8 +258,9 @@ def run_task(task: NotebookTask, data: GradingData) -> NotebookDone:
 class ZygotePlugin(WorkerPlugin):
     """One warm zygote per worker, shared by the worker's task threads, and the worker's scratch dir.
 
-    Registered by the grader (`idempotent`: a second grading run keeps the warm zygote). Started on
-    the worker's event-loop thread, which lives as long as the worker: the zygote dies with it.
+    Registered by the grader (`idempotent`: a second grading run keeps the warm zygote). Set up on
+    the worker's event-loop thread, which lives as long as the worker: the zygote, which dies with
+    the thread that started it (PR_SET_PDEATHSIG), dies with the worker.
     """
 
     idempotent = True
@@ -282,9 +300,9 @@ class ZygotePlugin(WorkerPlugin):
             executed = read_regular_file(Path(job.output_path), MAX_EXECUTED_BYTES)
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
-            Path(job.output_path).unlink(missing_ok=True)
-        details = {**outcome.details, "dask_worker": worker_address}
-        return NotebookDone(replace(outcome, submission_id=task.submission_id, details=details), executed)
+            for leftover in (job.output_path, job.sandbox_report_path):
+                Path(leftover).unlink(missing_ok=True)
+        return NotebookDone(replace(outcome, submission_id=task.submission_id, executor=f"warm, Dask worker {worker_address}"), executed)
 
     def _materialise(self, data: GradingData) -> Path:
         """The shipped data as a world-readable dir (the sandbox's uid reads it), written once per version."""
@@ -301,22 +319,21 @@ class ZygotePlugin(WorkerPlugin):
                 partial.rename(root)
         return root
 
-    def _policy(self, grader_policy: dict[str, Any] | None, work_dir: Path, data_dir: Path, token: str) -> dict[str, Any] | None:
+    def _policy(self, grader_policy: SandboxPolicy | None, work_dir: Path, data_dir: Path, token: str) -> SandboxPolicy | None:
         """The grader's limits, with this worker's dirs: its own work dir and data, its scratch and
         its copy of the reference hidden, and whatever the grader hid that exists here too (a worker
         on the grader's own machine must not see the submissions or the reports)."""
         if grader_policy is None:
             return None
-        policy = SandboxPolicy.from_json(grader_policy)
-        hidden = [path for path in policy.hidden_dirs if os.path.isdir(path)]
+        hidden = [path for path in grader_policy.hidden_dirs if os.path.isdir(path)]
         hidden += [str(self.scratch), *_reference_dirs()]
         return replace(
-            policy,
+            grader_policy,
             hidden_dirs=tuple(dict.fromkeys(hidden)),
             writable_dirs=(str(work_dir),),
             readonly_dirs=(str(data_dir),),
-            cgroup_name=f"{os.getpid()}-{token}",
-        ).to_json()
+            cgroup_name=f"{os.getpid()}-{token}",  # the worker's pid: see sandbox.remove_stale_cgroups
+        )
 
 
 def _reference_dirs() -> list[str]:
@@ -328,19 +345,24 @@ def _reference_dirs() -> list[str]:
 def _with_data_dir(notebook: bytes, prepared: str, local: str) -> bytes:
     """The probe cell names the data files by absolute path: point it at this worker's copy.
 
-    Only the grader's own probe cell is touched (prepare() dropped any student cell carrying its tag).
+    Only the grader's own probe cell is touched (prepare() dropped any student cell carrying its
+    tag). A probe cell that does not name the prepared dir as written (a path that needs escaping
+    in a string literal) is refused rather than run against data this worker does not have.
     """
     import nbformat
 
     document = nbformat.reads(notebook.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+    prefix, replacement = prepared.rstrip("/") + "/", local.rstrip("/") + "/"
     for cell in document.cells:
-        if PROBE_TAG in cell.get("metadata", {}).get("tags", []):
-            cell.source = cell.source.replace(prepared.rstrip("/") + "/", local.rstrip("/") + "/")
+        if PROBE_TAG in cell.get("metadata", {}).get("tags", []) and "MNIST" in cell.source:
+            if prefix not in cell.source:
+                raise HarnessError(f"the probe cell does not name the grading data at {prepared!r} as a plain path")
+            cell.source = cell.source.replace(prefix, replacement)
     return nbformat.writes(document).encode("utf-8")
 
 
 class SharedZygote:
-    """One `Zygote` for several task threads: each sends its job and waits for its own outcome.
+    """One `warm.Zygote` for several task threads: each sends its job and waits for its own outcome.
 
     A reader thread hands outcomes to the waiting threads. If the zygote dies, the waiting jobs
     raise HarnessError (Dask reruns them) and `on_lost` retires the worker, whose nanny (if any)
@@ -348,9 +370,7 @@ class SharedZygote:
     """
 
     def __init__(self, on_lost: Callable[[], object]) -> None:
-        # Not the worker's cwd, often under /tmp, which the sandbox replaces: the notebook would start
-        # in a hidden dir (a sandbox warning in every result). Each notebook moves to its work dir.
-        self._zygote = Zygote(cwd="/")
+        self._zygote = Zygote()
         self._on_lost = on_lost
         self._lock = threading.Lock()
         self._waiting: dict[str, Future[ExecutionOutcome]] = {}
@@ -370,10 +390,7 @@ class SharedZygote:
             except OSError as exc:  # the zygote died since; its reader thread is retiring the worker
                 self._waiting.pop(job.submission_id)
                 raise HarnessError(f"this worker's warm zygote is gone ({exc})") from exc
-        outcome = waiter.result()
-        if outcome.lost:
-            raise HarnessError(f"this worker's warm zygote stopped while running the notebook: {outcome.message}")
-        return outcome
+        return waiter.result()  # HarnessError if the zygote died meanwhile
 
     def _read(self) -> None:
         while (outcome := self._zygote.receive()) is not None:
@@ -384,8 +401,8 @@ class SharedZygote:
         with self._lock:
             self._gone = True
             waiting, self._waiting = self._waiting, {}
-        for submission_id, waiter in waiting.items():
-            waiter.set_result(replace(lost_outcome(submission_id), lost=True))
+        for waiter in waiting.values():
+            waiter.set_exception(HarnessError("this worker's warm zygote stopped while running the notebook"))
         if not self._closing:
             log.error("a10-grader: the warm zygote of this worker stopped; retiring the worker")
             self._on_lost()

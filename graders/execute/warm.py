@@ -1,4 +1,8 @@
-"""The warm path, grader side: `WarmExecutor` talks JSON lines to one zygote (graders.execute.zygote)."""
+"""The warm path, grader side: `WarmExecutor` talks JSON lines to one zygote (graders.execute.zygote).
+
+`Zygote` is that process and its protocol; the Dask worker plugin (graders.execute.cluster) runs
+notebooks through it too, so that a cluster worker runs them exactly as the local warm path does.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +13,20 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 
-from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome
+from graders.execute.jobs import ExecutionJob, ExecutionOutcome, kernel_environment
 
 
 class Zygote:
-    """One zygote process (graders.execute.zygote) and its protocol: jobs in, outcomes out, as JSON lines.
+    """One zygote process: jobs in, outcomes out (in completion order), as JSON lines."""
 
-    Used by `WarmExecutor` here and by the Dask worker plugin (graders.execute.cluster), so that a
-    cluster worker runs notebooks exactly as the local warm path does.
-    """
-
-    def __init__(self, *, cwd: str | None = None) -> None:
+    def __init__(self) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "graders.execute.zygote"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env={**os.environ, **KERNEL_ENV},
-            cwd=cwd,
+            # Explicit: every child is a copy of the zygote, environment block included.
+            env=kernel_environment(os.environ.get("HOME", "/")),
             text=True,
         )
         self.warm = False
@@ -36,7 +35,7 @@ class Zygote:
         """Queue jobs in the pipe: the zygote reads them as soon as it is warm."""
         assert self.process.stdin is not None
         for job in jobs:
-            self.process.stdin.write(json.dumps(asdict(job)) + "\n")
+            self.process.stdin.write(json.dumps(job.to_json()) + "\n")
         self.process.stdin.flush()
 
     def has_spoken(self) -> bool:
@@ -44,7 +43,7 @@ class Zygote:
         return self.warm or bool(select.select([self.process.stdout], [], [], 0)[0])
 
     def receive(self) -> ExecutionOutcome | None:
-        """The next job's outcome, in completion order; None once the zygote is gone."""
+        """The next job's outcome; None once the zygote is gone."""
         assert self.process.stdout is not None
         while True:
             line = self.process.stdout.readline()
@@ -52,7 +51,7 @@ class Zygote:
                 return None
             message = json.loads(line)
             if self.warm:
-                return ExecutionOutcome(**message)
+                return ExecutionOutcome.from_json(message)
             self.warm = True  # the first line says the zygote is warm
 
     def close(self, *, kill: bool = False) -> None:
@@ -102,7 +101,7 @@ class WarmExecutor:
             while in_flight:
                 outcome = zygote.receive()
                 if outcome is None:
-                    yield from (lost_outcome(job.submission_id) for job in [*in_flight.values(), *pending])
+                    yield from _lost([*in_flight.values(), *pending], "the warm grading process stopped unexpectedly")
                     return
                 in_flight.pop(outcome.submission_id, None)
                 # Refill the free slot before handing the outcome over: the grader's assessment
@@ -130,5 +129,6 @@ def _pull_while_warming_up(zygote: Zygote, pending: Iterator[ExecutionJob]) -> l
     return ahead
 
 
-def lost_outcome(submission_id: str) -> ExecutionOutcome:
-    return ExecutionOutcome(submission_id, False, "the warm grading process stopped unexpectedly")
+def _lost(jobs: list[ExecutionJob], message: str) -> Iterator[ExecutionOutcome]:
+    for job in jobs:
+        yield ExecutionOutcome(job.submission_id, False, message, executor="warm")

@@ -27,10 +27,11 @@ distributed = pytest.importorskip("distributed")
 from graders.errors import UsageError  # noqa: E402
 from graders.execute.cluster import DaskExecutor  # noqa: E402
 from graders.execute.warm import WarmExecutor  # noqa: E402
-from graders.judge.expected import REFERENCE_DIR  # noqa: E402
-from graders.pipeline.batch import GradingConfig, grade_folder  # noqa: E402
+from graders.pipeline.batch import grade_folder  # noqa: E402
 from graders.pipeline.cache import grader_fingerprint  # noqa: E402
+from graders.pipeline.config import GradingConfig  # noqa: E402
 from graders.results import SubmissionResult  # noqa: E402
+from reference import REFERENCE_DIR  # noqa: E402
 from tests.broken import BROKEN, CORRECT_CODE, notebook  # noqa: E402
 from tests.conftest import GRADING_SEED  # noqa: E402
 from tests.hostile import hostile_notebooks  # noqa: E402
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DASK = Path(sys.executable).with_name("dask")
 CONFIG = GradingConfig(seed=GRADING_SEED, cell_timeout=8.0, jobs=2)
 BROKEN_SAMPLE = ("invalid-json.ipynb", "kernel-dies.ipynb", "cell-raises-first.ipynb", "aaa-tamperer.ipynb")
-HOSTILE_SAMPLE = ("read-reference", "sys-exit", "forged-outcome")
+HOSTILE_SAMPLE = ("read-reference", "sys-exit", "forged-outcome", "print-environment")
 READY_TIMEOUT = 180.0  # seconds for a cluster to come up on a busy machine
 # Unsandboxed, a notebook can reach the process running it: its parent is the zygote, whose parent is the worker.
 WORKER_KILLER = notebook(
@@ -166,7 +167,7 @@ def write_corpus(folder: Path, *, with_broken: bool) -> Path:
         for name in BROKEN_SAMPLE:
             content = BROKEN[name]
             (folder / name).write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
-        paths = {"listening_port": 9, "outside_file": folder / "outside", "decoy": folder / "decoy"}
+        paths = {"listening_port": 9, "outside_file": folder / "outside", "decoy": folder / "decoy", "repo": ROOT, "allowed_top": set()}
         hostile = hostile_notebooks(reference_dir=REFERENCE_DIR, submissions_dir=folder, **paths)
         for name in HOSTILE_SAMPLE:
             (folder / f"{name}.ipynb").write_text(hostile[name], encoding="utf-8")
@@ -199,19 +200,19 @@ def test_cluster_grades_like_the_local_path_without_a_shared_filesystem(cluster,
     monkeypatch.setattr("tempfile.tempdir", str(grader / "tmp"))  # the grader's scratch, hidden too
     cluster.start(workers=2, hide=(grader,))
     config = replace(CONFIG, data_dir=data)
-    executor = DaskExecutor(cluster.address, fingerprint=grader_fingerprint)
-
-    results = grade_folder(corpus, out_dir=grader / "reports", config=config, executor=executor)
+    with DaskExecutor(cluster.address, fingerprint=grader_fingerprint) as executor:
+        results = grade_folder(corpus, out_dir=grader / "reports", config=config, executor=executor)
 
     assert verdicts(results) == local
-    ran_on = {r.provenance.get("dask_worker") for r in results if r.status.value == "graded"}
-    assert len(ran_on) == 2, ran_on  # both workers took part
+    ran_on = {r.provenance["executor"] for r in results if r.status.value == "graded"}
+    assert len(ran_on) == 2 and all(name.startswith("warm, Dask worker tcp://127.0.0.1:") for name in ran_on), ran_on  # both took part
     solution = next(r for r in results if r.submission == "solution")
     assert solution.provenance["sandbox"]["warnings"] == []  # the worker's sandbox is whole
 
     # Resume: a second run reuses every result (the cache), and submits nothing to the cluster.
     written = {p: p.stat().st_mtime_ns for p in (grader / "reports").glob("*/results.json")}
-    again = grade_folder(corpus, out_dir=grader / "reports", config=config, executor=DaskExecutor(cluster.address))
+    with DaskExecutor(cluster.address) as executor:
+        again = grade_folder(corpus, out_dir=grader / "reports", config=config, executor=executor)
     assert verdicts(again) == local
     assert {p: p.stat().st_mtime_ns for p in (grader / "reports").glob("*/results.json")} == written
 
@@ -232,9 +233,8 @@ def test_a_worker_killed_mid_batch_changes_nothing(cluster, local, grading_data,
             doomed.update(busy)
             victim.send_signal(signal.SIGKILL)
 
-    results = grade_folder(
-        corpus, out_dir=tmp_path / "reports", config=config, executor=DaskExecutor(cluster.address), on_result=kill_when_busy
-    )
+    with DaskExecutor(cluster.address) as executor:
+        results = grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=executor, on_result=kill_when_busy)
 
     assert victim.wait(timeout=60) == -signal.SIGKILL
     assert verdicts(results) == {name: local[name] for name in verdicts(results)}
@@ -251,9 +251,8 @@ def test_a_submission_that_kills_every_worker_is_an_error_and_the_batch_complete
     cluster.start(workers=2, nanny=True)  # nannies restart killed workers; allowed-failures is 1
     config = replace(CONFIG, data_dir=grading_data, sandbox=False)  # only unconfined can it reach its worker
 
-    results = {
-        r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=DaskExecutor(cluster.address))
-    }
+    with DaskExecutor(cluster.address) as executor:
+        results = {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=executor)}
 
     killer = results["worker-killer"]
     assert killer.status.value == "error"
@@ -275,8 +274,9 @@ def test_stopping_the_grader_cancels_its_pending_work(cluster, grading_data, tmp
 
     config = replace(CONFIG, data_dir=grading_data)
     stopped = False
-    try:  # not pytest.raises: its traceback would keep the stopped generator, as a caught Ctrl-C does not
-        grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=DaskExecutor(cluster.address), on_result=stop)
+    try:  # as the CLI does: the executor's `with` ends with the batch
+        with DaskExecutor(cluster.address) as executor:
+            grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=executor, on_result=stop)
     except Stop:
         stopped = True
     assert stopped
