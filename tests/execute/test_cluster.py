@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -78,12 +79,12 @@ def _running(process: psutil.Process) -> bool:
         return False
 
 
-def wait_until(condition, what: str, timeout: float = READY_TIMEOUT):
+def wait_until(condition, what: str, timeout: float = READY_TIMEOUT, poll: float = 0.1):
     deadline = time.monotonic() + timeout
     while not (value := condition()):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+        time.sleep(poll)
     return value
 
 
@@ -222,19 +223,18 @@ def test_a_worker_killed_mid_batch_changes_nothing(cluster, local, grading_data,
     cluster.start(workers=2)
     victim = cluster.workers[0]
     config = replace(CONFIG, data_dir=grading_data)
-    outcomes = []
     doomed: set[psutil.Process] = set()
 
-    def kill_when_busy(result: SubmissionResult, total: int) -> None:
-        outcomes.append(result)
-        if len(outcomes) == 1:
-            # The victim's zygote (its child) and a notebook (the zygote's child) are running.
-            busy = wait_until(lambda: len(descendants(victim.pid)) >= 2 and descendants(victim.pid), "a notebook on the victim")
-            doomed.update(busy)
-            victim.send_signal(signal.SIGKILL)
+    def kill_when_busy() -> None:
+        # The victim's zygote (its child) and a notebook (the zygote's child) are running.
+        doomed.update(wait_until(lambda: len(busy := descendants(victim.pid)) >= 2 and busy, "a notebook on the victim", poll=0.01))
+        victim.send_signal(signal.SIGKILL)
 
+    killer = threading.Thread(target=kill_when_busy)
     with DaskExecutor(cluster.address) as executor:
-        results = grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=executor, on_result=kill_when_busy)
+        killer.start()  # the plugin is registered: the victim's zygote exists, no notebook yet
+        results = grade_folder(corpus, out_dir=tmp_path / "reports", config=config, executor=executor)
+    killer.join()
 
     assert victim.wait(timeout=60) == -signal.SIGKILL
     assert verdicts(results) == {name: local[name] for name in verdicts(results)}
