@@ -29,10 +29,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/dask_bench.py
 
 # Only the Dask rows of the bench: a loopback cluster of 1 and 2 workers against the local warm path.
 bench-dask: $(STAMP)
-	$(BIN)/python bench/bench.py --only-dask
+	$(BIN)/python bench/dask_bench.py
 
 # Regenerate the stored reference values for the public probe inputs (after editing reference/).
 reference: $(STAMP)

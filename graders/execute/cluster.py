@@ -5,8 +5,9 @@
 
 Workers share no filesystem with the grader: a task carries the prepared notebook's bytes (the
 student's cells and the probe cell, which holds the probe plan), the grading settings and the
-grader's sandbox policy; the grading data travels once to each worker (`GradingData`, one Dask task
-every notebook task depends on). The executed notebook and the typed outcome come back; the grader
+grader's sandbox policy; the grading data travels once to each worker (`DataPlugin`, a worker
+plugin: not a task dependency, which would make the scheduler send every notebook to the worker
+holding the data). The executed notebook and the typed outcome come back; the grader
 stays the only writer of the reports, and the reference never leaves it (comparison and scoring
 stay in graders.judge, in the grader process).
 
@@ -50,6 +51,7 @@ from graders.execute.warm import Zygote
 from graders.sandbox import SandboxPolicy
 
 PLUGIN_NAME = "a10-grader-zygote"
+DATA_PLUGIN = "a10-grader-data"  # + the data's fingerprint
 RAW = Path("MNIST") / "raw"  # torchvision's layout under a data dir
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
 TASK_RETRIES = 2  # reruns of a task that raised (a harness fault on one worker); worker deaths: allowed-failures
@@ -80,6 +82,7 @@ class NotebookTask:
 
     submission_id: str
     notebook: bytes  # the student's cells + the grader's probe cell (the probe plan)
+    data: str  # the fingerprint of the GradingData the worker has from its DataPlugin
     prepared_data_dir: str  # the data dir the probe cell was written for, replaced by the worker's own
     parameters: dict[str, Any]
     cell_timeout: float
@@ -88,10 +91,11 @@ class NotebookTask:
     sandbox: SandboxPolicy | None  # the grader's limits; its directories are re-made on the worker
 
     @classmethod
-    def of(cls, job: ExecutionJob) -> NotebookTask:
+    def of(cls, job: ExecutionJob, data: str) -> NotebookTask:
         return cls(
             submission_id=job.submission_id,
             notebook=Path(job.input_path).read_bytes(),
+            data=data,
             prepared_data_dir=str(job.parameters["data_dir"]),
             parameters=job.parameters,
             cell_timeout=job.cell_timeout,
@@ -170,40 +174,41 @@ class DaskExecutor:
         assert client is not None
         pending = iter(jobs)
         out: dict[DaskFuture, ExecutionJob] = {}
-        shipped: dict[str, DaskFuture] = {}  # data dir -> its GradingData task
+        shipped: dict[str, str] = {}  # data dir -> the fingerprint of the data the workers have
         completed = as_completed(loop=client.loop)
+        slots = TASKS_PER_THREAD * max(1, sum(client.nthreads().values()))
         try:
-            self._submit(client, pending, out, shipped, completed)
+            self._submit(client, pending, slots, out, shipped, completed)
             for future in completed:
                 job = out.pop(future)
                 outcome = _collect(future, job)
-                self._submit(client, pending, out, shipped, completed)  # keep the workers busy while the grader assesses
+                self._submit(client, pending, slots, out, shipped, completed)  # keep the workers busy while the grader assesses
                 yield outcome
         finally:
             # Ctrl-C or an error in the grader: nothing of this batch may keep the cluster busy.
-            client.cancel([*out, *shipped.values()])
+            client.cancel(list(out))
 
     def _submit(
         self,
         client: Client,
         pending: Iterator[ExecutionJob],
+        slots: int,
         out: dict[DaskFuture, ExecutionJob],
-        shipped: dict[str, DaskFuture],
+        shipped: dict[str, str],
         completed: as_completed,
     ) -> None:
-        slots = TASKS_PER_THREAD * max(1, sum(client.nthreads().values())) - len(out)
-        for job in itertools.islice(pending, max(0, slots)):
+        """Pull jobs until `slots` tasks are out (counted once per batch: one scheduler round trip,
+        not one per notebook; workers that join later only make the queue drain faster)."""
+        for job in itertools.islice(pending, max(0, slots - len(out))):
             data_dir = str(job.parameters["data_dir"])
             if data_dir not in shipped:
                 data = GradingData.read(Path(data_dir))
-                # A task rather than `scatter`: the scheduler can recompute it if every worker holding it dies.
-                shipped[data_dir] = client.submit(
-                    _hold, data, key=f"a10-grading-data-{data.fingerprint}-{uuid.uuid4().hex[:8]}", pure=False
-                )
+                # Idempotent by name: workers that have this version keep it; workers that join later get it.
+                client.register_plugin(DataPlugin(data), name=f"{DATA_PLUGIN}-{data.fingerprint}")
+                shipped[data_dir] = data.fingerprint
             future = client.submit(
                 run_task,
-                NotebookTask.of(job),
-                shipped[data_dir],
+                NotebookTask.of(job, shipped[data_dir]),
                 key=f"notebook-{_key_safe(job.submission_id)}-{uuid.uuid4().hex[:8]}",
                 pure=False,
                 retries=TASK_RETRIES,
@@ -234,10 +239,6 @@ def _collect(future: DaskFuture, job: ExecutionJob) -> ExecutionOutcome:
     return replace(done.outcome, submission_id=job.submission_id)
 
 
-def _hold(data: GradingData) -> GradingData:
-    return data
-
-
 def _key_safe(text: str) -> str:
     """A submission id as it may appear in a Dask task key (shown on the dashboard)."""
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)[:60]
@@ -246,13 +247,34 @@ def _key_safe(text: str) -> str:
 # ----------------------------------------------------------------------------- worker side
 
 
-def run_task(task: NotebookTask, data: GradingData) -> NotebookDone:
-    """The Dask task: run one notebook in this worker's warm zygote."""
+def run_task(task: NotebookTask) -> NotebookDone:
+    """The Dask task: run one notebook in this worker's warm zygote, on this worker's copy of the data."""
     worker = get_worker()
-    plugin = worker.plugins.get(PLUGIN_NAME)
-    if not isinstance(plugin, ZygotePlugin):
-        raise HarnessError(f"the grader's worker plugin is not set up on {worker.address}")
-    return plugin.run(task, data, worker.address)
+    plugin, data = worker.plugins.get(PLUGIN_NAME), worker.plugins.get(f"{DATA_PLUGIN}-{task.data}")
+    if not isinstance(plugin, ZygotePlugin) or not isinstance(data, DataPlugin):
+        raise HarnessError(f"the grader's worker plugins are not set up on {worker.address}")
+    return plugin.run(task, data.root, worker.address)
+
+
+class DataPlugin(WorkerPlugin):
+    """The grading data on a worker: a world-readable dir (the sandbox's uid reads it), removed with the worker."""
+
+    idempotent = True
+
+    def __init__(self, data: GradingData) -> None:
+        self.data = data
+
+    def setup(self, worker: Any) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="a10-grader-data-"))
+        (self.root / RAW).mkdir(parents=True)
+        for name, content in self.data.files.items():
+            (self.root / RAW / name).write_bytes(content)
+            (self.root / RAW / name).chmod(0o644)
+        for folder in (self.root, self.root / "MNIST", self.root / RAW):
+            folder.chmod(0o755)
+
+    def teardown(self, worker: Any) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 class ZygotePlugin(WorkerPlugin):
@@ -269,14 +291,12 @@ class ZygotePlugin(WorkerPlugin):
         self.scratch = Path(tempfile.mkdtemp(prefix="a10-grader-worker-"))
         self.zygote = SharedZygote(on_lost=lambda: worker.loop.add_callback(worker.close, nanny=False, reason="a10-grader-zygote-lost"))
         self._tokens = itertools.count()
-        self._data_lock = threading.Lock()
 
     def teardown(self, worker: Any) -> None:
         self.zygote.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
 
-    def run(self, task: NotebookTask, data: GradingData, worker_address: str) -> NotebookDone:
-        data_dir = self._materialise(data)
+    def run(self, task: NotebookTask, data_dir: Path, worker_address: str) -> NotebookDone:
         token = f"{next(self._tokens):06d}"  # unique on this worker, even across graders sharing the cluster
         work_dir = self.scratch / token
         work_dir.mkdir()
@@ -303,21 +323,6 @@ class ZygotePlugin(WorkerPlugin):
             for leftover in (job.output_path, job.sandbox_report_path):
                 Path(leftover).unlink(missing_ok=True)
         return NotebookDone(replace(outcome, submission_id=task.submission_id, executor=f"warm, Dask worker {worker_address}"), executed)
-
-    def _materialise(self, data: GradingData) -> Path:
-        """The shipped data as a world-readable dir (the sandbox's uid reads it), written once per version."""
-        root = self.scratch / f"data-{data.fingerprint}"
-        with self._data_lock:
-            if not root.is_dir():
-                partial = Path(tempfile.mkdtemp(dir=self.scratch, prefix=".data-"))
-                (partial / RAW).mkdir(parents=True)
-                for name, content in data.files.items():
-                    (partial / RAW / name).write_bytes(content)
-                    (partial / RAW / name).chmod(0o644)
-                for folder in (partial, partial / "MNIST", partial / RAW):
-                    folder.chmod(0o755)
-                partial.rename(root)
-        return root
 
     def _policy(self, grader_policy: SandboxPolicy | None, work_dir: Path, data_dir: Path, token: str) -> SandboxPolicy | None:
         """The grader's limits, with this worker's dirs: its own work dir and data, its scratch and
