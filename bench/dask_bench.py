@@ -123,8 +123,9 @@ def measure(work: Path, workers: int, small: int, large: int, repeats: int) -> d
     def out() -> Path:
         return work / f"w{workers}" / f"reports-{next(runs)}"
 
-    local = {n: [] for n in (small, large)}
-    dask = {n: [] for n in (small, large)}
+    local: dict[int, list[float]] = {n: [] for n in (small, large)}
+    dask: dict[int, list[float]] = {n: [] for n in (small, large)}
+    grader_cpu: dict[int, list[float]] = {n: [] for n in (small, large)}
     cluster = Cluster.start(work / f"w{workers}", workers)
     try:
         first_run = grade(work / f"w{workers}" / "corpus-1", out(), data_dir, "--scheduler", cluster.address)[0]
@@ -132,13 +133,18 @@ def measure(work: Path, workers: int, small: int, large: int, repeats: int) -> d
             for n, corpus in ((small, small_corpus), (large, large_corpus)):
                 local[n].append(grade(corpus, local_out := out(), data_dir, "--jobs", str(workers))[0])
                 scheduler_cpu, worker_cpu = cluster.cpu_seconds()
-                wall, grader_cpu = grade(corpus, dask_out := out(), data_dir, "--scheduler", cluster.address)
+                wall, cpu = grade(corpus, dask_out := out(), data_dir, "--scheduler", cluster.address)
                 dask[n].append(wall)
+                grader_cpu[n].append(cpu)
                 scheduler_after, worker_after = cluster.cpu_seconds()
         if check_table(local_out) != check_table(dask_out):
             raise SystemExit("Dask and local results differ")
     finally:
         cluster.stop()
+
+    def marginal(seconds: dict[int, float]) -> float:
+        return (seconds[large] - seconds[small]) / (large - small)
+
     local_wall = {n: statistics.median(times) for n, times in local.items()}
     dask_wall = {n: statistics.median(times) for n, times in dask.items()}
     return {
@@ -146,9 +152,9 @@ def measure(work: Path, workers: int, small: int, large: int, repeats: int) -> d
         "first run (plugin + zygote warm-up), 1 notebook, s": first_run,
         "local wall, large corpus, s": local_wall[large],
         "dask wall, large corpus, s": dask_wall[large],
-        "local marginal s/notebook": (local_wall[large] - local_wall[small]) / (large - small),
-        "dask marginal s/notebook": (dask_wall[large] - dask_wall[small]) / (large - small),
-        "grader CPU s/notebook (dask, last large run)": grader_cpu / large,
+        "local marginal s/notebook": marginal(local_wall),
+        "dask marginal s/notebook": marginal(dask_wall),
+        "grader process CPU marginal s/notebook (dask)": marginal({n: statistics.median(c) for n, c in grader_cpu.items()}),
         "scheduler CPU s/notebook (last large run)": (scheduler_after - scheduler_cpu) / large,
         "worker processes CPU s/notebook (last large run)": (worker_after - worker_cpu) / large,
     }
