@@ -176,13 +176,12 @@ class DaskExecutor:
         out: dict[DaskFuture, ExecutionJob] = {}
         shipped: dict[str, str] = {}  # data dir -> the fingerprint of the data the workers have
         completed = as_completed(loop=client.loop)
-        slots = TASKS_PER_THREAD * max(1, sum(client.nthreads().values()))
         try:
-            self._submit(client, pending, slots, out, shipped, completed)
+            self._submit(client, pending, out, shipped, completed)
             for future in completed:
                 job = out.pop(future)
                 outcome = _collect(future, job)
-                self._submit(client, pending, slots, out, shipped, completed)  # keep the workers busy while the grader assesses
+                self._submit(client, pending, out, shipped, completed)  # keep the workers busy while the grader assesses
                 yield outcome
         finally:
             # Ctrl-C or an error in the grader: nothing of this batch may keep the cluster busy.
@@ -192,13 +191,13 @@ class DaskExecutor:
         self,
         client: Client,
         pending: Iterator[ExecutionJob],
-        slots: int,
         out: dict[DaskFuture, ExecutionJob],
         shipped: dict[str, str],
         completed: as_completed,
     ) -> None:
-        """Pull jobs until `slots` tasks are out (counted once per batch: one scheduler round trip,
-        not one per notebook; workers that join later only make the queue drain faster)."""
+        """Pull jobs until every worker thread has `TASKS_PER_THREAD` (counted each time: workers of a
+        Slurm or Kubernetes cluster join and leave during a batch)."""
+        slots = TASKS_PER_THREAD * max(1, sum(client.nthreads().values()))
         for job in itertools.islice(pending, max(0, slots - len(out))):
             data_dir = str(job.parameters["data_dir"])
             if data_dir not in shipped:
