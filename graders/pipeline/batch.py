@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shutil
 import tempfile
 import traceback
@@ -36,7 +37,8 @@ from graders.judge import answers
 from graders.judge.checks import MAX_SCORE, Evidence, errored_checks, run_checks
 from graders.judge.expected import REFERENCE_DIR, ExpectedValues, compute_expected
 from graders.judge.expected import reference_hash as current_reference_hash
-from graders.judge.probes import DEFAULT_SEED, ProbePlan, ProbeResults, build_plan, probe_cell, read_probe_results
+from graders.judge.probes import DEFAULT_SEED, ProbePlan, ProbeResults, build_plan, probe_cell, public_plan, read_probe_results
+from graders.kit.template.check import KIT_CELL_TAG, KIT_MIME
 from graders.pipeline.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
 from graders.report import render as reporting
 from graders.results import CellError, SubmissionResult, SubmissionStatus, write_text_atomic
@@ -156,7 +158,8 @@ def grade_folder(
     scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
     kernel_data = share_data(data_dir, scratch) if config.sandbox else data_dir
     workspace = Workspace(submissions_dir.resolve(), out_dir.resolve(), scratch, kernel_data)
-    plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=kernel_data)
+    # Without hidden inputs the batch is a self-check of each notebook, on the public plan the student kit uses.
+    plan = build_plan(seed=config.seed, hidden=True, data_dir=kernel_data) if config.hidden else public_plan()
     expected = compute_expected(plan)
     results: list[SubmissionResult] = []
 
@@ -231,6 +234,9 @@ def prepare(submission: Submission, plan: ProbePlan, config: GradingConfig, work
     notebook = load_notebook(submission.path)
     runnable = nbformat.from_dict(notebook)
     runnable.cells = [cell for cell in runnable.cells if PROBE_TAG not in cell.get("metadata", {}).get("tags", [])]
+    for cell in runnable.cells:
+        if KIT_CELL_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.source = ""  # the kit's `check()` cells: no check.py here; blanked, not dropped, so cell numbers stay the student's
     runnable.cells.append(probe_cell(plan))
     runnable.metadata["a10_grader"] = {"grader_version": grader_version(), "seed": config.seed, "submission": submission.id}
     work_dir = workspace.scratch / f"{len(list(workspace.scratch.iterdir())):04d}"
@@ -275,7 +281,7 @@ def _assess_safely(
 ) -> SubmissionResult:
     """`assess`; a grader bug met on one submission is that submission's error, not the batch's end."""
     try:
-        return assess(prepared, outcome, keep_executed(prepared, out_dir), plan, expected, config)
+        return assess(prepared, outcome, keep_executed(prepared, out_dir), plan, expected, config, self_check=not config.hidden)
     except Exception as exc:  # noqa: BLE001 - staff get the traceback on stderr
         traceback.print_exc()
         reason = f"the grader failed while assessing it ({type(exc).__name__}); course staff can see why in the grader's output"
@@ -297,13 +303,13 @@ def assess(
     if not outcome.finished:
         student = ProbeResults({}, missing_reason=outcome.message)
     evidence = Evidence(plan, student, expected, answers.extract_derivation(prepared.notebook), self_check)
-    checks = run_checks(evidence)
+    checks = run_checks(evidence)  # without the experiment on the public plan: max_score counts only what ran
     messages = [prepared.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
     return SubmissionResult(
         submission=prepared.submission.id,
         status=SubmissionStatus.GRADED,
         score=sum(check.score for check in checks),
-        max_score=MAX_SCORE,
+        max_score=sum(check.max_score for check in checks),
         sha256=prepared.sha256,
         checks=checks,
         message=" ".join(m for m in messages if m),
@@ -315,8 +321,23 @@ def assess(
             "seconds": round(outcome.seconds, 2),
             **{key: value for key, value in outcome.details.items() if key != RUNNING_CELL},
             "sandbox": sandbox_record(outcome, config),
+            "kit": kit_used(prepared.notebook),
         },
     )
+
+
+def kit_used(notebook: nbformat.NotebookNode) -> str:
+    """The hash of the student kit last run in this notebook (check() leaves an output saying so), or "".
+
+    Written by the student's side, so only informative: shown to staff, never decisive; a malformed one is ignored.
+    """
+    found = ""
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            record = output.get("data", {}).get(KIT_MIME)
+            if isinstance(record, dict) and isinstance(record.get("kit"), str) and re.fullmatch(r"[0-9a-f]{12}", record["kit"]):
+                found = record["kit"]
+    return found
 
 
 def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,18 +16,18 @@ from graders.errors import NotebookError
 from graders.execute.cold import run_notebook
 from graders.intake.discovery import Submission
 from graders.judge.expected import compute_expected
-from graders.judge.probes import build_plan
+from graders.judge.probes import public_plan
+from graders.kit.template import check as kit_check
+from graders.kit.template.check import CellFailure, Verdict
 from graders.pipeline.batch import GradingConfig, Workspace, assess, grading_data, prepare, read_executed, unreadable_result
 from graders.results import CheckStatus, SubmissionResult
-
-_SYMBOL = {CheckStatus.PASS: "PASS", CheckStatus.FAIL: "FAIL", CheckStatus.ERROR: "ERROR"}
 
 
 def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
     # One notebook of the student's own, on their own machine: a plain kernel, as in Jupyter.
     config = replace(config, hidden=False, cold=True, sandbox=False)
     data_dir = grading_data(config)
-    plan = build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
+    plan = public_plan()  # the student kit checks the very same cases (graders.kit.build)
     expected = compute_expected(plan, prefer_stored=True)
     submission = Submission(path.stem, path)
     scratch = Path(tempfile.mkdtemp(prefix="a10-selfcheck-"))
@@ -43,21 +42,11 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def format_table(result: SubmissionResult, width: int = 100) -> str:
-    """A plain-text table that reads well in any terminal (no colours needed)."""
-    rows = [f"Self-check of {result.submission}: {result.score:g} / {result.max_score:g} points on the public inputs"]
-    if result.message:
-        rows.append(textwrap.fill(result.message, width))
-    rows.append("")
-    id_width = max(len(check.id) for check in result.checks)
-    for check in result.checks:
-        head = f"{_SYMBOL[check.status]:<6} {check.id:<{id_width}}  {check.score:g}/{check.max_score:g}"
-        rows.append(head)
-        body = check.message + (f" [misconceptions: {', '.join(check.misconceptions)}]" if check.misconceptions else "")
-        rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
-    for error in result.cell_errors:
-        rows.append(f"\nCell {error.cell_index} raised {error.ename}: {error.evalue}")
-    return "\n".join(rows)
+def format_table(result: SubmissionResult) -> str:
+    """The kit's table (graders/kit/template/check.py), so staff and students read the same words."""
+    verdicts = [Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions) for c in result.checks]
+    failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
+    return kit_check.format_table(result.submission, verdicts, result.message, failures)
 
 
 def all_passed(result: SubmissionResult) -> bool:

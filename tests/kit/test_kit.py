@@ -1,0 +1,411 @@
+"""The student kit (`grader kit`): it leaks nothing, runs without the grader, and agrees with it.
+
+Agreement: every notebook of submissions/, tests/broken.py, the hand-written student variants of
+tests/students.py and a few derivation-form cases is self-checked twice, by the grader's public-only
+path (a warm batch without hidden inputs, the same plan and rules as `grader check`) and by the
+kit's check.py in its own process, and every public check must get the same status and names.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+import nbformat
+import numpy as np
+import pytest
+
+from graders.judge.checks import CHECKS, ValueCheck, applicable_checks
+from graders.judge.expected import compute_expected
+from graders.judge.probes import DEFAULT_SEED, build_plan, hidden_cases, public_plan
+from graders.kit.build import Kit, build_kit
+from graders.kit.template import check as kit_check
+from graders.pipeline.batch import GradingConfig, grade_folder
+from graders.results import SubmissionResult
+from tests import students
+from tests.broken import CORRECT_CODE, notebook, write_broken
+
+ROOT = Path(__file__).resolve().parents[2]
+CELL_TIMEOUT = 8.0
+# A notebook that kills its own process (os._exit) stops check.py too: there is no table to compare.
+KILLS_ITS_PROCESS = "kernel-dies"
+UNREADABLE = ("empty", "invalid-json", "not-a-notebook", "latin1-bytes")
+
+
+@pytest.fixture(scope="module")
+def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
+    return build_kit(tmp_path_factory.mktemp("kit") / "a10-kit")
+
+
+def kit_files(kit: Kit) -> dict[str, str]:
+    return {path.name: path.read_text(encoding="utf-8") for path in kit.folder.iterdir()}
+
+
+def run_kit(python: str, kit: Kit, notebook_path: Path, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """check.py as a student runs it: isolated mode (no PYTHONPATH, no user site), from another folder."""
+    argv = [python, "-I", str(kit.folder / "check.py"), str(notebook_path), "--timeout", str(CELL_TIMEOUT), *extra]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+# ----------------------------------------------------------------------------- no leaks
+
+
+def test_the_kit_holds_its_four_files_and_prints_its_hash(kit):
+    assert kit.files == ("README.md", "assignment10.ipynb", "check.py", "kit_data.json")
+    assert (kit.folder / "check.py").read_bytes() == (ROOT / "graders" / "kit" / "template" / "check.py").read_bytes()
+    assert re.fullmatch(r"[0-9a-f]{12}", kit.hash)
+
+
+def test_no_line_of_the_reference_is_in_the_kit(kit):
+    files = kit_files(kit)
+    handout = (ROOT / "handout" / "assignment10.ipynb").read_text(encoding="utf-8")
+    for source in (ROOT / "reference").glob("*.py"):
+        for line in source.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            # No part of the truth: imports, decorators, short generic lines (`return x`, `"""`), a
+            # misconception's name alone (`"mean_reduction",`: names are what students are told) and
+            # the handout's own lines (the functions' signatures).
+            if len(line) < 16 or line.startswith(("import ", "from ", "@")) or re.fullmatch(r'"\w+",?', line) or line in handout:
+                continue
+            leaked = [name for name, text in files.items() if line in text]
+            assert not leaked, f"{source.name}: {line!r} is in {leaked}"
+
+
+def test_neither_the_grading_seed_nor_a_hidden_input_is_in_the_kit(kit):
+    files = kit_files(kit)
+    seed = re.compile(rf"(?<![\d.]){DEFAULT_SEED}(?!\d)")
+    assert not [name for name, text in files.items() if seed.search(text)]
+    for case in hidden_cases(DEFAULT_SEED):
+        for arg in case.args:
+            if isinstance(arg, np.ndarray):
+                # Any run of four consecutive values, as the kit would write them.
+                for run in np.lib.stride_tricks.sliding_window_view(arg.ravel(), 4)[:: max(1, arg.size // 50)]:
+                    text = json.dumps(run.tolist(), separators=(",", ":"))[1:-1]
+                    assert not [name for name, content in files.items() if text in content], f"{case.name} input leaked"
+
+
+def test_no_expected_value_for_a_hidden_input_is_in_the_kit(kit):
+    plan = build_plan(seed=DEFAULT_SEED, hidden=True, data_dir=None)
+    expected = compute_expected(plan)
+    files = "\n".join(kit_files(kit).values())
+    checked = 0
+    for check in CHECKS:
+        if not isinstance(check, ValueCheck):
+            continue
+        for case in plan.cases_for(check.function):
+            if case.public:
+                continue
+            for value in np.atleast_1d(check.observable(expected.reference, case)).ravel()[:8]:
+                checked += 1
+                assert repr(float(value)) not in files, f"{check.id} on {case.name} leaked"
+    assert checked > 20
+
+
+def test_the_kit_has_no_experiment_and_check_py_imports_nothing_of_the_grader(kit):
+    data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    assert "experiment.kl_tradeoff" not in {check["id"] for check in data["checks"]}
+    assert not re.search(r"experiment|ExperimentSpec|train_images", (kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    tree = ast.parse((kit.folder / "check.py").read_text(encoding="utf-8"))
+    imports = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    imports += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+    assert {name.split(".")[0] for name in imports} <= {
+        *sys.stdlib_module_names,
+        "numpy",
+        "torch",
+        "nbformat",
+        "IPython",
+    }
+
+
+def test_the_kit_checks_exactly_the_public_checks_with_the_grader_s_words(kit):
+    data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    public = applicable_checks(public_plan())
+    assert [c["id"] for c in data["checks"]] == [c.id for c in public]
+    for spec, check in zip(data["checks"], public, strict=True):
+        assert (spec["title"], spec["points"]) == (check.title, check.points)
+        if isinstance(check, ValueCheck):
+            assert spec["expectation"] == check.expectation and spec["observable"] in kit_check.OBSERVABLES
+
+
+# ----------------------------------------------------------------------------- without the grader
+
+
+def _requirement_names(distribution: metadata.Distribution) -> set[str]:
+    from packaging.requirements import Requirement
+
+    names = set()
+    for text in distribution.requires or []:
+        requirement = Requirement(text)
+        if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+            names.add(requirement.name)
+    return names
+
+
+def _closure(*roots: str) -> list[metadata.Distribution]:
+    seen: dict[str, metadata.Distribution] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        distribution = metadata.distribution(name)
+        key = distribution.metadata["Name"].lower().replace("_", "-")
+        if key not in seen:
+            seen[key] = distribution
+            todo += _requirement_names(distribution)
+    return list(seen.values())
+
+
+@pytest.fixture(scope="module")
+def student_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh virtual environment holding torch, numpy, nbformat and what they require, and nothing else.
+
+    The packages are linked from the project's environment (pip would fetch the same files):
+    no grader, no reference, no papermill, IPython, torchvision or matplotlib.
+    """
+    env = tmp_path_factory.mktemp("student-env")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
+    site = Path(
+        subprocess.run(
+            [str(env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
+    # numpy is named: torch's wheel metadata leaves it out, though torch's pip install brings it.
+    for distribution in _closure("torch", "numpy", "nbformat"):
+        tops = {Path(str(f)).parts[0] for f in distribution.files or [] if not str(f).startswith("..")}
+        for top in tops:
+            source = Path(str(distribution.locate_file(top)))
+            if source.exists() and not (site / top).exists() and not top.endswith(".pth") and top != "__pycache__":
+                (site / top).symlink_to(source)
+    return str(env / "bin" / "python")
+
+
+def test_the_student_environment_has_no_grader(student_python, tmp_path):
+    for module in ("graders", "reference", "papermill", "IPython", "torchvision"):
+        probe = subprocess.run([student_python, "-I", "-c", f"import {module}"], capture_output=True, text=True, cwd=tmp_path)
+        assert probe.returncode != 0, f"{module} is importable in the student environment"
+
+
+def test_the_kit_runs_where_only_torch_and_nbformat_are_installed(kit, student_python, tmp_path):
+    correct = tmp_path / "mine.ipynb"
+    correct.write_text(notebook(CORRECT_CODE), encoding="utf-8")
+    result = run_kit(student_python, kit, correct, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "11 / 11 points" in result.stdout and f"Checked with kit {kit.hash}." in result.stdout
+
+    template = run_kit(student_python, kit, kit.folder / "assignment10.ipynb", cwd=tmp_path)
+    assert template.returncode == 1
+    assert "PASS" not in template.stdout and "is not implemented yet" in template.stdout
+
+
+# ----------------------------------------------------------------------------- agreement with the grader
+
+DERIVATION_CASES = {
+    "derivation-unknown-symbol": "$$\\mu = \\gamma\\, x_0$$\n\n$$\\Sigma = 1 - \\bar\\alpha_3$$",
+    "derivation-empty": "$$\\mu = $$\n\n$$\\Sigma = 1 - \\bar\\alpha_3$$",
+    "derivation-missing-brace": "$$\\mu = \\sqrt{\\bar\\alpha_3\\, x_0$$\n\n$$\\Sigma = 1 - \\bar\\alpha_3$$",
+    "derivation-inline-only": "$\\mu = \\sqrt{\\bar\\alpha_3} x_0$ and $\\Sigma = 1 - \\bar\\alpha_3$",
+    "derivation-chain-and-remark": "$$\\mu = \\sqrt{\\alpha_1\\alpha_2\\alpha_3}\\,x_0, \\quad \\text{where } t = 3$$\n\n"
+    "$$\\Sigma_3 = 1 - \\bar\\alpha_3 = 1 - \\alpha_1\\alpha_2\\alpha_3$$",
+}
+STUDENT_HELPERS = (students._bce_sum, students._kl)
+
+
+def student_notebook(function: str, implementation: object) -> str:
+    """A notebook whose `function` is one of tests/students.py's hand-written implementations."""
+    helpers = "\n\n".join(inspect.getsource(helper) for helper in STUDENT_HELPERS)  # type: ignore[arg-type]
+    code = f"import numpy as np\n\n{helpers}\n\n{inspect.getsource(implementation)}\n{function} = {implementation.__name__}\n"  # type: ignore[attr-defined]
+    return notebook(CORRECT_CODE, code)
+
+
+def write_corpus(folder: Path) -> None:
+    for path in (ROOT / "submissions").glob("*.ipynb"):
+        shutil.copy(path, folder / path.name)
+    write_broken(folder)
+    for name, value in vars(students).items():
+        for function in ("closed_form", "vae_loss", "reparameterize"):
+            if name.startswith(function + "_") and callable(value):
+                (folder / f"student-{name.replace('_', '-')}.ipynb").write_text(student_notebook(function, value), encoding="utf-8")
+    for name, answers in DERIVATION_CASES.items():
+        (folder / f"{name}.ipynb").write_text(notebook(CORRECT_CODE, answers=answers), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus")
+    write_corpus(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def grader_verdicts(corpus: Path, grading_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, SubmissionResult]:
+    """The grader's public-only verdicts (the path `grader check` takes), one warm batch for the corpus."""
+    config = GradingConfig(hidden=False, cell_timeout=CELL_TIMEOUT, jobs=2, data_dir=grading_data)
+    return {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path_factory.mktemp("reports"), config=config)}
+
+
+@pytest.fixture(scope="module")
+def kit_runs(
+    kit: Kit, corpus: Path, grading_data: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, subprocess.CompletedProcess[str]]:
+    cwd = tmp_path_factory.mktemp("elsewhere")
+    paths = sorted(corpus.glob("*.ipynb"))
+    with ThreadPoolExecutor(2) as pool:  # one process per notebook: a tampering notebook harms only its own run
+        runs = pool.map(lambda path: run_kit(sys.executable, kit, path, "--data-dir", str(grading_data), cwd=cwd), paths)
+        return {path.stem: run for path, run in zip(paths, runs, strict=True)}
+
+
+ROW = re.compile(r"^(PASS|FAIL|ERROR)\s+(\S+)\s+\S+$")
+
+
+def table_verdicts(stdout: str) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """{check id: (status, misconceptions)} read back from the printed table."""
+    verdicts: dict[str, tuple[str, tuple[str, ...]]] = {}
+    current = ""
+    for line in stdout.splitlines():
+        if match := ROW.match(line):
+            current = match.group(2)
+            verdicts[current] = (match.group(1).lower(), ())
+        elif current and (names := re.search(r"\[misconceptions: ([^\]]+)\]", line)):
+            verdicts[current] = (verdicts[current][0], tuple(names.group(1).split(", ")))
+    return verdicts
+
+
+def test_the_corpus_covers_every_kind_of_notebook(corpus):
+    names = {path.stem for path in corpus.glob("*.ipynb")}
+    assert {"solution", "seed-writeup", "aaa-tamperer", "wrong-types", "student-vae-loss-sign-flipped"} <= names
+    assert len(names) > 40
+
+
+def test_the_kit_and_the_grader_agree_on_every_public_check(grader_verdicts, kit_runs):
+    disagreements = []
+    for name, run in sorted(kit_runs.items()):
+        if name == KILLS_ITS_PROCESS:
+            continue
+        kit = table_verdicts(run.stdout)
+        grader = {c.id: (c.status.value, c.misconceptions) for c in grader_verdicts[name].checks if c.id in kit}
+        assert kit.keys() == {c.id for c in applicable_checks(public_plan())}, name + run.stdout + run.stderr
+        all_passed = all(status == "pass" for status, _ in kit.values())
+        assert run.returncode == (0 if all_passed else 1), name + run.stderr
+        if name not in UNREADABLE:  # an unreadable file: all `error` on both sides, all checks of a grade on the grader's
+            disagreements += [(name, i, kit[i], grader[i]) for i in kit if kit[i] != grader[i]]
+        else:
+            assert {status for status, _ in kit.values()} == {"error"} == {s for s, _ in grader.values()}
+    assert not disagreements
+
+
+def test_a_notebook_that_kills_its_process_stops_the_kit_without_a_pass(kit_runs, grader_verdicts):
+    run = kit_runs[KILLS_ITS_PROCESS]
+    assert run.returncode != 0 and "PASS" not in run.stdout
+    assert {c.status.value for c in grader_verdicts[KILLS_ITS_PROCESS].checks} == {"error"}
+
+
+def test_on_the_template_every_check_is_a_friendly_error(kit, grading_data, tmp_path):
+    run = run_kit(sys.executable, kit, kit.folder / "assignment10.ipynb", "--data-dir", str(grading_data), cwd=tmp_path)
+    verdicts = table_verdicts(run.stdout)
+    assert {status for status, _ in verdicts.values()} == {"error"} and run.returncode == 1
+    assert run.stdout.count("is not implemented yet: replace `raise NotImplementedError`") == 6
+    assert run.stdout.count("No answer for") == 2
+
+
+def test_on_the_solution_every_check_passes(kit_runs):
+    assert kit_runs["solution"].returncode == 0
+    assert set(table_verdicts(kit_runs["solution"].stdout).values()) == {("pass", ())}
+
+
+def test_on_the_seed_writeup_the_derivation_is_checked_for_form_only(kit_runs, grader_verdicts):
+    verdicts = table_verdicts(kit_runs["seed-writeup"].stdout)
+    assert verdicts["derivation.mu"] == ("pass", ())  # μ = α₃α₂α₁ is wrong, but that is graded after submission
+    assert "Found and readable: \\alpha_3 \\alpha_2 \\alpha_1. Whether it is right is graded after you submit." in " ".join(
+        kit_runs["seed-writeup"].stdout.split()
+    )
+    # Its code is right; the same μ = α₃α₂α₁ in code is named by closed_form.mu.
+    assert table_verdicts(kit_runs["student-closed-form-scalar-mu"].stdout)["closed_form.mu"] == ("fail", ("missing_sqrt", "missing_x0"))
+
+
+def test_the_grader_reads_which_kit_a_notebook_was_checked_with(kit, grading_data, tmp_path):
+    checked = nbformat.reads(notebook(CORRECT_CODE), as_version=4)
+    checked.cells[1].outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "…", kit_check.KIT_MIME: {"kit": kit.hash}})]
+    forged = nbformat.reads(notebook(CORRECT_CODE), as_version=4)
+    forged.cells[1].outputs = [nbformat.v4.new_output("display_data", data={kit_check.KIT_MIME: {"kit": "<b>not-a-hash</b>"}})]
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nbformat.write(checked, str(folder / "checked.ipynb"))
+    nbformat.write(forged, str(folder / "forged.ipynb"))
+    config = GradingConfig(hidden=False, cell_timeout=CELL_TIMEOUT, jobs=1, data_dir=grading_data)
+    results = {r.submission: r for r in grade_folder(folder, out_dir=tmp_path / "out", config=config)}
+    assert results["checked"].provenance["kit"] == kit.hash and results["forged"].provenance["kit"] == ""
+    assert f"Self-checked with student kit {kit.hash}." in (tmp_path / "out" / "checked" / "report.html").read_text(encoding="utf-8")
+    assert "Self-checked" not in (tmp_path / "out" / "forged" / "report.html").read_text(encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- inside the notebook
+
+
+def load_kit_module(kit: Kit) -> ModuleType:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("student_check", kit.folder / "check.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_check_inside_a_notebook_checks_the_live_functions_quickly(kit, capsys, monkeypatch):
+    monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
+    module = load_kit_module(kit)
+    namespace: dict[str, object] = {"check": module.check}
+    exec(CORRECT_CODE, namespace)
+    namespace["closed_form"] = students.closed_form_missing_sqrt
+    exec("check('vae_loss')", namespace)  # warm-up: the first call pays numpy/torch first-use costs
+    capsys.readouterr()
+    started = time.process_time()
+    exec("check()", namespace)
+    cpu = time.process_time() - started
+    out = capsys.readouterr().out
+    verdicts = table_verdicts(out)
+    assert verdicts["closed_form.mu"] == ("fail", ("missing_sqrt",)) and verdicts["vae_loss.kl"] == ("pass", ())
+    assert "derivation.mu" not in verdicts and "python check.py NOTEBOOK" in out
+    assert cpu < 1.0, f"check() took {cpu:.2f} s of CPU"
+
+    exec("check('closed_form')", namespace)
+    assert set(table_verdicts(capsys.readouterr().out)) == {"closed_form.mu", "closed_form.sigma"}
+
+
+def test_check_inside_a_notebook_reads_the_saved_answers_when_jupyter_names_the_file(kit, capsys, monkeypatch, tmp_path):
+    saved = tmp_path / "saved.ipynb"
+    saved.write_text(notebook(CORRECT_CODE), encoding="utf-8")
+    monkeypatch.setenv("JPY_SESSION_NAME", str(saved))
+    module = load_kit_module(kit)
+    namespace: dict[str, object] = {"check": module.check}
+    exec(CORRECT_CODE, namespace)
+    exec("check('derivation')", namespace)
+    assert table_verdicts(capsys.readouterr().out) == {"derivation.mu": ("pass", ()), "derivation.sigma": ("pass", ())}
+
+
+def test_the_grader_blanks_the_kit_cells_so_they_cost_no_cell_error(kit, grading_data, tmp_path):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    shutil.copy(kit.folder / "assignment10.ipynb", folder / "template.ipynb")
+    config = GradingConfig(hidden=False, cell_timeout=CELL_TIMEOUT, jobs=1, data_dir=grading_data)
+    (result,) = grade_folder(folder, out_dir=tmp_path / "out", config=config)
+    assert not [e for e in result.cell_errors if "check" in e.ename + e.evalue], result.cell_errors
+    kit_cells = [
+        i
+        for i, c in enumerate(nbformat.read(str(folder / "template.ipynb"), as_version=4).cells, start=1)
+        if "a10-kit-check" in c.metadata.get("tags", [])
+    ]
+    assert len(kit_cells) == 4 and os.path.exists(tmp_path / "out" / "template" / "report.html")
