@@ -43,7 +43,7 @@ def test_an_empty_folder_grades_to_an_empty_overview(tmp_path, grading_data):
 def test_self_check_passes_the_solution(grading_data):
     result = grader("check", "handout/solution.ipynb", "--data-dir", str(grading_data))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "12 / 12" in result.stdout and "FAIL" not in result.stdout
+    assert "11 / 11" in result.stdout and "FAIL" not in result.stdout  # the public plan: no experiment
 
 
 @pytest.mark.e2e
@@ -52,6 +52,14 @@ def test_self_check_names_the_mistake_but_not_the_derivation_verdict(grading_dat
     assert result.returncode == 1
     assert "FAIL   closed_form.mu" in result.stdout and "missing_sqrt" in result.stdout
     assert "Whether it is right is graded after you submit" in result.stdout
+
+
+def test_kit_writes_into_a_new_folder_only(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    result = grader("kit", "--out", str(tmp_path / "taken"))
+    assert result.returncode == 2 and "not an empty folder" in result.stderr
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["notes.txt"]
 
 
 def test_progress_rate_and_eta_leave_the_start_up_out(monkeypatch, capsys):

@@ -110,6 +110,8 @@ def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[
 
 
 def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
+    if check.observable.__name__ not in kit_check.OBSERVABLES:
+        raise HarnessError(f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES there")
     cases = plan.cases_for(check.function)
     variants = []
     for flags, results in expected.variants.get(check.function, ()):

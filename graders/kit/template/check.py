@@ -556,6 +556,7 @@ def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data
     # Imported before the first cell, outside its time limit, as the grader's warm kernels have it: torch's
     # first import can take longer than a cell may, and an import interrupted half-way would stay broken.
     import torch  # noqa: F401
+
     os.environ.setdefault("MPLBACKEND", "Agg")  # plt.show() must not open windows or wait
     folder = Path.cwd()
     sys.path.insert(0, str(path.parent.resolve()))
