@@ -402,7 +402,7 @@ def test_the_grader_blanks_the_kit_cells_so_they_cost_no_cell_error(kit, grading
     shutil.copy(kit.folder / "assignment10.ipynb", folder / "template.ipynb")
     config = GradingConfig(hidden=False, cell_timeout=CELL_TIMEOUT, jobs=1, data_dir=grading_data)
     (result,) = grade_folder(folder, out_dir=tmp_path / "out", config=config)
-    assert not [e for e in result.cell_errors if "check" in e.ename + e.evalue], result.cell_errors
+    assert not [e for e in result.cell_errors if e.ename == "ModuleNotFoundError"], result.cell_errors
     kit_cells = [
         i
         for i, c in enumerate(nbformat.read(str(folder / "template.ipynb"), as_version=4).cells, start=1)
