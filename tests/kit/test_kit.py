@@ -309,7 +309,9 @@ def test_the_kit_and_the_grader_agree_on_every_public_check(grader_verdicts, kit
 def test_a_notebook_that_kills_its_process_stops_the_kit_without_a_pass(kit_runs, grader_verdicts):
     run = kit_runs[KILLS_ITS_PROCESS]
     assert run.returncode != 0 and "PASS" not in run.stdout
-    assert {c.status.value for c in grader_verdicts[KILLS_ITS_PROCESS].checks} == {"error"}
+    # The grader still reads the written answers; everything its dead kernel should have computed is an error.
+    calls = [c for c in grader_verdicts[KILLS_ITS_PROCESS].checks if not c.id.startswith("derivation.")]
+    assert {c.status.value for c in calls} == {"error"}
 
 
 def test_on_the_template_every_check_is_a_friendly_error(kit, grading_data, tmp_path):
@@ -354,19 +356,21 @@ def test_the_grader_reads_which_kit_a_notebook_was_checked_with(kit, grading_dat
 # ----------------------------------------------------------------------------- inside the notebook
 
 
-def load_kit_module(kit: Kit) -> ModuleType:
+def load_kit_module(kit: Kit, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The kit's check.py as a notebook imports it (the copy in the kit, not the grader's template)."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("student_check", kit.folder / "check.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "student_check", module)  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
 
 def test_check_inside_a_notebook_checks_the_live_functions_quickly(kit, capsys, monkeypatch):
     monkeypatch.delenv("JPY_SESSION_NAME", raising=False)
-    module = load_kit_module(kit)
+    module = load_kit_module(kit, monkeypatch)
     namespace: dict[str, object] = {"check": module.check}
     exec(CORRECT_CODE, namespace)
     namespace["closed_form"] = students.closed_form_missing_sqrt
@@ -389,7 +393,7 @@ def test_check_inside_a_notebook_reads_the_saved_answers_when_jupyter_names_the_
     saved = tmp_path / "saved.ipynb"
     saved.write_text(notebook(CORRECT_CODE), encoding="utf-8")
     monkeypatch.setenv("JPY_SESSION_NAME", str(saved))
-    module = load_kit_module(kit)
+    module = load_kit_module(kit, monkeypatch)
     namespace: dict[str, object] = {"check": module.check}
     exec(CORRECT_CODE, namespace)
     exec("check('derivation')", namespace)
