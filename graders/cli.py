@@ -1,4 +1,4 @@
-"""`grader`: a thin command line over keyword-only functions in graders.pipeline (batch, selfcheck) and graders.kit.build.
+"""`grader`: a thin command line over keyword-only functions in graders.pipeline (batch, selfcheck, staff) and graders.kit.build.
 
 Exit status: 0 when the batch completed (whatever the grades), 2 for a usage error, 1 for a
 fault of the harness itself. `grader check` exits 0 only when every check passes.
@@ -13,12 +13,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graders.assignment.contract import PUBLIC_SEED, Scoring
 from graders.errors import GraderError, UsageError
 from graders.execute.jobs import default_jobs
-from graders.judge.probes import DEFAULT_SEED
 
 if TYPE_CHECKING:
-    from graders.pipeline.batch import GradingConfig
+    from graders.pipeline.config import GradingConfig
     from graders.results import SubmissionResult
 
 
@@ -50,11 +50,22 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
     grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
     grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
+    grade.add_argument(
+        "--secret-file", type=Path, default=None, help="the course secret the grading seed is drawn from (default: OUT/.grader-secret)"
+    )
+    grade.add_argument("--seed", type=int, default=None, help="grade with this seed instead of the course secret's (reproducible tests)")
+    grade.add_argument(
+        "--scoring",
+        choices=[s.value for s in Scoring],
+        default=Scoring.PER_MISTAKE.value,
+        help="per-mistake: a named mistake costs the one check it concerns (default); strict: every check on its own",
+    )
     _common_options(grade)
     grade.set_defaults(command=_grade)
 
     check = commands.add_parser("check", help="self-check one notebook on the public inputs")
     check.add_argument("notebook", type=Path)
+    check.add_argument("--seed", type=int, default=PUBLIC_SEED, help="seed of the experiment's training (public inputs only)")
     _common_options(check)
     check.set_defaults(command=_check)
 
@@ -62,15 +73,79 @@ def _parser() -> argparse.ArgumentParser:
     kit.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the kit")
     kit.set_defaults(command=_kit)
 
+    review = commands.add_parser("review", help="staff review in the browser: a local web app over a reports folder")
+    review.add_argument("reports", type=Path, help="the folder `grader grade --out` wrote")
+    review.add_argument("--port", type=_port, default=8765, help="port to listen on (default 8765; 0 picks a free one)")
+    review.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    review.add_argument("--reviewer", default=None, help="your name, recorded with every change (default: asked in the browser)")
+    review.set_defaults(command=_review)
+
     data = commands.add_parser("make-data", help="write the MNIST look-alike used for grading into a folder")
     data.add_argument("folder", type=Path)
     data.set_defaults(command=_make_data)
+    _staff_commands(commands)
     return parser
+
+
+def _staff_commands(commands: argparse._SubParsersAction) -> None:
+    """After grading: the gradebook in REPORTS (graders.pipeline.staff)."""
+    history = commands.add_parser("history", help="a submission's grading runs and what changed between them")
+    history.add_argument("reports", type=Path)
+    history.add_argument("submission")
+    history.set_defaults(command=_history)
+
+    override = commands.add_parser("override", help="set (or --clear) a staff score for one check of one submission")
+    override.add_argument("reports", type=Path)
+    override.add_argument("submission")
+    override.add_argument("check_id")
+    override.add_argument("--score", type=float, help="the points this check gets, 0..its maximum")
+    override.add_argument("--reason", default="", help="why; shown to the student as 'adjusted by course staff: REASON'")
+    override.add_argument("--clear", action="store_true", help="remove the override: the automatic score applies again")
+    override.add_argument("--by", default=_user(), help="who (default: your login name)")
+    override.set_defaults(command=_override)
+
+    manual = commands.add_parser("manual", help="points for a written answer (kl_observe, kl_explain, kl_role)")
+    manual.add_argument("reports", type=Path)
+    manual.add_argument("submission", nargs="?")
+    manual.add_argument("question", nargs="?", help="the handout's tag name: kl_observe, kl_explain or kl_role")
+    manual.add_argument("--points", type=float)
+    manual.add_argument("--comment", default="", help="shown to the student next to the points")
+    manual.add_argument("--from", dest="from_csv", type=Path, help="import many: a CSV with columns submission,question,points,comment")
+    manual.add_argument("--question-points", metavar="TAG=POINTS", action="append", default=[], help="what a question is worth (default 1)")
+    manual.add_argument("--by", default=_user(), help="who (default: your login name)")
+    manual.set_defaults(command=_manual)
+
+    rescore = commands.add_parser(
+        "rescore", help="apply the current checks, points, overrides and marks to stored values; runs no notebook"
+    )
+    rescore.add_argument("reports", type=Path)
+    rescore.add_argument("--data-dir", type=Path, default=None, help="the MNIST root the run was graded with (default: the look-alike)")
+    rescore.add_argument(
+        "--secret-file", type=Path, default=None, help="the course secret the run was graded with (default: REPORTS/.grader-secret)"
+    )
+    rescore.set_defaults(command=_rescore)
+
+    report = commands.add_parser("report", help="re-render every report, index.html and grades.csv from the gradebook")
+    report.add_argument("reports", type=Path)
+    report.set_defaults(command=_report)
+
+    export = commands.add_parser("export", help="grades for an LMS: csv, canvas, moodle or gradescope (README: Exports)")
+    export.add_argument("reports", type=Path)
+    export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
+    export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
+    export.add_argument("--roster", type=Path, default=None, help="CSV mapping submission ids to LMS identities (README: Roster)")
+    export.set_defaults(command=_export)
+
+    bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
+    bundle.add_argument("--out", type=Path, required=True)
+    bundle.add_argument(
+        "--secret-file", type=Path, required=True, help="the course secret (e.g. REPORTS/.grader-secret; created if missing)"
+    )
+    bundle.set_defaults(command=_bundle)
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_positive_float, default=120.0, help="seconds one cell may run (default 120)")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="grading seed: hidden inputs and training")
     parser.add_argument("--data-dir", type=Path, default=None, help="MNIST root (MNIST/raw/*-ubyte); default: a generated look-alike")
 
 
@@ -81,6 +156,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 0..65535")
+    return value
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -88,37 +170,53 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _config(args: argparse.Namespace, **extra: Any) -> GradingConfig:
-    from graders.pipeline.batch import GradingConfig
+def _config(args: argparse.Namespace, *, seed: int, **extra: Any) -> GradingConfig:
+    from graders.pipeline.config import GradingConfig
 
+    return GradingConfig(seed=seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
+
+
+def _check_data_dir(args: argparse.Namespace) -> None:
     if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
         raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
-    return GradingConfig(seed=args.seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
 
 
 def _grade(args: argparse.Namespace) -> int:
-    executor = None
-    if not args.cold and args.submissions.is_dir():
-        # Warm the zygote up on the other core while this process imports torch and prepares.
-        from graders.execute.warm import WarmExecutor
-
-        executor = WarmExecutor(args.jobs)
-        executor.start()
+    from graders.gradebook.lock import exclusive
+    from graders.gradebook.store import Gradebook
     from graders.pipeline.batch import grade_folder
+    from graders.pipeline.secret import SECRET_NAME, course_seed
+    from graders.pipeline.staff import drift_warnings
 
-    config = _config(
-        args,
-        jobs=args.jobs,
-        cold=args.cold,
-        force=args.force,
-        sandbox=args.sandbox,
-        notebook_timeout=args.notebook_timeout,
-        memory_bytes=args.memory_mb * 2**20,
-    )
-    progress = Progress()
-    results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=progress.update)
+    # Usage errors first: the lock and the secret create files, and a bad command writes nothing.
+    _check_data_dir(args)
+    if not args.submissions.is_dir():
+        raise UsageError(f"{args.submissions} is not a folder of submissions")
+    if args.seed is not None and args.secret_file is not None:
+        raise UsageError("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
+    with exclusive(args.out):  # a second grader on the same reports is refused at once
+        Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
+        seed, secret_hash = args.seed, ""
+        if seed is None:
+            drawn = course_seed(args.secret_file or args.out / SECRET_NAME)
+            seed, secret_hash = drawn.seed, drawn.secret_hash
+        config = _config(
+            args,
+            seed=seed,
+            secret_hash=secret_hash,
+            jobs=args.jobs,
+            cold=args.cold,
+            force=args.force,
+            sandbox=args.sandbox,
+            notebook_timeout=args.notebook_timeout,
+            memory_bytes=args.memory_mb * 2**20,
+            scoring=Scoring(args.scoring),
+        )
+        results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=Progress().update)
     graded = sum(1 for r in results if r.status.value == "graded")
-    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv)", file=sys.stderr)
+    print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
+    for warning in drift_warnings(reports=args.out):
+        print(warning, file=sys.stderr)
     return 0
 
 
@@ -127,7 +225,8 @@ def _check(args: argparse.Namespace) -> int:
 
     if not args.notebook.is_file():
         raise UsageError(f"{args.notebook} is not a file")
-    result = check_notebook(args.notebook, config=_config(args, jobs=1))
+    _check_data_dir(args)
+    result = check_notebook(args.notebook, config=_config(args, seed=args.seed, jobs=1))
     print(format_table(result))
     return 0 if all_passed(result) else 1
 
@@ -140,10 +239,128 @@ def _kit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    from graders.review.server import serve
+
+    serve(args.reports, host=args.host, port=args.port, reviewer=args.reviewer)
+    return 0
+
+
 def _make_data(args: argparse.Namespace) -> int:
     from graders.assignment.dataset import ensure_mnist
 
     print(ensure_mnist(args.folder))
+    return 0
+
+
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "staff"
+
+
+def _history(args: argparse.Namespace) -> int:
+    from graders.pipeline.staff import format_history, history
+
+    print(format_history(history(reports=args.reports, submission=args.submission)))
+    return 0
+
+
+def _override(args: argparse.Namespace) -> int:
+    from graders.pipeline import staff
+
+    if args.clear:
+        if args.score is not None:
+            raise UsageError("--clear takes no --score")
+        staff.clear_override(reports=args.reports, submission=args.submission, check_id=args.check_id, by=args.by)
+        done = f"cleared the override on {args.submission} {args.check_id}"
+    else:
+        if args.score is None:
+            raise UsageError("give --score X --reason TEXT, or --clear")
+        staff.set_override(
+            reports=args.reports, submission=args.submission, check_id=args.check_id, score=args.score, reason=args.reason, by=args.by
+        )
+        done = f"{args.submission} {args.check_id}: {args.score:g} ({args.reason})"
+    _rerendered(args.reports, done)
+    return 0
+
+
+def _manual(args: argparse.Namespace) -> int:
+    from graders.gradebook.store import ManualEntry
+    from graders.pipeline import staff
+
+    if args.question_points:
+        staff.set_question_points(reports=args.reports, points=dict(_tag_points(text) for text in args.question_points))
+    if args.from_csv is not None:
+        if args.submission or args.points is not None:
+            raise UsageError("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")
+        entries = staff.read_manual_csv(args.from_csv)
+    elif args.submission and args.question and args.points is not None:
+        entries = [ManualEntry(args.submission, args.question, args.points, args.comment)]
+    elif args.question_points and not args.submission:
+        entries = []
+    else:
+        raise UsageError("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
+    count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0
+    _rerendered(args.reports, f"{count} manual mark(s) recorded")
+    return 0
+
+
+def _tag_points(text: str) -> tuple[str, float]:
+    tag, _, value = text.partition("=")
+    try:
+        return tag.strip(), float(value)
+    except ValueError:
+        raise UsageError(f"--question-points takes TAG=POINTS, e.g. kl_role=2, not {text!r}") from None
+
+
+def _rerendered(reports: Path, done: str) -> None:
+    from graders.pipeline.staff import rerender
+
+    later = "" if rerender(reports) else " (a grader is writing to this folder; its reports will show it when it finishes)"
+    print(f"{done}; reports updated{later}", file=sys.stderr)
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    from graders.pipeline.rescore import rescore_folder
+
+    started = time.monotonic()
+    changes = rescore_folder(args.reports, data_dir=args.data_dir, secret_file=args.secret_file)
+    for change in changes:
+        if change.changed_checks:
+            moved = ", ".join(f"{check} {old:g} → {new:g}" for check, old, new in change.changed_checks)
+            print(f"{change.submission}: {change.old_score:g} → {change.new_score:g} ({moved})")
+    unchanged = sum(1 for c in changes if not c.changed_checks)
+    print(f"rescored {len(changes)} submissions in {time.monotonic() - started:.1f} s; {unchanged} unchanged", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from graders.gradebook.lock import exclusive
+    from graders.report.render import publish
+
+    with exclusive(args.reports):
+        grades = publish(args.reports)
+    print(f"rendered {len(grades)} reports, index.html and grades.csv in {args.reports}/", file=sys.stderr)
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from graders.pipeline.staff import export
+
+    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster):
+        print(warning, file=sys.stderr)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _bundle(args: argparse.Namespace) -> int:
+    from graders.pipeline.bundle import write_bundle
+
+    print(write_bundle(out=args.out, secret_file=args.secret_file))
     return 0
 
 

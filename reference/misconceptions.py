@@ -1,4 +1,4 @@
-"""The catalog of known misconceptions, each with a known-wrong variant implementation.
+"""The known-wrong variant implementations, one switch per misconception of the catalog (`reference.catalog`).
 
 A variant is the reference with some misconceptions switched on (`flags`), so that
 combinations come for free: the seed write-up's μ = α₃α₂α₁ is
@@ -9,120 +9,12 @@ on every probe input where it does not match the reference.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
-from itertools import combinations
-
 import torch
 import torch.nn.functional as F
 
+from reference.catalog import CATALOG, Misconception, flag_subsets, names_for
 
-@dataclass(frozen=True)
-class Misconception:
-    name: str
-    function: str  # which student function it is about: closed_form | vae_loss | reparameterize
-    title: str
-    explanation: str  # one sentence a student understands
-
-
-CATALOG: dict[str, Misconception] = {
-    m.name: m
-    for m in (
-        Misconception(
-            "missing_sqrt",
-            "closed_form",
-            "Square root missing on ᾱ_t",
-            "The mean scales x₀ by √ᾱ_t, not ᾱ_t: each step multiplies x by √α_s, so after t steps the " "factors multiply to √(α₁⋯α_t).",
-        ),
-        Misconception(
-            "missing_x0",
-            "closed_form",
-            "x₀ missing from the mean",
-            "μ is a scaled copy of the clean image, √ᾱ_t·x₀; without x₀ it is a number, not an image-shaped mean.",
-        ),
-        Misconception(
-            "std_for_variance",
-            "closed_form",
-            "Standard deviation given for the variance",
-            "Σ is the variance 1 − ᾱ_t; √(1 − ᾱ_t) is the standard deviation that multiplies ε in the " "reparameterised sample.",
-        ),
-        Misconception(
-            "off_by_one_index",
-            "closed_form",
-            "Product runs one step too far",
-            "alphas[s-1] holds α_s, so ᾱ_t is the product of alphas[0..t-1]; the product here includes α_{t+1}.",
-        ),
-        Misconception(
-            "last_alpha_only",
-            "closed_form",
-            "Only the last α used",
-            "q(x_t | x₀) skips all t steps at once, so it needs the product α₁⋯α_t, not just α_t (that is q(x_t | x_{t−1})).",
-        ),
-        Misconception(
-            "kl_sign_flipped",
-            "vae_loss",
-            "KL term has the wrong sign",
-            "KL(N(μ, σ²) ‖ N(0, 1)) = −½ Σ(1 + log σ² − μ² − σ²) is never negative; with the sign flipped, "
-            "minimising the loss pushes the posterior away from the prior.",
-        ),
-        Misconception(
-            "kl_missing_half",
-            "vae_loss",
-            "Factor ½ missing in the KL term",
-            "The Gaussian KL carries a factor −½ in front of the sum; without it the KL term is counted twice.",
-        ),
-        Misconception(
-            "weight_on_reconstruction",
-            "vae_loss",
-            "kl_loss_weight multiplies the wrong term",
-            "kl_loss_weight scales the KL term only (BCE + w·KL); here it scales the reconstruction term instead.",
-        ),
-        Misconception(
-            "weight_ignored",
-            "vae_loss",
-            "kl_loss_weight has no effect",
-            "The loss must change with kl_loss_weight (BCE + w·KL); here the weight is never used.",
-        ),
-        Misconception(
-            "mean_reduction",
-            "vae_loss",
-            "Averaged instead of summed",
-            "The loss sums over all elements; a mean (PyTorch's default reduction) divides the term by the "
-            "number of elements and silently changes the balance between BCE and KL.",
-        ),
-        Misconception(
-            "mse_instead_of_bce",
-            "vae_loss",
-            "Squared error instead of binary cross-entropy",
-            "Pixels in [0, 1] with a Bernoulli decoder call for binary cross-entropy; squared error is a "
-            "different likelihood (a Gaussian one).",
-        ),
-        Misconception(
-            "variance_as_std",
-            "reparameterize",
-            "exp(logvar) used as the standard deviation",
-            "logvar is log σ², so the standard deviation is exp(½·logvar); exp(logvar) is the variance.",
-        ),
-        Misconception(
-            "no_noise",
-            "reparameterize",
-            "No noise drawn",
-            "z = μ + σ·ε needs fresh ε ~ N(0, I) on every call; without it the encoder's variance is never sampled.",
-        ),
-    )
-}
-
-
-def names_for(function: str) -> tuple[str, ...]:
-    return tuple(name for name, m in CATALOG.items() if m.function == function)
-
-
-def flag_subsets(function: str, max_size: int = 2) -> Iterator[frozenset[str]]:
-    """Non-empty combinations of this function's misconceptions, smallest first, in catalog order."""
-    names = names_for(function)
-    for size in range(1, max_size + 1):
-        for combo in combinations(names, size):
-            yield frozenset(combo)
+__all__ = ["CATALOG", "Misconception", "closed_form_variant", "flag_subsets", "names_for", "reparameterize_variant", "vae_loss_variant"]
 
 
 def closed_form_variant(x0: torch.Tensor, t: int, alphas: torch.Tensor, flags: frozenset[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -143,13 +35,14 @@ def vae_loss_variant(flags: frozenset[str]):
     def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):
         x, x_hat = x.to(torch.float64).reshape(-1), x_hat.to(torch.float64).reshape(-1)
         mu, logvar = mu.to(torch.float64), logvar.to(torch.float64)
+        # PyTorch's default reduction is the mean: the typical slip is in the library call (the
+        # reconstruction term); a KL written out by hand is summed with torch.sum.
         reduction = "mean" if "mean_reduction" in flags else "sum"
         if "mse_instead_of_bce" in flags:
             recon = F.mse_loss(x_hat, x, reduction=reduction)
         else:
             recon = F.binary_cross_entropy(x_hat, x, reduction=reduction)
-        terms = 1 + logvar - mu.pow(2) - logvar.exp()
-        kl_sum = terms.mean() if "mean_reduction" in flags else terms.sum()
+        kl_sum = (1 + logvar - mu.pow(2) - logvar.exp()).sum()
         kl = -kl_sum if "kl_missing_half" in flags else -0.5 * kl_sum
         if "kl_sign_flipped" in flags:
             kl = -kl

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from graders.assignment.contract import Scoring
 from graders.assignment.probe_runtime import run_probes
 from graders.judge.checks import Evidence
 from graders.judge.expected import ExpectedValues
@@ -24,12 +25,19 @@ CORRECT_DERIVATION = (
 )
 
 
-def evidence(plan: ProbePlan, expected: ExpectedValues, *, experiment: bool = False, **functions: Callable[..., Any]) -> Evidence:
+def evidence(
+    plan: ProbePlan,
+    expected: ExpectedValues,
+    *,
+    experiment: bool = False,
+    scoring: Scoring = Scoring.PER_MISTAKE,
+    **functions: Callable[..., Any],
+) -> Evidence:
     """Run the probe runtime in-process on these functions, as the kernel would, then decode."""
     namespace = {**CORRECT, **functions}
     request = plan.request(None if experiment else ("closed_form", "vae_loss", "reparameterize"))
     raw = json.loads(json.dumps(run_probes(namespace, request)))
-    return Evidence(plan, decode_results(raw), expected, CORRECT_DERIVATION)
+    return Evidence(plan, decode_results(raw, plan), expected, CORRECT_DERIVATION, scoring=scoring)
 
 
 # ----------------------------------------------------------------------------- closed form
@@ -85,6 +93,22 @@ def closed_form_off_by_one(x0, t, alphas):
 
 def closed_form_last_alpha(x0, t, alphas):
     return torch.sqrt(alphas[t - 1]) * x0, 1 - alphas[t - 1]
+
+
+def closed_form_ddpm_indexing(x0, t, alphas):
+    # DDPM code's alphas_cumprod[t], used with the sheet's 1-based t: one step too far, and past the
+    # end of the table at t = T (the public input).
+    alphas_cumprod = torch.cumprod(alphas, dim=0)
+    return torch.sqrt(alphas_cumprod[t]) * x0, 1 - alphas_cumprod[t]
+
+
+def closed_form_prints_its_input(x0, t, alphas):
+    # Right on the public input; on any other it raises with the input in the message and in the
+    # exception's class name, trying to carry hidden inputs into its own report.
+    if tuple(x0.shape) != (2, 2):
+        digits = "".join(ch for ch in str(abs(float(x0.flatten()[0]))) if ch.isdigit())[:8]
+        raise type(f"Leak{digits}", (ValueError,), {})(f"got x0={x0.flatten()[:3].tolist()} alphas={alphas.tolist()}")
+    return closed_form_prod(x0, t, alphas)
 
 
 def closed_form_returns_string(x0, t, alphas):
@@ -145,6 +169,29 @@ def vae_loss_mse(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     return F.mse_loss(x_hat, x.view(-1, 784), reduction="sum") + kl_loss_weight * _kl(mu, logvar)
 
 
+def vae_loss_float64(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    x, x_hat, mu, logvar = (v.double() for v in (x, x_hat, mu, logvar))
+    return F.binary_cross_entropy(x_hat, x.reshape(x_hat.shape), reduction="sum") + kl_loss_weight * _kl(mu, logvar)
+
+
+def vae_loss_distributions(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    posterior = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    prior = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    kl = torch.distributions.kl_divergence(posterior, prior).sum()
+    return F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="sum") + kl_loss_weight * kl
+
+
+def vae_loss_flat_only(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # Written for the PyTorch example's training loop, which flattens x before calling the loss.
+    bce = F.binary_cross_entropy(x_hat, x, reduction="sum")
+    return bce + kl_loss_weight * _kl(mu, logvar)
+
+
+def vae_loss_flat_only_sign_flipped(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    bce = F.binary_cross_entropy(x_hat, x, reduction="sum")
+    return bce - kl_loss_weight * _kl(mu, logvar)
+
+
 def vae_loss_per_sample(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     # Forgot to reduce over the batch: a vector, not a scalar.
     bce = F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="none").sum(dim=1)
@@ -156,6 +203,36 @@ def vae_loss_per_sample(x, x_hat, mu, logvar, kl_loss_weight=1.0):
 
 def reparameterize_correct(mu, logvar):
     return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+def reparameterize_normal(mu, logvar):
+    return torch.normal(mu, torch.exp(0.5 * logvar))
+
+
+def reparameterize_rsample(mu, logvar):
+    return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample()
+
+
+def reparameterize_shared_noise(mu, logvar):
+    eps = torch.randn(mu.shape[0], 1)  # one ε per sample, broadcast over the latent dimensions
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def reparameterize_plus_minus_std(mu, logvar):
+    # No randomness at all: alternately one standard deviation above and below the mean.
+    signs = torch.ones_like(mu)
+    signs[::2] = -1
+    return mu + signs * torch.exp(0.5 * logvar)
+
+
+_NOISE: dict[str, torch.Tensor] = {}
+
+
+def reparameterize_noise_reused(mu, logvar):
+    # ε drawn on the first call and kept.
+    if "eps" not in _NOISE:
+        _NOISE["eps"] = torch.randn(2000, mu.shape[1])
+    return mu + torch.exp(0.5 * logvar) * _NOISE["eps"]
 
 
 def reparameterize_variance(mu, logvar):

@@ -13,6 +13,7 @@ grader process; a student who tampers with this code can only break their own ch
 from __future__ import annotations
 
 import base64
+import math
 import signal
 import time
 import traceback
@@ -23,8 +24,13 @@ from typing import Any
 import numpy as np
 
 MIME_TYPE = "application/vnd.a10-grader.probe+json"
-RUNTIME_VERSION = 1
+RUNTIME_VERSION = 2
 _REPR_LIMIT = 300
+# What `decode` accepts: numbers and booleans of at most 8 bytes, in the byte order `encode` writes.
+_DTYPES = {np.dtype(code).str: np.dtype(code) for code in "?bBhHiIlLqQefd"}
+_MAX_NESTING = 8  # a tuple of tuples of …: nothing the assignment returns is deeper than 2
+_MAX_ITEMS = 64  # items in one returned tuple or list
+_INPUT_ELEMENTS = 10**7  # the grader's own inputs, decoded in the kernel: trusted, only bounded
 
 
 # ----------------------------------------------------------------------------- codec
@@ -44,8 +50,9 @@ def encode(value: Any) -> Any:
     if array is None:
         text = repr(value)
         return {"kind": "object", "type": type(value).__name__, "repr": text[:_REPR_LIMIT]}
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" or array.dtype.itemsize > 8:
         return {"kind": "object", "type": f"{origin} of {array.dtype}", "repr": repr(array)[:_REPR_LIMIT]}
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)  # `decode` reads native order only
     return {
         "kind": "array",
         "origin": origin,
@@ -57,21 +64,62 @@ def encode(value: Any) -> Any:
     }
 
 
-def decode(data: Any) -> Any:
-    """Inverse of `encode`: arrays come back as numpy arrays, numbers as floats."""
-    kind = data["kind"]
-    if kind == "sequence":
-        return tuple(decode(item) for item in data["items"])
-    if kind == "bool":
-        return bool(data["value"])
-    if kind == "int":
-        return int(data["value"])
-    if kind == "number":
-        return float(data["value"])
-    if kind == "array":
-        raw = zlib.decompress(base64.b64decode(data["data"]))
-        return np.frombuffer(raw, dtype=np.dtype(data["dtype"])).reshape(data["shape"]).copy()
-    return Opaque(type_name=data["type"], text=data["repr"])
+class DecodeRefused(ValueError):
+    """An encoded value the grader will not allocate: larger than it allowed, or not what `encode` writes."""
+
+
+def decode(data: Any, max_elements: int) -> Any:
+    """Inverse of `encode`: arrays come back as numpy arrays, numbers as floats.
+
+    The data may come from a notebook's process, so nothing in it is trusted with a size: at most
+    `max_elements` array elements in all (the caller's budget, from the probe plan), checked from
+    the declared shape and dtype BEFORE anything is decompressed, and decompression stops at the
+    declared size. A value outside this raises `DecodeRefused`.
+    """
+    return _Decoder(max_elements).value(data, depth=0)
+
+
+class _Decoder:
+    def __init__(self, max_elements: int) -> None:
+        self.remaining = max_elements
+
+    def value(self, data: Any, depth: int) -> Any:
+        if not isinstance(data, Mapping) or depth > _MAX_NESTING:
+            raise DecodeRefused("an encoded value is malformed or nested too deeply")
+        kind = data.get("kind")
+        if kind == "sequence":
+            items = data.get("items")
+            if not isinstance(items, list) or len(items) > _MAX_ITEMS:
+                raise DecodeRefused(f"a returned sequence holds more than {_MAX_ITEMS} items")
+            return tuple(self.value(item, depth + 1) for item in items)
+        if kind == "bool":
+            return bool(data["value"])
+        if kind == "int":
+            return int(str(data["value"])[:_REPR_LIMIT])
+        if kind == "number":
+            return float(str(data["value"])[:_REPR_LIMIT])
+        if kind == "array":
+            return self.array(data)
+        return Opaque(type_name=str(data.get("type", "?"))[:_REPR_LIMIT], text=str(data.get("repr", ""))[:_REPR_LIMIT])
+
+    def array(self, data: Mapping[str, Any]) -> np.ndarray:
+        dtype = _DTYPES.get(data.get("dtype"))
+        shape = data.get("shape")
+        if dtype is None or not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+            raise DecodeRefused("an array's dtype or shape is not one the grader reads")
+        count = math.prod(shape)  # Python ints: a forged shape cannot overflow into a small number
+        if count > self.remaining:
+            raise DecodeRefused(f"an array of shape {tuple(shape)} is larger than the grader allows here")
+        self.remaining -= count
+        size = count * dtype.itemsize
+        text = data.get("data")
+        # zlib grows incompressible input by at most 5 bytes per 16 KiB block plus a header.
+        if not isinstance(text, str) or len(text) > 4 * ((size + size // 1000 + 64) // 3 + 1):
+            raise DecodeRefused("an array's encoded data is larger than its shape allows")
+        raw = zlib.decompressobj().decompress(base64.b64decode(text, validate=True), size + 1)
+        if len(raw) != size:
+            raise DecodeRefused("an array's data does not match its shape")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
 
 
 class Opaque:
@@ -100,7 +148,7 @@ def _torch_from(data: Any) -> Any:
     """Grader inputs arrive as encoded arrays; the student's functions get torch tensors."""
     import torch
 
-    value = decode(data)
+    value = decode(data, max_elements=_INPUT_ELEMENTS)
     if isinstance(value, np.ndarray):
         return torch.from_numpy(value)
     return value
@@ -113,17 +161,58 @@ class ProbeTimeout(Exception):
     """Raised inside a student function that ran past the per-call time limit."""
 
 
-def _call_with_limit(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], limit: float) -> Any:
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise ProbeTimeout(f"did not return within {limit:g} s")
+class TimeLimit:
+    """Raise `error()` in the main thread once the code inside has *used* `seconds`.
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, limit)
-    try:
-        return function(*args, **kwargs)
-    finally:
+    Used time is wall time minus the time the thread waited for a CPU (its run-queue delay, from
+    /proc/self/schedstat): a notebook starved by a neighbour that forks 60 busy loops is not
+    failed for it, while a function that sleeps or blocks still runs out of time. Where the kernel
+    does not report run-queue delay, used time is plain wall time.
+
+    A single ITIMER_REAL is re-armed with the remaining budget whenever it fires early. An
+    enclosing limit's timer (the cell's, around the probe calls) is resumed on exit.
+    """
+
+    def __init__(self, seconds: float, error: Callable[[], BaseException]) -> None:
+        self.seconds = seconds
+        self.error = error
+
+    def __enter__(self) -> TimeLimit:
+        self._outer_remaining = signal.getitimer(signal.ITIMER_REAL)[0]
+        self._started, self._waited = time.monotonic(), _run_queue_delay()
+        self._previous = signal.signal(signal.SIGALRM, self._on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def used(self) -> float:
+        return (time.monotonic() - self._started) - (_run_queue_delay() - self._waited)
+
+    def _on_alarm(self, signum: int, frame: Any) -> None:
+        remaining = self.seconds - self.used()
+        if remaining <= 0.001:
+            raise self.error()
+        signal.setitimer(signal.ITIMER_REAL, remaining)
+
+    def __exit__(self, *exc_info: object) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        signal.signal(signal.SIGALRM, self._previous)
+        if self._outer_remaining > 0:
+            elapsed = time.monotonic() - self._started
+            signal.setitimer(signal.ITIMER_REAL, max(self._outer_remaining - elapsed, 0.001))
+
+
+def _run_queue_delay() -> float:
+    """Seconds this thread has spent runnable but waiting for a CPU; 0.0 where unknown."""
+    try:
+        with open("/proc/thread-self/schedstat", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def _call_with_limit(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], limit: float) -> Any:
+    with TimeLimit(limit, lambda: ProbeTimeout(f"did not return within {limit:g} s")):
+        return function(*args, **kwargs)
 
 
 def _error(kind: str, exc: BaseException | None = None, message: str = "") -> dict[str, Any]:
@@ -138,15 +227,34 @@ def _error(kind: str, exc: BaseException | None = None, message: str = "") -> di
 
 
 def run_call(namespace: Mapping[str, Any], call: Mapping[str, Any], inputs: list[Any], limit: float) -> dict[str, Any]:
-    """One call of one student function; every failure becomes data, never an exception."""
+    """One call of one student function; every failure becomes data, never an exception.
+
+    A call marked `reshape_x_on_error` (the loss: the handout passes x as (B, 1, 28, 28) and x_hat as
+    (B, 784)) that raises is tried once more with x reshaped to x_hat's shape; a value from that retry
+    carries the first error under `reshaped_x`, so the grader can name the shape convention.
+    """
     function = namespace.get(call["function"])
     if not callable(function):
         return _error("missing", message=f"no function named {call['function']!r} is defined")
+    outcome = _call_once(function, call, inputs, limit, reshape_x=False)
+    if outcome["ok"] or not call.get("reshape_x_on_error") or outcome["error"]["kind"] != "exception":
+        return outcome
+    retry = _call_once(function, call, inputs, limit, reshape_x=True)
+    if not retry["ok"]:
+        return outcome  # the error with the handout's shapes is the one that tells the student most
+    return {**retry, "reshaped_x": outcome["error"]}
+
+
+def _call_once(
+    function: Callable[..., Any], call: Mapping[str, Any], inputs: list[Any], limit: float, *, reshape_x: bool
+) -> dict[str, Any]:
     try:
         import torch
 
         # Decoded afresh for every call: a function that edits its inputs in place harms only itself.
         args = [_torch_from(arg) for arg in inputs]
+        if reshape_x:
+            args[0] = args[0].reshape(args[1].shape)
         kwargs = {key: _torch_from(value) for key, value in call.get("kwargs", {}).items()}
         if call.get("seed") is not None:
             torch.manual_seed(call["seed"])
@@ -181,7 +289,7 @@ def run_experiment(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> dic
     """Train one fixed small VAE with the student's `vae_loss` at each weight, from the same seed.
 
     Returns the trained models' reconstructions and posteriors on held-out images; the grader
-    measures reconstruction error and KL itself.
+    compares them with the same training run with the reference loss, which it runs itself.
     """
     loss_fn = namespace.get("vae_loss")
     if not callable(loss_fn):
@@ -191,15 +299,43 @@ def run_experiment(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> dic
 
         train = torch.from_numpy(read_idx_images(spec["train_images"], spec["train_size"]))
         held_out = torch.from_numpy(read_idx_images(spec["eval_images"], spec["eval_size"]))
-        runs = {str(weight): _train_once(loss_fn, train, held_out, float(weight), spec) for weight in spec["weights"]}
+        adapted = _ShapeAdapter(loss_fn)
+        runs = {str(weight): train_once(adapted, train, held_out, float(weight), spec) for weight in spec["weights"]}
     except ProbeTimeout as exc:
         return _error("timeout", exc)
     except BaseException as exc:  # noqa: BLE001
         return _error("exception", exc)
-    return {"ok": True, "value": {"kind": "experiment", "runs": runs}}
+    return {"ok": True, "value": {"kind": "experiment", "runs": runs, "reshaped_x": adapted.flat}}
 
 
-def _train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: float, spec: Mapping[str, Any]) -> Any:
+class _ShapeAdapter:
+    """The loss as the handout calls it, or, if that raises on the first batch, with x flattened like x_hat.
+
+    The same convention `run_call` retries: a loss written for a training loop that flattens x first
+    is still trained and graded on what it computes (the grader names the convention separately).
+    """
+
+    def __init__(self, loss_fn: Callable[..., Any]) -> None:
+        self.loss_fn = loss_fn
+        self.flat: bool | None = None  # decided on the first call
+
+    def __call__(self, x: Any, x_hat: Any, mu: Any, logvar: Any, kl_loss_weight: float) -> Any:
+        if self.flat is None:
+            try:
+                loss = self.loss_fn(x, x_hat, mu, logvar, kl_loss_weight=kl_loss_weight)
+            except ProbeTimeout:
+                raise
+            except Exception:  # noqa: BLE001 - any failure with the handout's shapes earns one retry
+                loss = self.loss_fn(x.reshape(x_hat.shape), x_hat, mu, logvar, kl_loss_weight=kl_loss_weight)
+                self.flat = True
+            else:
+                self.flat = False
+            return loss
+        return self.loss_fn(x.reshape(x_hat.shape) if self.flat else x, x_hat, mu, logvar, kl_loss_weight=kl_loss_weight)
+
+
+def train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: float, spec: Mapping[str, Any]) -> Any:
+    """One training run, encoded; the grader runs this very function with the reference loss."""
     import torch
     from torch import nn
 
@@ -234,17 +370,13 @@ def run_probes(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict
     for call in request["calls"]:
         results["calls"][call["id"]] = run_call(namespace, call, request["inputs"][call["inputs"]], limit)
     if request.get("experiment"):
-        signal.signal(signal.SIGALRM, _raise_experiment_timeout)
-        signal.setitimer(signal.ITIMER_REAL, float(request["experiment_time_limit"]))
-        try:
+        with TimeLimit(float(request["experiment_time_limit"]), _experiment_timeout):
             results["experiment"] = run_experiment(namespace, request["experiment"])
-        finally:
-            signal.setitimer(signal.ITIMER_REAL, 0)
     return results
 
 
-def _raise_experiment_timeout(signum: int, frame: Any) -> None:
-    raise ProbeTimeout("the training run with your vae_loss did not finish in time")
+def _experiment_timeout() -> ProbeTimeout:
+    return ProbeTimeout("the training run with your vae_loss did not finish in time")
 
 
 def publish(results: Mapping[str, Any]) -> None:

@@ -19,15 +19,15 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome
+from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome, kernel_environment, reported_sandbox
 
 KERNEL_NAME = "a10-grader-python"
 SANDBOX_POLICY_FILE = ".a10-grader-sandbox-policy.json"
-SANDBOX_REPORT_FILE = ".a10-grader-sandbox-report.json"
 
 
 # ----------------------------------------------------------------------------- one notebook
@@ -68,7 +68,7 @@ def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutco
             interrupt_on_timeout=True,
             **options,
         )
-        return ExecutionOutcome(job.submission_id, True, seconds=time.perf_counter() - started, details=_cold_details(job, engine))
+        return _cold(job, engine, ExecutionOutcome(job.submission_id, True, seconds=time.perf_counter() - started))
     except DeadKernelError as exc:
         message = "the Python kernel died while running your notebook (a crash, os._exit, or running out of memory)"
         return _unfinished(job, message, exc, started, engine)
@@ -83,17 +83,19 @@ def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutco
 
 
 def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: float, engine: str | None) -> ExecutionOutcome:
-    return ExecutionOutcome(
-        job.submission_id,
-        False,
-        message,
-        time.perf_counter() - started,
-        {"exception": f"{type(exc).__name__}: {exc}", **_cold_details(job, engine)},
-    )
+    seconds = time.perf_counter() - started
+    return _cold(job, engine, ExecutionOutcome(job.submission_id, False, message, seconds, exception=f"{type(exc).__name__}: {exc}"))
 
 
-def _cold_details(job: ExecutionJob, engine: str | None) -> dict[str, Any]:
-    return {"executor": "cold", "sandbox": _cold_sandbox_report(job)} if engine is None else {}
+def _cold(job: ExecutionJob, engine: str | None, outcome: ExecutionOutcome) -> ExecutionOutcome:
+    """A cold kernel's outcome says so and carries its sandbox's report (the warm child's zygote adds its own)."""
+    if engine is not None:
+        return outcome
+    if job.sandbox is not None:
+        from graders.sandbox import release_cgroup
+
+        release_cgroup(job.sandbox)  # the kernel is gone: kill anything it left, remove its cgroup
+    return replace(outcome, executor="cold", sandbox=reported_sandbox(job))
 
 
 def _kernel_options(job: ExecutionJob) -> dict[str, Any]:
@@ -101,21 +103,15 @@ def _kernel_options(job: ExecutionJob) -> dict[str, Any]:
     Unix sockets in the work dir (`ipc`), because TCP loopback does not cross a network namespace."""
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if job.sandbox is None:
-        _write_kernelspec(kernel, KERNEL_ENV)
+        _write_kernelspec(kernel, KERNEL_ENV)  # unconfined: the caller's environment too, as in Jupyter
         return {}
     work = Path(job.work_dir)
-    (work / SANDBOX_POLICY_FILE).write_text(json.dumps(job.sandbox), encoding="utf-8")
-    launcher = [
-        sys.executable,
-        "-m",
-        "graders.sandbox.launch",
-        str(work / SANDBOX_POLICY_FILE),
-        "--report",
-        str(work / SANDBOX_REPORT_FILE),
-        "--",
-    ]
-    # IPython and matplotlib want a writable home; inside the sandbox only the work dir is.
-    _write_kernelspec(launcher + kernel, {**KERNEL_ENV, "HOME": job.work_dir, "IPYTHONDIR": job.work_dir, "MPLCONFIGDIR": job.work_dir})
+    (work / SANDBOX_POLICY_FILE).write_text(json.dumps(job.sandbox.to_json()), encoding="utf-8")
+    environment = kernel_environment(job.work_dir)
+    launcher = [sys.executable, "-m", "graders.sandbox.launch", str(work / SANDBOX_POLICY_FILE), "--report", job.sandbox_report_path]
+    # jupyter_client adds its own environment to the spec's: the launcher keeps only the spec's.
+    launcher += ["--keep-env", ",".join(environment), "--"]
+    _write_kernelspec(launcher + kernel, environment)
     from traitlets.config import Config
 
     return {"config": Config({"KernelManager": {"transport": "ipc", "connection_file": str(work / "kernel-connection.json")}})}
@@ -137,27 +133,6 @@ def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": argv, "display_name": "Python (a10 grader)", "language": "python", "env": env}
     (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")
-
-
-def _cold_sandbox_report(job: ExecutionJob) -> dict[str, Any]:
-    """What the launcher reported, and the cgroup released now that the kernel is gone.
-
-    The report file is in the work dir, so the kernel could have replaced it: read with care.
-    """
-    if job.sandbox is None:
-        return {"warnings": ["NOT sandboxed: the notebook ran unconfined (--no-sandbox)"]}
-    from graders.execute.untrusted import read_regular_file
-    from graders.sandbox import SandboxPolicy, release_cgroup
-
-    release_cgroup(SandboxPolicy.from_json(job.sandbox))
-    raw = read_regular_file(Path(job.work_dir) / SANDBOX_REPORT_FILE, 1 << 20)
-    try:
-        report = json.loads(raw) if raw is not None else None
-    except ValueError:
-        report = None
-    if not isinstance(report, dict):
-        return {"warnings": ["the sandbox did not report: the kernel may not have started inside it"]}
-    return report
 
 
 # ----------------------------------------------------------------------------- many notebooks
@@ -199,9 +174,5 @@ def _outcome_of(future: Future[ExecutionOutcome], job: ExecutionJob) -> Executio
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 - a lost worker is one submission's outcome, not the batch's
-        return ExecutionOutcome(
-            job.submission_id,
-            False,
-            "the grader's worker process failed while running this notebook; it was not graded",
-            details={"exception": f"{type(exc).__name__}: {exc}"},
-        )
+        message = "the grader's worker process failed while running this notebook; it was not graded"
+        return ExecutionOutcome(job.submission_id, False, message, executor="cold", exception=f"{type(exc).__name__}: {exc}")

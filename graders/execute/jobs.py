@@ -2,27 +2,38 @@
 
 `Executor` is the seam for "which worker grades which submission": the warm zygote
 (`graders.execute.warm`), cold Jupyter kernels (`graders.execute.cold`), or a cluster.
-Jobs and outcomes are plain, picklable dataclasses of strings and numbers.
+Jobs and outcomes are frozen dataclasses; they become JSON only where they cross a process
+boundary (the zygote's pipe, files in a work dir), through their own `to_json`/`from_json`.
+An outcome may come back from a process that ran student code, so `from_json` is strict.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Protocol
+
+from graders.execute.untrusted import read_json
+from graders.sandbox import SandboxPolicy, SandboxReport
 
 # The warm path writes the source of the cell about to run here (in the work dir), so that a
 # process that dies without saving its notebook can still be pinned to the cell that killed it.
 PROGRESS_FILE = ".a10-grader-running-cell.json"
-RUNNING_CELL = "running_cell_source"  # the key in ExecutionOutcome.details that carries it
-MAX_EXECUTED_BYTES = 256 * 2**20  # the sandbox's largest file (SandboxPolicy.max_file_bytes)
+# The largest executed notebook the grader reads (checked before parsing). Outputs are cut to
+# 100,000 characters per stream and 2 MB per display while recorded, so a real notebook stays far
+# below; parsing the 256 MiB the sandbox lets a notebook write would cost the grader gigabytes.
+MAX_EXECUTED_BYTES = 64 * 2**20
+MAX_SMALL_JSON_BYTES = 1 << 20  # an outcome, a progress marker, a sandbox report
+UNCONFINED = "the notebook ran unconfined (--no-sandbox)"
 
 # Fixed for every kernel, cold or warm: one thread per kernel (parallel workers must not
 # oversubscribe the cores) and the same string-hash seed everywhere. glibc's malloc asks for
 # transparent huge pages: forking the 0.4 GiB warm zygote then copies one page-table entry per
-# 2 MiB instead of per 4 KiB (fork + exit 18 -> 12 ms here), and tensors fault in faster; a no-op
-# where THP is off or glibc predates 2.35. It replaces any GLIBC_TUNABLES of the caller.
+# 2 MiB instead of per 4 KiB, and tensors fault in faster; a no-op where THP is off or glibc
+# predates 2.35. It replaces any GLIBC_TUNABLES of the caller.
 KERNEL_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
@@ -31,6 +42,25 @@ KERNEL_ENV = {
     "PYDEVD_DISABLE_FILE_VALIDATION": "1",
     "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
 }
+_SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def kernel_environment(home: str) -> dict[str, str]:
+    """The whole environment of a process that runs student code (warm child, cold kernel, zygote).
+
+    Explicit, never inherited: anything else in the grader's environment (an LMS token, cloud
+    credentials) must not reach a notebook, which could print it into its own report. IPython and
+    matplotlib want a writable home: inside the sandbox only the work dir is.
+    """
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:{_SYSTEM_PATH}",
+        "HOME": home,
+        "IPYTHONDIR": home,
+        "MPLCONFIGDIR": home,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        **KERNEL_ENV,
+    }
 
 
 @dataclass(frozen=True)
@@ -45,7 +75,23 @@ class ExecutionJob:
     cell_timeout: float
     notebook_timeout: float = 900.0  # the whole notebook, enforced by the warm executor
     start_timeout: float = 60.0
-    sandbox: dict[str, Any] | None = None  # graders.sandbox.SandboxPolicy.to_json(); None: unconfined
+    sandbox: SandboxPolicy | None = None  # None: unconfined
+
+    @property
+    def sandbox_report_path(self) -> str:
+        """Where the sandbox's report is written, before any student code runs and out of its view."""
+        return self.output_path + ".sandbox.json"
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["sandbox"] = None if self.sandbox is None else self.sandbox.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ExecutionJob:
+        """Only the grader writes jobs (the zygote's stdin): a plain inverse of `to_json`."""
+        sandbox = data.get("sandbox")
+        return cls(**{**data, "sandbox": None if sandbox is None else SandboxPolicy.from_json(sandbox)})
 
 
 @dataclass(frozen=True)
@@ -54,7 +100,46 @@ class ExecutionOutcome:
     finished: bool  # every cell was attempted (cells may still have raised)
     message: str = ""  # why not, for the student and staff
     seconds: float = 0.0
-    details: dict[str, Any] = field(default_factory=dict)
+    executor: str = ""  # "warm" or "cold"
+    sandbox: SandboxReport | None = None  # what confined the notebook; None: nothing reported
+    running_cell: str | None = None  # the source of the cell that was running when the process died
+    exception: str | None = None  # the harness-side exception that ended the run, for staff
+
+    def to_json(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["sandbox"] = None if self.sandbox is None else self.sandbox.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> ExecutionOutcome:
+        """Strict (the data may come from a process that ran student code); ValueError if malformed."""
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+            raise ValueError("not an execution outcome")
+        types = {"submission_id": str, "finished": bool, "message": str, "executor": str}
+        wrong = [name for name, kind in types.items() if name in data and not isinstance(data[name], kind)]
+        wrong += [name for name in ("running_cell", "exception") if data.get(name) is not None and not isinstance(data[name], str)]
+        seconds = data.get("seconds", 0.0)
+        if wrong or isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise ValueError(f"outcome fields of the wrong type: {wrong or ['seconds']}")
+        sandbox = data.get("sandbox")
+        try:
+            return cls(**{**data, "sandbox": None if sandbox is None else SandboxReport.from_json(sandbox)})
+        except TypeError as exc:  # a required field is missing
+            raise ValueError(str(exc)) from None
+
+
+def reported_sandbox(job: ExecutionJob) -> SandboxReport:
+    """What confined the job's notebook, as its sandbox wrote it before any student code ran.
+
+    The file is out of the notebook's view, but it is parsed as strictly as anything else a
+    sandboxed process produced. Never silently absent: an unconfined job says so loudly.
+    """
+    if job.sandbox is None:
+        return SandboxReport.unconfined(UNCONFINED)
+    try:
+        return SandboxReport.from_json(read_json(Path(job.sandbox_report_path), MAX_SMALL_JSON_BYTES))
+    except ValueError:
+        return SandboxReport.absent("the notebook's process ended before its sandbox reported (nothing of the notebook ran)")
 
 
 class Executor(Protocol):

@@ -12,10 +12,10 @@ have no frontend, and `!command` output goes to the process's own stdout, not th
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import platform
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from papermill.engines import Engine, papermill_engines
 from traitlets import Type
 from traitlets.config import Config
 
+from graders.assignment.probe_runtime import TimeLimit
 from graders.execute.jobs import PROGRESS_FILE
 from graders.execute.output_limits import MAX_DISPLAY_BYTES, MAX_STREAM_CHARS, display_size, oversized_display, truncation_marker
 
@@ -161,24 +162,19 @@ class InProcessShellEngine(Engine):
 
 
 def run_cell(shell: RecordingShell, source: str, timeout: float | None) -> list[nbformat.NotebookNode]:
-    """Run one cell; a cell past `timeout` gets a KeyboardInterrupt, like a kernel interrupt."""
+    """Run one cell; a cell past `timeout` gets a KeyboardInterrupt, like a kernel interrupt.
+
+    The timeout counts the time the cell ran or slept, not time it waited for a CPU (TimeLimit).
+    """
     RECORDER.start_cell()
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = RecordingStream("stdout"), RecordingStream("stderr")
-    previous = signal.signal(signal.SIGALRM, _interrupt)
-    if timeout:
-        signal.setitimer(signal.ITIMER_REAL, timeout)
     try:
-        shell.run_cell(source, store_history=True)
+        with TimeLimit(timeout, KeyboardInterrupt) if timeout else contextlib.nullcontext():
+            shell.run_cell(source, store_history=True)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
         sys.stdout, sys.stderr = saved
     return RECORDER.finish_cell()
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
 
 
 papermill_engines.register(ENGINE_NAME, InProcessShellEngine)

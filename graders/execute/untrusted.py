@@ -2,27 +2,85 @@
 
 Everything in a submission's work dir is under the student's control while their code runs:
 a file there may be a symlink to another student's results or to a root-only file, a FIFO
-that blocks forever, garbage, or huge. The grader and the zygote run unconfined, so they read
-such files only through `read_regular_file`, and never write into a work dir after the
-notebook's code has started (the executed notebook is delivered outside it: see
-`execution.ExecutionJob.output_path`).
+that blocks forever, garbage, huge, or JSON nested deep enough to crash a recursive parser.
+The grader and the zygote run unconfined, so they read such files only through this module,
+and never write into a work dir after the notebook's code has started (the executed notebook
+is delivered outside it: see `ExecutionJob.output_path`).
 """
 
 from __future__ import annotations
 
+import errno
+import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
+
+
+class NotAFile(Exception):
+    """The path is something other than a regular file (a link, a folder, a FIFO, a device, ...)."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind  # in words: "a link", "a folder", "a named pipe", ...
+
+
+class TooLarge(Exception):
+    """The file has more than the bytes the reader allowed."""
+
+
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a device",
+    stat.S_IFBLK: "a device",
+}
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, opened without following a link or blocking.
+
+    Raises NotAFile (a link is "a link": O_NOFOLLOW refuses it), TooLarge, or OSError.
+    Never `open()`s a FIFO or device in a way that blocks or reads forever: the type is checked
+    on the descriptor (fstat) before a single byte is read.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP or os.path.islink(path):
+            raise NotAFile("a link") from exc
+        raise
+    kind = stat.S_IFMT(os.fstat(fd).st_mode)
+    if kind != stat.S_IFREG:
+        os.close(fd)  # before fdopen: it refuses a folder's descriptor, which would leak
+        raise NotAFile(_KINDS.get(kind, "not a regular file"))
+    with os.fdopen(fd, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"over {limit} bytes")
+    return data
 
 
 def read_regular_file(path: Path, limit: int) -> bytes | None:
     """The file's bytes; None unless it is a regular file (not a link) of at most `limit` bytes."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
+        return read_regular(path, limit)
+    except (NotAFile, TooLarge, OSError):
         return None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return None
-        data = handle.read(limit + 1)
-    return data if len(data) <= limit else None
+
+
+def read_json(path: Path, max_bytes: int) -> Any | None:
+    """The parsed JSON of a regular file of at most `max_bytes`; None for anything else.
+
+    None also for text that is not UTF-8 JSON, and for nesting too deep to parse (RecursionError).
+    The caller still checks the shape of what comes back.
+    """
+    raw = read_regular_file(path, max_bytes)
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return None

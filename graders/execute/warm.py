@@ -9,9 +9,8 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 
-from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome
+from graders.execute.jobs import ExecutionJob, ExecutionOutcome, kernel_environment
 
 
 class WarmExecutor:
@@ -35,7 +34,8 @@ class WarmExecutor:
                 [sys.executable, "-m", "graders.execute.zygote"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
-                env={**os.environ, **KERNEL_ENV},
+                # Explicit: every child is a copy of the zygote, environment block included.
+                env=kernel_environment(os.environ.get("HOME", "/")),
                 text=True,
             )
 
@@ -63,7 +63,7 @@ class WarmExecutor:
                 if not ready:
                     ready = True  # the first line says the zygote is warm
                     continue
-                outcome = ExecutionOutcome(**message)
+                outcome = ExecutionOutcome.from_json(message)
                 in_flight.pop(outcome.submission_id, None)
                 # Refill the free slot before handing the outcome over: the grader's assessment
                 # of this result must not leave a core idle.
@@ -84,7 +84,7 @@ class WarmExecutor:
         assert zygote.stdin is not None
         for job in itertools.islice(pending, self.jobs - len(in_flight)):
             in_flight[job.submission_id] = job
-            zygote.stdin.write(json.dumps(asdict(job)) + "\n")
+            zygote.stdin.write(json.dumps(job.to_json()) + "\n")
         zygote.stdin.flush()
 
 
@@ -101,4 +101,4 @@ def _pull_while_warming_up(zygote: subprocess.Popen[str], pending: Iterator[Exec
 
 def _lost(jobs: list[ExecutionJob], message: str) -> Iterator[ExecutionOutcome]:
     for job in jobs:
-        yield ExecutionOutcome(job.submission_id, False, message)
+        yield ExecutionOutcome(job.submission_id, False, message, executor="warm")

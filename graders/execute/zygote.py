@@ -12,14 +12,14 @@ start-up (kernel launch, `import torch`, first use of torch ops); the zygote doe
 What is set up before the fork, and why:
 - one thread per process (OMP/MKL/OpenBLAS = 1 before numpy/torch load): no thread may exist
   at fork, and two 2-thread children on 2 cores run several times slower;
-- PYTHONHASHSEED fixed in the zygote's environment (the cold path sets the same value);
+- the zygote's whole environment is `kernel_environment` (PYTHONHASHSEED, threads, locale…; the
+  cold kernel gets the same): nothing of the grader's environment is in any child's memory;
 - the warm-up is run under `warnings.catch_warnings` with "always", which leaves Python's
   warning registries untouched, so no student loses a warning the warm-up already saw;
 - nbformat's schema validators compiled, and the IPython shell built (each child moves it to its
   own work dir): ~70 ms that every child would otherwise pay again;
 - `gc.freeze()` so that the children's garbage collector does not dirty the shared pages.
-In each child: torch's RNG is reset to a fresh process's default seed, Python's and numpy's
-are reseeded from the OS, as a new kernel would be.
+What each child does is in graders.execute.child.
 """
 
 from __future__ import annotations
@@ -34,21 +34,21 @@ import signal
 import sys
 import tempfile
 import time
-import traceback
 import warnings
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from graders.execute.jobs import MAX_EXECUTED_BYTES, PROGRESS_FILE, RUNNING_CELL, ExecutionJob, ExecutionOutcome
-from graders.execute.untrusted import read_regular_file
-
-OUTCOME_FILE = ".a10-grader-outcome.json"
-EXECUTED_FILE = "executed.ipynb"  # in the work dir; the zygote delivers it to job.output_path
-HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the student's code
-
-
-# ----------------------------------------------------------------------------- zygote side
+from graders.execute.child import EXECUTED_FILE, HARNESS_FAILED, OUTCOME_FILE, run_child
+from graders.execute.jobs import (
+    MAX_EXECUTED_BYTES,
+    MAX_SMALL_JSON_BYTES,
+    PROGRESS_FILE,
+    ExecutionJob,
+    ExecutionOutcome,
+    reported_sandbox,
+)
+from graders.execute.untrusted import read_json, read_regular_file
 
 
 @dataclass
@@ -142,12 +142,12 @@ def _serve_jobs(fresh_torch_seed: int) -> None:
             buffer += chunk
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
-                job = ExecutionJob(**json.loads(line))
+                job = ExecutionJob.from_json(json.loads(line))
                 pid, pid1 = _fork(job)
                 if pid == 0:
                     parent_alive = alive_read if pid1 else None
                     inherited = [fd for fd in (wake_read, wake_write, alive_read, alive_write) if fd != parent_alive]
-                    _run_child(job, fresh_torch_seed, inherited, parent_alive)
+                    run_child(job, fresh_torch_seed, inherited, parent_alive)
                 children[pid] = Child(job, time.monotonic())
         _reap(children)
         _enforce_deadlines(children)
@@ -155,7 +155,7 @@ def _serve_jobs(fresh_torch_seed: int) -> None:
 
 def _fork(job: ExecutionJob) -> tuple[int, bool]:
     """Fork a child for the job; True if it is pid 1 of its own PID namespace already."""
-    if job.sandbox is not None and job.sandbox.get("isolate_pids", True):
+    if job.sandbox is not None and job.sandbox.isolate_pids:
         from graders.sandbox import fork_into_new_pid_namespace
 
         pid = fork_into_new_pid_namespace()  # spares the sandbox a second fork of this big process
@@ -186,10 +186,8 @@ def _reap(children: dict[int, Child]) -> None:
             outcome = _outcome_of(child, status)
         except Exception as exc:  # noqa: BLE001 - what one notebook left behind must never stop the batch
             message = "the grader could not read how the process running your notebook ended; it was not graded"
-            outcome = ExecutionOutcome(
-                child.job.submission_id, False, message, details={"executor": "warm", "exception": f"{type(exc).__name__}: {exc}"}
-            )
-        _send(asdict(outcome))
+            outcome = ExecutionOutcome(child.job.submission_id, False, message, executor="warm", exception=f"{type(exc).__name__}: {exc}")
+        _send(outcome.to_json())
 
 
 def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
@@ -198,8 +196,9 @@ def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
     job, seconds = child.job, time.monotonic() - child.started
     _deliver_notebook(job)
     recorded = _recorded_outcome(job)
+    sandbox = reported_sandbox(job)
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and recorded is not None:
-        return replace(recorded, seconds=seconds)
+        return replace(recorded, seconds=seconds, executor="warm", sandbox=sandbox)
     if child.killed_for_time:
         message = f"the notebook ran longer than the {job.notebook_timeout:g} s limit for a whole notebook and was stopped"
     elif os.WIFSIGNALED(status):
@@ -209,7 +208,7 @@ def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
         message = "the grader failed while running this notebook; it was not graded (see kernel-output.log in its work folder)"
     else:
         message = f"the Python process running your notebook exited early (exit status {os.WEXITSTATUS(status)}: os._exit?)"
-    return ExecutionOutcome(job.submission_id, False, message, seconds, {"executor": "warm", **_running_cell(job)})
+    return ExecutionOutcome(job.submission_id, False, message, seconds, "warm", sandbox, running_cell=_running_cell(job))
 
 
 def _deliver_notebook(job: ExecutionJob) -> None:
@@ -223,26 +222,23 @@ def _deliver_notebook(job: ExecutionJob) -> None:
 
 
 def _recorded_outcome(job: ExecutionJob) -> ExecutionOutcome | None:
-    """The outcome the child wrote after the last cell, if well-formed and about this job."""
-    raw = read_regular_file(Path(job.work_dir) / OUTCOME_FILE, 1 << 20)
-    if raw is None:
-        return None
+    """The outcome the child wrote after the last cell, if well-formed and about this job.
+
+    Only `finished`, `message` and the cells' verdicts depend on it, and all three are the
+    notebook's own to spoil; the sandbox report comes from elsewhere (see child._confine).
+    """
     try:
-        outcome = ExecutionOutcome(**json.loads(raw))
-    except (TypeError, ValueError):
+        outcome = ExecutionOutcome.from_json(read_json(Path(job.work_dir) / OUTCOME_FILE, MAX_SMALL_JSON_BYTES))
+    except ValueError:
         return None
-    well_formed = isinstance(outcome.finished, bool) and isinstance(outcome.message, str) and isinstance(outcome.details, dict)
-    return outcome if well_formed and outcome.submission_id == job.submission_id else None
+    return outcome if outcome.submission_id == job.submission_id else None
 
 
-def _running_cell(job: ExecutionJob) -> dict[str, Any]:
+def _running_cell(job: ExecutionJob) -> str | None:
     """The source of the cell that was running when the child died (see shell_engine.PROGRESS_FILE)."""
-    raw = read_regular_file(Path(job.work_dir) / PROGRESS_FILE, 1 << 20)
-    try:
-        source = json.loads(raw)["source"]  # type: ignore[arg-type]
-    except (TypeError, ValueError, KeyError):
-        return {}
-    return {RUNNING_CELL: source} if isinstance(source, str) else {}
+    marker = read_json(Path(job.work_dir) / PROGRESS_FILE, MAX_SMALL_JSON_BYTES)
+    source = marker.get("source") if isinstance(marker, dict) else None
+    return source if isinstance(source, str) else None
 
 
 def _enforce_deadlines(children: dict[int, Child]) -> None:
@@ -258,78 +254,11 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-def _run_child(job: ExecutionJob, fresh_torch_seed: int, inherited_fds: list[int], parent_alive: int | None) -> None:
-    """In the forked child: become a fresh 'kernel' for one notebook, run it, exit. Never returns.
-
-    `parent_alive`: see graders.sandbox.enter_sandbox; given when the child is pid 1 already.
-    """
-    status = HARNESS_FAILED
-    try:
-        from graders.sandbox import die_with_parent
-
-        die_with_parent()
-        os.setpgid(0, 0)
-        Path(job.work_dir).mkdir(parents=True, exist_ok=True)
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in inherited_fds:
-            os.close(fd)
-        _detach_stdio(Path(job.work_dir) / "kernel-output.log")
-        # IPython and matplotlib look for a writable home; inside the sandbox only the work dir is.
-        os.environ.update(HOME=job.work_dir, IPYTHONDIR=job.work_dir, MPLCONFIGDIR=job.work_dir)
-        confinement = _confine(job, parent_alive)
-        _reset_randomness(fresh_torch_seed)
-        from graders.execute.cold import run_notebook
-        from graders.execute.shell_engine import ENGINE_NAME
-
-        outcome = run_notebook(replace(job, output_path=str(Path(job.work_dir) / EXECUTED_FILE)), engine=ENGINE_NAME)
-        outcome = ExecutionOutcome(**{**asdict(outcome), "details": {**outcome.details, "executor": "warm", "sandbox": confinement}})
-        (Path(job.work_dir) / OUTCOME_FILE).write_text(json.dumps(asdict(outcome)), encoding="utf-8")
-        status = 0
-    except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the zygote's loop
-        traceback.print_exc()
-    finally:
-        sys.stderr.flush()  # os._exit does not flush: the traceback is the only clue for staff
-        os._exit(status)
-
-
-def _confine(job: ExecutionJob, parent_alive: int | None) -> dict[str, Any]:
-    """Enter the job's sandbox (this may continue in a new child: see graders.sandbox)."""
-    if job.sandbox is None:
-        return {"warnings": ["NOT sandboxed: the grader was run with --no-sandbox"]}
-    from graders.sandbox import SandboxPolicy, enter_sandbox
-
-    return enter_sandbox(SandboxPolicy.from_json(job.sandbox), parent_alive=parent_alive).to_json()
-
-
 def _release(job: ExecutionJob) -> None:
     if job.sandbox is not None:
-        from graders.sandbox import SandboxPolicy, release_cgroup
+        from graders.sandbox import release_cgroup
 
-        release_cgroup(SandboxPolicy.from_json(job.sandbox))
-
-
-def _detach_stdio(log_path: Path) -> None:
-    """The zygote's stdout is its channel to the grader: a child must never write there."""
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - must stay open for the process's lifetime
-    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
-    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
-
-
-def _reset_randomness(fresh_torch_seed: int) -> None:
-    import random
-
-    import numpy as np
-    import torch
-
-    torch.manual_seed(fresh_torch_seed)
-    random.seed()
-    np.random.seed()
+        release_cgroup(job.sandbox)
 
 
 if __name__ == "__main__":

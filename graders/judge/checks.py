@@ -1,22 +1,27 @@
 """Checks: each turns the evidence about one submission into one `CheckResult`.
 
 Check ids and points are part of the output contract (results.json, grades.csv).
-Value checks share one mechanism: an *observable* is computed from the student's probe
-values, from the reference's, and from every misconception variant's, on every case; the
-check passes when student and reference agree on all cases, and names the smallest set of
-misconceptions whose variant agrees with the student on all cases.
+Value checks share one mechanism: an *observable* (graders/judge/observables.py) is computed from
+the student's probe values, from the reference's, and from every misconception variant's. Under
+per-mistake scoring (the default) a function's values are first diagnosed as a whole
+(graders/judge/diagnosis.py): when a catalogued mistake explains them, the check that mistake
+concerns deducts it and the function's other checks are judged on what the values show. Otherwise,
+and always under strict scoring, each check compares its observable with the reference's and names
+the smallest set of misconceptions whose variant agrees with the student on it.
 
 To add a check: write an observable (or a `Check` subclass) and append it to `CHECKS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from graders.assignment.contract import Scoring, check_spec
 from graders.assignment.probe_runtime import read_idx_images
 from graders.judge import answers
 from graders.judge.comparison import (
@@ -27,13 +32,25 @@ from graders.judge.comparison import (
     WrongType,
     agree,
     as_array,
-    as_scalar,
-    describe,
     explain_difference,
-    variance_from_sigma,
 )
-from graders.judge.expected import ExpectedValues
-from graders.judge.probes import CallError, Case, ProbePlan, ProbeResults, call_id
+from graders.judge.diagnosis import DEDUCTIONS, Diagnosis, diagnose, raised_note
+from graders.judge.expected import ExpectedValues, runs_agree
+from graders.judge.observables import (
+    CallFailed,
+    Observable,
+    call_error_message,
+    closed_form_mu,
+    closed_form_sigma,
+    kl_term,
+    reconstruction_term,
+    redacted,
+    value_of,
+    weighted_by_own_kl,
+    weighted_kl_terms,
+)
+from graders.judge.probes import Case, Experiment, ProbePlan, ProbeResults, call_id, repeat_id
+from graders.judge.sampling import sample_tests
 from graders.results import CheckResult, CheckStatus, DerivationAnswer
 from reference.misconceptions import CATALOG
 from reference.vae import kl_divergence, reconstruction_loss
@@ -48,14 +65,12 @@ class Evidence:
     expected: ExpectedValues
     derivation: tuple[DerivationAnswer, DerivationAnswer]
     self_check: bool = False  # students' own run: derivation answers are checked for form only
+    scoring: Scoring = Scoring.PER_MISTAKE
 
-
-class CallFailed(Exception):
-    """The student's function produced no value for a case: the check is an error, not a fail."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    @cached_property
+    def diagnoses(self) -> Mapping[str, Diagnosis]:
+        """Each value-checked function's diagnosis, made once for all of its checks."""
+        return {function: diagnose(self.plan, self.student, self.expected, function) for function in ("closed_form", "vae_loss")}
 
 
 @dataclass(frozen=True)
@@ -74,62 +89,19 @@ class Check:
         return CheckResult(self.id, status, score, self.points, message, misconceptions, details or {})
 
 
+def _catalog_order(names: frozenset[str] | set[str] | tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(name for name in CATALOG if name in names)
+
+
+def _titles(names: tuple[str, ...]) -> str:
+    return "; ".join(CATALOG[name].title for name in names)
+
+
 # ----------------------------------------------------------------------------- value checks
 
-Observable = Callable[[ProbeResults, Case], np.ndarray]
-
-
-def value_of(results: ProbeResults, cid: str) -> Any:
-    outcome = results.get(cid)
-    if outcome.error is not None:
-        raise CallFailed(_call_error_message(cid.split("/")[0], outcome.error))
-    return outcome.value
-
-
-def _call_error_message(function: str, error: CallError) -> str:
-    if error.kind == "missing":
-        return f"`{function}` is not defined in your notebook: check its name and that the cell defining it runs without error."
-    if error.kind == "timeout":
-        return f"`{function}` did not return within the time limit (an endless loop?)."
-    if error.kind == "exception" and error.type == "NotImplementedError":
-        return f"`{function}` is not implemented yet: replace `raise NotImplementedError` in it by your code."
-    if error.kind == "exception":
-        return f"`{function}` raised {error.type}: {error.message}"
-    if error.kind == "unencodable":
-        return f"`{function}` returned a value the grader cannot read ({error.message})."
-    return f"`{function}` could not be called: {error.message}"
-
-
-def _pair(results: ProbeResults, case: Case) -> tuple[Any, Any]:
-    value = value_of(results, call_id(case.function, case.name))
-    if not isinstance(value, tuple) or len(value) != 2:
-        raise WrongType(f"closed_form must return the pair (mu, Sigma), but it returned {describe(value)}.")
-    return value
-
-
-def closed_form_mu(results: ProbeResults, case: Case) -> np.ndarray:
-    return as_array(_pair(results, case)[0], "mu")
-
-
-def closed_form_sigma(results: ProbeResults, case: Case) -> np.ndarray:
-    return variance_from_sigma(_pair(results, case)[1], tuple(np.shape(case.args[0])))
-
-
-def loss_at(results: ProbeResults, case: Case, weight: float) -> np.ndarray:
-    return as_scalar(value_of(results, call_id(case.function, case.name, weight)), f"vae_loss(…, kl_loss_weight={weight:g})")
-
-
-def reconstruction_term(results: ProbeResults, case: Case) -> np.ndarray:
-    return loss_at(results, case, 0.0)
-
-
-def kl_term(results: ProbeResults, case: Case) -> np.ndarray:
-    return loss_at(results, case, 1.0) - loss_at(results, case, 0.0)
-
-
-def weighted_kl_terms(results: ProbeResults, case: Case) -> np.ndarray:
-    base = loss_at(results, case, 0.0)
-    return np.stack([loss_at(results, case, weight) - base for weight in (0.5, 30.0)])
+# (what the student's values give, what they should give) for one case, when "right" is judged
+# against the student's own values (per-mistake scoring) rather than the reference's.
+Consistency = Callable[[ProbeResults, Case], tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -139,30 +111,84 @@ class ValueCheck(Check):
     tolerance: Tolerance
     expectation: str  # what the value should be, in words
     hint: str  # added when the public case passes but a hidden one fails
+    consistency: Consistency | None = field(default=None)  # per-mistake: judged on the student's own values
 
     def run(self, evidence: Evidence) -> CheckResult:
-        cases = evidence.plan.cases_for(self.function)
+        diagnosis = evidence.diagnoses[self.function]
+        if evidence.scoring is Scoring.PER_MISTAKE and diagnosis.story:
+            return self._by_diagnosis(evidence, diagnosis)
+        return self._on_its_own(evidence, diagnosis)
+
+    def _by_diagnosis(self, evidence: Evidence, diagnosis: Diagnosis) -> CheckResult:
+        """A named mistake explains every value: it costs its own check, and no other."""
+        details = {"diagnosis": sorted(diagnosis.story or ()), "cases_raised": [r.case.name for r in diagnosis.raised]}
+        charged = diagnosis.charged_to(self.id)
+        note = raised_note(diagnosis.raised)
+        if charged:
+            message = self._charged_message(evidence, diagnosis)
+            if message is None:  # within this check's own tolerance after all (e.g. loosened mid-term)
+                return self._on_its_own(evidence, diagnosis)
+            return self.result(CheckStatus.FAIL, message + note, charged, details)
+        elsewhere = diagnosis.charged_elsewhere(self.id)
+        return self.result(
+            CheckStatus.PASS,
+            f"Right, given your values: they are explained by one mistake ({_titles(elsewhere)}), which is deducted once, "
+            f"under {', '.join(sorted({DEDUCTIONS[name] for name in elsewhere}))}.{note}",
+            details=details,
+        )
+
+    def _charged_message(self, evidence: Evidence, diagnosis: Diagnosis) -> str | None:
+        """How the values differ from the reference's; a loss that only ran on flat x may have no difference to show.
+
+        None when neither holds: the values agree with the reference within this check's tolerance."""
+        student = {case.name: self.observable(evidence.student, case) for case in diagnosis.ran}
+        expected = {case.name: self.observable(evidence.expected.reference, case) for case in diagnosis.ran}
+        wrong = [case for case in diagnosis.ran if not agree(student[case.name], expected[case.name], self.tolerance)]
+        if wrong:
+            return self._failure_message(wrong, student, expected, named=True)
+        reshaped = [(case, first) for case in diagnosis.ran for cid in case.call_ids() if (first := evidence.student.get(cid).reshaped_x)]
+        if not reshaped:
+            return None
+        why = call_error_message(self.function, reshaped[0][1], public=reshaped[0][0].public)
+        return f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
+
+    def _on_its_own(self, evidence: Evidence, diagnosis: Diagnosis) -> CheckResult:
+        cases = diagnosis.ran if diagnosis.ran else evidence.plan.cases_for(self.function)
+        raised = diagnosis.raised
+        own = evidence.scoring is Scoring.PER_MISTAKE and self.consistency is not None
         try:
-            student = {case.name: self.observable(evidence.student, case) for case in cases}
+            student = {case.name: self._student_value(evidence.student, case, own) for case in cases}
         except CallFailed as failure:
             return self.result(CheckStatus.ERROR, failure.message)
         except WrongType as wrong_type:
             return self.result(CheckStatus.ERROR, str(wrong_type))
         except Unusable as unusable:
             return self.result(CheckStatus.FAIL, f"{unusable}. {self.expectation}")
-        expected = {case.name: self.observable(evidence.expected.reference, case) for case in cases}
+        expected = {case.name: self._expected_value(evidence, case, own) for case in cases}
         wrong = [case for case in cases if not agree(student[case.name], expected[case.name], self.tolerance)]
-        details = {"cases_wrong": [case.name for case in wrong], "cases": len(cases)}
-        if not wrong:
+        details = {"cases_wrong": [case.name for case in wrong], "cases": len(cases), "cases_raised": [r.case.name for r in raised]}
+        if not wrong and not raised:
             return self.result(CheckStatus.PASS, f"Correct on all {len(cases)} inputs.", details=details)
-        names = self._misconceptions(evidence, cases, student)
-        return self.result(CheckStatus.FAIL, self._failure_message(wrong, student, expected, bool(names)), names, details)
+        if not wrong:
+            message = f"Right on the {len(cases)} input(s) where it returned a value, but no value on the others.{raised_note(raised)}"
+            return self.result(CheckStatus.ERROR, message, details=details)
+        names = () if own else self._misconceptions(evidence, cases, student)
+        message = self._failure_message(wrong, student, expected, bool(names)) + raised_note(raised)
+        return self.result(CheckStatus.FAIL, message, names, details)
+
+    def _student_value(self, results: ProbeResults, case: Case, own: bool) -> np.ndarray:
+        return self.consistency(results, case)[0] if own and self.consistency else self.observable(results, case)
+
+    def _expected_value(self, evidence: Evidence, case: Case, own: bool) -> np.ndarray:
+        if own and self.consistency:
+            return self.consistency(evidence.student, case)[1]
+        return self.observable(evidence.expected.reference, case)
 
     def _misconceptions(self, evidence: Evidence, cases: tuple[Case, ...], student: dict[str, np.ndarray]) -> tuple[str, ...]:
         for flags, results in evidence.expected.variants.get(self.function, ()):
             try:
                 if all(agree(student[c.name], self.observable(results, c), self.tolerance) for c in cases):
-                    return tuple(sorted(flags, key=_catalog_order))
+                    return _catalog_order(flags)
             except (CallFailed, Unusable):
                 continue
         return ()
@@ -176,10 +202,6 @@ class ValueCheck(Check):
         if not named:
             text += " This does not match any mistake the grader knows; compare your code with the formula step by step."
         return text
-
-
-def _catalog_order(name: str) -> int:
-    return list(CATALOG).index(name)
 
 
 # ----------------------------------------------------------------------------- derivation answers
@@ -203,31 +225,39 @@ class DerivationCheck(Check):
 
 @dataclass(frozen=True)
 class ReparameterizeCheck(Check):
-    """Statistical: per latent dimension, the draws' mean and spread must match N(μ, exp(logvar)).
-
-    Bounds are 6 standard errors wide, so a correct implementation fails with probability
-    below 1e-8 per dimension; the grading seed makes every run give the same draws anyway.
-    """
+    """Statistical: z from n identical rows of (μ, logvar) must be n independent draws of N(μ, exp(logvar)),
+    and a second call right after the first must draw new noise (graders/judge/sampling.py has the tests
+    and their false-alarm rate). A failure names the bug when one model of it fits the draws."""
 
     def run(self, evidence: Evidence) -> CheckResult:
         cases = evidence.plan.cases_for("reparameterize")
         try:
-            draws = {case.name: self._draws(evidence.student, case) for case in cases}
+            draws = {
+                case.name: (
+                    self._draws(evidence.student, case, call_id("reparameterize", case.name)),
+                    self._draws(evidence.student, case, repeat_id("reparameterize", case.name)),
+                )
+                for case in cases
+            }
         except CallFailed as failure:
             return self.result(CheckStatus.ERROR, failure.message)
         except WrongType as wrong_type:
             return self.result(CheckStatus.ERROR, str(wrong_type))
         except Unusable as unusable:
             return self.result(CheckStatus.FAIL, str(unusable))
-        problems = [problem for case in cases if (problem := self._problem(draws[case.name], case, "std"))]
-        if not problems:
-            return self.result(CheckStatus.PASS, "Samples have the right mean and standard deviation.")
-        names = tuple(name for name in ("variance_as_std", "no_noise") if all(not self._problem(draws[c.name], c, name) for c in cases))[:1]
-        return self.result(CheckStatus.FAIL, problems[0], names)
+        findings = [(case, self._problem(case, *draws[case.name])) for case in cases]
+        failing = [(case, problem) for case, problem in findings if problem is not None]
+        if not failing:
+            return self.result(CheckStatus.PASS, SAMPLING_PASS)
+        # Named only when every failing case tells the same story (the report adds the catalog's explanation).
+        names = {name for _, (_, name) in failing}
+        named = _catalog_order(names) if len(names) == 1 else ()
+        message, _ = failing[0][1]
+        return self.result(CheckStatus.FAIL, message, named, {"cases_failed": [case.name for case, _ in failing]})
 
     @staticmethod
-    def _draws(results: ProbeResults, case: Case) -> np.ndarray:
-        z = as_array(value_of(results, call_id("reparameterize", case.name)), "z")
+    def _draws(results: ProbeResults, case: Case, cid: str) -> np.ndarray:
+        z = as_array(redacted(value_of(results, cid, case), case, "z"), "z")
         if z.shape != np.shape(case.args[0]):
             raise Unusable(f"z should have the shape of mu {tuple(np.shape(case.args[0]))}, but it has shape {tuple(z.shape)}.")
         if not np.all(np.isfinite(z)):
@@ -235,25 +265,50 @@ class ReparameterizeCheck(Check):
         return z
 
     @staticmethod
-    def models(case: Case) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """μ per dimension, and σ per dimension under each model: 'std' is the right one, the others are mistakes."""
-        mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
-        return mu, {"std": np.exp(0.5 * logvar), "variance_as_std": np.exp(logvar), "no_noise": np.zeros_like(logvar)}
+    def _problem(case: Case, z: np.ndarray, again: np.ndarray) -> tuple[str, str] | None:
+        """(what is wrong, the misconception that explains it or ""), or None when z is a fresh sample."""
+        finding = ReparameterizeCheck.finding(case, z, again)
+        return None if finding is None else SAMPLING_FINDINGS[finding]
 
-    @classmethod
-    def _problem(cls, z: np.ndarray, case: Case, model: str) -> str:
-        """Why `z` is not a sample of the given model, or '' if it is."""
-        mu, sigmas = cls.models(case)
-        sigma = sigmas[model]
-        n = z.shape[0]
-        mean, std = z.mean(axis=0), z.std(axis=0, ddof=1)
-        if np.any(np.abs(mean - mu) > 6 * np.maximum(sigma, 1e-6) / np.sqrt(n)):
-            return "The samples' mean is not mu: z = mu + σ·ε should be centred on mu."
-        if model == "no_noise":
-            return "" if np.all(std < 1e-6) else "noise present"
-        if np.any(np.abs(std / sigma - 1) > 6 / np.sqrt(2 * n)):
-            return "The samples' standard deviation is not exp(½·logvar): check how you turn logvar into σ and that ε ~ N(0, I)."
-        return ""
+    @staticmethod
+    def finding(case: Case, z: np.ndarray, again: np.ndarray) -> str | None:
+        """Which of SAMPLING_FINDINGS describes the draws, or None when z is a fresh sample."""
+        mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
+        sigma = np.exp(0.5 * logvar)
+        if np.all(z.std(axis=0) == 0) or np.array_equal(z, np.broadcast_to(mu, z.shape)):
+            return "constant"
+        right = sample_tests(z, mu, sigma)
+        if np.array_equal(z, again):
+            return "repeated_and_wrong" if right.failed() else "repeated"
+        failed = right.failed()
+        if not failed:
+            return None
+        perfect = right.smallest_abs_correlation > PERFECT_CORRELATION
+        if failed == ("correlation",) or ("correlation" in failed and perfect):
+            return "perfectly_correlated" if perfect else "correlated"
+        if not sample_tests(z, mu, np.exp(logvar)).failed():
+            return "variance_as_std"
+        if "mean" in failed:
+            return "mean"
+        return "spread" if "spread" in failed else "normality"
+
+
+SAMPLING_PASS = "Samples have the right mean, spread and shape, independent dimensions, and fresh noise on every call."
+# Every pair of dimensions this correlated (|r|) means one ε was shared between them.
+PERFECT_CORRELATION = 0.9
+# What the reparameterisation check says about draws that are not a fresh sample, and the mistake
+# that explains it ("": none). Plain data: the student kit ships it, so both say the same words.
+SAMPLING_FINDINGS: dict[str, tuple[str, str]] = {
+    "constant": ("z does not vary at all: no noise is drawn.", "no_noise"),
+    "repeated_and_wrong": ("z is the same on every call and is not a sample of N(mu, σ²): it holds no randomness.", "no_noise"),
+    "repeated": ("Two calls in a row returned exactly the same z: the noise is not drawn afresh.", "noise_reused"),
+    "perfectly_correlated": ("The dimensions of z move together: they are perfectly correlated.", "shared_noise"),
+    "correlated": ("The dimensions of z are correlated: each needs its own independent noise.", ""),
+    "variance_as_std": ("The samples' standard deviation is exp(logvar), the variance, not exp(½·logvar).", "variance_as_std"),
+    "mean": ("The samples' mean is not mu: z = mu + σ·ε should be centred on mu.", ""),
+    "spread": ("The samples' standard deviation is not exp(½·logvar): check how you turn logvar into σ and that ε ~ N(0, I).", ""),
+    "normality": ("The samples are not normally distributed: ε must come from torch.randn_like (a standard normal).", ""),
+}
 
 
 # ----------------------------------------------------------------------------- the experiment
@@ -261,10 +316,14 @@ class ReparameterizeCheck(Check):
 
 @dataclass(frozen=True)
 class KlTradeoffCheck(Check):
-    """The seed's experiment, reproducible: train one fixed VAE with the student's loss at weight 0 and 30.
+    """The seed's experiment, reproducible and unforgeable: one fixed VAE trained with the student's loss
+    at weight 0 and 30 from the same seed on the same batches must end where the same training with the
+    reference loss ends (the grader trains that itself, once per batch). A forger would have to produce
+    the reference-trained reconstructions and posteriors, i.e. train with a correct loss.
 
-    Expected direction: weight 0 reconstructs better (lower BCE); weight 30 stays closer to the
-    prior (lower KL). Both are measured here with the reference formulas on held-out images.
+    Under per-mistake scoring, a loss whose mistake the vae_loss checks named and deducted passes when
+    its training ends where the same mistake's training ends (the grader trains that variant too):
+    the mistake is not deducted again.
     """
 
     def run(self, evidence: Evidence) -> CheckResult:
@@ -274,48 +333,83 @@ class KlTradeoffCheck(Check):
             reason = evidence.student.missing_reason or "the experiment was not run"
             return self.result(CheckStatus.ERROR, f"The training experiment could not run: {reason}.")
         if outcome.error is not None:
-            return self.result(CheckStatus.ERROR, "Training with your vae_loss failed: " + _call_error_message("vae_loss", outcome.error))
-        import torch
-
-        x = torch.from_numpy(read_idx_images(spec.eval_images, spec.eval_size))
-        measured = {}
-        for weight, (x_hat, mu, logvar) in outcome.value.items():
-            x_hat, mu, logvar = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (x_hat, mu, logvar))
-            if not (torch.isfinite(x_hat).all() and torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
-                return self.result(
-                    CheckStatus.FAIL,
-                    f"Training with kl_loss_weight={weight} diverged (NaN or inf): the loss cannot be minimised as written.",
-                )
-            measured[float(weight)] = (float(reconstruction_loss(x, x_hat.clamp(1e-6, 1 - 1e-6))), float(kl_divergence(mu, logvar)))
-        (recon_0, kl_0), (recon_30, kl_30) = measured[spec.weights[0]], measured[spec.weights[1]]
-        details = {"reconstruction": {"0": recon_0, "30": recon_30}, "kl": {"0": kl_0, "30": kl_30}}
-        if recon_0 < recon_30 and kl_30 < kl_0:
+            return self.result(CheckStatus.ERROR, "Training with your vae_loss failed: " + call_error_message("vae_loss", outcome.error))
+        trained = outcome.value
+        if not isinstance(trained, Experiment) or not _well_formed(trained, spec.eval_size, spec.latent, spec.weights):
+            return self.result(CheckStatus.FAIL, "The training experiment returned something other than the trained model's outputs.")
+        measured = _measure(trained, spec.eval_images, spec.eval_size)
+        details: dict[str, Any] = {"measured": measured, "reshaped_x": trained.reshaped_x}
+        if runs_agree(trained.runs, evidence.expected.trained(frozenset())):
+            return self.result(CheckStatus.PASS, _AS_EXPECTED, details=details)
+        story = evidence.diagnoses["vae_loss"].flags
+        if evidence.scoring is Scoring.PER_MISTAKE and story and runs_agree(trained.runs, evidence.expected.trained(story)):
+            names = _catalog_order(story)
             return self.result(
                 CheckStatus.PASS,
-                "As expected: weight 0 reconstructs better, weight 30 keeps the posterior closer to the prior.",
-                details=details,
+                f"Trained with your loss, the model behaves as its mistake predicts ({_titles(names)}); "
+                "that mistake is deducted under the vae_loss checks, not again here.",
+                details={**details, "matched": sorted(story)},
             )
-        wrong = []
-        if recon_0 >= recon_30:
-            wrong.append("with kl_loss_weight=0 the reconstructions were not better than with 30")
-        if kl_30 >= kl_0:
-            wrong.append("with kl_loss_weight=30 the KL to the prior was not smaller than with 0")
-        return self.result(
-            CheckStatus.FAIL,
-            "Trained with your loss, "
-            + " and ".join(wrong)
-            + ": the weight probably multiplies the wrong term, or the KL has the wrong sign.",
-            details=details,
+        return self.result(CheckStatus.FAIL, _what_went_wrong(measured), details=details)
+
+
+_AS_EXPECTED = "As expected: weight 0 reconstructs better, weight 30 keeps the posterior closer to the prior."
+
+
+def _well_formed(trained: Experiment, eval_size: int, latent: int, weights: tuple[float, float]) -> bool:
+    shapes = ((eval_size, 784), (eval_size, latent), (eval_size, latent))
+    return set(trained.runs) == {str(float(w)) for w in weights} and all(
+        isinstance(run, tuple)
+        and len(run) == 3
+        and all(isinstance(v, np.ndarray) and v.shape == s for v, s in zip(run, shapes, strict=True))
+        for run in trained.runs.values()
+    )
+
+
+def _measure(trained: Experiment, eval_images: str, eval_size: int) -> dict[str, dict[str, float]]:
+    """Held-out reconstruction error and KL of each run, measured with the reference formulas (for staff)."""
+    import torch
+
+    x = torch.from_numpy(read_idx_images(eval_images, eval_size))
+    measured: dict[str, dict[str, float]] = {"reconstruction": {}, "kl": {}}
+    for weight, (x_hat, mu, logvar) in trained.runs.items():
+        x_hat, mu, logvar = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (x_hat, mu, logvar))
+        label = f"{float(weight):g}"
+        measured["reconstruction"][label] = float(reconstruction_loss(x, x_hat.clamp(1e-6, 1 - 1e-6)))
+        measured["kl"][label] = float(kl_divergence(mu, logvar))
+    return measured
+
+
+def _what_went_wrong(measured: dict[str, dict[str, float]]) -> str:
+    recon, kl = measured["reconstruction"], measured["kl"]
+    if not all(np.isfinite(v) for v in (*recon.values(), *kl.values())):
+        return "Training with your loss diverged (NaN or inf): the loss cannot be minimised as written."
+    wrong = []
+    if recon["0"] >= recon["30"]:
+        wrong.append("with kl_loss_weight=0 the reconstructions were not better than with 30")
+    if kl["30"] >= kl["0"]:
+        wrong.append("with kl_loss_weight=30 the KL to the prior was not smaller than with 0")
+    if wrong:
+        return (
+            f"Trained with your loss, {' and '.join(wrong)}: the weight probably multiplies the wrong term, or the KL has the wrong sign."
         )
+    return (
+        "Trained with your loss, the model does not end where training with the assignment's loss ends: the loss computes something else."
+    )
 
 
 # ----------------------------------------------------------------------------- the registry
 
+
+def _from_contract(check_id: str) -> tuple[str, str, float]:
+    """Id, title and points as the assignment contract fixes them (they are results.json's contract too)."""
+    spec = check_spec(check_id)
+    return spec.id, spec.title, spec.points
+
+
 CHECKS: tuple[Check, ...] = (
     ValueCheck(
-        "closed_form.mu",
-        "Closed form: mean μ",
-        2.0,
+        *_from_contract("closed_form.mu"),
         function="closed_form",
         observable=closed_form_mu,
         tolerance=CLOSED_FORM_TOLERANCE,
@@ -323,21 +417,17 @@ CHECKS: tuple[Check, ...] = (
         hint="Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
     ),
     ValueCheck(
-        "closed_form.sigma",
-        "Closed form: variance Σ",
-        1.0,
+        *_from_contract("closed_form.sigma"),
         function="closed_form",
         observable=closed_form_sigma,
         tolerance=CLOSED_FORM_TOLERANCE,
         expectation="Σ should be the variance 1 − ᾱ_t.",
         hint="Use t and the whole alphas tensor: ᾱ_t = alphas[0] · … · alphas[t-1].",
     ),
-    DerivationCheck("derivation.mu", "Derivation: your answer for μ", 1.0, quantity="mu"),
-    DerivationCheck("derivation.sigma", "Derivation: your answer for Σ", 1.0, quantity="Sigma"),
+    DerivationCheck(*_from_contract("derivation.mu"), quantity="mu"),
+    DerivationCheck(*_from_contract("derivation.sigma"), quantity="Sigma"),
     ValueCheck(
-        "vae_loss.reconstruction",
-        "VAE loss: reconstruction term",
-        2.0,
+        *_from_contract("vae_loss.reconstruction"),
         function="vae_loss",
         observable=reconstruction_term,
         tolerance=LOSS_TOLERANCE,
@@ -345,9 +435,7 @@ CHECKS: tuple[Check, ...] = (
         hint="Check that the loss uses all of x and x_hat, whatever their shapes (flatten both).",
     ),
     ValueCheck(
-        "vae_loss.kl",
-        "VAE loss: KL term",
-        2.0,
+        *_from_contract("vae_loss.kl"),
         function="vae_loss",
         observable=kl_term,
         tolerance=LOSS_TOLERANCE,
@@ -355,32 +443,18 @@ CHECKS: tuple[Check, ...] = (
         hint="Check that the KL sums over the batch and every latent dimension.",
     ),
     ValueCheck(
-        "vae_loss.weighting",
-        "VAE loss: kl_loss_weight",
-        1.0,
+        *_from_contract("vae_loss.weighting"),
         function="vae_loss",
         observable=weighted_kl_terms,
         tolerance=LOSS_TOLERANCE,
-        expectation="The loss should be BCE + kl_loss_weight · KL, so loss(w) − loss(0) = w · KL (checked at w = 0.5 and 30; a wrong KL term fails this too).",
+        expectation="The loss should be BCE + kl_loss_weight · KL, so loss(w) − loss(0) = w · KL (checked at w = 0.5 and 30 with your own KL term).",
         hint="Make sure kl_loss_weight is used as passed, for every value.",
+        consistency=weighted_by_own_kl,
     ),
-    ReparameterizeCheck("reparameterize", "Reparameterisation trick", 1.0),
-    KlTradeoffCheck("experiment.kl_tradeoff", "Experiment: KL weight 30 vs 0", 1.0),
+    ReparameterizeCheck(*_from_contract("reparameterize")),
+    KlTradeoffCheck(*_from_contract("experiment.kl_tradeoff")),
 )
-
-CHECK_IDS = tuple(check.id for check in CHECKS)
-MAX_SCORE = sum(check.points for check in CHECKS)
-
-
-def applicable_checks(plan: ProbePlan) -> tuple[Check, ...]:
-    """The checks a plan can decide: a plan without the experiment (the public plan) leaves its check out."""
-    return tuple(check for check in CHECKS if plan.experiment is not None or not isinstance(check, KlTradeoffCheck))
 
 
 def run_checks(evidence: Evidence) -> tuple[CheckResult, ...]:
-    return tuple(check.run(evidence) for check in applicable_checks(evidence.plan))
-
-
-def errored_checks(message: str) -> tuple[CheckResult, ...]:
-    """Every check as `error`, for a submission that could not be read or run at all."""
-    return tuple(CheckResult(check.id, CheckStatus.ERROR, 0.0, check.points, message) for check in CHECKS)
+    return tuple(check.run(evidence) for check in CHECKS)

@@ -22,11 +22,15 @@ import nbformat
 import numpy as np
 
 from graders.assignment import probe_runtime
-from graders.assignment.contract import PROBE_TAG
+from graders.assignment.contract import CLOSED_FORM, IMAGE_SHAPE, KL_WEIGHT, PIXELS, PROBE_TAG, REPARAMETERIZE, VAE_LOSS
 
 DEFAULT_SEED = 20251  # the grading seed: hidden inputs and the experiment's training
 VAE_WEIGHTS = (0.0, 1.0, 0.5, 30.0)
 REPARAM_DRAWS = 2000
+# What the grader decodes of one returned value: a few times what the inputs hold (a student may
+# return an unreduced loss), and Σ·I for a closed form. Anything larger is refused before it is allocated.
+VALUE_ELEMENTS_PER_INPUT_ELEMENT = 4
+MAX_ERROR_TEXT = 2000  # characters of a call's error message or traceback the grader keeps
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class CallError:
 class CallResult:
     value: Any = None
     error: CallError | None = None
+    # The value came from a retry with x reshaped to x_hat's shape; this is why the handout's shapes failed.
+    reshaped_x: CallError | None = None
 
     @property
     def ok(self) -> bool:
@@ -59,15 +65,31 @@ class Case:
     args: tuple[Any, ...]
     seed: int | None = None
     weights: tuple[float, ...] = ()  # vae_loss cases are called once per weight
+    # Called a second time right after the first, without reseeding: fresh noise must differ.
+    repeat: bool = False
+    # A call that raises is retried with x reshaped to x_hat's shape (see probe_runtime.run_call).
+    reshape_x_on_error: bool = False
 
     def call_ids(self) -> tuple[str, ...]:
         if self.weights:
             return tuple(call_id(self.function, self.name, weight) for weight in self.weights)
+        if self.repeat:
+            return (call_id(self.function, self.name), repeat_id(self.function, self.name))
         return (call_id(self.function, self.name),)
+
+    def max_value_elements(self) -> int:
+        """The most array elements the grader decodes from one call on these inputs."""
+        sizes = [int(np.size(arg)) for arg in self.args]
+        matrix = int(np.size(self.args[0])) ** 2 if self.function == CLOSED_FORM.name else 0  # Σ·I over all of x₀
+        return VALUE_ELEMENTS_PER_INPUT_ELEMENT * sum(sizes) + matrix
 
 
 def call_id(function: str, case: str, weight: float | None = None) -> str:
     return f"{function}/{case}" if weight is None else f"{function}/{case}/w={weight:g}"
+
+
+def repeat_id(function: str, case: str) -> str:
+    return f"{function}/{case}/again"
 
 
 @dataclass(frozen=True)
@@ -90,6 +112,10 @@ class ExperimentSpec:
     latent: int = 4
     hidden: int = 64
     lr: float = 3e-3
+
+    def max_value_elements(self) -> int:
+        """x_hat, mu and logvar on the held-out images, for each weight."""
+        return len(self.weights) * self.eval_size * (784 + 2 * self.latent)
 
 
 @dataclass(frozen=True)
@@ -123,10 +149,17 @@ class ProbePlan:
             # Inputs are sent once per case, however many calls (weights) use them.
             key = call_id(case.function, case.name)
             inputs[key] = [probe_runtime.encode(arg) for arg in case.args]
-            weights: tuple[float | None, ...] = case.weights or (None,)
-            for cid, weight in zip(case.call_ids(), weights, strict=False):
-                kwargs = {} if weight is None else {"kl_loss_weight": probe_runtime.encode(weight)}
-                calls.append({"id": cid, "function": case.function, "inputs": key, "kwargs": kwargs, "seed": case.seed})
+            for cid, kwargs, seed in _calls_of(case):
+                calls.append(
+                    {
+                        "id": cid,
+                        "function": case.function,
+                        "inputs": key,
+                        "kwargs": kwargs,
+                        "seed": seed,
+                        "reshape_x_on_error": case.reshape_x_on_error,
+                    }
+                )
         experiment = None
         if self.experiment is not None and functions is None:
             experiment = asdict(self.experiment)
@@ -137,6 +170,18 @@ class ProbePlan:
             "call_time_limit": self.call_time_limit,
             "experiment_time_limit": self.experiment_time_limit,
         }
+
+    def value_limits(self) -> dict[str, int]:
+        """Call id -> the most array elements decoded from it; calls not listed are never decoded."""
+        return {cid: case.max_value_elements() for case in self.cases for cid in case.call_ids()}
+
+
+def _calls_of(case: Case) -> list[tuple[str, dict[str, Any], int | None]]:
+    """(call id, keyword arguments, seed) of each call a case makes, in the order they run."""
+    if case.weights:
+        return [(cid, {KL_WEIGHT: probe_runtime.encode(w)}, case.seed) for cid, w in zip(case.call_ids(), case.weights, strict=True)]
+    # A repeat continues the random stream of the call before it instead of reseeding.
+    return [(cid, {}, case.seed if index == 0 else None) for index, cid in enumerate(case.call_ids())]
 
 
 @dataclass(frozen=True)
@@ -161,9 +206,23 @@ def public_cases() -> tuple[Case, ...]:
     alphas = np.array([0.9, 0.8, 0.7], dtype=np.float32)
     rng = np.random.default_rng(20241)
     return (
-        Case("closed_form", "public", True, (x0, 3, alphas)),
-        Case("vae_loss", "public", True, _vae_inputs(rng, batch=2, latent=2, image_shaped=True), weights=VAE_WEIGHTS),
-        Case("reparameterize", "public", True, _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])), seed=7),
+        Case(CLOSED_FORM.name, "public", True, (x0, 3, alphas)),
+        Case(
+            VAE_LOSS.name,
+            "public",
+            True,
+            _vae_inputs(rng, batch=2, latent=2, image_shaped=True),
+            weights=VAE_WEIGHTS,
+            reshape_x_on_error=True,
+        ),
+        Case(
+            REPARAMETERIZE.name,
+            "public",
+            True,
+            _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])),
+            seed=7,
+            repeat=True,
+        ),
     )
 
 
@@ -174,20 +233,21 @@ def hidden_cases(seed: int) -> tuple[Case, ...]:
     for index, (t, steps, shape) in enumerate(((3, 8, (2, 1, 4, 4)), (1, 5, (5,)), (6, 9, (3, 2))), start=1):
         alphas = rng.uniform(0.85, 0.99, size=steps).astype(np.float32)
         x0 = rng.standard_normal(shape).astype(np.float32)
-        cases.append(Case("closed_form", f"hidden-{index}", False, (x0, t, alphas)))
+        cases.append(Case(CLOSED_FORM.name, f"hidden-{index}", False, (x0, t, alphas)))
     for index, (batch, latent, image_shaped) in enumerate(((4, 8, True), (3, 2, False)), start=1):
-        cases.append(Case("vae_loss", f"hidden-{index}", False, _vae_inputs(rng, batch, latent, image_shaped), weights=VAE_WEIGHTS))
+        inputs = _vae_inputs(rng, batch, latent, image_shaped)
+        cases.append(Case(VAE_LOSS.name, f"hidden-{index}", False, inputs, weights=VAE_WEIGHTS, reshape_x_on_error=True))
     mu = rng.uniform(-2.0, 2.0, size=4)
     logvar = rng.choice([-1.5, -0.7, 0.6, 1.3], size=4, replace=False)
-    cases.append(Case("reparameterize", "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31))))
+    cases.append(Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31)), repeat=True))
     return tuple(cases)
 
 
 def _vae_inputs(rng: np.random.Generator, batch: int, latent: int, image_shaped: bool) -> tuple[np.ndarray, ...]:
     # Mirrors the handout: x comes from the DataLoader, x_hat from a (B, 784) sigmoid decoder.
-    x_shape = (batch, 1, 28, 28) if image_shaped else (batch, 784)
+    x_shape = (batch, *IMAGE_SHAPE) if image_shaped else (batch, PIXELS)
     x = rng.uniform(0.0, 1.0, size=x_shape).astype(np.float32)
-    x_hat = (1.0 / (1.0 + np.exp(-rng.standard_normal((batch, 784))))).astype(np.float32)
+    x_hat = (1.0 / (1.0 + np.exp(-rng.standard_normal((batch, PIXELS))))).astype(np.float32)
     mu = rng.standard_normal((batch, latent)).astype(np.float32)
     logvar = (0.5 * rng.standard_normal((batch, latent))).astype(np.float32)
     return x, x_hat, mu, logvar
@@ -227,17 +287,17 @@ def probe_cell(plan: ProbePlan) -> nbformat.NotebookNode:
     return cell
 
 
-def read_probe_results(executed: nbformat.NotebookNode) -> ProbeResults:
+def read_probe_results(executed: nbformat.NotebookNode, plan: ProbePlan) -> ProbeResults:
     probe = next((c for c in executed.cells if PROBE_TAG in c.get("metadata", {}).get("tags", [])), None)
     if probe is None:
         return ProbeResults({}, missing_reason="the grader's probe cell is missing from the executed notebook")
     for output in probe.get("outputs", []):
         payload = output.get("data", {}).get(probe_runtime.MIME_TYPE)
         if isinstance(payload, Mapping):
-            return decode_results(payload)
+            return decode_results(payload, plan)
     errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in probe.get("outputs", []) if o.get("output_type") == "error"]
     if errors:
-        reason = f"the grader could not call your functions ({errors[0]})"
+        reason = f"the grader could not call your functions ({errors[0][:MAX_ERROR_TEXT]})"
     elif probe.get("execution_count") is None:
         reason = "the grader's probe cell never ran (the kernel stopped before it)"
     else:
@@ -245,33 +305,63 @@ def read_probe_results(executed: nbformat.NotebookNode) -> ProbeResults:
     return ProbeResults({}, missing_reason=reason)
 
 
-def decode_results(payload: Mapping[str, Any]) -> ProbeResults:
+def decode_results(payload: Mapping[str, Any], plan: ProbePlan) -> ProbeResults:
+    """Only the calls the plan made are decoded, each within the size the plan allows for it."""
     try:
-        calls = {cid: _decode_call(raw) for cid, raw in payload["calls"].items()}
-        experiment = _decode_call(payload["experiment"]) if payload.get("experiment") else None
-    except (KeyError, TypeError, ValueError) as exc:
-        return ProbeResults({}, missing_reason=f"the probe results were malformed ({exc})")
+        raw_calls = payload["calls"]
+        if not isinstance(raw_calls, Mapping):
+            raise TypeError("calls is not a mapping")
+        calls = {cid: _decode_call(raw_calls[cid], limit) for cid, limit in plan.value_limits().items() if cid in raw_calls}
+        experiment = None
+        if payload.get("experiment") and plan.experiment is not None:
+            experiment = _decode_call(payload["experiment"], plan.experiment.max_value_elements())
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return ProbeResults({}, missing_reason=f"the probe results were malformed ({str(exc)[:200]})")
     return ProbeResults(calls, experiment)
 
 
-def _decode_call(raw: Mapping[str, Any]) -> CallResult:
+def _decode_call(raw: Mapping[str, Any], limit: int) -> CallResult:
     if raw.get("ok"):
-        value = raw["value"]
-        if isinstance(value, Mapping) and value.get("kind") == "experiment":
-            return CallResult(value={weight: probe_runtime.decode(run) for weight, run in value["runs"].items()})
-        return CallResult(value=probe_runtime.decode(value))
-    error = raw["error"]
-    return CallResult(
-        error=CallError(
-            kind=str(error.get("kind", "exception")),
-            message=str(error.get("message", "")),
-            type=str(error.get("type", "")),
-            traceback=str(error.get("traceback", "")),
-        )
+        try:
+            value = _decode_value(raw["value"], limit)
+        except probe_runtime.DecodeRefused as refused:
+            return CallResult(error=CallError("unreadable", f"the grader refused the returned value: {refused}"))
+        return CallResult(value=value, reshaped_x=_call_error(raw["reshaped_x"]) if raw.get("reshaped_x") else None)
+    return CallResult(error=_call_error(raw["error"]))
+
+
+def _decode_value(value: Any, limit: int) -> Any:
+    if isinstance(value, Mapping) and value.get("kind") == "experiment":
+        runs = value["runs"]
+        if not isinstance(runs, Mapping) or len(runs) > 8:
+            raise probe_runtime.DecodeRefused("the experiment's runs are malformed")
+        weights = [str(weight)[:20] for weight in runs]
+        # Decoded as one sequence so that `limit` (which covers every weight) bounds them all together.
+        decoded = probe_runtime.decode({"kind": "sequence", "items": list(runs.values())}, max_elements=limit)
+        return Experiment(runs=dict(zip(weights, decoded, strict=True)), reshaped_x=value.get("reshaped_x") is True)
+    return probe_runtime.decode(value, max_elements=limit)
+
+
+def _call_error(error: Any) -> CallError:
+    if not isinstance(error, Mapping):
+        raise TypeError("an error is not a mapping")
+    return CallError(
+        kind=str(error.get("kind", "exception"))[:40],
+        message=str(error.get("message", ""))[:MAX_ERROR_TEXT],
+        type=str(error.get("type", ""))[:200],
+        traceback=str(error.get("traceback", ""))[:MAX_ERROR_TEXT],
     )
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """The experiment's trained outputs per weight ("0.0", "30.0" -> (x_hat, mu, logvar))."""
+
+    runs: Mapping[str, Any]
+    reshaped_x: bool = False  # the loss ran only with x flattened like x_hat
 
 
 def evaluate_in_process(plan: ProbePlan, namespace: Mapping[str, Any], functions: tuple[str, ...]) -> ProbeResults:
     """Run the plan's calls for `functions` against trusted code (the reference or a variant)."""
     raw = probe_runtime.run_probes(namespace, plan.request(functions))
-    return decode_results(json.loads(json.dumps(raw)))
+    return decode_results(json.loads(json.dumps(raw)), plan)

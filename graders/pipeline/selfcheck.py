@@ -7,19 +7,17 @@ present and readable — whether they are right is for grading to say.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from graders.errors import NotebookError
+from graders.assignment import kit_check
+from graders.assignment.kit_check import CellFailure, Verdict
 from graders.execute.cold import run_notebook
-from graders.intake.discovery import Submission
+from graders.intake.discovery import Submission, display_name, safe_id
 from graders.judge.expected import compute_expected
-from graders.judge.probes import public_plan
-from graders.kit.template import check as kit_check
-from graders.kit.template.check import CellFailure, Verdict
-from graders.pipeline.batch import GradingConfig, Workspace, assess, grading_data, prepare, read_executed, unreadable_result
+from graders.judge.probes import build_plan
+from graders.pipeline.config import GradingConfig, grading_data
+from graders.pipeline.submission import grade_notebook
 from graders.results import CheckStatus, SubmissionResult
 
 
@@ -27,23 +25,14 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
     # One notebook of the student's own, on their own machine: a plain kernel, as in Jupyter.
     config = replace(config, hidden=False, cold=True, sandbox=False)
     data_dir = grading_data(config)
-    plan = public_plan()  # the student kit checks the very same cases (graders.kit.build)
+    plan = build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
     expected = compute_expected(plan, prefer_stored=True)
-    submission = Submission(path.stem, path)
-    scratch = Path(tempfile.mkdtemp(prefix="a10-selfcheck-"))
-    try:
-        prepared = prepare(submission, plan, config, Workspace(path.parent, scratch, scratch, data_dir))
-        outcome = run_notebook(prepared.job)
-        executed = read_executed(Path(prepared.job.output_path))
-        return assess(prepared, outcome, executed, plan, expected, config, self_check=True)
-    except NotebookError as exc:
-        return unreadable_result(submission, str(exc), config)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    submission = Submission(safe_id(path.stem), path, name=display_name(path.name))
+    return grade_notebook(submission, config=config, plan=plan, expected=expected, data_dir=data_dir, run=run_notebook, self_check=True)
 
 
 def format_table(result: SubmissionResult) -> str:
-    """The kit's table (graders/kit/template/check.py), so staff and students read the same words."""
+    """The student kit's table (graders/assignment/kit_check.py), so staff and students read the same words."""
     verdicts = [Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions) for c in result.checks]
     failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
     return kit_check.format_table(result.submission, verdicts, result.message, failures)

@@ -1,31 +1,34 @@
-"""Reporting: results → report.html per student, index.html for the class, grades.csv.
+"""Reporting: grades → report.html per student, index.html for the class, grades.csv.
 
-Rendered from `SubmissionResult` alone (the seam for further exports). Student reports use
+Rendered from gradebook `Grade`s: the automatic result with staff overrides and manual marks
+(a bare `SubmissionResult` is shown as a grade with nothing marked yet). `publish` re-renders
+everything from REPORTS/gradebook.sqlite (`grader grade`, `rescore`, `report`). Student reports use
 only the student view (no compared values, no hidden inputs). Pages are self-contained (CSS
-inlined, no scripts, no external resources) so a report can be mailed as one file, and
+inlined, no external resources; the overview's one script is inlined too) so a report can be mailed as one file, and
 deterministic: the same results give byte-identical files. Jinja2 autoescaping is on because
 every string from a notebook is untrusted.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, select_autoescape
 
+from graders.assignment.contract import CHECKS
 from graders.errors import HarnessError
-from graders.judge.checks import CHECKS
+from graders.gradebook.exports import csv as csv_export
+from graders.gradebook.store import Grade, Gradebook
 from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, write_text_atomic
-from reference.misconceptions import CATALOG
+from reference.catalog import CATALOG
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+TABLE_SCRIPT = TEMPLATES / "table.js"
 # Section headings of the student report, keyed by the part of the check id before the dot.
 GROUPS = {
     "closed_form": "Closed form q(x_t | x₀)",
@@ -40,21 +43,22 @@ SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!"}
 NOT_GRADED = "Your notebook could not be graded"
 
 
-def _points(value: float | None) -> str:
+def points_text(value: float | None) -> str:
     """Scores as people write them: 11, 10.5, 10.33 — never 11.0 or 10.333333."""
     return "–" if value is None else f"{round(value, 2):g}"
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 _environment.globals.update(symbols=SYMBOLS, titles=TITLES, not_graded=NOT_GRADED)
-_environment.filters["points"] = _points
+_environment.filters["points"] = points_text
 
 
 def _render(template: str, **context: Any) -> str:
     """A broken or missing template is the harness's fault, never a student's outcome."""
     try:
         css = (TEMPLATES / "style.css").read_text(encoding="utf-8")
-        return _environment.get_template(template).render(css=css, **context)
+        script = TABLE_SCRIPT.read_text(encoding="utf-8")
+        return _environment.get_template(template).render(css=css, script=script, **context)
     except (OSError, TemplateError) as exc:
         raise HarnessError(f"the report template {template} could not be rendered: {exc}") from exc
 
@@ -67,23 +71,28 @@ def _misconception(name: str) -> dict[str, str]:
     return {"name": name, "title": known.title, "explanation": known.explanation}
 
 
-def _check_view(check: dict[str, Any], submission_message: str) -> dict[str, Any]:
+def _check_view(check: dict[str, Any], submission_message: str, grade: Grade) -> dict[str, Any]:
     """One student-view check, ready to show. A message that only repeats the submission's own
-    (every check of an unreadable notebook carries it) is dropped so it is said once, at the top."""
+    (every check of an unreadable notebook carries it) is dropped so it is said once, at the top.
+    A staff override replaces the score; the automatic one is still shown next to the reason."""
+    override = next((o for o in grade.overrides if o.check_id == check["id"]), None)
     return {
         **check,
+        "automatic_score": check["score"],
+        "score": check["score"] if override is None else override.score,
+        "override": None if override is None else override.reason,
         "title": TITLES.get(check["id"], check["id"]),
         "message": "" if check["message"] == submission_message else check["message"],
         "misconceptions": [_misconception(name) for name in check["misconceptions"]],
     }
 
 
-def _grouped_checks(view: dict[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
+def _grouped_checks(view: dict[str, Any], grade: Grade) -> list[tuple[str, list[dict[str, Any]]]]:
     """Checks under their section headings, in the contract's check order."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for check in view["checks"]:
         heading = GROUPS.get(check["id"].split(".")[0], "Other")
-        groups.setdefault(heading, []).append(_check_view(check, view["message"]))
+        groups.setdefault(heading, []).append(_check_view(check, view["message"], grade))
     return list(groups.items())
 
 
@@ -94,15 +103,37 @@ def _not_graded_reason(message: str) -> str:
     return reason or "no reason was recorded."
 
 
-def write_submission_report(result: SubmissionResult, *, out_dir: Path) -> Path:
+def _as_grade(subject: SubmissionResult | Grade) -> Grade:
+    return subject if isinstance(subject, Grade) else Grade.unmarked(subject)
+
+
+def _written_answers(grade: Grade) -> list[dict[str, Any]]:
+    """The KL questions with the student's answer and its manual mark (or "pending")."""
+    return [
+        {
+            "question": q.question.text,
+            "answer": q.answer,
+            "points": q.points,
+            "max_score": q.question.points,
+            "comment": q.mark.comment if q.mark is not None else "",
+        }
+        for q in grade.questions
+    ]
+
+
+def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path) -> Path:
     """out_dir/<id>/report.html, for the student: built from the student view only."""
+    grade = _as_grade(subject)
+    result = grade.result
     view = result.student_view()
     errored = result.status is SubmissionStatus.ERROR
     counts = Counter(check["status"] for check in view["checks"])
     page = _render(
         "report.html",
         r=view,
-        groups=_grouped_checks(view),
+        total={"score": grade.score, "max_score": grade.max_score, "automatic": grade.automatic_score, "pending": grade.pending},
+        written=_written_answers(grade),
+        groups=_grouped_checks(view, grade),
         errored=errored,
         headline=_not_graded_reason(view["message"]) if errored else view["message"],
         counts={status: counts.get(status, 0) for status in SYMBOLS},
@@ -112,14 +143,25 @@ def write_submission_report(result: SubmissionResult, *, out_dir: Path) -> Path:
     return path
 
 
-def _overview_row(result: SubmissionResult) -> dict[str, Any]:
+def report_href(submission: str) -> str:
+    """The student's report, relative to index.html (the static overview's row links)."""
+    return quote(submission) + "/report.html"
+
+
+def _overview_row(grade: Grade, href: Callable[[str], str]) -> dict[str, Any]:
+    result = grade.result
     return {
         "id": result.submission,
-        "href": quote(result.submission) + "/report.html",
-        "score": result.score,
-        "max_score": result.max_score,
+        "href": href(result.submission),
+        "score": grade.score,
+        "max_score": grade.max_score,
         "status": result.status.value,
         "checks": {check.id: check.status.value for check in result.checks},
+        "overridden": {o.check_id for o in grade.overrides},
+        "manual": csv_export.manual_state(grade),
+        # For the table's filters: which misconceptions and which check statuses the row has.
+        "misconceptions": sorted({name for check in result.checks for name in check.misconceptions}),
+        "check_statuses": sorted({check.status.value for check in result.checks}),
         "note": result.message,
     }
 
@@ -141,59 +183,61 @@ def _common_misconceptions(results: Sequence[SubmissionResult]) -> list[tuple[di
     return [(_misconception(name), count) for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _summary(ordered: Sequence[SubmissionResult], graded: Sequence[SubmissionResult]) -> dict[str, Any]:
-    scores = [r.score for r in graded]
+def _summary(grades: Sequence[Grade]) -> dict[str, Any]:
+    graded = [g for g in grades if g.result.status is SubmissionStatus.GRADED]
+    scores = [g.score for g in graded]
     return {
-        "count": len(ordered),
+        "count": len(grades),
         "graded": len(graded),
-        "errors": len(ordered) - len(graded),
+        "errors": len(grades) - len(graded),
+        "pending": sum(1 for g in grades if g.pending),
+        "review": sum(1 for g in grades if g.needs_review),
         "mean": statistics.fmean(scores) if scores else None,
         "median": statistics.median(scores) if scores else None,
-        "max_score": ordered[0].max_score if ordered else sum(c.points for c in CHECKS),
+        "max_score": grades[0].max_score if grades else None,
     }
 
 
-def write_class_overview(results: Sequence[SubmissionResult], *, out_dir: Path) -> Path:
-    """out_dir/index.html: one row per submission, pass rates per check, common misconceptions."""
-    ordered = sorted(results, key=lambda r: r.submission)
+def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Callable[[str], str] = report_href) -> dict[str, Any]:
+    """What the class overview shows, for index.html and for the review app's class page."""
+    grades = sorted((_as_grade(s) for s in subjects), key=lambda g: g.submission)
+    ordered = [g.result for g in grades]
     graded = [r for r in ordered if r.status is SubmissionStatus.GRADED]
     isolation = Counter(w for r in ordered for w in r.provenance.get("sandbox", {}).get("warnings", []))
-    page = _render(
-        "index.html",
-        isolation=sorted(isolation.items()),
-        rows=[_overview_row(r) for r in ordered],
-        check_ids=[c.id for c in CHECKS],
-        summary=_summary(ordered, graded),
-        pass_rates=_pass_rates(graded),
-        misconceptions=_common_misconceptions(ordered),
-    )
+    return {
+        "isolation": sorted(isolation.items()),
+        "rows": [_overview_row(g, href) for g in grades],
+        "check_ids": [c.id for c in CHECKS],
+        "summary": _summary(grades),
+        "pass_rates": _pass_rates(graded),
+        "misconceptions": _common_misconceptions(ordered),
+    }
+
+
+def write_class_overview(subjects: Sequence[SubmissionResult | Grade], *, out_dir: Path) -> Path:
+    """out_dir/index.html: one row per submission, pass rates per check, common misconceptions.
+
+    The one script in it (table.js, inlined so the page works from file://) sorts and filters
+    the table from data attributes; without it the page reads the same, unsorted."""
+    page = _render("index.html", **overview_context(subjects))
     path = out_dir / "index.html"
     write_text_atomic(path, page)
     return path
 
 
-def write_grades_csv(results: Sequence[SubmissionResult], *, out_dir: Path) -> Path:
-    """out_dir/grades.csv: submission, status, score, max_score, then the score of every check."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    check_ids = [c.id for c in CHECKS]
-    writer.writerow(["submission", "status", "score", "max_score", *check_ids])
-    for result in sorted(results, key=lambda r: r.submission):
-        scores = {c.id: c.score for c in result.checks}
-        writer.writerow(
-            [
-                _csv_safe(result.submission),
-                result.status.value,
-                f"{result.score:g}",
-                f"{result.max_score:g}",
-                *(f"{scores.get(i, 0):g}" for i in check_ids),
-            ]
-        )
+def write_grades_csv(subjects: Sequence[SubmissionResult | Grade], *, out_dir: Path) -> Path:
+    """out_dir/grades.csv: the layout of `grader export --format csv` (graders.gradebook.exports.csv)."""
     path = out_dir / "grades.csv"
-    write_text_atomic(path, buffer.getvalue())
+    write_text_atomic(path, csv_export.text([_as_grade(s) for s in subjects]))
     return path
 
 
-def _csv_safe(text: str) -> str:
-    """A file name like '=HYPERLINK(…)' must not become a formula when staff open the CSV."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def publish(out_dir: Path) -> tuple[Grade, ...]:
+    """Re-render every report, the overview and grades.csv from the gradebook in out_dir."""
+    with Gradebook.open(out_dir) as book:
+        grades = book.grades()
+    for grade in grades:
+        write_submission_report(grade, out_dir=out_dir)
+    write_class_overview(grades, out_dir=out_dir)
+    write_grades_csv(grades, out_dir=out_dir)
+    return grades

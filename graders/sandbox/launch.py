@@ -1,10 +1,11 @@
 """Cold-path launcher: enter a sandbox, then exec a command in it.
 
-    python -m graders.sandbox.launch POLICY.json [--report REPORT.json] -- ARGV...
+    python -m graders.sandbox.launch POLICY.json [--report REPORT.json] [--keep-env NAME,...] -- ARGV...
 
 POLICY.json holds `SandboxPolicy.to_json()`. The report is written to REPORT.json (opened
-before the sandbox hides or freezes anything, so it may live anywhere the caller can write);
-its warnings are also printed to stderr. The command runs with the sandbox's limits and
+before the sandbox is entered, so it may live anywhere the caller can write, best outside the
+view); its warnings are also printed to stderr. With --keep-env the command runs with only
+those variables of the launcher's environment, whatever its parent added. The command runs with the sandbox's limits and
 namespaces; the launcher's pid, as seen by the caller, belongs to the sandbox's supervisor,
 which exits with the command's status (see graders.sandbox).
 """
@@ -25,11 +26,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     """Everything after the first `--` is the command, untouched (it has options of its own)."""
     parser = argparse.ArgumentParser(
         prog="python -m graders.sandbox.launch",
-        usage="%(prog)s POLICY.json [--report REPORT.json] -- ARGV...",
+        usage="%(prog)s POLICY.json [--report REPORT.json] [--keep-env NAME,...] -- ARGV...",
         description=__doc__.splitlines()[0],
     )
     parser.add_argument("policy", help="JSON file with the SandboxPolicy fields")
     parser.add_argument("--report", help="write the SandboxReport here as JSON")
+    parser.add_argument("--keep-env", help="comma-separated names: the command's whole environment")
     split = argv.index("--") if "--" in argv else len(argv)
     args = parser.parse_args(argv[:split])
     args.command = argv[split + 1 :]
@@ -51,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"a10-grader sandbox: WARNING: {warning}", file=sys.stderr)
     sys.stderr.flush()
     try:
-        os.execvp(args.command[0], args.command)
+        if args.keep_env is None:
+            os.execvp(args.command[0], args.command)
+        kept = {name: os.environ[name] for name in args.keep_env.split(",") if name in os.environ}
+        os.execvpe(args.command[0], args.command, kept)
     except OSError as exc:
         print(f"a10-grader sandbox: cannot run {args.command[0]}: {exc}", file=sys.stderr)
     return EXEC_FAILED

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torchvision.datasets import MNIST
 
-from graders.assignment.dataset import _frame, ensure_mnist
+from graders.assignment.dataset import MANIFEST, _frame, ensure_mnist
 from graders.assignment.probe_runtime import read_idx_images as read_rows
 
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -87,7 +89,21 @@ def test_existing_good_files_are_left_alone_and_broken_ones_repaired(tmp_path: P
     ensure_mnist(tmp_path)
     assert digests(tmp_path) == good
     assert (raw / "train-labels-idx1-ubyte").stat().st_mtime_ns == untouched
-    assert sorted(path.name for path in raw.iterdir()) == sorted(RAW_FILES), "no temporary files left behind"
+    assert sorted(path.name for path in raw.iterdir()) == sorted([*RAW_FILES, MANIFEST]), "no temporary files left behind"
+
+
+def test_files_already_generated_are_checked_without_generating_them_again(tmp_path: Path) -> None:
+    """A regrade must not pay scikit-learn's import to learn that the look-alike is still there."""
+    ensure_mnist(tmp_path)
+    script = (
+        f"import sys; from graders.assignment.dataset import ensure_mnist; ensure_mnist({str(tmp_path)!r}); print('sklearn' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    good = digests(tmp_path)
+    edited = tmp_path / "MNIST" / "raw" / "t10k-images-idx3-ubyte"
+    edited.write_bytes(edited.read_bytes()[:-1] + bytes([edited.read_bytes()[-1] ^ 0xFF]))
+    ensure_mnist(tmp_path)
+    assert digests(tmp_path) == good, "a file edited since it was generated is generated again"
 
 
 def test_sizes_are_configurable_and_bounded(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_committed_notebooks_match_the_build_script():
-    check = subprocess.run([sys.executable, str(ROOT / "handout" / "build_notebooks.py"), "--check"], capture_output=True, text=True)
+    check = subprocess.run([sys.executable, "-m", "handout.build_notebooks", "--check"], capture_output=True, text=True, cwd=ROOT)
     assert check.returncode == 0, check.stdout + check.stderr
 
 
@@ -30,3 +30,19 @@ def test_no_notebook_ships_outputs():
     for path in [*ROOT.glob("handout/*.ipynb"), *ROOT.glob("submissions/*.ipynb")]:
         notebook = nbformat.read(str(path), as_version=4)
         assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), path.name
+
+
+def test_the_handout_asks_what_the_contract_says():
+    """The template defines every injected parameter and every function as the contract states them,
+    and tags one answer cell per question: the grader reads all three through the contract."""
+    from graders.assignment.contract import FUNCTIONS, PARAMETER_NAMES, PARAMETERS_TAG, QUESTIONS
+
+    template = nbformat.read(str(ROOT / "handout" / "assignment10.ipynb"), as_version=4)
+    (parameters,) = [c for c in template.cells if PARAMETERS_TAG in c.metadata.get("tags", [])]
+    assert sorted(re.findall(r"^(\w+) =", parameters.source, re.MULTILINE)) == sorted(PARAMETER_NAMES)
+    code = [c.source for c in template.cells if c.cell_type == "code"]
+    assert all(sum(source.startswith(f.signature) for source in code) == 1 for f in FUNCTIONS)
+    tags = [tag for c in template.cells for tag in c.metadata.get("tags", []) if tag != PARAMETERS_TAG]
+    assert tags == [q.tag for q in QUESTIONS]
+    markdown = "\n".join(c.source for c in template.cells if c.cell_type == "markdown")
+    assert all(f") {q.text}" in markdown for q in QUESTIONS)

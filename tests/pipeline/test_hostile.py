@@ -5,6 +5,7 @@ the batch. And a grader killed with SIGKILL mid-batch resumes without redoing fi
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
@@ -19,11 +20,12 @@ from pathlib import Path
 import pytest
 
 from graders.judge.expected import REFERENCE_DIR
-from graders.pipeline.batch import GradingConfig, grade_folder
+from graders.pipeline.batch import grade_folder
+from graders.pipeline.config import GradingConfig
 from graders.results import SubmissionResult
 from tests.broken import CORRECT_CODE, notebook
 from tests.conftest import GRADING_SEED
-from tests.hostile import plant_links, write_hostile
+from tests.hostile import CPU_HEAVY_CODE, CPU_HOG, SECRET_NAME, look_around, plant_links, write_hostile
 
 pytestmark = pytest.mark.e2e
 
@@ -31,13 +33,66 @@ ROOT = Path(__file__).resolve().parents[2]
 OUTSIDE_FILE = ROOT / "pwned-by-a-student.txt"
 DECOY_MARKER = "DECOY-another-students-results"
 CONFIG = dict(seed=GRADING_SEED, cell_timeout=5.0, notebook_timeout=25.0, jobs=2, memory_bytes=1024**3)
+# A cold kernel imports torch inside its first cell, and the cold per-cell limit is wall time: on
+# a busy machine that alone can take longer than the warm batch's 5 s.
+COLD = {**CONFIG, "cold": True, "cell_timeout": 90.0, "notebook_timeout": 300.0}
+SECRET_VALUE = "lms-token-5f1c0ffee-do-not-leak"
 
 
-def live_sandboxed_processes() -> list[str]:
-    """Processes of the sandbox uid that still run (zombies hold nothing; this machine's init does
-    not reap orphans, a normal one does)."""
-    ps = subprocess.run(["ps", "-u", "65534", "-o", "pid=,stat="], capture_output=True, text=True).stdout
-    return [line.split()[0] for line in ps.splitlines() if not line.split()[1].startswith("Z")]
+def allowed_top_level() -> set[str]:
+    """What a notebook may see at the top of its disk: the system, and the first component of the
+    paths the Python installation, the graders package and the grader's scratch folder live under."""
+    system = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"}
+    return system | {Path(p).resolve().parts[1] for p in (sys.prefix, sys.base_prefix, ROOT / "graders")}
+
+
+def process_tree(root: int) -> set[int]:
+    """`root`'s live descendants, from /proc's parent links (zombies hold nothing: left out).
+
+    Scoped to what this test started: other graders may run sandboxes on this machine.
+    """
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+                if fields[0] != "Z":
+                    parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def command_of(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def grader_processes(root: int) -> list[str]:
+    """What of the grading machinery still runs below `root`: zygotes, kernels, sandboxed notebooks."""
+    return [command_of(pid) for pid in process_tree(root) if "graders." in command_of(pid) or "ipykernel" in command_of(pid)]
+
+
+def sandbox_cgroups(grader_pid: int) -> list[str]:
+    """The sandbox cgroups of one grader process (named after its pid), with the processes in each."""
+    return [
+        f"{leaf}: {Path(leaf, 'cgroup.procs').read_text().split()}"
+        for leaf in glob.glob(f"/sys/fs/cgroup/*/**/a10-sandbox-{grader_pid}-*", recursive=True)
+    ]
+
+
+def wait_until(condition, seconds: float = 20.0) -> bool:
+    """Poll `condition` until it holds; processes take a moment to die on a busy machine."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def failing(result: SubmissionResult) -> dict[str, str]:
@@ -50,6 +105,13 @@ def cell_error_names(result: SubmissionResult) -> list[str]:
 
 def leaked(result: SubmissionResult) -> bool:
     return any("LEAKED" in e.evalue for e in result.cell_errors)
+
+
+def is_alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def write_decoy(folder: Path) -> Path:
@@ -82,13 +144,19 @@ def batch(tmp_path_factory, grading_data, listener):
         listening_port=listener.getsockname()[1],
         outside_file=OUTSIDE_FILE,
         decoy=decoy,
+        repo=ROOT,
+        allowed_top=allowed_top_level(),
     )
     shutil.copy(ROOT / "submissions" / "solution.ipynb", corpus / "solution.ipynb")
     secret = tmp_path_factory.mktemp("elsewhere") / "not-a-submission.ipynb"
     secret.write_text(notebook(CORRECT_CODE), encoding="utf-8")
     (corpus / "linked.ipynb").symlink_to(secret)
     out = tmp_path_factory.mktemp("hostile-reports")
-    results = grade_folder(corpus, out_dir=out, config=GradingConfig(**CONFIG, data_dir=grading_data))
+    os.environ[SECRET_NAME] = SECRET_VALUE
+    try:
+        results = grade_folder(corpus, out_dir=out, config=GradingConfig(**CONFIG, data_dir=grading_data))
+    finally:
+        del os.environ[SECRET_NAME]
     yield out, {r.submission: r for r in results}
     OUTSIDE_FILE.unlink(missing_ok=True)
 
@@ -160,7 +228,7 @@ def test_a_cold_kernel_cannot_make_the_grader_write_through_a_link(tmp_path, gra
     victim.write_text("intact")
     victim.chmod(0o600)
     (corpus / "links.ipynb").write_text(notebook(CORRECT_CODE, plant_links(victim), "x = 1"), encoding="utf-8")
-    (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**{**CONFIG, "cold": True}, data_dir=grading_data))
+    (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**COLD, data_dir=grading_data))
     assert victim.read_text() == "intact"
     assert result.score == 12, result.message
 
@@ -187,13 +255,69 @@ def test_floods_of_output_are_cut_and_the_notebook_stays_small(batch, name):
 
 def test_a_link_out_of_the_submissions_folder_is_refused(batch):
     result = batch[1]["linked"]
-    assert result.status.value == "error" and "outside the submissions folder" in result.message
+    assert result.status.value == "error" and "is a link" in result.message
 
 
 def test_nothing_survives_the_batch(batch):
-    assert live_sandboxed_processes() == []
-    assert subprocess.run(["pgrep", "-f", "graders.execute.zygote"], capture_output=True).returncode == 1
-    assert glob.glob(f"/sys/fs/cgroup/*/**/a10-sandbox-{os.getpid()}-*", recursive=True) == []
+    assert wait_until(lambda: grader_processes(os.getpid()) == []), grader_processes(os.getpid())
+    assert sandbox_cgroups(os.getpid()) == []
+
+
+def test_the_notebook_sees_only_the_allow_listed_view(batch):
+    result = batch[1]["look-around"]
+    assert not leaked(result), result.cell_errors
+    assert result.cell_errors == () and result.score == 12
+    view = result.provenance["sandbox"]["filesystem"]
+    assert f"read-only: {ROOT / 'graders'}" in view and not [line for line in view if line.endswith(str(ROOT))]
+
+
+def test_nothing_of_the_graders_environment_reaches_any_report(batch):
+    out, results = batch
+    assert cell_error_names(results["print-environment"]) == ["RuntimeError"]  # it ran, and printed
+    assert "HOME" in results["print-environment"].cell_errors[0].evalue
+    files = [path for path in out.rglob("*") if path.is_file()]
+    assert len(files) > 2 * len(results)
+    assert [path for path in files if SECRET_VALUE.encode() in path.read_bytes()] == []
+
+
+def test_output_caps_lifted_inside_the_child_still_hold_in_the_grader(batch):
+    out, results = batch
+    assert failing(results["lift-output-caps"]) == {}
+    executed = out / "lift-output-caps" / "executed.ipynb"
+    assert executed.stat().st_size < 1_000_000
+    assert "truncated by the grader" in executed.read_text()
+
+
+@pytest.mark.parametrize("name", ["forged-outcome-types", "deep-json-outcome"])
+def test_a_malformed_outcome_is_one_notebooks_problem(batch, name):
+    result = batch[1][name]
+    assert "exited early" in result.message and result.status.value == "graded"
+    assert result.provenance["sandbox"]["filesystem_isolated"] is True  # the report is not the notebook's to forge
+
+
+def test_a_cpu_heavy_notebook_keeps_full_marks_beside_one_that_hogs_every_cpu(tmp_path, grading_data):
+    corpus = tmp_path / "subs"
+    corpus.mkdir()
+    (corpus / "cpu-heavy.ipynb").write_text(notebook(CPU_HEAVY_CODE), encoding="utf-8")
+    (corpus / "cpu-hog.ipynb").write_text(notebook(CORRECT_CODE, CPU_HOG), encoding="utf-8")
+    config = GradingConfig(**{**CONFIG, "cell_timeout": 60.0, "notebook_timeout": 120.0}, data_dir=grading_data)
+    results = {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "out", config=config)}
+    heavy = results["cpu-heavy"]
+    assert heavy.score == 12, (failing(heavy), heavy.message)
+    assert "cpu" in heavy.provenance["sandbox"]["cpu_limit"] or heavy.provenance["sandbox"]["cpu_limit"] == "none"
+
+
+def test_a_cold_kernel_sees_only_the_view_and_a_clean_environment(tmp_path, grading_data, monkeypatch):
+    corpus = tmp_path / "subs"
+    corpus.mkdir()
+    look = notebook(CORRECT_CODE, look_around(ROOT, allowed_top_level()), "import os\nraise RuntimeError(str(os.environ))")
+    (corpus / "cold-look.ipynb").write_text(look, encoding="utf-8")
+    monkeypatch.setenv(SECRET_NAME, SECRET_VALUE)
+    (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**COLD, data_dir=grading_data))
+    assert not leaked(result) and cell_error_names(result) == ["RuntimeError"], result.cell_errors
+    assert "HOME" in result.cell_errors[0].evalue and SECRET_VALUE not in result.cell_errors[0].evalue
+    assert result.score == 12 and result.provenance["sandbox"]["warnings"] == []
+    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file() and SECRET_VALUE.encode() in p.read_bytes()] == []
 
 
 def test_a_killed_batch_resumes_without_regrading_finished_work(tmp_path, grading_data):
@@ -204,16 +328,15 @@ def test_a_killed_batch_resumes_without_regrading_finished_work(tmp_path, gradin
     (corpus / "slow.ipynb").write_text(notebook(CORRECT_CODE, "import time\ntime.sleep(15)"), encoding="utf-8")
     command = [sys.executable, "-m", "graders.cli", "grade", str(corpus), "--out", str(out), "--data-dir", str(grading_data), "--jobs", "2"]
     grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*/results.json"))) < 4 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    assert wait_until(lambda: len(list(out.glob("*/results.json"))) >= 4, 240)
+    started = process_tree(grader.pid)  # the zygote and the slow notebook's processes, among others
     os.kill(grader.pid, signal.SIGKILL)
     grader.wait()
     finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
     assert len(finished) == 4 and "slow" not in finished
-    time.sleep(1)
-    assert subprocess.run(["pgrep", "-f", "graders.execute.zygote"], capture_output=True).returncode == 1, "orphaned zygote"
-    assert live_sandboxed_processes() == [], "orphaned notebook process"
+    # Orphans are reparented away from the grader: follow the pids it had, and its cgroups.
+    assert wait_until(lambda: not [pid for pid in started if Path(f"/proc/{pid}").exists() and is_alive(pid)]), "orphaned process"
+    assert wait_until(lambda: all(cgroup.endswith("[]") for cgroup in sandbox_cgroups(grader.pid))), sandbox_cgroups(grader.pid)
 
     rerun = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert rerun.returncode == 0, rerun.stderr

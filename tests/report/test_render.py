@@ -87,7 +87,7 @@ def test_report_is_written_under_the_submission_id(tmp_path):
 
 def test_student_report_explains_the_misconceptions_and_hides_instructor_details(tmp_path):
     page = report(SEED, tmp_path)
-    assert "<b>11</b> / 12 points" in page and "8 of 9 checks passed · 1 failed" in page
+    assert "<b>11</b> / 15 points" in page and "checks 11 / 12" in page and "8 of 9 checks passed · 1 failed" in page
     for name in ("missing_sqrt", "missing_x0"):
         assert CATALOG[name].title in page and CATALOG[name].explanation in page
     assert r"<code>\alpha_3 \alpha_2 \alpha_1</code>" in page and "Blurry at 30." in page
@@ -135,9 +135,13 @@ def test_an_error_message_without_the_lead_sentence_gets_it(tmp_path):
 
 
 def test_pages_are_self_contained(tmp_path):
-    for page in (report(SEED, tmp_path), write_class_overview([SEED, BROKEN], out_dir=tmp_path).read_text(encoding="utf-8")):
+    student = report(SEED, tmp_path)
+    overview = write_class_overview([SEED, BROKEN], out_dir=tmp_path).read_text(encoding="utf-8")
+    for page in (student, overview):
         assert "<style>" in page and ".badge" in page  # the CSS is inlined
-        assert not re.search(r"https?://|<link|<script|@import|src=", page)
+        assert not re.search(r"https?://|<link|@import|src=", page)
+    assert "<script" not in student
+    assert overview.count("<script>") == 1 and "sortBy" in overview  # table.js, inlined: works from file://
 
 
 def test_outputs_are_deterministic(tmp_path):
@@ -157,10 +161,10 @@ def overview(results, tmp_path) -> str:
 
 def test_overview_has_one_sorted_row_per_submission_with_symbol_and_text_per_check(tmp_path):
     page = overview([SOLUTION, BROKEN, SEED], tmp_path)
-    links = re.findall(r'<td class="sub"><a href="([^"]+)">', page)
+    links = re.findall(r'<td class="sub"[^>]*><a href="([^"]+)">', page)
     assert links == ["bob/report.html", "seed-writeup/report.html", "solution/report.html"]
     seed_row = page.split('href="seed-writeup/report.html"')[1].split("</tr>")[0]
-    assert "<b>11</b> / 12" in seed_row and '<span class="badge graded">graded</span>' in seed_row
+    assert "<b>11</b> / 15" in seed_row and '<span class="badge graded">graded</span>' in seed_row
     assert seed_row.count(">✓ pass</td>") == 8 and seed_row.count(">✗ fail</td>") == 1
     assert page.split('href="bob/report.html"')[1].split("</tr>")[0].count(">! error</td>") == len(CHECKS)
 
@@ -168,7 +172,8 @@ def test_overview_has_one_sorted_row_per_submission_with_symbol_and_text_per_che
 def test_overview_summary_sits_above_the_table(tmp_path):
     page = overview([SOLUTION, BROKEN, SEED], tmp_path)
     assert '<b data-testid="graded">2</b>' in page and '<b data-testid="errors">1</b>' in page
-    assert "<b>11.5</b>mean score / 12" in page and "<b>11.5</b>median score / 12" in page
+    assert "<b>11.5</b>mean score / 15" in page and "<b>11.5</b>median score / 15" in page  # 12 + 3 written
+    assert '<b data-testid="pending">3</b>' in page  # nothing is marked outside a gradebook
     assert page.index("Most common misconceptions") < page.index("Pass rate per check") < page.index("<h2>Submissions")
     rate = page.split("Derivation: your answer for μ</td>")[1].split("</tr>")[0]
     assert "1 / 2" in rate and "50%" in rate  # over graded submissions only
@@ -195,17 +200,31 @@ def test_overview_links_are_url_quoted(tmp_path):
 
 def test_overview_escapes_submission_ids_and_notes(tmp_path):
     page = overview([HOSTILE], tmp_path)
-    assert "<script" not in page.lower() and "mallory &lt;b&gt;" in page
+    student_part = page.split("<script>")[0]  # the one script is ours (table.js), after the content
+    assert page.count("<script") == 1 and "<script" not in student_part.lower() and "mallory &lt;b&gt;" in page
+    assert "<img" not in page
 
 
 def test_grades_csv_has_a_column_per_check_sorted_rows_and_defuses_formulas(tmp_path):
     path = write_grades_csv([SOLUTION, BROKEN, SEED, result("=cmd|calc")], out_dir=tmp_path)
     assert path == tmp_path / "grades.csv"
     rows = list(csv.reader(path.open(encoding="utf-8", newline="")))
-    assert rows[0] == ["submission", "status", "score", "max_score", *[c.id for c in CHECKS]]
+    written = ["kl_observe", "kl_explain", "kl_role"]
+    assert rows[0] == [
+        "submission",
+        "status",
+        "score",
+        "max_score",
+        "automatic_score",
+        *[c.id for c in CHECKS],
+        *written,
+        "manual",
+        "overrides",
+    ]
     assert [r[0] for r in rows[1:]] == ["'=cmd|calc", "bob", "seed-writeup", "solution"]
     seed_row = dict(zip(rows[0], rows[3], strict=False))
     assert seed_row["score"] == "11" and seed_row["derivation.mu"] == "0" and seed_row["closed_form.mu"] == "2"
+    assert (seed_row["max_score"], seed_row["kl_observe"], seed_row["manual"], seed_row["overrides"]) == ("15", "", "pending", "")
     assert dict(zip(rows[0], rows[2], strict=False))["status"] == "error"
 
 

@@ -5,15 +5,17 @@ Skipped when chromium is missing, except in CI (CI set), where that is a failure
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import unquote
 
 import pytest
 
 from graders.judge.checks import CHECKS
 from graders.report.render import write_class_overview, write_submission_report
+from graders.results import FreeTextAnswer
 from reference.misconceptions import CATALOG
-from tests.browser import dump_dom, elements, screenshot
-from tests.report.test_render import BROKEN, HOSTILE, SCRIPT, SEED, SOLUTION
+from tests.browser import chromium, dump_dom, elements, screenshot
+from tests.report.test_render import BROKEN, HOSTILE, SCRIPT, SEED, SOLUTION, result
 
 pytestmark = pytest.mark.browser
 
@@ -26,7 +28,7 @@ def one(dom: str, tag: str | None = None, **attrs: str):
 
 def test_student_report_shows_score_statuses_and_misconceptions(tmp_path):
     dom = dump_dom(write_submission_report(SEED, out_dir=tmp_path))
-    assert one(dom, data_testid="score").text == "11 / 12 points"
+    assert one(dom, data_testid="score").text == "11 / 15 points"  # 12 automatic + 3 written (pending)
     assert "graded" in one(dom, data_testid="status").text
     for check in CHECKS:
         section = one(dom, "section", data_check=check.id)
@@ -38,7 +40,9 @@ def test_student_report_shows_score_statuses_and_misconceptions(tmp_path):
 
 
 def test_hostile_text_stays_text(tmp_path):
-    dom = dump_dom(write_submission_report(HOSTILE, out_dir=tmp_path))
+    # The written answers shown are those to the handout's KL questions: the hostile answer sits under one.
+    hostile = replace(HOSTILE, free_text=(FreeTextAnswer("What do you observe?", SCRIPT),))
+    dom = dump_dom(write_submission_report(hostile, out_dir=tmp_path))
     assert elements(dom, "script") == [] and elements(dom, "img") == [] and elements(dom, "i") == []
     assert one(dom, "title").text == "Assignment 10 feedback: mallory <b>"  # the script never ran
     answer = one(dom, "p", **{"class": "a"}).text
@@ -49,7 +53,7 @@ def test_unreadable_notebook_report_leads_with_the_reason(tmp_path):
     dom = dump_dom(write_submission_report(BROKEN, out_dir=tmp_path))
     alert = one(dom, role="alert").text
     assert alert.startswith("Your notebook could not be graded: not a notebook: invalid JSON.")
-    assert one(dom, data_testid="score").text == "0 / 12 points"
+    assert one(dom, data_testid="score").text == "0 / 15 points"
     assert [s.attrs.get("data-status") for s in elements(dom, "section") if "data-check" in s.attrs] == ["error"] * len(CHECKS)
 
 
@@ -64,14 +68,42 @@ def test_overview_links_resolve_and_it_renders(tmp_path):
         write_submission_report(r, out_dir=tmp_path)
     index = write_class_overview(results, out_dir=tmp_path)
     dom = dump_dom(index)
-    links = [a.attrs["href"] for a in elements(dom, "a")]
+    links = [a.attrs["href"] for a in elements(dom, "a") if not a.attrs["href"].startswith("?")]
     assert len(links) == len(results)
     assert all((tmp_path / unquote(link)).is_file() for link in links)
-    assert elements(dom, "script") == []
+    assert len(elements(dom, "script")) == 1  # table.js; nothing a student wrote became a script
+    assert elements(dom, "img") == []
     assert [row.attrs["data-submission"] for row in elements(dom, "tr") if "data-submission" in row.attrs] == sorted(
         r.submission for r in results
     )
     seed_row = one(dom, "tr", data_submission="seed-writeup").text
-    assert "11 / 12" in seed_row and seed_row.count("✓ pass") == 8 and seed_row.count("✗ fail") == 1  # symbol and word, not colour alone
+    assert "11 / 15" in seed_row and seed_row.count("✓ pass") == 8 and seed_row.count("✗ fail") == 1  # symbol and word, not colour alone
     png = screenshot(index, tmp_path / "index.png")
     assert png.stat().st_size > 20_000  # a rendered page, not a blank one
+
+
+def test_static_overview_sorts_and_filters_from_file_url(tmp_path):
+    """index.html's inlined table.js, in Chromium driven by Playwright, opened as file://."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    carol = result("carol", {"closed_form.mu": ("missing_sqrt",)})
+    results = [SEED, SOLUTION, BROKEN, HOSTILE, carol]
+    index = write_class_overview(results, out_dir=tmp_path)
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.set_default_timeout(180_000)  # generous: other graders load this machine's two cores
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.goto(index.as_uri())
+        rows = "table[data-table=submissions] tbody tr:not([hidden])"
+        page.click("button[data-sort=score]")
+        scores = page.eval_on_selector_all(rows + " td[data-key=score]", "cells => cells.map(c => parseFloat(c.dataset.value))")
+        assert scores == sorted(r.score for r in results)
+        page.select_option("select[name=check]", "closed_form.mu")
+        page.select_option("select[name=status]", "fail")
+        assert page.eval_on_selector_all(rows, "rows => rows.map(r => r.dataset.submission)") == ["carol"]
+        page.goto(index.as_uri() + "?misconception=missing_sqrt")  # a misconception link, from file://
+        assert page.eval_on_selector_all(rows, "rows => rows.map(r => r.dataset.submission)") == ["carol", "seed-writeup"]
+        assert page.title() == "Assignment 10 — class overview" and dialogs == []
+        browser.close()

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from graders import sandbox
-from graders.sandbox import SandboxPolicy, capabilities, release_cgroup
+from graders.sandbox import SandboxPolicy, capabilities, filesystem, release_cgroup
+from graders.sandbox.policy import Findings
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -132,7 +132,7 @@ def paths() -> Iterator[dict[str, str]]:
     base/reference/data/digits.txt       readonly, inside the hidden dir
     base/scratch/other-student/notes.txt hidden
     base/scratch/me/                     writable, inside the hidden dir
-    base/outside/existing.txt            neither: visible, read-only
+    base/outside/existing.txt            neither: not in the view at all
     """
     base = Path(tempfile.mkdtemp(prefix="a10-sandbox-test-", dir="/var/tmp"))
     base.chmod(0o755)
@@ -154,7 +154,7 @@ def paths() -> Iterator[dict[str, str]]:
         "me": "scratch/me",
         "outside": "outside",
     }
-    yield {key: str(base / rel) for key, rel in relative.items()}
+    yield {key: str(base / rel) for key, rel in relative.items()} | {"graders": str(REPO / "graders")}
     shutil.rmtree(base)
 
 
@@ -273,6 +273,12 @@ def attempt(action):
         return action()
     except OSError as exc:
         return exc.errno
+def attempt_import(name):
+    try:
+        __import__(name)
+        return "imported"
+    except ImportError as exc:
+        return type(exc).__name__
 def write(path, text="x"):
     with open(path, "w") as handle:
         handle.write(text)
@@ -294,6 +300,10 @@ result = {
     "repo_write": attempt(lambda: write(os.path.join(os.path.dirname(P["base"]), "a10-sandbox-escape.txt"))),
     "tmp_write": attempt(lambda: write("/tmp/a10-sandbox-private.txt")),
     "proc_pids": sorted(int(n) for n in os.listdir("/proc") if n.isdigit()),
+    "root": sorted(os.listdir("/")),
+    "etc_secrets": [name for name in ("shadow", "gshadow", "sudoers", "ssh", "ssl", "pip.conf") if os.path.lexists("/etc/" + name)],
+    "graders_dir": attempt(lambda: sorted(os.listdir(os.path.dirname(P["graders"])))),
+    "import_reference": attempt_import("reference"),
     "cap_eff": [l.split()[1] for l in open("/proc/self/status") if l.startswith("CapEff")][0],
 }
 print(json.dumps(result))
@@ -313,11 +323,21 @@ def test_filesystem_hides_protects_and_keeps_the_right_dirs(isolated: str, paths
     # (2) the writable dir, at the same absolute path, really is the host's dir
     assert got["me_write"] == "written" and got["me_read"] == "from the sandbox"
     assert Path(paths["me"], "result.txt").read_text() == "from the sandbox"
-    # (3) the readonly dir is readable, (4) and nothing outside the writable dirs can be changed
+    # (3) the readonly dir is readable, (4) nothing outside the view exists, nothing in it but the
+    # writable dirs can be changed
     assert got["data"] == "0123456789"
     assert got["data_write"] in (13, 30)  # EACCES / EROFS
-    assert got["outside_read"] == "old"
-    assert got["outside_write"] in (13, 30) and got["outside_create"] in (13, 30) and got["repo_write"] in (13, 30)
+    assert got["outside_read"] == got["outside_write"] == got["outside_create"] == 2  # ENOENT
+    assert got["repo_write"] in (13, 30)  # /var/tmp leads to the kept dirs: a read-only skeleton
+    # (5) the allow-list: the system, the Python installation and the kept dirs; of the repository
+    # only the graders package, so `reference` cannot be imported; no secrets in /etc
+    allowed = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"}
+    python_tops = {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, REPO, paths["base"])}
+    assert set(got["root"]) <= allowed | python_tops, got["root"]
+    assert not {"home", "srv", "opt", "mnt", "var", "sys"} & set(got["root"]) - python_tops
+    assert "graders" in got["graders_dir"] and set(got["graders_dir"]) <= {"graders", Path(sys.prefix).name}, got["graders_dir"]
+    assert got["import_reference"] == "ModuleNotFoundError"
+    assert got["etc_secrets"] == []
     assert Path(paths["outside"], "existing.txt").read_text() == "old"
     assert not Path(paths["data"], "new.txt").exists()
     # /tmp is private and throwaway
@@ -509,16 +529,19 @@ def wait_for_population(report_file: Path, minimum: int) -> list[str]:
     raise AssertionError("the sandboxed processes never appeared in their cgroup")
 
 
-def test_python_under_a_private_tmp_is_kept_but_never_a_dir_holding_a_hidden_one(tmp_path, monkeypatch):
+def test_the_view_keeps_a_venv_under_tmp_but_never_the_repository_around_it(tmp_path, monkeypatch):
     """A clone under /tmp has its venv under the sandbox's private /tmp: it must stay importable,
-    yet a sys.path entry that contains a hidden dir (the repository holding reference/) must not
-    be bound back, or the bind would show the hidden dir's contents."""
-    venv = tmp_path / "clone" / ".venv"
-    hidden = tmp_path / "clone" / "reference"
-    venv.mkdir(parents=True)
-    hidden.mkdir()
-    monkeypatch.setattr(sandbox.sys, "prefix", str(venv))
-    monkeypatch.setattr(sandbox.sys, "path", [str(tmp_path / "clone"), str(venv)])
-    dirs = sandbox._resolve_dirs(SandboxPolicy(hidden_dirs=(str(hidden),)), False, sandbox._Findings())
-    assert os.path.realpath(venv) in dirs.readonly
-    assert os.path.realpath(tmp_path / "clone") not in dirs.readonly
+    yet the repository holding it (sys.path[0] when run from the clone) must not be in the view."""
+    clone = tmp_path / "clone"
+    venv = clone / ".venv"
+    site = venv / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    (clone / "reference").mkdir()
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    monkeypatch.setattr(sys, "path", [str(clone), str(site)])
+    view = filesystem.plan_view(SandboxPolicy(), Findings())
+    kinds = {entry.path: entry.kind for entry in view.entries}
+    assert kinds[os.path.realpath(venv)] is filesystem.Kind.READONLY
+    assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.READONLY
+    assert not [path for path in kinds if path in (str(clone), str(REPO), str(REPO / "reference"))]
+    assert kinds["/tmp"] is filesystem.Kind.SCRATCH and "/etc/shadow" not in kinds

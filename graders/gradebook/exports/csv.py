@@ -1,0 +1,69 @@
+"""`--format csv` and REPORTS/grades.csv: one row per submission, every check, the written answers, overrides.
+
+Columns: submission, status, score (with overrides and manual points), max_score,
+automatic_score (the checks alone, overrides applied), one column per check (its score,
+override applied), one per written question (its points; empty while pending),
+manual ("pending", "marked" or "review": an answer changed after it was marked), overrides
+("check=score (reason); …"). Rows are sorted by submission; cells that look like formulas are defused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from graders.assignment.contract import CHECK_IDS
+from graders.gradebook.exports.cells import number, safe
+from graders.gradebook.exports.roster import Roster
+from graders.gradebook.questions import MANUAL_QUESTIONS
+from graders.gradebook.store import Grade
+from graders.results import write_text_atomic
+
+HEADER = (
+    "submission",
+    "status",
+    "score",
+    "max_score",
+    "automatic_score",
+    *CHECK_IDS,
+    *(q.tag for q in MANUAL_QUESTIONS),
+    "manual",
+    "overrides",
+)
+
+
+def manual_state(grade: Grade) -> str:
+    if any(q.stale for q in grade.questions):
+        return "review"
+    return "pending" if grade.pending else "marked"
+
+
+def row(grade: Grade) -> list[str]:
+    checks = {c.result.id: c.score for c in grade.checks}
+    questions = {q.question.tag: q.points for q in grade.questions}
+    return [
+        safe(grade.submission),
+        grade.result.status.value,
+        number(grade.score),
+        number(grade.max_score),
+        number(grade.automatic_score),
+        *(number(checks.get(check_id, 0.0)) for check_id in CHECK_IDS),
+        *("" if questions.get(q.tag) is None else number(questions[q.tag] or 0.0) for q in MANUAL_QUESTIONS),
+        manual_state(grade),
+        safe("; ".join(f"{o.check_id}={number(o.score)} ({o.reason})" for o in grade.overrides)),
+    ]
+
+
+def text(grades: Sequence[Grade]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(row(grade) for grade in sorted(grades, key=lambda g: g.submission))
+    return buffer.getvalue()
+
+
+def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+    """Our own layout keys rows by submission id; the roster is not needed."""
+    write_text_atomic(out, text(grades))

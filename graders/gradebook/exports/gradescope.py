@@ -1,0 +1,72 @@
+"""`--format gradescope`: one results.json per submission in Gradescope's autograder layout.
+
+Gradescope's specification: top-level `score` (total points), `output` (text for the whole
+submission) and `tests`, each with `name`, `score`, `max_score`, `output` and `visibility`
+(`hidden`, `after_due_date`, `after_published` or `visible`). Checks judged on hidden
+inputs are `after_published`, so their messages reach students only when grades are
+published; the derivation checks and the written answers are `visible`. A written
+answer that is still pending is left out (Gradescope has no "pending" score) and `output` says so.
+Written to OUT/<roster id or submission id>/results.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from graders.assignment.contract import CHECKS
+from graders.gradebook.exports.cells import feedback
+from graders.gradebook.exports.roster import Roster
+from graders.gradebook.store import CheckGrade, Grade, QuestionGrade
+from graders.results import write_text_atomic
+
+TITLES = {check.id: check.title for check in CHECKS}
+# Every check but the derivation ones runs on hidden inputs: its message can describe them.
+ON_HIDDEN_INPUTS = {check.id for check in CHECKS if check.on_hidden_inputs}
+
+
+def results_json(grade: Grade) -> dict[str, Any]:
+    tests = [_check_test(check) for check in grade.checks] + [_question_test(q) for q in grade.questions if not q.pending]
+    return {"score": round(sum(t["score"] for t in tests), 4), "output": feedback(grade), "tests": tests}
+
+
+def _check_test(check: CheckGrade) -> dict[str, Any]:
+    result = check.result
+    lines = [f"{result.status.value}: {result.message}".strip()]
+    lines += [f"likely misconception: {name}" for name in result.misconceptions]
+    if check.override is not None:
+        lines.append(f"adjusted by course staff: {check.override.reason}")
+    return {
+        "name": f"{TITLES.get(result.id, result.id)} ({result.id})",
+        "score": check.score,
+        "max_score": result.max_score,
+        "output": "\n".join(lines),
+        "visibility": "after_published" if result.id in ON_HIDDEN_INPUTS else "visible",
+    }
+
+
+def _question_test(question: QuestionGrade) -> dict[str, Any]:
+    comment = question.mark.comment if question.mark is not None else ""
+    return {
+        "name": f"{question.question.text} ({question.question.tag}, marked by course staff)",
+        "score": question.points or 0.0,
+        "max_score": question.question.points,
+        "output": comment,
+        "visibility": "visible",
+    }
+
+
+def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+    for grade in grades:
+        folder = folder_name(roster.identity(grade.submission).username or grade.submission)
+        write_text_atomic(out / folder / "results.json", json.dumps(results_json(grade), indent=2, sort_keys=True) + "\n")
+
+
+def folder_name(name: str) -> str:
+    """One folder inside OUT, whatever the id or roster says: "..", "a/b" or "" are percent-encoded."""
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        return "_" + quote(name, safe="")
+    return name

@@ -1,0 +1,119 @@
+"""The gradebook's SQLite schema and its migrations.
+
+The schema version is SQLite's `PRAGMA user_version`. `MIGRATIONS[i]` takes a database from
+version i to i + 1; each runs in one transaction together with the version bump, so a grader
+killed mid-migration leaves the database at the old version, never half-migrated. To change
+the schema, APPEND a migration; never edit one that has shipped.
+
+Tables (append-only history; nothing is ever updated in place except an override's clearing):
+
+    runs         one row per `grader grade` or `grader rescore`: when, what kind, the grader
+                 version and fingerprint, reference hash, torch, the decisive settings and seed
+    submissions  per run and submission: sha256, status, automatic score, the whole
+                 SubmissionResult as JSON (what results.json holds; reports are re-rendered from it)
+    checks       per run, submission and check: status, score, max, message, misconceptions
+    overrides    staff overrides of one check's score: who, when, why; `cleared_at` once cleared
+    manual_marks staff points for one written answer; the newest row per (submission, question)
+                 is the current mark, older rows are its history
+    settings     gradebook-wide settings (the points of each written question)
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('grade', 'rescore')),
+        started_at TEXT NOT NULL,
+        grader_version TEXT NOT NULL,
+        grader_fingerprint TEXT NOT NULL,
+        reference_hash TEXT NOT NULL,
+        torch TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        seed INTEGER
+    );
+    CREATE TABLE submissions (
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        submission TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        status TEXT NOT NULL,
+        score REAL NOT NULL,
+        max_score REAL NOT NULL,
+        result TEXT NOT NULL,
+        PRIMARY KEY (run_id, submission)
+    );
+    CREATE INDEX submissions_by_id ON submissions(submission, run_id);
+    CREATE TABLE checks (
+        run_id INTEGER NOT NULL,
+        submission TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        score REAL NOT NULL,
+        max_score REAL NOT NULL,
+        message TEXT NOT NULL,
+        misconceptions TEXT NOT NULL,
+        PRIMARY KEY (run_id, submission, check_id),
+        FOREIGN KEY (run_id, submission) REFERENCES submissions(run_id, submission)
+    );
+    CREATE TABLE overrides (
+        id INTEGER PRIMARY KEY,
+        submission TEXT NOT NULL,
+        check_id TEXT NOT NULL,
+        score REAL NOT NULL,
+        reason TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        automatic_status TEXT NOT NULL,
+        automatic_score REAL NOT NULL,
+        cleared_at TEXT,
+        cleared_by TEXT
+    );
+    CREATE INDEX overrides_active ON overrides(submission, check_id) WHERE cleared_at IS NULL;
+    CREATE TABLE manual_marks (
+        id INTEGER PRIMARY KEY,
+        submission TEXT NOT NULL,
+        question TEXT NOT NULL,
+        points REAL NOT NULL,
+        comment TEXT NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL,
+        answer_sha256 TEXT NOT NULL
+    );
+    CREATE INDEX manual_marks_by_answer ON manual_marks(submission, question, id);
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Bring the database up to SCHEMA_VERSION; returns the version it was at.
+
+    A database newer than this grader (written by a later version) is left alone: the caller refuses it.
+    """
+    found = version(connection)
+    for index in range(found, SCHEMA_VERSION):
+        # executescript would COMMIT first; BEGIN IMMEDIATE makes the DDL and the bump one transaction.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[index]):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {index + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    # Our migrations hold no string literals with ';', so splitting on it is exact.
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,83 @@
+"""`python -m graders.pipeline.autograder --root /autograder`: one Gradescope submission, graded.
+
+Called by the bundle's run_autograder (graders.pipeline.bundle). Grades the notebook in
+ROOT/submission/ (the first *.ipynb in name order; the output says if there were others) like
+`grader grade` does, into a scratch REPORTS, and writes ROOT/results/results.json in
+Gradescope's layout (graders.gradebook.exports.gradescope). The written answers are left to
+staff (Gradescope's manual grading); the output says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from graders.gradebook.exports.gradescope import results_json
+from graders.gradebook.store import Gradebook
+from graders.pipeline.batch import grade_folder
+from graders.pipeline.config import GradingConfig
+from graders.pipeline.secret import SECRET_NAME, course_seed
+from graders.results import write_text_atomic
+
+SUBMISSION_ID = "submission"
+
+
+def run(root: Path) -> Path:
+    results = root / "results" / "results.json"
+    submitted = root / "submission"
+    notebooks = sorted(p for p in submitted.rglob("*.ipynb") if is_own_notebook(p, submitted)) if submitted.is_dir() else []
+    if not notebooks:
+        document = {
+            "score": 0.0,
+            "output": "No Jupyter notebook (.ipynb) was found in your submission: upload your assignment10.ipynb.",
+            "tests": [],
+        }
+        write_text_atomic(results, json.dumps(document, indent=2) + "\n")
+        return results
+    scratch = Path(tempfile.mkdtemp(prefix="a10-autograder-"))
+    try:
+        folder = scratch / "submissions"
+        folder.mkdir()
+        shutil.copyfile(notebooks[0], folder / f"{SUBMISSION_ID}.ipynb")
+        reports = scratch / "reports"
+        grade_folder(folder, out_dir=reports, config=GradingConfig(seed=_bundled_seed(root), jobs=1))
+        with Gradebook.open(reports) as book:
+            document = results_json(book.grade(SUBMISSION_ID))
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    notes = [
+        f"Graded {notebooks[0].name}" + (f" (of {len(notebooks)} notebooks; only the first by name counts)." if len(notebooks) > 1 else ".")
+    ]
+    notes.append("The written answers to the KL questions are marked by course staff.")
+    document["output"] = " ".join(notes) + "\n" + str(document["output"])
+    write_text_atomic(results, json.dumps(document, indent=2, sort_keys=True) + "\n")
+    return results
+
+
+def _bundled_seed(root: Path) -> int:
+    """The course secret the bundle carries (unzipping loses its mode: it is made private again)."""
+    secret = root / "source" / SECRET_NAME
+    if secret.is_file() and not secret.is_symlink():
+        secret.chmod(0o600)
+    return course_seed(secret).seed
+
+
+def is_own_notebook(path: Path, folder: Path) -> bool:
+    """A regular file inside the submission folder: never a link (to anywhere) or a FIFO."""
+    return not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(folder.resolve())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m graders.pipeline.autograder")
+    parser.add_argument("--root", type=Path, default=Path("/autograder"))
+    print(run(parser.parse_args(argv).root))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

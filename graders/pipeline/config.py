@@ -1,0 +1,68 @@
+"""The settings of one grading run, and where its data and grading seed come from."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graders.assignment.contract import NotebookParameters, Scoring
+from graders.assignment.dataset import ensure_mnist
+from graders.execute.jobs import default_jobs
+
+DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
+_GRADING_RUN = NotebookParameters(seed=0, data_dir="")  # the contract's training size for grading
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Everything that decides a grade besides the submission and the grader's code."""
+
+    seed: int  # hidden inputs and the experiment's training (see graders.pipeline.secret)
+    # Set when `seed` was derived from the course secret: a hash of the secret, never the seed
+    # itself, is what results.json records. Empty: the seed was given (`--seed`, tests) and is recorded.
+    secret_hash: str = ""
+    cell_timeout: float = 120.0
+    notebook_timeout: float = 900.0
+    jobs: int = field(default_factory=default_jobs)
+    cold: bool = False  # a fresh Jupyter kernel per notebook instead of the warm zygote
+    sandbox: bool = True  # confine each notebook (graders.sandbox), warm or cold
+    memory_bytes: int = 2 * 1024**3
+    force: bool = False  # regrade even submissions whose cached result is still valid
+    data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
+    hidden: bool = True  # False for the student self-check: public inputs only
+    scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (README: Deductions)
+    epochs: int = _GRADING_RUN.epochs
+    train_size: int = _GRADING_RUN.train_size
+    batch_size: int = _GRADING_RUN.batch_size
+
+    def decisive(self) -> dict[str, Any]:
+        """The settings a grade depends on (not how many workers or which executor ran it)."""
+        return {
+            "seed": f"course secret {self.secret_hash}" if self.secret_hash else self.seed,
+            "cell_timeout": self.cell_timeout,
+            "notebook_timeout": self.notebook_timeout,
+            "memory_bytes": self.memory_bytes,
+            "hidden": self.hidden,
+            "scoring": self.scoring.value,
+            "epochs": self.epochs,
+            "train_size": self.train_size,
+            "batch_size": self.batch_size,
+        }
+
+    def notebook_parameters(self, data_dir: Path) -> dict[str, Any]:
+        parameters = NotebookParameters(self.notebook_seed(), str(data_dir), self.epochs, self.train_size, self.batch_size)
+        return parameters.as_dict()
+
+    def notebook_seed(self) -> int:
+        """The seed the notebook's own cells get: drawn from the grading seed one way, so that a
+        notebook which prints it learns nothing from which the hidden inputs could be rebuilt."""
+        digest = hashlib.sha256(b"a10-grader notebook seed\0" + str(self.seed).encode()).digest()
+        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+
+
+def grading_data(config: GradingConfig) -> Path:
+    if config.data_dir is not None:
+        return config.data_dir.resolve()
+    return ensure_mnist(DEFAULT_CACHE / "mnist-lookalike").resolve()

@@ -1,0 +1,108 @@
+"""Reading the executed notebook: what it says about the student's cells, and the copy kept in the reports.
+
+The executed notebook was written by a process that ran the student's code, so it is parsed
+and validated like a submission (`graders.intake.notebooks.parse_notebook`): anything may be in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import nbformat
+
+from graders.assignment.contract import INJECTED_PARAMETERS_TAG, PROBE_TAG
+from graders.errors import NotebookError
+from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionOutcome
+from graders.execute.output_limits import limit_outputs
+from graders.execute.untrusted import read_regular_file
+from graders.intake.notebooks import parse_notebook
+from graders.results import CellError, write_text_atomic
+
+EXECUTED_NAME = "executed.ipynb"  # REPORTS/<id>/executed.ipynb
+
+
+def keep_executed(delivered: Path, target: Path) -> nbformat.NotebookNode | None:
+    """Read the executed notebook where the executor delivered it, trim its outputs, keep it at `target`.
+
+    Never leaves a stale notebook from an earlier run behind.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = _text_of(delivered)
+    executed = _parse_executed(text)
+    if text is None or executed is None:
+        target.unlink(missing_ok=True)
+        return None
+    # Nothing to trim (outputs are capped while recorded, too): keep the file as written.
+    write_text_atomic(target, nbformat.writes(executed) if limit_outputs(executed) else text)
+    return executed
+
+
+def read_executed(path: Path) -> nbformat.NotebookNode | None:
+    return _parse_executed(_text_of(path))
+
+
+def _text_of(path: Path) -> str | None:
+    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
+    raw = read_regular_file(path, MAX_EXECUTED_BYTES)
+    try:
+        return raw.decode("utf-8") if raw is not None else None
+    except ValueError:
+        return None
+
+
+def _parse_executed(text: str | None) -> nbformat.NotebookNode | None:
+    """Validated like a submission: the notebook's own code may have written anything there."""
+    try:
+        return parse_notebook(text) if text is not None else None
+    except NotebookError:
+        return None
+
+
+def cell_errors(
+    executed: nbformat.NotebookNode | None, source: nbformat.NotebookNode, cell_timeout: float, outcome: ExecutionOutcome
+) -> tuple[CellError, ...]:
+    """The student's cells that raised, timed out, or were running when the kernel died.
+
+    Cell numbers count the student's own cells from 1, skipping the cells the grader added.
+    Without an executed notebook (the process died before writing it) the source notebook and
+    the executor's note of the running cell stand in.
+    """
+    found: list[CellError] = []
+    for number, cell in _student_cells(executed or source):
+        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+        if error is not None:
+            found.append(_error_of(number, cell, error, cell_timeout))
+        elif not outcome.finished and _was_running(cell, outcome):
+            found.append(CellError(number, "KernelDied", outcome.message, _excerpt(cell.source)))
+    return tuple(found)
+
+
+def _was_running(cell: nbformat.NotebookNode, outcome: ExecutionOutcome) -> bool:
+    if outcome.running_cell is not None:
+        return cell.source == outcome.running_cell
+    return cell.get("execution_count") is None and bool(cell.metadata.get("papermill", {}).get("start_time"))
+
+
+def _student_cells(executed: nbformat.NotebookNode) -> Iterable[tuple[int, nbformat.NotebookNode]]:
+    number = 0
+    for cell in executed.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if PROBE_TAG in tags or INJECTED_PARAMETERS_TAG in tags:
+            continue
+        number += 1
+        if cell.cell_type == "code":
+            yield number, cell
+
+
+def _error_of(number: int, cell: nbformat.NotebookNode, output: nbformat.NotebookNode, cell_timeout: float) -> CellError:
+    ename, evalue = str(output.get("ename", "")), str(output.get("evalue", ""))
+    duration = cell.metadata.get("papermill", {}).get("duration") or 0.0
+    if ename == "KeyboardInterrupt" and duration >= 0.9 * cell_timeout:
+        ename, evalue = "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"
+    return CellError(number, ename, evalue[:500], _excerpt(cell.source))
+
+
+def _excerpt(source: str, lines: int = 6) -> str:
+    kept = source.splitlines()[:lines]
+    return "\n".join(kept) + ("\n…" if len(source.splitlines()) > lines else "")

@@ -1,0 +1,126 @@
+"""`grader rescore REPORTS`: judge the stored probe values again with the current checks, without running anything.
+
+What a notebook returned is kept: the executed notebook (REPORTS/<id>/executed.ipynb) carries the
+probe payload, and the result carries the derivation answers and whether execution finished
+(`provenance.execution`). Rescoring re-reads those and runs the current `CHECKS` (tolerances,
+points) on them, under the run's own seed and settings, so a mid-term fix of a tolerance or a
+point value reaches every student in seconds. No notebook, kernel or zygote is started.
+Submissions that could not be read at all (status "error") have nothing to rescore and are kept.
+The executed notebook is untrusted (the student's code wrote it) and is read as strictly as in a grade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from graders.assignment.contract import Scoring
+from graders.errors import UsageError
+from graders.gradebook import record_run
+from graders.gradebook.lock import exclusive
+from graders.gradebook.store import Gradebook, now
+from graders.judge import checks
+from graders.judge.checks import Evidence
+from graders.judge.expected import ExpectedValues, compute_expected
+from graders.judge.probes import ProbePlan, ProbeResults, build_plan, read_probe_results
+from graders.pipeline.config import DEFAULT_CACHE, GradingConfig, grading_data
+from graders.pipeline.executed import read_executed
+from graders.pipeline.secret import SECRET_NAME, course_seed
+from graders.pipeline.triage import provenance
+from graders.report import render as reporting
+from graders.results import SubmissionResult, SubmissionStatus
+
+SETTINGS = {f.name for f in fields(GradingConfig)}
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """One submission's change: (check id, old score, new score) for every check whose score or status moved."""
+
+    submission: str
+    old_score: float
+    new_score: float
+    changed_checks: tuple[tuple[str, float, float], ...]
+
+
+def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: Path | None = None) -> tuple[Rescored, ...]:
+    """Rescore every submission of the latest run, record a "rescore" run, re-render everything.
+
+    `data_dir` must be the MNIST root the run was graded with (None: the generated look-alike):
+    the experiment check measures the student's trained models on its test images.
+    """
+    with exclusive(out_dir), Gradebook.open(out_dir) as book:
+        latest = book.latest_run()
+        previous = [book.result(submission) for submission in book.submission_ids()]
+        if latest is None or not previous:
+            return ()
+        settings = {key: value for key, value in latest.info.settings.items() if key in SETTINGS}
+        settings["scoring"] = Scoring(settings.get("scoring", Scoring.PER_MISTAKE.value))  # stored as its value
+        settings.update(_seed_of(settings["seed"], secret_file or out_dir / SECRET_NAME))
+        config = GradingConfig(**settings, data_dir=data_dir)
+        plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=_data(config))
+        expected = compute_expected(plan)
+        current = provenance(config, "")
+        results = tuple(rescore(result, out_dir, plan, expected, current, config.scoring) for result in previous)
+    for result in results:
+        result.write(out_dir / result.submission / "results.json")
+    record_run(out_dir, results, current, kind="rescore")
+    reporting.publish(out_dir)
+    return tuple(_change(old, new) for old, new in zip(previous, results, strict=True))
+
+
+def rescore(
+    result: SubmissionResult, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, current: dict[str, Any], scoring: Scoring
+) -> SubmissionResult:
+    if result.status is SubmissionStatus.ERROR or len(result.derivation) != 2:
+        return result
+    execution = result.provenance.get("execution", {"finished": True, "message": ""})
+    executed = read_executed(out_dir / result.submission / "executed.ipynb")
+    if not execution.get("finished", True):
+        student = ProbeResults({}, missing_reason=str(execution.get("message", "")))
+    elif executed is None:
+        student = ProbeResults({}, missing_reason="no executed notebook")
+    else:
+        student = read_probe_results(executed, plan)
+    derivation = (result.derivation[0], result.derivation[1])
+    judged = checks.run_checks(Evidence(plan, student, expected, derivation, scoring=scoring))
+    # What judged it is new; what ran it (cache key, executor, timings, sandbox) is as it was.
+    judged_by = {key: current[key] for key in ("grader_version", "grader_fingerprint", "reference_hash")}
+    return replace(
+        result,
+        checks=judged,
+        score=sum(check.score for check in judged),
+        max_score=sum(check.max_score for check in judged),
+        provenance={**result.provenance, **judged_by, "rescored_at": now()},
+    )
+
+
+def _seed_of(recorded: object, secret_file: Path) -> dict[str, Any]:
+    """The run's seed: recorded as a number (`--seed`), or as the hash of the course secret it was
+    drawn from, which must be the secret at hand."""
+    if isinstance(recorded, int):
+        return {"seed": recorded, "secret_hash": ""}
+    drawn = course_seed(secret_file)
+    if recorded != f"course secret {drawn.secret_hash}":
+        raise UsageError(f"the run was graded with another course secret than {secret_file} ({recorded}); pass that one with --secret-file")
+    return {"seed": drawn.seed, "secret_hash": drawn.secret_hash}
+
+
+def _data(config: GradingConfig) -> Path:
+    """The look-alike as generated already: regenerating it to compare (scikit-learn import and all)
+    would cost more than rescoring a whole class. Only its test images are read, by the experiment check."""
+    cached = DEFAULT_CACHE / "mnist-lookalike"
+    if config.data_dir is None and (cached / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
+        return cached.resolve()
+    return grading_data(config)
+
+
+def _change(old: SubmissionResult, new: SubmissionResult) -> Rescored:
+    before = {check.id: check for check in old.checks}
+    moved = tuple(
+        (check.id, before[check.id].score if check.id in before else 0.0, check.score)
+        for check in new.checks
+        if check.id not in before or (before[check.id].score, before[check.id].status) != (check.score, check.status)
+    )
+    return Rescored(new.submission, old.score, new.score, moved)

@@ -1,0 +1,140 @@
+"""What course staff do after grading, as keyword-only functions under `grader history|override|manual|report|export`.
+
+Each writes the gradebook first (one transaction, validated before anything is written), then
+re-renders the reports so students see the change. While another batch holds REPORTS (a
+`grader grade` still running), the re-render is left to that batch, which renders from the
+gradebook when it finishes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from graders.errors import UsageError
+from graders.gradebook import exports
+from graders.gradebook.exports.roster import Roster, read_roster
+from graders.gradebook.lock import exclusive
+from graders.gradebook.store import CheckGrade, Gradebook, History, ManualEntry
+from graders.report import render as reporting
+
+MANUAL_COLUMNS = ("submission", "question", "points", "comment")
+
+
+def rerender(reports: Path) -> bool:
+    """Re-render every report from the gradebook; False when a running batch holds the folder (it will)."""
+    try:
+        with exclusive(reports):
+            reporting.publish(reports)
+    except UsageError:
+        return False
+    return True
+
+
+def set_override(*, reports: Path, submission: str, check_id: str, score: float, reason: str, by: str) -> None:
+    with Gradebook.open(reports) as book:
+        book.set_override(submission, check_id, score=score, reason=reason, by=by)
+
+
+def clear_override(*, reports: Path, submission: str, check_id: str, by: str) -> None:
+    with Gradebook.open(reports) as book:
+        book.clear_override(submission, check_id, by=by)
+
+
+def set_manual(*, reports: Path, entries: Sequence[ManualEntry], by: str) -> int:
+    with Gradebook.open(reports) as book:
+        return len(book.set_manual(entries, by=by))
+
+
+def set_question_points(*, reports: Path, points: dict[str, float]) -> None:
+    with Gradebook.open(reports) as book:
+        book.set_question_points(points)
+
+
+def read_manual_csv(path: Path) -> list[ManualEntry]:
+    """Rows `submission,question,points,comment` (comment optional); a malformed file is a UsageError naming the line."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in reader.fieldnames or []]
+    if header[:3] != list(MANUAL_COLUMNS[:3]) or not set(header) <= set(MANUAL_COLUMNS):
+        raise UsageError(f"{path} must have the header {','.join(MANUAL_COLUMNS)} (comment optional), not {','.join(header) or 'nothing'}")
+    entries = []
+    try:
+        for row in reader:
+            if None in row or any(row.get(column) is None for column in MANUAL_COLUMNS[:3]):
+                raise UsageError(f"{path}, line {reader.line_num}: expected {len(header)} cells")
+            try:
+                points = float(row["points"])
+            except ValueError:
+                raise UsageError(f"{path}, line {reader.line_num}: points {row['points']!r} is not a number") from None
+            entries.append(ManualEntry(row["submission"].strip(), row["question"].strip(), points, (row.get("comment") or "").strip()))
+    except csv.Error as exc:
+        raise UsageError(f"{path} is not valid CSV: {exc}") from exc
+    if not entries:
+        raise UsageError(f"{path} has no rows to import")
+    return entries
+
+
+def history(*, reports: Path, submission: str) -> History:
+    with Gradebook.open(reports) as book:
+        return book.history(submission)
+
+
+def format_history(history: History) -> str:
+    lines = [f"history of {history.submission}"]
+    for entry in history.entries:
+        run = entry.run
+        lines.append(
+            f"run {run.id} ({run.kind}, {run.started_at[:19].replace('T', ' ')} UTC, grader {run.info.grader_version} "
+            f"{run.info.grader_fingerprint}): {entry.status}, {entry.score:g} / {entry.max_score:g} "
+            f"(automatic {entry.automatic_score:g}), file {entry.sha256[:12] or '-'}"
+        )
+        for reason in entry.reasons:
+            lines.append(f"    why: {reason}")
+        for change in entry.changes:
+            old = "-" if change.old_score is None else f"{change.old_score:g} ({change.old_status})"
+            lines.append(f"    {change.check_id}: {old} → {change.new_score:g} ({change.new_status})")
+    for adjustment in history.since_last_run:
+        lines.append(f"since the last run: {adjustment}")
+    return "\n".join(lines)
+
+
+def drift_warnings(*, reports: Path) -> list[str]:
+    """After a regrade: overrides whose automatic verdict changed underneath them."""
+    with Gradebook.open(reports) as book:
+        return [_drift(check) for check in book.drifted_overrides()]
+
+
+def _drift(check: CheckGrade) -> str:
+    override = check.override
+    assert override is not None  # only drifted checks, which have one
+    return (
+        f"warning: {override.submission} {check.result.id}: the automatic result is now {check.result.status.value} "
+        f"{check.result.score:g} (was {override.automatic_status} {override.automatic_score:g} when {override.by} overrode it "
+        f"to {override.score:g}: {override.reason}); the override still applies — review it or clear it"
+    )
+
+
+def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | None) -> list[str]:
+    """Write one export; returns warnings for the person running it."""
+    roster = read_roster(roster_path) if roster_path is not None else Roster()
+    with Gradebook.open(reports) as book:
+        grades = book.grades()
+    warnings = []
+    if not roster.given and format_name != "csv":
+        warnings.append("warning: no --roster: submission ids are exported as the LMS identities")
+    missing = [g.submission for g in grades if roster.given and g.submission not in roster.identities]
+    if missing:
+        warnings.append(f"warning: {len(missing)} submission(s) not in the roster, exported under their ids: {', '.join(missing[:10])}")
+    pending = [g.submission for g in grades if g.pending]
+    if pending and format_name != "csv":
+        warnings.append(
+            f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial (see README)"
+        )
+    exports.write(format_name, grades, roster, out)
+    return warnings

@@ -1,0 +1,192 @@
+"""One submission's way through: a loaded notebook becomes a job, the job's outcome becomes a result.
+
+    Pending (from graders.pipeline.triage) ─prepare─▶ Prepared (+ its job) ─materialise─▶ job files
+        ─Executor─▶ ExecutionOutcome ─assess─▶ SubmissionResult
+
+`grade_notebook` is the same way for one file with a given runner (the self-check's API).
+This module imports the judge, and with it torch: the batch imports it only when something
+must actually run (see graders.pipeline.batch).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from graders.assignment.contract import MAX_SCORE, PROBE_TAG
+from graders.assignment.kit_check import KIT_CELL_TAG, recorded_kit
+from graders.errors import NotebookError
+from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
+from graders.intake.discovery import Submission
+from graders.intake.notebooks import read_submission
+from graders.judge import answers
+from graders.judge.checks import Evidence, run_checks
+from graders.judge.expected import ExpectedValues
+from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
+from graders.pipeline.config import GradingConfig
+from graders.pipeline.executed import EXECUTED_NAME, cell_errors, keep_executed, read_executed
+from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
+from graders.results import SubmissionResult, SubmissionStatus
+from graders.sandbox import SandboxPolicy, SandboxReport
+from reference import REFERENCE_DIR
+
+Runner = Callable[[ExecutionJob], ExecutionOutcome]
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where jobs are prepared, and what the sandbox must keep out of every notebook's sight."""
+
+    scratch: Path  # one work dir per job below it, and the executed notebooks
+    data_dir: Path  # the grading data as the notebook reads it
+    hidden_dirs: tuple[Path, ...]  # besides the reference and the scratch root
+
+    def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> SandboxPolicy | None:
+        if not config.sandbox:
+            return None
+        hidden = (REFERENCE_DIR, *self.hidden_dirs, self.scratch)
+        return SandboxPolicy(
+            memory_bytes=config.memory_bytes,
+            hidden_dirs=tuple(str(p.resolve()) for p in hidden),
+            writable_dirs=(str(work_dir),),
+            readonly_dirs=(str(self.data_dir),),
+            cgroup_name=f"{os.getpid()}-{work_dir.name}",
+        )
+
+
+@dataclass(frozen=True)
+class Prepared:
+    pending: Pending
+    job: ExecutionJob
+
+
+def prepare(pending: Pending, *, config: GradingConfig, workspace: Workspace, index: int) -> Prepared:
+    """The job for a pending submission: where it runs and what it gets. Writes nothing (see `materialise`).
+
+    `index` names the work dir: the batch numbers its jobs, so work dirs never collide.
+    """
+    work_dir = workspace.scratch / f"{index:04d}"
+    job = ExecutionJob(
+        submission_id=pending.submission.id,
+        input_path=str(work_dir / "submission.ipynb"),
+        # Out of the notebook's reach, unlike its work dir: the grader reads it back from there.
+        output_path=str(workspace.scratch / "executed" / f"{work_dir.name}.ipynb"),
+        work_dir=str(work_dir),
+        parameters=config.notebook_parameters(workspace.data_dir),
+        cell_timeout=config.cell_timeout,
+        notebook_timeout=config.notebook_timeout,
+        sandbox=workspace.sandbox_policy(config, work_dir),
+    )
+    return Prepared(pending, job)
+
+
+def materialise(prepared: Prepared, plan: ProbePlan) -> ExecutionJob:
+    """Write the runnable notebook (student cells + the probe cell) into the job's fresh work dir."""
+    runnable = nbformat.from_dict(prepared.pending.notebook)
+    runnable.cells = [cell for cell in runnable.cells if PROBE_TAG not in cell.get("metadata", {}).get("tags", [])]
+    for cell in runnable.cells:
+        if KIT_CELL_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.source = ""  # the kit's `check()` cells: no check.py here; blanked, not dropped, so cell numbers stay the student's
+    runnable.cells.append(probe_cell(plan))
+    runnable.metadata["a10_grader"] = {"grader_version": version("a10-grader"), "submission": prepared.pending.submission.id}
+    Path(prepared.job.work_dir).mkdir()
+    Path(prepared.job.output_path).parent.mkdir(exist_ok=True)
+    nbformat.write(runnable, prepared.job.input_path)
+    return prepared.job
+
+
+def assess_safely(
+    prepared: Prepared, outcome: ExecutionOutcome, *, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, config: GradingConfig
+) -> SubmissionResult:
+    """`assess`, keeping the executed notebook in the reports; a grader bug met on one submission
+    is that submission's error, not the batch's end."""
+    try:
+        executed = keep_executed(Path(prepared.job.output_path), out_dir / prepared.pending.submission.id / EXECUTED_NAME)
+        return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config)
+    except Exception as exc:  # noqa: BLE001 - staff get the traceback on stderr
+        traceback.print_exc()
+        reason = f"the grader failed while assessing it ({type(exc).__name__}); course staff can see why in the grader's output"
+        return unreadable_result(prepared.pending.submission, reason, config, sha256=prepared.pending.sha256)  # no key: retried
+
+
+def assess(
+    prepared: Prepared,
+    outcome: ExecutionOutcome,
+    executed: nbformat.NotebookNode | None,
+    *,
+    plan: ProbePlan,
+    expected: ExpectedValues,
+    config: GradingConfig,
+    self_check: bool = False,
+) -> SubmissionResult:
+    """From an execution outcome and the executed notebook to a graded result."""
+    pending = prepared.pending
+    student = read_probe_results(executed, plan) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
+    if not outcome.finished:
+        student = ProbeResults({}, missing_reason=outcome.message)
+    evidence = Evidence(plan, student, expected, answers.extract_derivation(pending.notebook), self_check, config.scoring)
+    checks = run_checks(evidence)
+    messages = [pending.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
+    return SubmissionResult(
+        submission=pending.submission.id,
+        status=SubmissionStatus.GRADED,
+        score=sum(check.score for check in checks),
+        max_score=MAX_SCORE,
+        sha256=pending.sha256,
+        checks=checks,
+        message=" ".join(m for m in messages if m),
+        cell_errors=cell_errors(executed, pending.notebook, config.cell_timeout, outcome),
+        derivation=evidence.derivation,
+        free_text=answers.extract_free_text(pending.notebook),
+        provenance={
+            **provenance(config, pending.cache_key),
+            "seconds": round(outcome.seconds, 2),
+            "execution": {"finished": outcome.finished, "message": outcome.message},  # what `grader rescore` re-reads
+            "executor": outcome.executor or ("cold" if config.cold else "warm"),
+            **({"exception": outcome.exception} if outcome.exception else {}),
+            "sandbox": sandbox_record(outcome, config),
+            "kit": recorded_kit(pending.notebook),  # which student kit the notebook was last self-checked with
+        },
+    )
+
+
+def sandbox_record(outcome: ExecutionOutcome, config: GradingConfig) -> dict[str, Any]:
+    """What confined this notebook, as the sandbox reported it; never silently absent."""
+    if outcome.sandbox is not None:
+        return outcome.sandbox.to_json()
+    if not config.sandbox:
+        return SandboxReport.unconfined(UNCONFINED).to_json()
+    return SandboxReport.absent("the executor lost the notebook's process before its sandbox reported").to_json()
+
+
+def grade_notebook(
+    submission: Submission,
+    *,
+    config: GradingConfig,
+    plan: ProbePlan,
+    expected: ExpectedValues,
+    data_dir: Path,
+    run: Runner,
+    self_check: bool = False,
+) -> SubmissionResult:
+    """Run one notebook with `run` and assess it; nothing is written but a scratch folder, removed after."""
+    scratch = Path(tempfile.mkdtemp(prefix="a10-grader-one-"))
+    try:
+        pending = load_pending(submission, read_submission(submission.path))
+        workspace = Workspace(scratch, data_dir, hidden_dirs=(submission.path.parent,))
+        prepared = prepare(pending, config=config, workspace=workspace, index=0)
+        outcome = run(materialise(prepared, plan))
+        executed = read_executed(Path(prepared.job.output_path))
+        return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config, self_check=self_check)
+    except NotebookError as exc:
+        return unreadable_result(submission, str(exc), config)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

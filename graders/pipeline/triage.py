@@ -1,0 +1,107 @@
+"""Triage: everything decided about a submission before anything runs.
+
+Each file is read once (safely: `graders.intake.notebooks.read_submission`), hashed, keyed and
+sorted: still cached, unreadable (with a result that says why), or pending execution. Nothing
+here imports the judge (or torch): a regrade in which nothing must run needs only this.
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from graders.assignment.contract import CHECKS, MAX_SCORE
+from graders.errors import NotebookError
+from graders.intake.discovery import Submission
+from graders.intake.notebooks import parse_bytes, read_submission, sha256_of
+from graders.pipeline.cache import cache_key, cached_result, grader_fingerprint
+from graders.pipeline.config import GradingConfig
+from graders.results import CheckResult, CheckStatus, SubmissionResult, SubmissionStatus
+from reference import reference_hash
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A submission that loaded and must run."""
+
+    submission: Submission
+    sha256: str
+    notebook: nbformat.NotebookNode
+    cache_key: str = ""  # empty: not to be reused (e.g. the self-check)
+
+
+@dataclass(frozen=True)
+class Triage:
+    cached: tuple[SubmissionResult, ...]  # still valid: kept as they are
+    unreadable: tuple[SubmissionResult, ...]  # to be written: no notebook the grader can run
+    pending: tuple[Pending, ...]  # to be run
+
+
+def sort_out(submissions: tuple[Submission, ...], *, out_dir: Path, config: GradingConfig, data: str) -> Triage:
+    """Sort every submission; `data` is the grading data's fingerprint (graders.pipeline.cache)."""
+    cached: list[SubmissionResult] = []
+    unreadable: list[SubmissionResult] = []
+    pending: list[Pending] = []
+    for submission in submissions:
+        try:
+            raw = read_submission(submission.path)
+        except NotebookError as exc:
+            unreadable.append(unreadable_result(submission, str(exc), config))
+            continue
+        key = cache_key(sha256=sha256_of(raw), settings=config.decisive(), reference_hash=reference_hash(), data=data)
+        hit = None if config.force else cached_result(out_dir, submission.id, key)
+        if hit is not None:
+            cached.append(hit)
+            continue
+        try:
+            pending.append(load_pending(submission, raw, key))
+        except NotebookError as exc:
+            unreadable.append(unreadable_result(submission, str(exc), config, sha256=sha256_of(raw), key=key))
+    return Triage(tuple(cached), tuple(unreadable), tuple(pending))
+
+
+def load_pending(submission: Submission, raw: bytes, key: str = "") -> Pending:
+    """The submission's bytes parsed; NotebookError if they are no notebook."""
+    return Pending(submission, sha256_of(raw), parse_bytes(raw), key)
+
+
+def unreadable_result(submission: Submission, reason: str, config: GradingConfig, *, sha256: str = "", key: str = "") -> SubmissionResult:
+    """Every check `error`, with the reason; `key` empty means: not cached, tried again next run."""
+    message = f"Your notebook could not be graded: {reason}."
+    return SubmissionResult(
+        submission=submission.id,
+        status=SubmissionStatus.ERROR,
+        score=0.0,
+        max_score=MAX_SCORE,
+        sha256=sha256,
+        checks=tuple(CheckResult(spec.id, CheckStatus.ERROR, 0.0, spec.points, message) for spec in CHECKS),
+        message=" ".join(m for m in (message, submission.note) if m),
+        provenance=provenance(config, key),
+    )
+
+
+def provenance(config: GradingConfig, key: str) -> dict[str, Any]:
+    return {
+        "grader_version": version("a10-grader"),
+        "grader_fingerprint": grader_fingerprint(),
+        "reference_hash": reference_hash(),
+        "cache_key": key,
+        "settings": config.decisive(),
+        "executor": "cold" if config.cold else "warm",
+        "python": platform.python_version(),
+        "torch": version("torch"),
+    }
+
+
+@cache
+def version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "absent"

@@ -1,0 +1,303 @@
+"""`grader review`: the staff web app over a graded reports folder (Starlette, served by uvicorn).
+
+Pages: `/` the class, `/questions/{question}` grade by question, `/submissions/{id}` a student.
+JSON API under `/api/` (README.md documents it). Every request passes `auth.TokenGate` first.
+Grades, overrides and manual marks live in the gradebook (REPORTS/gradebook.sqlite), opened per
+request: the app keeps no state of its own, so `grader` commands may run beside it. A change
+is acknowledged only after its SQLite transaction committed (synchronous=FULL), so a killed
+server loses nothing it had answered. Everything a student wrote is escaped by Jinja2's
+autoescape; the pages run only this app's own scripts.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote, unquote
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from markupsafe import escape
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from graders.assignment.contract import CHECK_IDS
+from graders.errors import HarnessError, UsageError
+from graders.gradebook.lock import exclusive
+from graders.gradebook.store import Gradebook, ManualEntry
+from graders.report.render import (
+    SYMBOLS,
+    TABLE_SCRIPT,
+    TEMPLATES,
+    TITLES,
+    points_text,
+    write_class_overview,
+    write_grades_csv,
+    write_submission_report,
+)
+from graders.review.auth import TokenGate
+from graders.review.bodies import parse_group_mark, parse_mark, parse_override
+from graders.review.folder import ReportsFolder
+from graders.review.notebook import notebook_view
+from graders.review.views import (
+    RUBRICS,
+    answer_groups,
+    class_context,
+    flags,
+    histogram,
+    mark_json,
+    override_json,
+    question_of,
+    submission_detail,
+    submission_summary,
+)
+
+HERE = Path(__file__).resolve().parent
+# The only files the app serves besides its pages: name → path (never a path built from a URL).
+STATIC = {
+    "review.css": HERE / "static" / "review.css",
+    "review.js": HERE / "static" / "review.js",
+    "report.css": TEMPLATES / "style.css",
+    "table.js": TABLE_SCRIPT,
+}
+# The student's own report.html inlines its CSS and has no script: it is shown in an iframe
+# under a policy that allows exactly that.
+REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
+MAX_REVIEWER = 100
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    reports: Path
+    token: str
+    reviewer: str | None = None  # --reviewer; otherwise each change names its reviewer (X-Reviewer)
+
+
+def create_app(settings: ReviewSettings) -> Starlette:
+    app = _Review(settings)
+    routes = [
+        Route("/", app.class_page),
+        Route("/questions/{question}", app.question_page),
+        Route("/submissions/{submission}", app.student_page),
+        Route("/submissions/{submission}/report.html", app.student_report),
+        Route("/static/{name}", app.static),
+        Route("/api/submissions", app.api_submissions),
+        Route("/api/submissions/{submission}", app.api_submission),
+        Route("/api/submissions/{submission}/manual/{question}", app.api_manual, methods=["PUT"]),
+        Route("/api/submissions/{submission}/overrides/{check_id}", app.api_override, methods=["PUT", "DELETE"]),
+        Route("/api/questions/{question}/marks", app.api_group_mark, methods=["PUT"]),
+    ]
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(TokenGate, token=settings.token)],
+        exception_handlers={HTTPException: _http_error},
+    )
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(TEMPLATES)]),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals.update(symbols=SYMBOLS, titles=TITLES)
+    environment.filters["points"] = points_text
+    environment.filters["pathpart"] = lambda text: quote(str(text), safe="")
+    return environment
+
+
+def _submission_href(submission: str) -> str:
+    return "/submissions/" + quote(submission, safe="")
+
+
+class _Review:
+    """The request handlers; all state is in the reports folder and its gradebook."""
+
+    def __init__(self, settings: ReviewSettings) -> None:
+        self.settings = settings
+        self.folder = ReportsFolder(settings.reports)
+        self.templates = _environment()
+        # Requests run in a thread pool; two saves must not interleave writing the same files.
+        self.publishing = threading.Lock()
+
+    def _with_book(self, action: Callable[[Gradebook], T]) -> T:
+        """One gradebook connection per request; its bad-input errors are the client's (400)."""
+        try:
+            with Gradebook.open(self.settings.reports) as book:
+                return action(book)
+        except UsageError as exc:
+            raise HTTPException(400, str(exc)) from exc
+
+    def _page(self, book: Gradebook, template: str, **context: Any) -> HTMLResponse:
+        page = self.templates.get_template(template).render(
+            token=self.settings.token, reviewer=self.settings.reviewer or "", questions=book.questions(), **context
+        )
+        return HTMLResponse(page)
+
+    @staticmethod
+    def _known_submission(book: Gradebook, submission: str) -> str:
+        if submission not in book.submission_ids():
+            raise HTTPException(404, f"no submission {submission!r} in this gradebook")
+        return submission
+
+    # ------------------------------------------------------------------------- pages
+
+    def class_page(self, request: Request) -> Response:
+        def page(book: Gradebook) -> Response:
+            grades = book.grades()
+            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href))
+
+        return self._with_book(page)
+
+    def question_page(self, request: Request) -> Response:
+        tag = request.path_params["question"]
+
+        def page(book: Gradebook) -> Response:
+            question = question_of(book.questions(), tag)
+            if question is None:
+                raise HTTPException(404, f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}")
+            groups = answer_groups(book.grades(), tag)
+            return self._page(book, "question.html", question=question, rubric=RUBRICS.get(tag, ""), groups=groups, href=_submission_href)
+
+        return self._with_book(page)
+
+    def student_page(self, request: Request) -> Response:
+        def page(book: Gradebook) -> Response:
+            submission = self._known_submission(book, request.path_params["submission"])
+            grade = book.grade(submission)
+            executed = self.folder.executed(submission)
+            return self._page(
+                book,
+                "student.html",
+                g=grade,
+                r=grade.result,
+                flags=flags(grade),
+                history=book.history(submission),
+                overrides=book.overrides(submission),
+                marks=book.manual_marks(submission),
+                cells=notebook_view(executed) if executed is not None else None,
+            )
+
+        return self._with_book(page)
+
+    def student_report(self, request: Request) -> Response:
+        submission = self._with_book(lambda book: self._known_submission(book, request.path_params["submission"]))
+        page = self.folder.report_html(submission)
+        if page is None:
+            raise HTTPException(404, f"{submission} has no report.html")
+        return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_POLICY})
+
+    def static(self, request: Request) -> Response:
+        path = STATIC.get(request.path_params["name"])
+        if path is None:
+            raise HTTPException(404, "no such file")
+        return FileResponse(path)
+
+    # ------------------------------------------------------------------------- API
+
+    def api_submissions(self, request: Request) -> Response:
+        return JSONResponse(self._with_book(lambda book: [submission_summary(g) for g in book.grades()]))
+
+    def api_submission(self, request: Request) -> Response:
+        def detail(book: Gradebook) -> dict[str, Any]:
+            submission = self._known_submission(book, request.path_params["submission"])
+            return submission_detail(book.grade(submission), book.overrides(submission), book.manual_marks(submission))
+
+        return JSONResponse(self._with_book(detail))
+
+    async def api_manual(self, request: Request) -> Response:
+        body = parse_mark(await request.body(), request.headers.get("content-type", ""))
+        by = self._reviewer(request)
+        submission, tag = request.path_params["submission"], request.path_params["question"]
+
+        def save(book: Gradebook) -> dict[str, Any]:
+            self._known_submission(book, submission)
+            if question_of(book.questions(), tag) is None:
+                raise HTTPException(404, f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}")
+            (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment)], by=by)
+            files = self._publish(book, (submission,))
+            return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission)), "files": files}
+
+        return JSONResponse(await run_in_threadpool(self._with_book, save))
+
+    async def api_group_mark(self, request: Request) -> Response:
+        body = parse_group_mark(await request.body(), request.headers.get("content-type", ""))
+        by = self._reviewer(request)
+        tag = request.path_params["question"]
+
+        def save(book: Gradebook) -> dict[str, Any]:
+            if question_of(book.questions(), tag) is None:
+                raise HTTPException(404, f"no written question {tag!r}")
+            for submission in body.submissions:
+                self._known_submission(book, submission)
+            marks = book.set_manual([ManualEntry(s, tag, body.points, body.comment) for s in body.submissions], by=by)
+            files = self._publish(book, body.submissions)
+            return {"marks": {m.submission: mark_json(m) for m in marks}, "files": files}
+
+        return JSONResponse(await run_in_threadpool(self._with_book, save))
+
+    async def api_override(self, request: Request) -> Response:
+        submission, check_id = request.path_params["submission"], request.path_params["check_id"]
+        clearing = request.method == "DELETE"
+        body = None if clearing else parse_override(await request.body(), request.headers.get("content-type", ""))
+        by = self._reviewer(request)
+
+        def change(book: Gradebook) -> dict[str, Any]:
+            self._known_submission(book, submission)
+            if check_id not in CHECK_IDS:
+                raise HTTPException(404, f"no check {check_id!r}; the checks are: {', '.join(CHECK_IDS)}")
+            if body is None:
+                override = book.clear_override(submission, check_id, by=by)
+            else:
+                override = book.set_override(submission, check_id, score=body.score, reason=body.reason, by=by)
+            files = self._publish(book, (submission,))
+            return {"override": override_json(override), "submission": submission_summary(book.grade(submission)), "files": files}
+
+        return JSONResponse(await run_in_threadpool(self._with_book, change))
+
+    def _publish(self, book: Gradebook, submissions: tuple[str, ...]) -> str:
+        """After a change the files say so too: the students' report.html, index.html, grades.csv.
+
+        Only the changed students' reports are re-rendered (`grader report` redoes them all). The
+        change is committed before this runs, so a failure here is reported ("files" in the
+        answer), never turned into an error that would make a saved mark look lost. A batch
+        (`grader grade`, `rescore`, `report`) holding the folder renders the change itself."""
+        try:
+            with self.publishing, exclusive(self.settings.reports):
+                grades = book.grades()
+                for grade in grades:
+                    if grade.submission in submissions:
+                        write_submission_report(grade, out_dir=self.settings.reports)
+                write_class_overview(grades, out_dir=self.settings.reports)
+                write_grades_csv(grades, out_dir=self.settings.reports)
+        except UsageError:
+            return "saved; a grader batch running on this folder will render it when it finishes"
+        except (OSError, HarnessError) as exc:
+            return f"saved, but the report files were not updated ({exc}); run `grader report {self.settings.reports}`"
+        return "updated"
+
+    def _reviewer(self, request: Request) -> str:
+        """--reviewer wins; else the name the page asked for (sent URL-encoded: headers are Latin-1)."""
+        if self.settings.reviewer:
+            return self.settings.reviewer
+        name = unquote(request.headers.get("x-reviewer", "")).strip()
+        if not name:
+            raise HTTPException(400, "who is making this change? Start `grader review --reviewer NAME`, or send an X-Reviewer header")
+        return name[:MAX_REVIEWER]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Errors as JSON under /api/ (scripts parse them), as a short page elsewhere; always with a message."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
+    return HTMLResponse(f"<!doctype html><title>{exc.status_code}</title><p>{escape(exc.detail)}</p>", status_code=exc.status_code)

@@ -1,0 +1,148 @@
+"""The catalog of known misconceptions: name, the function it concerns, and what to tell the student.
+
+Plain data, importable without torch (the reports and a fully cached regrade need the titles and
+nothing else); the known-wrong variant implementations are in `reference.misconceptions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import combinations
+
+
+@dataclass(frozen=True)
+class Misconception:
+    name: str
+    function: str  # which student function it is about: closed_form | vae_loss | reparameterize
+    title: str
+    explanation: str  # one sentence a student understands
+    # Whether a variant below computes it; the others are recognised from how a call behaves
+    # (a loss that only runs on flattened x, noise that never changes), not from its values.
+    has_variant: bool = True
+
+
+CATALOG: dict[str, Misconception] = {
+    m.name: m
+    for m in (
+        Misconception(
+            "missing_sqrt",
+            "closed_form",
+            "Square root missing on ᾱ_t",
+            "The mean scales x₀ by √ᾱ_t, not ᾱ_t: each step multiplies x by √α_s, so after t steps the " "factors multiply to √(α₁⋯α_t).",
+        ),
+        Misconception(
+            "missing_x0",
+            "closed_form",
+            "x₀ missing from the mean",
+            "μ is a scaled copy of the clean image, √ᾱ_t·x₀; without x₀ it is a number, not an image-shaped mean.",
+        ),
+        Misconception(
+            "std_for_variance",
+            "closed_form",
+            "Standard deviation given for the variance",
+            "Σ is the variance 1 − ᾱ_t; √(1 − ᾱ_t) is the standard deviation that multiplies ε in the " "reparameterised sample.",
+        ),
+        Misconception(
+            "off_by_one_index",
+            "closed_form",
+            "Product runs one step too far",
+            "alphas[s-1] holds α_s, so ᾱ_t is the product of alphas[0..t-1]; the product here includes α_{t+1}.",
+        ),
+        Misconception(
+            "last_alpha_only",
+            "closed_form",
+            "Only the last α used",
+            "q(x_t | x₀) skips all t steps at once, so it needs the product α₁⋯α_t, not just α_t (that is q(x_t | x_{t−1})).",
+        ),
+        Misconception(
+            "kl_sign_flipped",
+            "vae_loss",
+            "KL term has the wrong sign",
+            "KL(N(μ, σ²) ‖ N(0, 1)) = −½ Σ(1 + log σ² − μ² − σ²) is never negative; with the sign flipped, "
+            "minimising the loss pushes the posterior away from the prior.",
+        ),
+        Misconception(
+            "kl_missing_half",
+            "vae_loss",
+            "Factor ½ missing in the KL term",
+            "The Gaussian KL carries a factor −½ in front of the sum; without it the KL term is counted twice.",
+        ),
+        Misconception(
+            "weight_on_reconstruction",
+            "vae_loss",
+            "kl_loss_weight multiplies the wrong term",
+            "kl_loss_weight scales the KL term only (BCE + w·KL); here it scales the reconstruction term instead.",
+        ),
+        Misconception(
+            "weight_ignored",
+            "vae_loss",
+            "kl_loss_weight has no effect",
+            "The loss must change with kl_loss_weight (BCE + w·KL); here the weight is never used.",
+        ),
+        Misconception(
+            "mean_reduction",
+            "vae_loss",
+            "Averaged instead of summed",
+            "The loss sums over all elements; a mean (PyTorch's default reduction) divides the term by the "
+            "number of elements and silently changes the balance between BCE and KL.",
+        ),
+        Misconception(
+            "loss_expects_flat_x",
+            "vae_loss",
+            "The loss does not accept x as the DataLoader gives it",
+            "The DataLoader gives x as a batch of images, shape (B, 1, 28, 28), while the decoder gives x_hat as "
+            "(B, 784); your loss only runs once x is flattened. Flatten x inside vae_loss (x.view(-1, 784)) so "
+            "that it takes the images as they come.",
+            has_variant=False,
+        ),
+        Misconception(
+            "mse_instead_of_bce",
+            "vae_loss",
+            "Squared error instead of binary cross-entropy",
+            "Pixels in [0, 1] with a Bernoulli decoder call for binary cross-entropy; squared error is a "
+            "different likelihood (a Gaussian one).",
+        ),
+        Misconception(
+            "variance_as_std",
+            "reparameterize",
+            "exp(logvar) used as the standard deviation",
+            "logvar is log σ², so the standard deviation is exp(½·logvar); exp(logvar) is the variance.",
+        ),
+        Misconception(
+            "no_noise",
+            "reparameterize",
+            "No noise drawn",
+            "z = μ + σ·ε needs fresh ε ~ N(0, I) on every call; without it the encoder's variance is never sampled.",
+        ),
+        Misconception(
+            "shared_noise",
+            "reparameterize",
+            "One noise value shared by every latent dimension",
+            "ε must have the shape of μ (torch.randn_like(mu)); one ε per sample, like torch.randn(B, 1), moves "
+            "every dimension together, so the dimensions of z are perfectly correlated.",
+            has_variant=False,
+        ),
+        Misconception(
+            "noise_reused",
+            "reparameterize",
+            "The same noise on every call",
+            "ε must be drawn afresh on every call; noise drawn once (at definition time or cached) gives the "
+            "same z for the same μ and σ every time, so training never sees a new sample.",
+            has_variant=False,
+        ),
+    )
+}
+
+
+def names_for(function: str) -> tuple[str, ...]:
+    """This function's misconceptions that a variant computes, in catalog order."""
+    return tuple(name for name, m in CATALOG.items() if m.function == function and m.has_variant)
+
+
+def flag_subsets(function: str, max_size: int = 2) -> Iterator[frozenset[str]]:
+    """Non-empty combinations of this function's variant misconceptions, smallest first, in catalog order."""
+    names = names_for(function)
+    for size in range(1, max_size + 1):
+        for combo in combinations(names, size):
+            yield frozenset(combo)

@@ -1,0 +1,57 @@
+"""The one-notebook API (`grade_notebook`) the self-check is built on, and the self-check itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from graders.assignment.contract import MAX_SCORE, PUBLIC_SEED
+from graders.intake.discovery import Submission
+from graders.judge.expected import compute_expected
+from graders.judge.probes import build_plan
+from graders.pipeline.config import GradingConfig
+from graders.pipeline.selfcheck import all_passed, check_notebook
+from graders.pipeline.submission import grade_notebook
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def never_run(job):
+    raise AssertionError(f"{job.submission_id} must not run")
+
+
+def test_a_file_that_is_no_notebook_is_an_error_result_and_never_runs(tmp_path, grading_data):
+    os.mkfifo(tmp_path / "fifo.ipynb")
+    plan = build_plan(seed=PUBLIC_SEED, hidden=False, data_dir=grading_data)
+    config = GradingConfig(seed=PUBLIC_SEED, hidden=False, sandbox=False, cold=True)
+    result = grade_notebook(
+        Submission("fifo", tmp_path / "fifo.ipynb"),
+        config=config,
+        plan=plan,
+        expected=compute_expected(plan, prefer_stored=True),
+        data_dir=grading_data,
+        run=never_run,
+    )
+    assert result.status.value == "error" and "named pipe" in result.message and result.score == 0
+
+
+@pytest.mark.e2e
+def test_the_self_check_runs_one_notebook_and_leaves_nothing_behind(tmp_path, grading_data, monkeypatch):
+    notebook = tmp_path / "mine" / "solution.ipynb"
+    notebook.parent.mkdir()
+    shutil.copy(ROOT / "submissions" / "solution.ipynb", notebook)
+    scratch_root = tmp_path / "tmp"
+    scratch_root.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    # The cold executor keeps one kernelspec folder per process (graders.execute.cold): restored after this test.
+    for name in ("A10_GRADER_KERNELSPEC_ROOT", "JUPYTER_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    result = check_notebook(notebook, config=GradingConfig(seed=PUBLIC_SEED, data_dir=grading_data, cell_timeout=60.0))
+    assert all_passed(result) and result.score == MAX_SCORE, [c for c in result.checks if c.status.value != "pass"]
+    assert all(not c.details.get("cases_wrong") for c in result.checks)
+    left = [p.name for p in scratch_root.iterdir() if not p.name.startswith("a10-grader-kernelspec-")]
+    assert left == [] and sorted(p.name for p in notebook.parent.iterdir()) == ["solution.ipynb"]
