@@ -590,10 +590,6 @@ def _runnable(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
-def _tags(cell: Mapping[str, Any]) -> list[str]:
-    return list((cell.get("metadata") or {}).get("tags", []) or [])
-
-
 class _CellTimeout(BaseException):
     """Raised in a cell past its time limit (a BaseException: `except Exception` in the cell cannot swallow it)."""
 
@@ -605,22 +601,21 @@ def run_cells(
     the cell tagged `parameters` (before the first cell if none is), a cell that raises recorded and
     execution going on, a cell that used more than `cell_timeout` seconds interrupted
     (the grader's TimeLimit: time spent waiting for a busy CPU does not count). Printed output is not shown."""
-    runtime = probe_runtime()
+    runtime, lines = probe_runtime(), answer_lines()
     namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "display": lambda *args, **kwargs: None}
     injected = "".join(f"{key} = {value!r}\n" for key, value in parameters.items())
     failures: list[CellFailure] = []
-    if not any("parameters" in _tags(cell) for cell in cells):
+    if not any("parameters" in lines.cell_tags(cell) for cell in cells):
         exec(injected, namespace)
     number = 0
     for cell in cells:
-        tags = _tags(cell)
+        tags = lines.cell_tags(cell)
         if PROBE_TAG in tags:
             continue
         number += 1
         if cell.get("cell_type") != "code" or KIT_CELL_TAG in tags:
             continue
-        source = cell.get("source", "")
-        code = _runnable("".join(source) if isinstance(source, list) else str(source))
+        code = _runnable(lines.cell_source(cell))
         try:
             with (
                 contextlib.redirect_stdout(io.StringIO()),

@@ -34,7 +34,7 @@ import numpy as np
 import pytest
 
 from graders.assignment import answer_lines, kit_check, probe_runtime
-from graders.assignment.contract import CHECK_IDS, PUBLIC_SEED
+from graders.assignment.contract import CHECK_IDS, PROBE_TAG, PUBLIC_SEED
 from graders.judge.checks import CHECKS, SAMPLING_FINDINGS, ReparameterizeCheck, ValueCheck
 from graders.judge.expected import compute_expected
 from graders.judge.probes import Case, build_plan, hidden_cases
@@ -87,6 +87,7 @@ def test_the_kit_holds_its_files_and_prints_its_hash(kit):
     for name, module in (("check.py", kit_check), ("probe_runtime.py", probe_runtime), ("answer_lines.py", answer_lines)):
         assert (kit.folder / name).read_bytes() == Path(str(module.__file__)).read_bytes(), name
     assert re.fullmatch(r"[0-9a-f]{12}", kit.hash) and kit.hash == kit_check.kit_hash(kit.folder)
+    assert kit_check.PROBE_TAG == PROBE_TAG  # check.py cannot import the contract: the same tag, kept by this test
 
 
 def test_no_line_of_the_reference_is_in_the_kit(kit):
@@ -480,12 +481,16 @@ def test_on_the_solution_every_check_passes(kit_runs):
 
 def test_on_the_seed_writeup_the_derivation_is_checked_for_form_only(kit_runs, grader_verdicts):
     verdicts = table_verdicts(kit_runs["seed-writeup"].stdout)
-    assert verdicts["derivation.mu"] == ("pass", ())  # μ = α₃α₂α₁ is wrong, but that is graded after submission
-    assert "Found and readable: \\alpha_3 \\alpha_2 \\alpha_1. Whether it is right is graded after you submit." in " ".join(
-        kit_runs["seed-writeup"].stdout.split()
-    )
-    # Its code is right; the same μ = α₃α₂α₁ in code is named by closed_form.mu.
-    assert table_verdicts(kit_runs["student-closed-form-scalar-mu"].stdout)["closed_form.mu"] == ("fail", ("missing_sqrt", "missing_x0"))
+    # μ = α₃α₂α₁ is wrong (the grader, judging it after submission, says so), but the kit checks only its form.
+    graded = {c.id: c for c in grader_verdicts["seed-writeup"].checks}
+    assert graded["derivation.mu"].status is CheckStatus.FAIL and graded["derivation.mu"].misconceptions
+    assert verdicts["derivation.mu"] == ("pass", ())
+    said = " ".join(kit_runs["seed-writeup"].stdout.split())
+    assert "Found and readable: \\alpha_3 \\alpha_2 \\alpha_1. Whether it is right is graded after you submit." in said
+    # Its code is right, and closed_form.mu says so; the same μ = α₃α₂α₁ in code is named there.
+    assert verdicts["closed_form.mu"] == ("pass", ())
+    scalar_mu = table_verdicts(kit_runs["student-closed-form-scalar-mu"].stdout)["closed_form.mu"]
+    assert scalar_mu == ("fail", ("missing_sqrt", "missing_x0"))
 
 
 def test_the_grader_reads_which_kit_a_notebook_was_checked_with(kit, grading_data, tmp_path):
