@@ -10,10 +10,11 @@ named are the grader's: they come as data (`kit_data.json`, written by `grader k
 reference's and each known mistake's values on the public inputs. The hidden inputs, the
 derivation's verdict and the training experiment are graded after you submit.
 
-This file imports only the standard library, numpy, torch and nbformat, nothing of the grader
-(which imports it in turn for the table, so that `grader check` prints the same one). Where it
-re-implements a grader rule (observables, the per-mistake diagnosis, the sampling tests as
-critical values, the derivation's form), tests/kit/ pins its agreement with the grader.
+This file imports only the standard library, numpy, torch and nbformat, nothing of the grader.
+The grader imports it in turn: how values are read and compared (graders/judge/comparison.py
+re-exports that part), the table `grader check` prints, the kit cell tag. Where it re-implements
+a grader rule (observables, the per-mistake diagnosis, the sampling tests as critical values, the
+derivation's readability), tests/kit/ pins its agreement with the grader.
 """
 
 from __future__ import annotations
@@ -159,7 +160,7 @@ def call_all(namespace: Mapping[str, Any], data: Mapping[str, Any], functions: s
     return calls
 
 
-# ----------------------------------------------------------------------------- values as the grader reads them (graders/judge/comparison.py)
+# ----------------------------------------------------------------------------- values: how the grader reads them too (graders/judge/comparison.py)
 
 
 class Unusable(Exception):
