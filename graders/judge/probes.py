@@ -258,14 +258,6 @@ def _reparam_inputs(mu: np.ndarray, logvar: np.ndarray) -> tuple[np.ndarray, np.
     return rows * mu.astype(np.float32), rows * logvar.astype(np.float32)
 
 
-def public_plan() -> ProbePlan:
-    """What a student can check before submitting (`grader check`, the kit): the public inputs only.
-
-    No experiment: it trains from the grading seed and is measured with the reference's own loss terms.
-    """
-    return ProbePlan(cases=public_cases(), experiment=None)
-
-
 def build_plan(*, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
     cases = public_cases() + (hidden_cases(seed) if hidden else ())
     experiment = None
