@@ -225,6 +225,11 @@ def agree(actual: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) 
     return bool(np.all(np.isfinite(actual)) and np.allclose(actual, expected, rtol=tolerance[0], atol=tolerance[1]))
 
 
+def correct_on(count: int) -> str:
+    """A value check's pass message, the same in the grader and the kit."""
+    return "Correct on the input." if count == 1 else f"Correct on all {count} inputs."
+
+
 def explain_difference(actual: np.ndarray, expected: np.ndarray) -> str:
     if (actual.size != 1 or expected.size != 1) and actual.shape != expected.shape:
         return f"it has shape {tuple(actual.shape)} where {tuple(expected.shape)} was expected"
@@ -369,7 +374,7 @@ def _judge_on_its_own(spec: Mapping[str, Any], calls: Mapping[str, Call], data: 
     except Unusable as unusable:
         return _verdict(spec, "fail", f"{unusable}. {spec['expectation']}")
     if agree(student, expected, spec["tolerance"]):
-        return _verdict(spec, "pass", "Correct on all 1 inputs.")
+        return _verdict(spec, "pass", correct_on(1))
     variants = () if own else spec["variants"]
     names = next((v["misconceptions"] for v in variants if agree(student, array_from(v["values"][case]), spec["tolerance"])), ())
     message = f"{spec['expectation']} On the public input {explain_difference(student, expected)}."

@@ -32,6 +32,7 @@ from graders.judge.comparison import (
     WrongType,
     agree,
     as_array,
+    correct_on,
     explain_difference,
 )
 from graders.judge.diagnosis import DEDUCTIONS, Diagnosis, diagnose, raised_note
@@ -168,7 +169,7 @@ class ValueCheck(Check):
         wrong = [case for case in cases if not agree(student[case.name], expected[case.name], self.tolerance)]
         details = {"cases_wrong": [case.name for case in wrong], "cases": len(cases), "cases_raised": [r.case.name for r in raised]}
         if not wrong and not raised:
-            return self.result(CheckStatus.PASS, f"Correct on all {len(cases)} inputs.", details=details)
+            return self.result(CheckStatus.PASS, correct_on(len(cases)), details=details)
         if not wrong:
             message = f"Right on the {len(cases)} input(s) where it returned a value, but no value on the others.{raised_note(raised)}"
             return self.result(CheckStatus.ERROR, message, details=details)
