@@ -1,4 +1,4 @@
-"""`grader`: a thin command line over keyword-only functions in graders.pipeline.batch and graders.pipeline.selfcheck.
+"""`grader`: a thin command line over keyword-only functions in graders.pipeline (batch, selfcheck, staff) and graders.kit.build.
 
 Exit status: 0 when the batch completed (whatever the grades), 2 for a usage error, 1 for a
 fault of the harness itself. `grader check` exits 0 only when every check passes.
@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--seed", type=int, default=PUBLIC_SEED, help="seed of the experiment's training (public inputs only)")
     _common_options(check)
     check.set_defaults(command=_check)
+
+    kit = commands.add_parser("kit", help="write the student kit: template, self-contained check.py, public expected values")
+    kit.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the kit")
+    kit.set_defaults(command=_kit)
 
     review = commands.add_parser("review", help="staff review in the browser: a local web app over a reports folder")
     review.add_argument("reports", type=Path, help="the folder `grader grade --out` wrote")
@@ -248,6 +252,14 @@ def _check(args: argparse.Namespace) -> int:
     result = check_notebook(args.notebook, config=_config(args, seed=args.seed, jobs=1))
     print(format_table(result))
     return 0 if all_passed(result) else 1
+
+
+def _kit(args: argparse.Namespace) -> int:
+    from graders.kit.build import build_kit
+
+    kit = build_kit(args.out)
+    print(f"wrote the student kit {kit.hash} into {kit.folder}/ ({', '.join(kit.files)})")
+    return 0
 
 
 def _review(args: argparse.Namespace) -> int:

@@ -89,7 +89,9 @@ class SubmissionResult:
         data = self.to_json()
         for check in data["checks"]:
             check.pop("details", None)
-        data["provenance"] = {key: data["provenance"][key] for key in ("grader_version", "reference_hash") if key in data["provenance"]}
+        data["provenance"] = {
+            key: data["provenance"][key] for key in ("grader_version", "reference_hash", "kit") if key in data["provenance"]
+        }
         return data
 
     @classmethod

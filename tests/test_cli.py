@@ -98,6 +98,14 @@ def test_self_check_names_the_mistake_but_not_the_derivation_verdict(grading_dat
     assert "Whether it is right is graded after you submit" in result.stdout
 
 
+def test_kit_writes_into_a_new_folder_only(tmp_path):
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    result = grader("kit", "--out", str(tmp_path / "taken"))
+    assert result.returncode == 2 and "not an empty folder" in result.stderr
+    assert [p.name for p in (tmp_path / "taken").iterdir()] == ["notes.txt"]
+
+
 def test_progress_rate_and_eta_leave_the_start_up_out(monkeypatch, capsys):
     from graders import cli
     from graders.results import SubmissionResult, SubmissionStatus

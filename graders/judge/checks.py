@@ -32,6 +32,7 @@ from graders.judge.comparison import (
     WrongType,
     agree,
     as_array,
+    correct_on,
     explain_difference,
 )
 from graders.judge.diagnosis import DEDUCTIONS, Diagnosis, diagnose, raised_note
@@ -168,7 +169,7 @@ class ValueCheck(Check):
         wrong = [case for case in cases if not agree(student[case.name], expected[case.name], self.tolerance)]
         details = {"cases_wrong": [case.name for case in wrong], "cases": len(cases), "cases_raised": [r.case.name for r in raised]}
         if not wrong and not raised:
-            return self.result(CheckStatus.PASS, f"Correct on all {len(cases)} inputs.", details=details)
+            return self.result(CheckStatus.PASS, correct_on(len(cases)), details=details)
         if not wrong:
             message = f"Right on the {len(cases)} input(s) where it returned a value, but no value on the others.{raised_note(raised)}"
             return self.result(CheckStatus.ERROR, message, details=details)
@@ -248,9 +249,7 @@ class ReparameterizeCheck(Check):
         findings = [(case, self._problem(case, *draws[case.name])) for case in cases]
         failing = [(case, problem) for case, problem in findings if problem is not None]
         if not failing:
-            return self.result(
-                CheckStatus.PASS, "Samples have the right mean, spread and shape, independent dimensions, and fresh noise on every call."
-            )
+            return self.result(CheckStatus.PASS, SAMPLING_PASS)
         # Named only when every failing case tells the same story (the report adds the catalog's explanation).
         names = {name for _, (_, name) in failing}
         named = _catalog_order(names) if len(names) == 1 else ()
@@ -269,30 +268,48 @@ class ReparameterizeCheck(Check):
     @staticmethod
     def _problem(case: Case, z: np.ndarray, again: np.ndarray) -> tuple[str, str] | None:
         """(what is wrong, the misconception that explains it or ""), or None when z is a fresh sample."""
+        finding = ReparameterizeCheck.finding(case, z, again)
+        return None if finding is None else SAMPLING_FINDINGS[finding]
+
+    @staticmethod
+    def finding(case: Case, z: np.ndarray, again: np.ndarray) -> str | None:
+        """Which of SAMPLING_FINDINGS describes the draws, or None when z is a fresh sample."""
         mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
         sigma = np.exp(0.5 * logvar)
-        repeated = bool(np.array_equal(z, again))
         if np.all(z.std(axis=0) == 0) or np.array_equal(z, np.broadcast_to(mu, z.shape)):
-            return "z does not vary at all: no noise is drawn.", "no_noise"
+            return "constant"
         right = sample_tests(z, mu, sigma)
-        if repeated:
-            if right.failed():
-                return "z is the same on every call and is not a sample of N(mu, σ²): it holds no randomness.", "no_noise"
-            return "Two calls in a row returned exactly the same z: the noise is not drawn afresh.", "noise_reused"
+        if np.array_equal(z, again):
+            return "repeated_and_wrong" if right.failed() else "repeated"
         failed = right.failed()
         if not failed:
             return None
-        if failed == ("correlation",) or (("correlation" in failed) and right.smallest_abs_correlation > 0.9):
-            if right.smallest_abs_correlation > 0.9:
-                return "The dimensions of z move together: they are perfectly correlated.", "shared_noise"
-            return "The dimensions of z are correlated: each needs its own independent noise.", ""
+        perfect = right.smallest_abs_correlation > PERFECT_CORRELATION
+        if failed == ("correlation",) or ("correlation" in failed and perfect):
+            return "perfectly_correlated" if perfect else "correlated"
         if not sample_tests(z, mu, np.exp(logvar)).failed():
-            return "The samples' standard deviation is exp(logvar), the variance, not exp(½·logvar).", "variance_as_std"
+            return "variance_as_std"
         if "mean" in failed:
-            return "The samples' mean is not mu: z = mu + σ·ε should be centred on mu.", ""
-        if "spread" in failed:
-            return "The samples' standard deviation is not exp(½·logvar): check how you turn logvar into σ and that ε ~ N(0, I).", ""
-        return "The samples are not normally distributed: ε must come from torch.randn_like (a standard normal).", ""
+            return "mean"
+        return "spread" if "spread" in failed else "normality"
+
+
+SAMPLING_PASS = "Samples have the right mean, spread and shape, independent dimensions, and fresh noise on every call."
+# Every pair of dimensions this correlated (|r|) means one ε was shared between them.
+PERFECT_CORRELATION = 0.9
+# What the reparameterisation check says about draws that are not a fresh sample, and the mistake
+# that explains it ("": none). Plain data: the student kit ships it, so both say the same words.
+SAMPLING_FINDINGS: dict[str, tuple[str, str]] = {
+    "constant": ("z does not vary at all: no noise is drawn.", "no_noise"),
+    "repeated_and_wrong": ("z is the same on every call and is not a sample of N(mu, σ²): it holds no randomness.", "no_noise"),
+    "repeated": ("Two calls in a row returned exactly the same z: the noise is not drawn afresh.", "noise_reused"),
+    "perfectly_correlated": ("The dimensions of z move together: they are perfectly correlated.", "shared_noise"),
+    "correlated": ("The dimensions of z are correlated: each needs its own independent noise.", ""),
+    "variance_as_std": ("The samples' standard deviation is exp(logvar), the variance, not exp(½·logvar).", "variance_as_std"),
+    "mean": ("The samples' mean is not mu: z = mu + σ·ε should be centred on mu.", ""),
+    "spread": ("The samples' standard deviation is not exp(½·logvar): check how you turn logvar into σ and that ε ~ N(0, I).", ""),
+    "normality": ("The samples are not normally distributed: ε must come from torch.randn_like (a standard normal).", ""),
+}
 
 
 # ----------------------------------------------------------------------------- the experiment

@@ -43,7 +43,7 @@ DEDUCTIONS: dict[str, str] = {
 }
 
 # All a function's values, as one observable per case, and how close they must be.
-_WHOLE_FUNCTION: dict[str, tuple[tuple[Observable, ...], Tolerance]] = {
+WHOLE_FUNCTION: dict[str, tuple[tuple[Observable, ...], Tolerance]] = {
     "closed_form": ((closed_form_mu, closed_form_sigma), CLOSED_FORM_TOLERANCE),
     "vae_loss": ((losses,), LOSS_TOLERANCE),
 }
@@ -83,7 +83,7 @@ class Diagnosis:
 
 
 def diagnose(plan: ProbePlan, student: ProbeResults, expected: ExpectedValues, function: str) -> Diagnosis:
-    observables, tolerance = _WHOLE_FUNCTION[function]
+    observables, tolerance = WHOLE_FUNCTION[function]
     cases = plan.cases_for(function)
     values: dict[str, list[np.ndarray]] = {}
     raised: list[Raised] = []

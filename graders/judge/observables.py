@@ -42,6 +42,8 @@ def call_error_message(function: str, error: CallError, *, public: bool = True) 
         return f"`{function}` is not defined in your notebook: check its name and that the cell defining it runs without error."
     if error.kind == "timeout":
         return f"`{function}` did not return within the time limit (an endless loop?)."
+    if error.kind == "exception" and error.type == "NotImplementedError":  # the handout's stub, not yet replaced
+        return f"`{function}` is not implemented yet: replace `raise NotImplementedError` in it by your code."
     if error.kind == "exception" and public:
         return f"`{function}` raised {error.type}: {error.message}"
     if error.kind == "exception":

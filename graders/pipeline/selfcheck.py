@@ -7,10 +7,11 @@ present and readable — whether they are right is for grading to say.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import replace
 from pathlib import Path
 
+from graders.assignment import kit_check
+from graders.assignment.kit_check import CellFailure, Verdict
 from graders.execute.cold import run_notebook
 from graders.intake.discovery import Submission, display_name, safe_id
 from graders.judge.expected import compute_expected
@@ -18,8 +19,6 @@ from graders.judge.probes import build_plan
 from graders.pipeline.config import GradingConfig, grading_data
 from graders.pipeline.submission import grade_notebook
 from graders.results import CheckStatus, SubmissionResult
-
-_SYMBOL = {CheckStatus.PASS: "PASS", CheckStatus.FAIL: "FAIL", CheckStatus.ERROR: "ERROR"}
 
 
 def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
@@ -32,21 +31,11 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
     return grade_notebook(submission, config=config, plan=plan, expected=expected, data_dir=data_dir, run=run_notebook, self_check=True)
 
 
-def format_table(result: SubmissionResult, width: int = 100) -> str:
-    """A plain-text table that reads well in any terminal (no colours needed)."""
-    rows = [f"Self-check of {result.submission}: {result.score:g} / {result.max_score:g} points on the public inputs"]
-    if result.message:
-        rows.append(textwrap.fill(result.message, width))
-    rows.append("")
-    id_width = max(len(check.id) for check in result.checks)
-    for check in result.checks:
-        head = f"{_SYMBOL[check.status]:<6} {check.id:<{id_width}}  {check.score:g}/{check.max_score:g}"
-        rows.append(head)
-        body = check.message + (f" [misconceptions: {', '.join(check.misconceptions)}]" if check.misconceptions else "")
-        rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
-    for error in result.cell_errors:
-        rows.append(f"\nCell {error.cell_index} raised {error.ename}: {error.evalue}")
-    return "\n".join(rows)
+def format_table(result: SubmissionResult) -> str:
+    """The student kit's table (graders/assignment/kit_check.py), so staff and students read the same words."""
+    verdicts = [Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions) for c in result.checks]
+    failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
+    return kit_check.format_table(result.submission, verdicts, result.message, failures)
 
 
 def all_passed(result: SubmissionResult) -> bool:

@@ -22,6 +22,7 @@ from typing import Any
 import nbformat
 
 from graders.assignment.contract import MAX_SCORE, PROBE_TAG
+from graders.assignment.kit_check import KIT_CELL_TAG, recorded_kit
 from graders.errors import NotebookError
 from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
 from graders.intake.discovery import Submission
@@ -91,6 +92,9 @@ def materialise(prepared: Prepared, plan: ProbePlan) -> ExecutionJob:
     """Write the runnable notebook (student cells + the probe cell) into the job's fresh work dir."""
     runnable = nbformat.from_dict(prepared.pending.notebook)
     runnable.cells = [cell for cell in runnable.cells if PROBE_TAG not in cell.get("metadata", {}).get("tags", [])]
+    for cell in runnable.cells:
+        if KIT_CELL_TAG in cell.get("metadata", {}).get("tags", []):
+            cell.source = ""  # the kit's `check()` cells: no check.py here; blanked, not dropped, so cell numbers stay the student's
     runnable.cells.append(probe_cell(plan))
     runnable.metadata["a10_grader"] = {"grader_version": version("a10-grader"), "submission": prepared.pending.submission.id}
     Path(prepared.job.work_dir).mkdir()
@@ -151,6 +155,7 @@ def assess(
             "executor": outcome.executor or ("cold" if config.cold else "warm"),
             **({"exception": outcome.exception} if outcome.exception else {}),
             "sandbox": sandbox_record(outcome, config),
+            "kit": recorded_kit(pending.notebook),  # which student kit the notebook was last self-checked with
         },
     )
 

@@ -1,0 +1,731 @@
+"""Self-check for Assignment 10: your functions on the public inputs, judged like the grader does.
+
+    python check.py NOTEBOOK            # from a terminal: runs the notebook's code cells, then checks
+    from check import check; check()    # from inside the notebook: checks the functions you defined
+    check("closed_form")                # one part: closed_form, derivation, vae_loss, reparameterize
+
+The functions are called by the grader's own probe runtime (`probe_runtime.py` beside this file),
+with the same inputs, seeds and time limits. What is checked, the messages and the misconceptions
+named are the grader's: they come as data (`kit_data.json`, written by `grader kit`) with the
+reference's and each known mistake's values on the public inputs. The hidden inputs, the
+derivation's verdict and the training experiment are graded after you submit.
+
+This file imports only the standard library, numpy, torch and nbformat, nothing of the grader.
+The grader imports it in turn: how values are read and compared (graders/judge/comparison.py
+re-exports that part), the table `grader check` prints, the kit cell tag. Where it re-implements
+a grader rule (observables, the per-mistake diagnosis, the sampling tests as critical values, the
+derivation's readability), tests/kit/ pins its agreement with the grader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import contextlib
+import hashlib
+import importlib.util
+import io
+import json
+import math
+import os
+import re
+import sys
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+KIT_DIR = Path(__file__).resolve().parent
+DATA_FILE = "kit_data.json"
+# The grader's own modules this file uses, beside it in the kit and in the grader's package alike.
+RUNTIME_FILE = "probe_runtime.py"
+ANSWER_LINES_FILE = "answer_lines.py"
+# Cells tagged so in the kit's template run check(); the grader blanks them (no check.py there).
+KIT_CELL_TAG = "a10-kit-check"
+# check() in a notebook leaves an output of this type: the saved notebook carries the kit's hash.
+KIT_MIME = "application/vnd.a10-kit+json"
+PROBE_TAG = "a10-grader-probe"  # the grader's own cell, should a student have pasted one in
+_STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+
+
+# ----------------------------------------------------------------------------- the kit's files
+
+
+def kit_hash(kit_dir: Path = KIT_DIR) -> str:
+    """The kit's content hash: the checker, the runtime and the data (not the notebook, which students edit)."""
+    content = hashlib.sha256()
+    for name in ("check.py", RUNTIME_FILE, ANSWER_LINES_FILE, DATA_FILE):
+        content.update(name.encode() + b"\0" + (kit_dir / name).read_bytes())
+    return content.hexdigest()[:12]
+
+
+def recorded_kit(notebook: Mapping[str, Any]) -> str:
+    """The hash of the kit last run in a saved notebook (check() leaves an output saying so), or "".
+
+    Written by the student's side, so only informative: shown to staff, never decisive; a malformed one is ignored.
+    """
+    found = ""
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            record = output.get("data", {}).get(KIT_MIME) if isinstance(output, Mapping) else None
+            if isinstance(record, Mapping) and isinstance(record.get("kit"), str) and re.fullmatch(r"[0-9a-f]{12}", record["kit"]):
+                found = record["kit"]
+    return found
+
+
+def load_data(kit_dir: Path = KIT_DIR) -> dict[str, Any]:
+    return dict(json.loads((kit_dir / DATA_FILE).read_text(encoding="utf-8")))
+
+
+def probe_runtime() -> ModuleType:
+    """The grader's probe runtime: calls the functions, with its time limits, seeds and codec."""
+    return _beside(RUNTIME_FILE)
+
+
+def answer_lines() -> ModuleType:
+    """The grader's reader of the derivation's answer lines."""
+    return _beside(ANSWER_LINES_FILE)
+
+
+def _beside(file_name: str) -> ModuleType:
+    """A module loaded from its file beside this one (no package needed)."""
+    name = f"a10_kit_{file_name.removesuffix('.py')}"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, KIT_DIR / file_name)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def array_from(doc: Mapping[str, Any]) -> np.ndarray:
+    """`{"dtype", "shape", "values"}` → numpy array (the kit stores numbers, not encoded bytes)."""
+    return np.asarray(doc["values"], dtype=np.dtype(doc["dtype"])).reshape(doc["shape"])
+
+
+# ----------------------------------------------------------------------------- calling the functions
+
+
+@dataclass(frozen=True)
+class Call:
+    """What one call gave, decoded as the grader decodes it."""
+
+    value: Any = None
+    failure: str = ""  # why there is no value, in the grader's words ("" when there is one)
+    reshaped_x: str = ""  # the value came from a retry with x flattened: why the handout's shapes failed
+
+
+def call_error_message(function: str, error: Mapping[str, Any]) -> str:
+    """The grader's words for a call without a value on a public input (graders/judge/observables.py)."""
+    kind, kind_of_exception = error.get("kind"), str(error.get("type", ""))
+    if kind == "missing":
+        return f"`{function}` is not defined in your notebook: check its name and that the cell defining it runs without error."
+    if kind == "timeout":
+        return f"`{function}` did not return within the time limit (an endless loop?)."
+    if kind == "exception" and kind_of_exception == "NotImplementedError":
+        return f"`{function}` is not implemented yet: replace `raise NotImplementedError` in it by your code."
+    if kind == "exception":
+        return f"`{function}` raised {kind_of_exception}: {error.get('message', '')}"
+    if kind == "unencodable":
+        return f"`{function}` returned a value the grader cannot read ({error.get('message', '')})."
+    if kind == "unreadable":
+        return f"`{function}` returned a value the grader cannot read."
+    return f"`{function}` could not be called: {error.get('message', '')}"
+
+
+def call_all(namespace: Mapping[str, Any], data: Mapping[str, Any], functions: set[str]) -> dict[str, Call]:
+    """Every public call of `functions`, through the grader's runtime, decoded within the grader's limits."""
+    runtime = probe_runtime()
+    request = dict(data["request"])
+    request["calls"] = [call for call in request["calls"] if call["function"] in functions]
+    raw = runtime.run_probes(namespace, request)["calls"]
+    calls = {}
+    for call in request["calls"]:
+        outcome, name = raw[call["id"]], call["function"]
+        if not outcome["ok"]:
+            calls[call["id"]] = Call(failure=call_error_message(name, outcome["error"]))
+            continue
+        try:
+            value = runtime.decode(outcome["value"], data["value_limits"][call["id"]])
+        except runtime.DecodeRefused as refused:
+            calls[call["id"]] = Call(failure=call_error_message(name, {"kind": "unreadable", "message": str(refused)}))
+            continue
+        reshaped = outcome.get("reshaped_x")
+        calls[call["id"]] = Call(value=value, reshaped_x=call_error_message(name, reshaped) if reshaped else "")
+    return calls
+
+
+# ----------------------------------------------------------------------------- values: how the grader reads them too (graders/judge/comparison.py)
+
+
+class Unusable(Exception):
+    """Wrong in form (shape, NaN) before any comparison: the check fails."""
+
+
+class WrongType(Unusable):
+    """Not a number or tensor at all: the check is an error."""
+
+
+class CallFailed(Exception):
+    """The function gave no value (missing, raised, too slow): the check is an error."""
+
+
+def describe(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {tuple(value.shape)}"
+    if type(value).__name__ == "Opaque":
+        return f"a {value.type_name} ({value.text[:60]})"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} values"
+    return f"a {type(value).__name__}"
+
+
+def as_array(value: Any, what: str) -> np.ndarray:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return np.asarray(float(value))
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value.astype(np.float64)
+    raise WrongType(f"{what} should be a number or a tensor, but it is {describe(value)}")
+
+
+def as_scalar(value: Any, what: str) -> np.ndarray:
+    array = as_array(value, what)
+    if array.size != 1:
+        raise Unusable(f"{what} should be a single number (a 0-dim tensor), but it has shape {tuple(array.shape)}: sum over all elements")
+    return array.reshape(())
+
+
+def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
+    """Σ as a number, a 0-dim tensor, a tensor shaped like x₀ with one value, or Σ·I → the number Σ."""
+    array = as_array(value, "Sigma")
+    if array.size == 1:
+        return array.reshape(())
+    if array.shape == x0_shape and np.all(array == array.flat[0]):
+        return array.reshape(-1)[0]
+    total = int(np.prod(x0_shape)) if x0_shape else 1
+    sizes = {total, x0_shape[-1] if x0_shape else 1} | ({total // x0_shape[0]} if len(x0_shape) > 1 else set())
+    if array.ndim == 2 and array.shape[0] == array.shape[1] and array.shape[0] in sizes:
+        diagonal = np.diag(array)
+        if np.all(diagonal == diagonal[0]) and np.count_nonzero(array - np.diag(diagonal)) == 0:
+            return np.asarray(diagonal[0])
+    raise Unusable(f"Sigma should be the variance 1 − ᾱ_t (a number) or the matrix Σ·I, but it is {describe(array)}")
+
+
+def agree(actual: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) -> bool:
+    """Same shape (a single number matches a single number of any shape) and close everywhere."""
+    if actual.size == 1 and expected.size == 1:
+        actual, expected = actual.reshape(()), expected.reshape(())
+    elif actual.shape != expected.shape:
+        return False
+    return bool(np.all(np.isfinite(actual)) and np.allclose(actual, expected, rtol=tolerance[0], atol=tolerance[1]))
+
+
+def correct_on(count: int) -> str:
+    """A value check's pass message, the same in the grader and the kit."""
+    return "Correct on the input." if count == 1 else f"Correct on all {count} inputs."
+
+
+def explain_difference(actual: np.ndarray, expected: np.ndarray) -> str:
+    if (actual.size != 1 or expected.size != 1) and actual.shape != expected.shape:
+        return f"it has shape {tuple(actual.shape)} where {tuple(expected.shape)} was expected"
+    if np.any(np.isnan(actual)):
+        return "it contains NaN"
+    if np.any(np.isinf(actual)):
+        return "it contains inf"
+    if actual.size == 1:
+        return f"it is {float(actual.reshape(())):.6g} where {float(expected.reshape(())):.6g} was expected"
+    worst = np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
+    return f"at index {tuple(int(i) for i in worst)} it is {actual[worst]:.6g} where {expected[worst]:.6g} was expected"
+
+
+# ----------------------------------------------------------------------------- observables (graders/judge/observables.py)
+
+
+def _value(calls: Mapping[str, Call], cid: str) -> Any:
+    call = calls[cid]
+    if call.failure:
+        raise CallFailed(call.failure)
+    return call.value
+
+
+def _pair(calls: Mapping[str, Call], case: str) -> tuple[Any, Any]:
+    value = _value(calls, f"closed_form/{case}")
+    if not isinstance(value, tuple) or len(value) != 2:
+        raise WrongType(f"closed_form must return the pair (mu, Sigma), but it returned {describe(value)}.")
+    return value
+
+
+def _loss(calls: Mapping[str, Call], case: str, weight: float) -> np.ndarray:
+    what = f"vae_loss(…, kl_loss_weight={weight:g})"
+    return as_scalar(_value(calls, f"vae_loss/{case}/w={weight:g}"), what)
+
+
+def _weighted_by_own_kl(calls: Mapping[str, Call], case: str, data: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    base, own_kl = _loss(calls, case, 0.0), _loss(calls, case, 1.0) - _loss(calls, case, 0.0)
+    if abs(float(own_kl)) <= data["loss_atol"]:
+        raise Unusable("The loss does not change with kl_loss_weight")
+    weights = (0.5, 30.0)
+    return np.stack([_loss(calls, case, w) for w in weights]), np.stack([base + w * own_kl for w in weights])
+
+
+# (calls, case, kit data) → the number the check compares; by the grader's function names.
+Observable = Callable[[Mapping[str, Call], str, Mapping[str, Any]], np.ndarray]
+OBSERVABLES: dict[str, Observable] = {
+    "closed_form_mu": lambda calls, case, data: as_array(_pair(calls, case)[0], "mu"),
+    "closed_form_sigma": lambda calls, case, data: variance_from_sigma(_pair(calls, case)[1], tuple(data["x0_shapes"][case])),
+    "losses": lambda calls, case, data: np.stack([_loss(calls, case, w) for w in data["vae_weights"]]),
+    "reconstruction_term": lambda calls, case, data: _loss(calls, case, 0.0),
+    "kl_term": lambda calls, case, data: _loss(calls, case, 1.0) - _loss(calls, case, 0.0),
+    "weighted_kl_terms": lambda calls, case, data: np.stack([_loss(calls, case, w) - _loss(calls, case, 0.0) for w in (0.5, 30.0)]),
+}
+# (what the student's values give, what they should give), judged on the student's own values.
+CONSISTENCIES: dict[str, Callable[[Mapping[str, Call], str, Mapping[str, Any]], tuple[np.ndarray, np.ndarray]]] = {
+    "weighted_by_own_kl": _weighted_by_own_kl,
+}
+
+
+# ----------------------------------------------------------------------------- verdicts
+
+
+@dataclass(frozen=True)
+class Verdict:
+    id: str
+    status: str  # "pass" | "fail" | "error"
+    points: float
+    message: str
+    misconceptions: tuple[str, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return self.points if self.status == "pass" else 0.0
+
+
+def _verdict(spec: Mapping[str, Any], status: str, message: str, names: Sequence[str] = ()) -> Verdict:
+    return Verdict(spec["id"], status, spec["points"], message, tuple(names))
+
+
+def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The catalogued mistakes that explain all of a function's public values (graders/judge/diagnosis.py), or None.
+
+    The kit has one public case per function (`grader kit` refuses others), so a call without a value
+    leaves nothing to diagnose, and the first (smallest) story that fits all values is the one.
+    """
+    whole = data["diagnosis"][function]
+    (case,) = whole["cases"]
+    try:
+        values = [OBSERVABLES[name](calls, case, data) for name in whole["observables"]]
+    except (CallFailed, Unusable):
+        return None
+    reshaped = any(call.reshaped_x for cid, call in calls.items() if cid.startswith(f"{function}/{case}"))
+    for story in whole["stories"]:
+        if all(agree(v, array_from(doc), whole["tolerance"]) for v, doc in zip(values, story["values"], strict=True)):
+            flags = set(story["flags"]) | ({"loss_expects_flat_x"} if reshaped else set())
+            return tuple(name for name in data["titles"] if name in flags)
+    return None
+
+
+def judge_value(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any], story: tuple[str, ...] | None) -> Verdict:
+    """A value check under per-mistake scoring (graders/judge/checks.py, ValueCheck)."""
+    if story:
+        charged = [name for name in story if data["deductions"][name] == spec["id"]]
+        if not charged:
+            elsewhere = [name for name in story if data["deductions"][name] != spec["id"]]
+            titles = "; ".join(data["titles"][name] for name in elsewhere)
+            under = ", ".join(sorted({data["deductions"][name] for name in elsewhere}))
+            return _verdict(
+                spec,
+                "pass",
+                f"Right, given your values: they are explained by one mistake ({titles}), which is deducted once, under {under}.",
+            )
+        message = _charged_message(spec, calls, data)
+        if message is not None:
+            return _verdict(spec, "fail", message, charged)
+    return _judge_on_its_own(spec, calls, data)
+
+
+def _charged_message(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> str | None:
+    (case,) = spec["reference"]
+    student, expected = OBSERVABLES[spec["observable"]](calls, case, data), array_from(spec["reference"][case])
+    if not agree(student, expected, spec["tolerance"]):
+        return f"{spec['expectation']} On the public input {explain_difference(student, expected)}."
+    why = next((call.reshaped_x for cid, call in calls.items() if cid.startswith(f"{spec['function']}/{case}") and call.reshaped_x), "")
+    if not why:
+        return None
+    return f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
+
+
+def _judge_on_its_own(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> Verdict:
+    (case,) = spec["reference"]
+    own = CONSISTENCIES.get(spec["consistency"] or "")
+    try:
+        if own:
+            student, expected = own(calls, case, data)
+        else:
+            student, expected = OBSERVABLES[spec["observable"]](calls, case, data), array_from(spec["reference"][case])
+    except CallFailed as failure:
+        return _verdict(spec, "error", str(failure))
+    except WrongType as wrong_type:
+        return _verdict(spec, "error", str(wrong_type))
+    except Unusable as unusable:
+        return _verdict(spec, "fail", f"{unusable}. {spec['expectation']}")
+    if agree(student, expected, spec["tolerance"]):
+        return _verdict(spec, "pass", correct_on(1))
+    variants = () if own else spec["variants"]
+    names = next((v["misconceptions"] for v in variants if agree(student, array_from(v["values"][case]), spec["tolerance"])), ())
+    message = f"{spec['expectation']} On the public input {explain_difference(student, expected)}."
+    if not names:
+        message += " This does not match any mistake the grader knows; compare your code with the formula step by step."
+    return _verdict(spec, "fail", message, names)
+
+
+# ----------------------------------------------------------------------------- reparameterisation (graders/judge/sampling.py)
+
+
+def failed_sample_tests(z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, critical: Mapping[str, Any]) -> tuple[tuple[str, ...], float]:
+    """The grader's exact tests of N(mu, σ²) as statistics beyond critical values computed from its false-alarm rate:
+    (the families that fail, in the grader's order; the smallest |correlation| of two dimensions)."""
+    n, d = z.shape
+    failed = []
+    if np.any(np.abs((z.mean(axis=0) - mu) / (sigma / np.sqrt(n))) > critical["mean"]):
+        failed.append("mean")
+    chi2 = (n - 1) * z.var(axis=0, ddof=1) / sigma**2
+    if np.any((chi2 < critical["spread"][0]) | (chi2 > critical["spread"][1])):
+        failed.append("spread")
+    correlated, smallest = _correlated(z, critical["correlation"])
+    if correlated:
+        failed.append("correlation")
+    if max(_ks_distance(z[:, k], mu[k], sigma[k]) for k in range(d)) > critical["normality"]:
+        failed.append("normality")
+    return tuple(failed), smallest
+
+
+def _correlated(z: np.ndarray, critical_t: float) -> tuple[bool, float]:
+    n, d = z.shape
+    if d < 2:
+        return False, 0.0
+    centred = z - z.mean(axis=0)
+    norms = np.sqrt((centred**2).sum(axis=0))
+    if np.any(norms == 0):
+        return True, 1.0
+    pairs = ((centred.T @ centred) / np.outer(norms, norms))[np.triu_indices(d, k=1)].clip(-1.0, 1.0)
+    with np.errstate(divide="ignore"):
+        t = pairs * np.sqrt((n - 2) / np.maximum(1 - pairs**2, 0.0))
+    return bool(np.any(np.abs(t) > critical_t)), float(np.abs(pairs).min())
+
+
+def _ks_distance(x: np.ndarray, mu: float, sigma: float) -> float:
+    """The Kolmogorov–Smirnov distance of the draws to N(mu, σ²)."""
+    cdf = np.array([0.5 * math.erfc(-(v - mu) / (sigma * math.sqrt(2.0))) for v in np.sort(x)])
+    n = len(x)
+    return float(max((np.arange(1, n + 1) / n - cdf).max(), (cdf - np.arange(n) / n).max()))
+
+
+def _draws(calls: Mapping[str, Call], cid: str, shape: tuple[int, ...]) -> np.ndarray:
+    z = as_array(_value(calls, cid), "z")
+    if z.shape != shape:
+        raise Unusable(f"z should have the shape of mu {shape}, but it has shape {tuple(z.shape)}.")
+    if not np.all(np.isfinite(z)):
+        raise Unusable("z contains NaN or inf.")
+    return z
+
+
+def sampling_finding(z: np.ndarray, again: np.ndarray, mu: np.ndarray, logvar: np.ndarray, critical: Mapping[str, Any]) -> str | None:
+    """Which of the grader's findings describes the draws (a key of its SAMPLING_FINDINGS), None for a fresh sample."""
+    if np.all(z.std(axis=0) == 0) or np.array_equal(z, np.broadcast_to(mu, z.shape)):
+        return "constant"
+    failed, smallest = failed_sample_tests(z, mu, np.exp(0.5 * logvar), critical)
+    if np.array_equal(z, again):
+        return "repeated_and_wrong" if failed else "repeated"
+    if not failed:
+        return None
+    if failed == ("correlation",) or ("correlation" in failed and smallest > critical["perfect_correlation"]):
+        return "perfectly_correlated" if smallest > critical["perfect_correlation"] else "correlated"
+    if not failed_sample_tests(z, mu, np.exp(logvar), critical)[0]:
+        return "variance_as_std"
+    if "mean" in failed:
+        return "mean"
+    return "spread" if "spread" in failed else "normality"
+
+
+def judge_reparameterize(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> Verdict:
+    try:
+        draws = {
+            case: (
+                _draws(calls, f"reparameterize/{case}", tuple(c["shape"])),
+                _draws(calls, f"reparameterize/{case}/again", tuple(c["shape"])),
+            )
+            for case, c in spec["cases"].items()
+        }
+    except CallFailed as failure:
+        return _verdict(spec, "error", str(failure))
+    except WrongType as wrong_type:
+        return _verdict(spec, "error", str(wrong_type))
+    except Unusable as unusable:
+        return _verdict(spec, "fail", str(unusable))
+    findings = [
+        sampling_finding(*draws[case], np.asarray(c["mu"]), np.asarray(c["logvar"]), data["sampling"]) for case, c in spec["cases"].items()
+    ]
+    failing = [finding for finding in findings if finding is not None]
+    if not failing:
+        return _verdict(spec, "pass", data["sampling"]["pass"])
+    names = {data["sampling"]["findings"][finding][1] for finding in failing}
+    named = [name for name in data["titles"] if name in names] if len(names) == 1 else []
+    return _verdict(spec, "fail", data["sampling"]["findings"][failing[0]][0], named)
+
+
+# ----------------------------------------------------------------------------- the written answers (form only)
+
+_SYMBOLS = {"mu": ("μ", r"\mu"), "Sigma": ("Σ", r"\Sigma")}
+_KNOWN_COMMANDS = {
+    *(
+        rf"\{name}"
+        for name in ("alpha", "bar", "overline", "sqrt", "frac", "dfrac", "tfrac", "cdot", "times", "ast", "prod", "left", "right")
+    ),
+    *(rf"\{name}" for name in ("big", "Big", "bigg", "Bigg", "mathbf", "boldsymbol", "bm", "mathrm", "operatorname", "div", "quad")),
+    *(rf"\{ch}" for ch in ",;:! {}"),
+}
+_NOTATION_HINT = r"Write it with \alpha_1, \bar\alpha_3, x_0, \sqrt{…}, \frac{…}{…}, \cdot and numbers."
+
+
+@dataclass(frozen=True)
+class QuestionKey:
+    """A KL question as answer_lines finds it: its answer cell's tag and a phrase that finds it."""
+
+    tag: str
+    key: str
+
+
+def _unreadable(latex: str) -> str:
+    """Why the answer cannot be read as a formula in α, ᾱ, x₀ and numbers; '' when it can."""
+    latex = latex.rstrip(".")
+    if not latex:
+        return "the answer is empty"
+    depth = 0
+    for ch in latex:
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return "unexpected '}'"
+    if depth:
+        return "a '}' is missing"
+    for token in re.findall(r"\\[A-Za-z]+|\\.|[A-Za-z]", latex):
+        if token.startswith("\\") and token not in _KNOWN_COMMANDS:
+            return f"'{token}' is not something this checker understands"
+        if not token.startswith("\\") and token not in "xIt":
+            return f"the symbol '{token}' is unexpected here"
+    return ""
+
+
+def judge_derivation(spec: Mapping[str, Any], cells: Sequence[Mapping[str, Any]], data: Mapping[str, Any]) -> Verdict:
+    symbol, command = _SYMBOLS[spec["quantity"]]
+    questions = [QuestionKey(q["tag"], q["key"]) for q in data["questions"]]
+    mu, sigma = answer_lines().derivation_answers({"cells": cells}, questions)
+    latex = mu if spec["quantity"] == "mu" else sigma
+    if latex is None:
+        message = (
+            f"No answer for {symbol} found. End your derivation with a markdown line that holds only "
+            f"display math with {symbol} left of the = sign, like $${command} = …$$ (with $$ on both sides)."
+        )
+        return Verdict(spec["id"], "error", spec["points"], message)
+    problem = _unreadable(latex)
+    if problem:
+        message = f"Your answer {symbol} = {latex} could not be read: {problem}. {_NOTATION_HINT}"
+        return Verdict(spec["id"], "error", spec["points"], message)
+    return Verdict(spec["id"], "pass", spec["points"], f"Found and readable: {latex}. Whether it is right is graded after you submit.")
+
+
+def judge_all(
+    data: Mapping[str, Any], namespace: Mapping[str, Any], cells: Sequence[Mapping[str, Any]] | None, part: str | None = None
+) -> list[Verdict]:
+    """Every public check (or those of one part); derivation checks only when the notebook's cells are known."""
+    specs = [
+        s for s in data["checks"] if part in (None, s["id"], s["id"].split(".")[0]) and (cells is not None or s["kind"] != "derivation")
+    ]
+    calls = call_all(namespace, data, {s["function"] for s in specs if s["kind"] != "derivation"})
+    stories = {function: diagnose(function, calls, data) for function in data["diagnosis"] if any(s["function"] == function for s in specs)}
+    verdicts = []
+    for spec in specs:
+        if spec["kind"] == "derivation":
+            verdicts.append(judge_derivation(spec, cells or (), data))
+        elif spec["kind"] == "reparameterize":
+            verdicts.append(judge_reparameterize(spec, calls, data))
+        else:
+            verdicts.append(judge_value(spec, calls, data, stories[spec["function"]]))
+    return verdicts
+
+
+# ----------------------------------------------------------------------------- the table (`grader check` prints it too)
+
+
+@dataclass(frozen=True)
+class CellFailure:
+    number: int  # the student's cells counted from 1, markdown included
+    ename: str
+    evalue: str
+
+
+def format_table(
+    name: str, verdicts: Sequence[Verdict], message: str = "", cell_failures: Sequence[CellFailure] = (), width: int = 100
+) -> str:
+    score, total = sum(v.score for v in verdicts), sum(v.points for v in verdicts)
+    rows = [f"Self-check of {name}: {score:g} / {total:g} points on the public inputs"]
+    if message:
+        rows.append(textwrap.fill(message, width))
+    rows.append("")
+    id_width = max((len(v.id) for v in verdicts), default=0)
+    for v in verdicts:
+        rows.append(f"{_STATUS_WORD[v.status]:<6} {v.id:<{id_width}}  {v.score:g}/{v.points:g}")
+        body = v.message + (f" [misconceptions: {', '.join(v.misconceptions)}]" if v.misconceptions else "")
+        rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
+    for failure in cell_failures:
+        rows.append(f"\nCell {failure.number} raised {failure.ename}: {failure.evalue}")
+    return "\n".join(rows)
+
+
+# ----------------------------------------------------------------------------- from a terminal: run the notebook
+
+
+def _runnable(source: str) -> str:
+    """Python of a cell: IPython's `%magic` and `!shell` lines are dropped (there is no IPython here)."""
+    if source.lstrip().startswith("%%"):
+        return ""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+class _CellTimeout(BaseException):
+    """Raised in a cell past its time limit (a BaseException: `except Exception` in the cell cannot swallow it)."""
+
+
+def run_cells(
+    cells: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any], cell_timeout: float
+) -> tuple[dict[str, Any], list[CellFailure]]:
+    """Run the code cells in order in one namespace, as grading does: the parameters injected right after
+    the cell tagged `parameters` (before the first cell if none is), a cell that raises recorded and
+    execution going on, a cell that used more than `cell_timeout` seconds interrupted
+    (the grader's TimeLimit: time spent waiting for a busy CPU does not count). Printed output is not shown."""
+    runtime, lines = probe_runtime(), answer_lines()
+    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "display": lambda *args, **kwargs: None}
+    injected = "".join(f"{key} = {value!r}\n" for key, value in parameters.items())
+    failures: list[CellFailure] = []
+    if not any("parameters" in lines.cell_tags(cell) for cell in cells):
+        exec(injected, namespace)
+    number = 0
+    for cell in cells:
+        tags = lines.cell_tags(cell)
+        if PROBE_TAG in tags:
+            continue
+        number += 1
+        if cell.get("cell_type") != "code" or KIT_CELL_TAG in tags:
+            continue
+        code = _runnable(lines.cell_source(cell))
+        try:
+            with (
+                contextlib.redirect_stdout(io.StringIO()),
+                contextlib.redirect_stderr(io.StringIO()),
+                runtime.TimeLimit(cell_timeout, _CellTimeout),
+            ):
+                exec(compile(code, f"<cell {number}>", "exec"), namespace)
+        except _CellTimeout:
+            failures.append(CellFailure(number, "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"))
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the notebook's errors are findings, not the checker's
+            failures.append(CellFailure(number, type(exc).__name__, str(exc)[:500]))
+        if "parameters" in tags:
+            exec(injected, namespace)
+    return namespace, failures
+
+
+def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data_dir: str | None) -> tuple[str, bool]:
+    """The table for one notebook file, and whether every check passed."""
+    import nbformat
+
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+        nbformat.validate(notebook)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is the student's to fix, and said so
+        verdicts = [Verdict(s["id"], "error", s["points"], f"Your notebook could not be read: {exc}.") for s in data["checks"]]
+        return format_table(path.stem, verdicts), False
+    parameters = {**data["parameters"], **({"data_dir": data_dir} if data_dir else {})}
+    # Imported before the first cell, outside its time limit, as the grader's warm kernels have it: torch's
+    # first import can take longer than a cell may, and an import interrupted half-way would stay broken.
+    import torch  # noqa: F401
+
+    os.environ.setdefault("MPLBACKEND", "Agg")  # plt.show() must not open windows or wait
+    folder = Path.cwd()
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        os.chdir(path.parent)  # relative paths in the notebook mean what they mean in Jupyter
+        namespace, failures = run_cells(notebook.cells, parameters, cell_timeout)
+        verdicts = judge_all(data, namespace, notebook.cells)
+    finally:
+        os.chdir(folder)
+    return format_table(path.stem, verdicts, cell_failures=failures), all(v.status == "pass" for v in verdicts)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="check.py", description="Self-check an Assignment 10 notebook on the public inputs.")
+    parser.add_argument("notebook", type=Path)
+    parser.add_argument("--timeout", type=float, default=None, help="seconds one cell may run (default: the grader's)")
+    parser.add_argument("--data-dir", default=None, help="MNIST root for the training cells (default: the notebook's own data_dir)")
+    args = parser.parse_args(argv)
+    if not args.notebook.is_file():
+        print(f"check.py: {args.notebook} is not a file", file=sys.stderr)
+        return 2
+    data = load_data()
+    table, passed = check_file(args.notebook, data=data, cell_timeout=args.timeout or data["cell_timeout"], data_dir=args.data_dir)
+    print(table)
+    print(f"\nChecked with kit {kit_hash()}.")
+    return 0 if passed else 1
+
+
+# ----------------------------------------------------------------------------- from inside the notebook
+
+
+def _notebook_cells(namespace: Mapping[str, Any]) -> list[Any] | None:
+    """The saved notebook's cells, when the kernel knows its file (Jupyter ≥ 2, VS Code); else None."""
+    import nbformat
+
+    name = namespace.get("__vsc_ipynb_file__") or os.environ.get("JPY_SESSION_NAME")
+    if not name or not Path(name).is_file():
+        return None
+    try:
+        return list(nbformat.read(str(name), as_version=4).cells)
+    except Exception:  # noqa: BLE001 - an unsaved or odd file: check the functions only
+        return None
+
+
+def check(part: str | None = None) -> None:
+    """Check the functions defined in this notebook on the public inputs (all parts, or one)."""
+    namespace = sys._getframe(1).f_globals
+    data = load_data()
+    about_derivation = part is None or part.startswith("derivation")
+    cells = _notebook_cells(namespace) if about_derivation else None
+    if cells is None and part is not None and about_derivation:
+        print("Your written answers are checked from a terminal (a kernel cannot read its notebook): python check.py NOTEBOOK")
+        return
+    verdicts = judge_all(data, namespace, cells, part)
+    if not verdicts:
+        parts = sorted({s["id"].split(".")[0] for s in data["checks"]})
+        print(f"Nothing to check for {part!r}: the parts are {', '.join(parts)}.")
+        return
+    table = format_table("this notebook", verdicts) + f"\n\nChecked with kit {kit_hash()}."
+    if cells is None:
+        table += " Your written answers (derivation.*) are checked from a terminal: python check.py NOTEBOOK."
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        print(table)
+        return
+    if get_ipython() is None:  # plain Python: nothing would keep the record
+        print(table)
+        return
+    # Saved with the notebook, this output tells the grader which kit the student checked with.
+    display({"text/plain": table, KIT_MIME: {"kit": kit_hash(), "checks": {v.id: v.status for v in verdicts}}}, raw=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
