@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed
 SUBMISSIONS ?= submissions
 REPORTS ?= reports
 
-.PHONY: grade test lint bench reference clean-reports chromium
+.PHONY: grade test lint bench bench-dask reference clean-reports chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,dask]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
@@ -29,6 +29,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py
+	$(BIN)/python bench/dask_bench.py
+
+# Only the Dask rows of the bench: a loopback cluster of 1 and 2 workers against the local warm path.
+bench-dask: $(STAMP)
+	$(BIN)/python bench/dask_bench.py
 
 # Regenerate the stored reference values for the public probe inputs (after editing reference/).
 reference: $(STAMP)

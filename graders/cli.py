@@ -7,6 +7,7 @@ fault of the harness itself. `grader check` exits 0 only when every check passes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from graders.errors import GraderError, UsageError
 from graders.execute.jobs import default_jobs
 
 if TYPE_CHECKING:
+    from graders.execute.jobs import Executor
     from graders.pipeline.config import GradingConfig
     from graders.results import SubmissionResult
 
@@ -50,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", dest="sandbox", action="store_false", help="run notebooks unconfined (results.json says so)")
     grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
     grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
+    grade.add_argument(
+        "--scheduler", metavar="ADDRESS", default=None, help="grade on this Dask cluster, e.g. tcp://127.0.0.1:8786 (needs the dask extra)"
+    )
     grade.add_argument(
         "--secret-file", type=Path, default=None, help="the course secret the grading seed is drawn from (default: OUT/.grader-secret)"
     )
@@ -194,7 +199,10 @@ def _grade(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.submissions} is not a folder of submissions")
     if args.seed is not None and args.secret_file is not None:
         raise UsageError("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
-    with exclusive(args.out):  # a second grader on the same reports is refused at once
+    if args.scheduler is not None and args.cold:
+        raise UsageError("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
+    # Connected (and the workers checked) before the lock: an unreachable scheduler writes nothing.
+    with _cluster(args.scheduler) as executor, exclusive(args.out):  # a second grader on the same reports is refused at once
         Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
         seed, secret_hash = args.seed, ""
         if seed is None:
@@ -212,12 +220,27 @@ def _grade(args: argparse.Namespace) -> int:
             memory_bytes=args.memory_mb * 2**20,
             scoring=Scoring(args.scoring),
         )
-        results = grade_folder(args.submissions, out_dir=args.out, config=config, on_result=Progress().update)
+        results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=Progress().update)
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
     for warning in drift_warnings(reports=args.out):
         print(warning, file=sys.stderr)
     return 0
+
+
+def _cluster(address: str | None) -> contextlib.AbstractContextManager[Executor | None]:
+    """The Dask executor for `--scheduler`, connected; without it nothing of Dask is imported."""
+    if address is None:
+        return contextlib.nullcontext()
+    try:
+        from graders.execute.cluster import DaskExecutor
+    except ImportError as exc:
+        raise UsageError(f"--scheduler needs Dask ({exc}): pip install 'a10-grader[dask]', on the workers too") from exc
+    from graders.pipeline.cache import grader_fingerprint
+
+    executor = DaskExecutor(address, fingerprint=grader_fingerprint)
+    executor.start()
+    return executor
 
 
 def _check(args: argparse.Namespace) -> int:

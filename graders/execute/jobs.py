@@ -104,16 +104,21 @@ class ExecutionOutcome:
     sandbox: SandboxReport | None = None  # what confined the notebook; None: nothing reported
     running_cell: str | None = None  # the source of the cell that was running when the process died
     exception: str | None = None  # the harness-side exception that ended the run, for staff
+    # The harness lost the job (every cluster worker that ran it died): the submission becomes an
+    # `error` result, not cached, so the next run tries it again. Set only by the grader-side
+    # executor: `to_json` leaves it out and `from_json` refuses it (a notebook must not be able to
+    # turn its own grade into a retry).
+    lost: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "lost"}
         data["sandbox"] = None if self.sandbox is None else self.sandbox.to_json()
         return data
 
     @classmethod
     def from_json(cls, data: Any) -> ExecutionOutcome:
         """Strict (the data may come from a process that ran student code); ValueError if malformed."""
-        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls)}:
+        if not isinstance(data, dict) or set(data) - {f.name for f in fields(cls) if f.name != "lost"}:
             raise ValueError("not an execution outcome")
         types = {"submission_id": str, "finished": bool, "message": str, "executor": str}
         wrong = [name for name, kind in types.items() if name in data and not isinstance(data[name], kind)]

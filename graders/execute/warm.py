@@ -1,4 +1,8 @@
-"""The warm path, grader side: `WarmExecutor` talks JSON lines to one zygote (graders.execute.zygote)."""
+"""The warm path, grader side: `WarmExecutor` talks JSON lines to one zygote (graders.execute.zygote).
+
+`Zygote` is that process and its protocol; the Dask worker plugin (graders.execute.cluster) runs
+notebooks through it too, so that a cluster worker runs them exactly as the local warm path does.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,56 @@ import sys
 from collections.abc import Iterable, Iterator
 
 from graders.execute.jobs import ExecutionJob, ExecutionOutcome, kernel_environment
+
+
+class Zygote:
+    """One zygote process: jobs in, outcomes out (in completion order), as JSON lines."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "graders.execute.zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            # Explicit: every child is a copy of the zygote, environment block included.
+            env=kernel_environment(os.environ.get("HOME", "/")),
+            text=True,
+        )
+        self.warm = False
+
+    def send(self, jobs: Iterable[ExecutionJob]) -> None:
+        """Queue jobs in the pipe: the zygote reads them as soon as it is warm."""
+        assert self.process.stdin is not None
+        for job in jobs:
+            self.process.stdin.write(json.dumps(job.to_json()) + "\n")
+        self.process.stdin.flush()
+
+    def has_spoken(self) -> bool:
+        """Whether the zygote said it is warm (or anything else) yet; never blocks."""
+        return self.warm or bool(select.select([self.process.stdout], [], [], 0)[0])
+
+    def receive(self) -> ExecutionOutcome | None:
+        """The next job's outcome; None once the zygote is gone."""
+        assert self.process.stdout is not None
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                return None
+            message = json.loads(line)
+            if self.warm:
+                return ExecutionOutcome.from_json(message)
+            self.warm = True  # the first line says the zygote is warm
+
+    def close(self, *, kill: bool = False) -> None:
+        """Closing stdin lets the zygote finish its running jobs and exit; `kill` does not wait for them."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        if kill:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 class WarmExecutor:
@@ -26,72 +80,48 @@ class WarmExecutor:
 
     def __init__(self, jobs: int) -> None:
         self.jobs = max(1, jobs)
-        self._zygote: subprocess.Popen[str] | None = None
+        self._zygote: Zygote | None = None
 
     def start(self) -> None:
         if self._zygote is None:
-            self._zygote = subprocess.Popen(
-                [sys.executable, "-m", "graders.execute.zygote"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                # Explicit: every child is a copy of the zygote, environment block included.
-                env=kernel_environment(os.environ.get("HOME", "/")),
-                text=True,
-            )
+            self._zygote = Zygote()
 
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
         pending = iter(jobs)
         self.start()
         zygote, self._zygote = self._zygote, None
-        assert zygote is not None and zygote.stdin is not None and zygote.stdout is not None
+        assert zygote is not None
         in_flight: dict[str, ExecutionJob] = {}
-        ready = False
         idle = True  # no job ever sent: the zygote's warm-up is not worth waiting for
         try:
             # Jobs queue in the pipe while the zygote still warms up; it reads them when ready.
             self._send(zygote, pending, in_flight)
             idle = not in_flight
             pending = itertools.chain(_pull_while_warming_up(zygote, pending), pending)
-            while True:
-                if not in_flight:
-                    return
-                line = zygote.stdout.readline()
-                if not line:
+            while in_flight:
+                outcome = zygote.receive()
+                if outcome is None:
                     yield from _lost([*in_flight.values(), *pending], "the warm grading process stopped unexpectedly")
                     return
-                message = json.loads(line)
-                if not ready:
-                    ready = True  # the first line says the zygote is warm
-                    continue
-                outcome = ExecutionOutcome.from_json(message)
                 in_flight.pop(outcome.submission_id, None)
                 # Refill the free slot before handing the outcome over: the grader's assessment
                 # of this result must not leave a core idle.
                 self._send(zygote, pending, in_flight)
                 yield outcome
         finally:
-            zygote.stdin.close()
-            if idle:
-                zygote.kill()  # e.g. every result came from the cache: nothing to fork
-            try:
-                zygote.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                zygote.kill()
-                zygote.wait()
+            zygote.close(kill=idle)  # idle: e.g. every result came from the cache, nothing to fork
 
-    def _send(self, zygote: subprocess.Popen[str], pending: Iterator[ExecutionJob], in_flight: dict[str, ExecutionJob]) -> None:
+    def _send(self, zygote: Zygote, pending: Iterator[ExecutionJob], in_flight: dict[str, ExecutionJob]) -> None:
         """Pull jobs until every slot is taken (pulling prepares them: see pipeline.grade_folder)."""
-        assert zygote.stdin is not None
-        for job in itertools.islice(pending, self.jobs - len(in_flight)):
-            in_flight[job.submission_id] = job
-            zygote.stdin.write(json.dumps(job.to_json()) + "\n")
-        zygote.stdin.flush()
+        jobs = list(itertools.islice(pending, self.jobs - len(in_flight)))
+        in_flight.update((job.submission_id, job) for job in jobs)
+        zygote.send(jobs)
 
 
-def _pull_while_warming_up(zygote: subprocess.Popen[str], pending: Iterator[ExecutionJob]) -> list[ExecutionJob]:
+def _pull_while_warming_up(zygote: Zygote, pending: Iterator[ExecutionJob]) -> list[ExecutionJob]:
     """Prepare jobs ahead until the zygote says it is warm: for ~2 s this core has nothing else to do."""
     ahead: list[ExecutionJob] = []
-    while not select.select([zygote.stdout], [], [], 0)[0]:
+    while not zygote.has_spoken():
         job = next(pending, None)
         if job is None:
             break

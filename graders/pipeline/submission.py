@@ -107,7 +107,9 @@ def assess_safely(
     prepared: Prepared, outcome: ExecutionOutcome, *, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, config: GradingConfig
 ) -> SubmissionResult:
     """`assess`, keeping the executed notebook in the reports; a grader bug met on one submission
-    is that submission's error, not the batch's end."""
+    is that submission's error, not the batch's end. A job the executor lost is an error too."""
+    if outcome.lost:  # no key: tried again next run
+        return unreadable_result(prepared.pending.submission, outcome.message, config, sha256=prepared.pending.sha256)
     try:
         executed = keep_executed(Path(prepared.job.output_path), out_dir / prepared.pending.submission.id / EXECUTED_NAME)
         return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config)

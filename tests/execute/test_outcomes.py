@@ -41,6 +41,7 @@ def test_jobs_and_outcomes_survive_json_with_their_types(tmp_path: Path) -> None
         {"submission_id": "alice", "finished": True, "message": ["x"]},
         {"submission_id": "alice", "finished": True, "details": {}},  # the old grab-bag is no field
         {"submission_id": "alice", "finished": True, "running_cell": 3},
+        {"submission_id": "alice", "finished": False, "lost": True},  # only the grader's executor may say it lost a job
         {"submission_id": "alice", "finished": True, "sandbox": {"warnings": []}},
         {"submission_id": "alice", "finished": True, "sandbox": {**REPORT.to_json(), "escaped": True}},
         {"submission_id": "alice", "finished": True, "sandbox": {**REPORT.to_json(), "warnings": "none"}},
