@@ -309,3 +309,30 @@ def test_scheduler_with_cold_is_refused_before_anything_is_written(tmp_path):
     assert done.returncode == 2
     assert "--scheduler" in done.stderr and "--cold" in done.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_a_killed_grader_resumes_on_the_cluster_without_regrading_finished_work(cluster, grading_data, tmp_path):
+    """As on the local path (tests/pipeline/test_hostile.py): SIGKILL the grader mid-batch, run it again."""
+    corpus, out = tmp_path / "submissions", tmp_path / "reports"
+    corpus.mkdir()
+    for index in range(3):
+        (corpus / f"quick-{index}.ipynb").write_text(notebook(CORRECT_CODE), encoding="utf-8")
+    (corpus / "slow.ipynb").write_text(notebook(CORRECT_CODE, "import time\ntime.sleep(20)"), encoding="utf-8")
+    cluster.start(workers=1)
+    command = [sys.executable, "-m", "graders.cli", "grade", str(corpus), "--out", str(out), "--data-dir", str(grading_data)]
+    command += ["--scheduler", cluster.address]
+    grader = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
+    wait_until(lambda: len(list(out.glob("quick-*/results.json"))) == 3, "the quick notebooks' results")
+    grader.send_signal(signal.SIGKILL)
+    grader.wait()
+    finished = {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json")}
+    assert sorted(finished) == ["quick-0", "quick-1", "quick-2"]  # the slow one was still running
+    with distributed.Client(cluster.address, timeout=READY_TIMEOUT) as client:  # the dead grader's work is dropped
+        wait_until(lambda: client.run_on_scheduler(lambda dask_scheduler: not dask_scheduler.tasks), "the scheduler to drop the batch")
+
+    rerun = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    assert {p.parent.name: p.stat().st_mtime_ns for p in out.glob("quick-*/results.json")} == finished
+    slow = json.loads((out / "slow" / "results.json").read_text())
+    assert (slow["status"], slow["score"]) == ("graded", slow["max_score"])
+    assert list(out.rglob("*.tmp")) == []
