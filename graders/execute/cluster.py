@@ -256,7 +256,11 @@ def run_task(task: NotebookTask) -> NotebookDone:
 
 
 class DataPlugin(WorkerPlugin):
-    """The grading data on a worker: a world-readable dir (the sandbox's uid reads it), removed with the worker."""
+    """The grading data on a worker: a world-readable dir (the sandbox's uid reads it), removed with the worker.
+
+    Both plugins keep their dirs in the worker's own local directory: a worker killed before its
+    teardown leaves them there, and Dask purges a dead worker's directory when the next one starts.
+    """
 
     idempotent = True
 
@@ -264,7 +268,7 @@ class DataPlugin(WorkerPlugin):
         self.data = data
 
     def setup(self, worker: Any) -> None:
-        self.root = Path(tempfile.mkdtemp(prefix="a10-grader-data-"))
+        self.root = Path(tempfile.mkdtemp(prefix="a10-grader-data-", dir=worker.local_directory))
         (self.root / RAW).mkdir(parents=True)
         for name, content in self.data.files.items():
             (self.root / RAW / name).write_bytes(content)
@@ -287,7 +291,7 @@ class ZygotePlugin(WorkerPlugin):
     idempotent = True
 
     def setup(self, worker: Any) -> None:
-        self.scratch = Path(tempfile.mkdtemp(prefix="a10-grader-worker-"))
+        self.scratch = Path(tempfile.mkdtemp(prefix="a10-grader-worker-", dir=worker.local_directory))
         self.zygote = SharedZygote(on_lost=lambda: worker.loop.add_callback(worker.close, nanny=False, reason="a10-grader-zygote-lost"))
         self._tokens = itertools.count()
 
