@@ -64,6 +64,7 @@ class DerivationAnswer:
 
     quantity: str  # "mu" | "Sigma"
     latex: str | None
+    note: str = ""  # for the student: what of the notebook was not read for answers (past a cap); kept for `grader rescore`
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,26 @@
 Self-contained on purpose (the standard library only), like probe_runtime.py: the grader's answer
 reader (graders/judge/answers.py) and the student kit's check.py (which ships this file verbatim)
 find the same answer in the same notebook. Whether an answer is right stays with the grader.
+
+Student text is read in time linear in its length, and only so much of it: the first `MAX_CELLS`
+cells, the first `MAX_CELL_CHARS` characters of each (`reading_note` tells the student what was
+left out). No step may search the rest of a text again for every place a match could start, as
+`<!--.*?-->` does for each unclosed `<!--` (40,000 of them took five minutes): openers and their
+closers are found with a `Finder`, which searches each stretch of text once.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, islice, repeat
 from typing import Any, Protocol, TypeVar
+
+MAX_CELLS = 300  # cells read for answers; the handout has 23
+MAX_CELL_CHARS = 20_000  # characters read of each cell; the handout's longest has about 1,100
+_MAX_LHS_CHARS = 200  # a longer left of `=` is no μ or Σ: this bounds the work for each candidate statement
 
 
 class AsksQuestion(Protocol):
@@ -25,26 +38,92 @@ class AsksQuestion(Protocol):
 Q = TypeVar("Q", bound=AsksQuestion)
 
 
-def derivation_answers(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> tuple[str | None, str | None]:
-    """The right-hand sides of the last μ and the last Σ statement; None where there is none.
+@dataclass(frozen=True)
+class DerivationLines:
+    """The last μ and Σ right-hand sides (None where there is none), and what of the notebook was not read."""
+
+    mu: str | None
+    sigma: str | None
+    note: str  # `reading_note`: for the student; "" when every cell was read in full
+
+
+def read_derivation(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> DerivationLines:
+    """The right-hand sides of the last μ and the last Σ statement, and the reading note.
 
     Lines in the KL-questions part of the notebook count only when Exercise 2.1's part has none:
     there, μ and σ² are the VAE's, and a `$$\\sigma^2 = 1$$` about the prior is not an answer to 2.1.
     """
-    cells = list(nb.get("cells", []))
-    before_kl, anywhere = cells[: kl_section_start(cells, questions)], cells
+    cells = cells_read(nb)
+    kl_start = kl_section_start(cells, questions)
+    per_cell = [_cell_statements(cell) for cell in cells]
+    display, inline = [found[0] for found in per_cell], [found[1] for found in per_cell]
     # Display math first; inline `$\\mu = …$` counts only when no display line gives the quantity.
-    searches = [_statements(part, math) for math in (_DISPLAY_MATH, _INLINE_MATH) for part in (before_kl, anywhere)]
+    searches = [_flat(found) for statements in (display, inline) for found in (statements[:kl_start], statements)]
 
     def answer(quantity: str) -> str | None:
         return next((rhs for found in searches if (rhs := _last_for(quantity, found))), None)
 
-    return answer("mu"), answer("Sigma")
+    return DerivationLines(answer("mu"), answer("Sigma"), reading_note(nb, questions))
+
+
+def derivation_answers(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> tuple[str | None, str | None]:
+    """The right-hand sides of the last μ and the last Σ statement (`read_derivation`); None where there is none."""
+    found = read_derivation(nb, questions)
+    return found.mu, found.sigma
+
+
+# ============================================================================= cells, within the caps
+
+
+def cells_read(nb: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The cells answers are looked for in: the first `MAX_CELLS`."""
+    return list(islice(nb.get("cells", []), MAX_CELLS))
 
 
 def cell_source(cell: Mapping[str, Any]) -> str:
+    """The cell's text, up to `MAX_CELL_CHARS` (`is_cut` tells whether there was more)."""
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    if not isinstance(source, list):
+        return str(source)[:MAX_CELL_CHARS]
+    parts, length = [], 0
+    for part in source:  # not the whole list: a cell of a million lines is read up to the cap only
+        if length >= MAX_CELL_CHARS:
+            break
+        parts.append(part)
+        length += len(part)
+    return "".join(parts)[:MAX_CELL_CHARS]
+
+
+def is_cut(cell: Mapping[str, Any]) -> bool:
+    """Whether the cell holds more than `cell_source` reads."""
+    source = cell.get("source", "")
+    return (sum(map(len, source)) if isinstance(source, list) else len(str(source))) > MAX_CELL_CHARS
+
+
+def reading_note(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> str:
+    """For the student: which markdown or answer cells were not read in full, and whether cells were
+    left out altogether; "" when everything was read."""
+    cut = [number for number, cell in enumerate(cells_read(nb), 1) if is_cut(cell) and _holds_answers(cell, questions)]
+    notes = []
+    if cut:
+        notes.append(
+            f"Only the first {MAX_CELL_CHARS:,} characters of {_cell_numbers(cut)} (counting every cell from the top) "
+            "were read for your answers; the rest was ignored."
+        )
+    if len(nb.get("cells", [])) > MAX_CELLS:
+        notes.append(f"Your answers were looked for in the first {MAX_CELLS} cells only; the cells after them were ignored.")
+    return " ".join(notes)
+
+
+def _holds_answers(cell: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> bool:
+    return is_markdown(cell) or any(q.tag in cell_tags(cell) for q in questions)
+
+
+def _cell_numbers(numbers: list[int], shown: int = 10) -> str:
+    if len(numbers) == 1:
+        return f"cell {numbers[0]}"
+    listed = ", ".join(map(str, numbers[:shown]))
+    return f"cells {listed} and {len(numbers) - shown} more" if len(numbers) > shown else f"cells {listed}"
 
 
 def cell_tags(cell: Mapping[str, Any]) -> list[str]:
@@ -80,17 +159,143 @@ def kl_section_start(cells: list[Mapping[str, Any]], questions: Sequence[AsksQue
     return len(cells)
 
 
-# Code spans, fenced code and HTML comments are not rendered as math, so `$$…$$` inside them is no answer.
-_NOT_RENDERED = re.compile(r"```.*?```|~~~.*?~~~|`[^`\n]*`|<!--.*?-->", re.DOTALL)
-_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]", re.DOTALL)
-_INLINE_MATH = re.compile(r"(?<![\\$])\$([^$]+?)(?<!\\)\$|\\\((.+?)\\\)", re.DOTALL)
+# ============================================================================= linear scanning
+
+
+class Finder:
+    """Where a pattern next matches at or after a position, for a scan that moves forward.
+
+    Asked again from a position between the last one asked and the match found then, the answer
+    stands; asked from past a search that failed, there is no match either. So each stretch of text is
+    searched once, and a scan that asks at every opener where its closer is stays linear.
+    """
+
+    def __init__(self, text: str, pattern: str | re.Pattern[str]) -> None:
+        self.text = text
+        self.pattern = re.compile(re.escape(pattern)) if isinstance(pattern, str) else pattern
+        self.searched_from = len(text) + 1  # nothing searched yet
+        self.found: re.Match[str] | None = None
+
+    def next(self, position: int) -> re.Match[str] | None:
+        if not (self.searched_from <= position and (self.found is None or position <= self.found.start())):
+            self.searched_from, self.found = position, self.pattern.search(self.text, position)
+        return self.found
+
+
+def matches(text: str, openers: re.Pattern[str], end_at: Callable[[int], int | None]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each match, left to right and not overlapping, as `re.finditer` gives them:
+    `openers` finds each place a match may start, `end_at(start)` where the match from there ends
+    (None: there is none). With `end_at` asking `Finder`s, the whole scan is linear."""
+    position = 0
+    while (opener := openers.search(text, position)) is not None:
+        start = opener.start()
+        end = end_at(start)
+        if end is None:
+            position = start + 1
+        else:
+            yield start, end
+            position = end
+
+
+def replace_spans(text: str, spans: Iterable[tuple[int, int]], by: str) -> str:
+    """The text with each of the (start, end) spans, in order and not overlapping, replaced by `by`."""
+    pieces: list[str] = []
+    last = 0
+    for start, end in spans:
+        pieces += (text[last:start], by)
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
+# ============================================================================= markdown: what is rendered as math
+
+_CODE_OR_COMMENT = re.compile(r"`|~~~|<!--")
+_DISPLAY_OPENER = re.compile(r"\$\$|\\\[")
+_INLINE_OPENER = re.compile(r"\$|\\\(")
+
+
+def _not_rendered(text: str) -> Iterator[tuple[int, int]]:
+    """Code spans, fenced code and HTML comments, which are not rendered as math (so `$$…$$` inside
+    them is no answer), where ```.*?```|~~~.*?~~~|`[^`\\n]*`|<!--.*?--> (DOTALL) finds them."""
+    fences = {fence: Finder(text, fence) for fence in ("```", "~~~")}
+    span_end, comment_end = Finder(text, re.compile(r"[`\n]")), Finder(text, "-->")
+
+    def end_at(start: int) -> int | None:
+        for fence, closer in fences.items():
+            if text.startswith(fence, start) and (found := closer.next(start + 3)):
+                return found.end()
+        if text[start] == "`" and (found := span_end.next(start + 1)) and found.group() == "`":
+            return found.end()
+        if text.startswith("<!--", start) and (found := comment_end.next(start + 4)):
+            return found.end()
+        return None
+
+    return matches(text, _CODE_OR_COMMENT, end_at)
+
+
+def _display_math(text: str) -> list[tuple[int, int]]:
+    """`$$…$$` and `\\[…\\]`, where \\$\\$(.+?)\\$\\$|\\\\\\[(.+?)\\\\\\] (DOTALL) finds them."""
+    closers = {"$$": Finder(text, "$$"), "\\[": Finder(text, "\\]")}
+
+    def end_at(start: int) -> int | None:
+        found = closers[text[start : start + 2]].next(start + 3)  # at least one character inside
+        return found.end() if found else None
+
+    return list(matches(text, _DISPLAY_OPENER, end_at))
+
+
+def _inline_math(text: str) -> Iterator[tuple[int, int]]:
+    """`$…$` and `\\(…\\)`, where (?<![\\\\$])\\$([^$]+?)(?<!\\\\)\\$|\\\\\\((.+?)\\\\\\) (DOTALL) finds them."""
+    dollars, closing = Finder(text, "$"), Finder(text, "\\)")
+
+    def end_at(start: int) -> int | None:
+        if text[start] == "\\":
+            found = closing.next(start + 3)
+            return found.end() if found else None
+        if (start and text[start - 1] in "\\$") or text[start + 1 : start + 2] in ("", "$"):
+            return None
+        found = dollars.next(start + 1)  # the span cannot reach past the next `$`; an escaped `\$` there ends it unclosed
+        return found.end() if found and text[found.start() - 1] != "\\" else None
+
+    return matches(text, _INLINE_OPENER, end_at)
+
+
+def _inside(text: str, span: tuple[int, int]) -> str:
+    """The math between a span's delimiters (`$` is one character, `$$`, `\\[` and `\\(` two)."""
+    start, end = span
+    width = 1 if text[start] == "$" and text[start + 1] != "$" else 2
+    return text[start + width : end - width]
+
+
+def _cell_statements(cell: Mapping[str, Any]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(quantity, right-hand side) of every μ or Σ statement in the cell's display math, and in its inline math."""
+    if not is_markdown(cell):
+        return [], []
+    text = replace_spans(cell_source(cell), _not_rendered(cell_source(cell)), " ")
+    display = _display_math(text)
+    inline_text = replace_spans(text, display, " ")  # `$$…$$` is not two inline spans
+    return (
+        [statement for span in display for statement in _statements_in_block(_inside(text, span))],
+        [statement for span in _inline_math(inline_text) for statement in _statements_in_block(_inside(inline_text, span))],
+    )
+
+
+def _flat(per_cell: Iterable[list[tuple[str, str]]]) -> list[tuple[str, str]]:
+    return [statement for statements in per_cell for statement in statements]
+
+
+# ============================================================================= statements in a block of math
+
 _ENVIRONMENT = re.compile(r"\\(?:begin|end)\s*\{(?:aligned|align\*?|equation\*?|gather\*?|gathered|split|eqnarray\*?)\}")
 # What may stand between statements, `\mu = …, \quad \Sigma = …`, `… \text{ and } \Sigma = …`, and
 # what ends an answer: `\mu = … \quad \text{with } \bar\alpha_3 = …` (words need two letters: \text{I} is I).
 _SEPARATOR = r"(?<!\\)[,;]|\\q?quad(?![A-Za-z])|\\(?:Rightarrow|Longrightarrow|implies|iff|therefore)(?![A-Za-z])"
-_CONNECTIVE = rf"{_SEPARATOR}|\\text\s*\{{[^{{}}]*\}}"
-_SIDE_REMARK = rf"{_SEPARATOR}|\\text\s*\{{[^{{}}]*[A-Za-z]{{2}}[^{{}}]*\}}"
-_STATEMENT_MAY_START_AFTER = re.compile(rf"(?:^|{_CONNECTIVE})(?:\s|\\[,;:! ]|~)*$")
+_TEXT = r"\\text\s*\{(?P<words>[^{}]*)\}"
+_CONNECTIVES = (re.compile(_SEPARATOR), re.compile(_TEXT))  # apart: a `,` inside `\text{…}` ends a connective too
+_SIDE_REMARK = re.compile(rf"{_SEPARATOR}|{_TEXT}")
+_WORDS = re.compile(r"[A-Za-z]{2}")
+_SPACING = re.compile(r"(?:\s|\\[,;:! ]|~)+")
 _LHS_START = re.compile(r"(?:\\(?:boldsymbol|mathbf|bm|pmb)\s*\{?\s*)?\\(?:mu|Sigma|sigma)(?![A-Za-z])")
 _SUBSCRIPT = r"_(?:\{(?:[^{}]|\{[^{}]*\})*\}|\\[A-Za-z]+|[A-Za-z0-9])"
 _LHS_PATTERNS = {
@@ -101,41 +306,61 @@ _LHS_PATTERNS = {
 _LHS_WRAPPER = re.compile(r"\\(?:boldsymbol|mathbf|bm|pmb|mathrm|mathbb|text)\s*\{([^{}]*)\}")
 
 
-def _statements(cells: Iterable[Mapping[str, Any]], math: re.Pattern[str]) -> list[tuple[str, str]]:
-    """(quantity, right-hand side) of every μ or Σ statement in this kind of math, in notebook order."""
-    found: list[tuple[str, str]] = []
-    for cell in cells:
-        if not is_markdown(cell):
-            continue
-        text = _NOT_RENDERED.sub(" ", cell_source(cell))
-        if math is _INLINE_MATH:
-            text = _DISPLAY_MATH.sub(" ", text)  # `$$…$$` is not two inline spans
-        for match in math.finditer(text):
-            found += _statements_in_block(next(group for group in match.groups() if group is not None))
-    return found
-
-
 def _statements_in_block(block: str) -> list[tuple[str, str]]:
     block = _ENVIRONMENT.sub(" ", block).replace("&", " ")
-    found: list[tuple[str, str]] = []
-    for line in block.split("\\\\"):
-        starts = [(m.start(), q) for m in _LHS_START.finditer(line) if (q := _quantity_starting_at(line, m.start()))]
-        ends = [start for start, _ in starts[1:]] + [len(line)]
-        found += [
-            (quantity, end_of_chain(_before_side_remark(line[start:end]))) for (start, quantity), end in zip(starts, ends, strict=False)
-        ]
-    return found
+    return [statement for line in block.split("\\\\") for statement in _statements_in_line(line)]
 
 
-def _quantity_starting_at(line: str, start: int) -> str | None:
+def _statements_in_line(text: str) -> list[tuple[str, str]]:
+    candidates = [match.start() for match in _LHS_START.finditer(text)]
+    if not candidates:
+        return []
+    line = _Line.of(text)
+    starts = [(start, quantity) for start in candidates if (quantity := _quantity_starting_at(line, start))]
+    ends = [start for start, _ in starts[1:]] + [len(text)]
+    return [(quantity, end_of_chain(_before_side_remark(text[start:end]))) for (start, quantity), end in zip(starts, ends, strict=False)]
+
+
+@dataclass(frozen=True)
+class _Line:
+    """What deciding where statements start needs to know of one line of math, found in one pass each."""
+
+    text: str
+    depths: list[int]  # `_depths`
+    equals: list[int]  # where the `=` at bracket depth 0 are, in order
+    connective_ends: frozenset[int]  # where a separator or a `\text{…}` ends
+    spacing_starts: dict[int, int]  # the end of each run of spacing → where the run starts
+
+    @classmethod
+    def of(cls, text: str) -> _Line:
+        depths = _depths(text)
+        return cls(
+            text,
+            depths,
+            [index for index, ch in enumerate(text) if ch == "=" and depths[index] == 0],
+            frozenset(match.end() for pattern in _CONNECTIVES for match in pattern.finditer(text)),
+            {match.end(): match.start() for match in _SPACING.finditer(text)},
+        )
+
+    def statement_may_start(self, start: int) -> bool:
+        """Whether only spacing stands between `start` and the start of the line or a connective.
+
+        A connective ends in `,` `;`, a letter or `}`, none of which ends a piece of spacing (`\\,`
+        is spacing, but then the `,` is escaped): so it can only end where the run of spacing before
+        `start` begins.
+        """
+        begins = self.spacing_starts.get(start, start)
+        return begins == 0 or begins in self.connective_ends
+
+
+def _quantity_starting_at(line: _Line, start: int) -> str | None:
     """ "mu"/"Sigma" if a statement about it starts here: at top level, after a connective, up to an `=`."""
-    depths = _depths(line)
-    if depths[start] != 0 or not _STATEMENT_MAY_START_AFTER.search(line[:start]):
+    if line.depths[start] != 0 or not line.statement_may_start(start):
         return None
-    equals = next((i for i in range(start, len(line)) if line[i] == "=" and depths[i] == 0), None)
-    if equals is None:
+    index = bisect_left(line.equals, start)
+    if index == len(line.equals) or line.equals[index] - start > _MAX_LHS_CHARS:
         return None
-    lhs = re.sub(r"\\[,;:! ]|~|\s", "", line[start:equals]).rstrip(":")  # `\mu := …` too
+    lhs = re.sub(r"\\[,;:! ]|~|\s", "", line.text[start : line.equals[index]]).rstrip(":")  # `\mu := …` too
     lhs = re.sub(r"\\(?:boldsymbol|mathbf|bm|pmb)(?=\\)", "", lhs)
     while (unwrapped := _LHS_WRAPPER.sub(r"\1", lhs)) != lhs:
         lhs = unwrapped
@@ -145,11 +370,18 @@ def _quantity_starting_at(line: str, start: int) -> str | None:
 def _before_side_remark(statement: str) -> str:
     """`\\mu = A, \\text{where} \\bar\\alpha_3 = …` → `\\mu = A`."""
     depths = _depths(statement)
-    for match in re.finditer(_SIDE_REMARK, statement):
+    last_equation_or_words = max(statement.rfind("="), statement.rfind("\\text"))
+    position = 0
+    while (match := _SIDE_REMARK.search(statement, position)) is not None:
+        words = match.group("words")
+        if words is not None and not _WORDS.search(words):  # not a remark; what it holds is looked at on its own
+            position = match.start() + 1
+            continue
         # A lone \quad is spacing; one that leads to another equation or to words ends the answer.
-        is_spacing = match.group().startswith(r"\q") and not re.search(r"=|\\text", statement[match.end() :])
+        is_spacing = match.group().startswith(r"\q") and last_equation_or_words < match.end()
         if depths[match.start()] == 0 and not is_spacing:
             return statement[: match.start()]
+        position = match.end()
     return statement
 
 
@@ -160,21 +392,16 @@ def end_of_chain(statement: str) -> str:
     return statement[parts[-1] :].strip()
 
 
+_ESCAPED = re.compile(r"\\.", re.DOTALL)
+_DEPTH_STEP = {"{": 1, "(": 1, "[": 1, "}": -1, ")": -1, "]": -1}
+
+
 def _depths(text: str) -> list[int]:
-    """Bracket depth at each character (escaped `\\{` `\\}` are delimiters that count as nothing)."""
-    depths, depth, escaped = [], 0, False
-    for ch in text:
-        depths.append(depth)
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif ch in "{([":
-            depth += 1
-        elif ch in "})]":
-            depth -= 1
-    depths.append(depth)  # one past the end, so an index at len(text) is valid
-    return depths
+    """Bracket depth before each character, and one past the end (so an index at len(text) is valid).
+
+    Escaped `\\{` `\\}` are delimiters that count as nothing: whatever a backslash escapes is blanked first."""
+    unescaped = _ESCAPED.sub("  ", text)
+    return list(accumulate(map(_DEPTH_STEP.get, unescaped, repeat(0)), initial=0))
 
 
 def _last_for(quantity: str, statements: list[tuple[str, str]]) -> str | None:

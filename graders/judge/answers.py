@@ -7,22 +7,41 @@ the quantity. They are read by `graders.judge.latex`, compared with the symbolic
 checks use.
 
 The free-text answers to the three KL questions are only collected, for staff to read.
+
+Everything here reads student text within `answer_lines`' caps and in linear time (its `Finder`
+scans); sympy sees at most `latex._MAX_CHARS` of an answer, and a fingerprint is taken only of an
+expression whose every part is a finite double (`_double_value`), as 30-digit `evalf` of
+exp(exp(exp(100))) never ends.
 """
 
 from __future__ import annotations
 
 import cmath
+import operator
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, reduce
 from typing import Any
 
 import sympy
 
 from graders.assignment import answer_lines
-from graders.assignment.answer_lines import HEADING, cell_source, cell_tags, is_markdown, normalised, question_on
+from graders.assignment.answer_lines import (
+    HEADING,
+    MAX_CELL_CHARS,
+    Finder,
+    cell_source,
+    cell_tags,
+    cells_read,
+    is_cut,
+    is_markdown,
+    matches,
+    normalised,
+    question_on,
+    replace_spans,
+)
 from graders.assignment.contract import QUESTIONS, Question
 from graders.judge.latex import LatexParseError, describe, parse_latex
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer
@@ -51,19 +70,19 @@ def judge_sigma(latex: str | None) -> AnswerVerdict:
 
 
 def extract_derivation(nb: Mapping[str, Any]) -> tuple[DerivationAnswer, DerivationAnswer]:
-    """The right-hand sides of the last μ and the last Σ lines (graders/assignment/answer_lines.py); None where there is none."""
-    mu, sigma = answer_lines.derivation_answers(nb, QUESTIONS)
-    return DerivationAnswer("mu", mu), DerivationAnswer("Sigma", sigma)
+    """The right-hand sides of the last μ and the last Σ lines (graders/assignment/answer_lines.py); None where
+    there is none. Each carries the note on what of the notebook was not read (past a cap), for the checks' messages."""
+    found = answer_lines.read_derivation(nb, QUESTIONS)
+    return DerivationAnswer("mu", found.mu, found.note), DerivationAnswer("Sigma", found.sigma, found.note)
 
 
 def extract_free_text(nb: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
-    """The answers to the three KL questions, in question order; "" where a question has no answer."""
-    cells = _cells(nb)
-    return tuple(
-        # A tagged cell left as the placeholder may sit above the answer the student wrote in a new cell.
-        FreeTextAnswer(q.text, _clean_free_text(_tagged_answer(cells, q)) or _clean_free_text(_answer_after_question(cells, q)))
-        for q in QUESTIONS
-    )
+    """The answers to the three KL questions, in question order; "" where a question has no answer.
+
+    An answer of which something was not read (a cell past `MAX_CELL_CHARS`, an answer past
+    `MAX_ANSWER_CHARS`) ends with `CUT_MARK`, for staff and the student to see."""
+    cells = cells_read(nb)
+    return tuple(FreeTextAnswer(q.text, _free_text(cells, q)) for q in QUESTIONS)
 
 
 # ============================================================================= judging
@@ -72,6 +91,7 @@ _QUANTITY_NAMES = {"mu": ("μ", r"\mu"), "Sigma": ("Σ", r"\Sigma")}
 _NOTATION_HINT = r"Write it with \alpha_1, \bar\alpha_3, x_0, \sqrt{…}, \frac{…}{…}, \cdot and numbers."
 _SAMPLE_POINTS = 6
 _RELATIVE_TOLERANCE = 1e-9
+_SHOWN_CHARS = 300
 
 
 @lru_cache(maxsize=4096)  # a class writes the same few answers; sympy takes milliseconds per answer
@@ -89,7 +109,7 @@ def judge(quantity: str, latex: str | None) -> AnswerVerdict:
     try:
         expr = parse_latex(answer_lines.end_of_chain(latex))
     except LatexParseError as problem:
-        message = f"Your answer {symbol} = {latex.strip()} could not be read: {problem}. {_NOTATION_HINT}"
+        message = f"Your answer {symbol} = {_shown(latex)} could not be read: {problem}. {_NOTATION_HINT}"
         return AnswerVerdict(CheckStatus.ERROR, (), message, None)
     truth = symbolic.expr_for(quantity)
     student = _fingerprint(expr)
@@ -103,6 +123,12 @@ def judge(quantity: str, latex: str | None) -> AnswerVerdict:
     else:
         message += " Check each step of your derivation against this."
     return AnswerVerdict(CheckStatus.FAIL, names, message, shown)
+
+
+def _shown(latex: str) -> str:
+    """The answer as the student wrote it, shortened for a message (it can be a whole cell long)."""
+    text = latex.strip()
+    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
 
 
 def _misconceptions_matching(quantity: str, student: tuple[complex, ...] | None) -> tuple[str, ...]:
@@ -129,10 +155,11 @@ def _fingerprint(expr: sympy.Expr) -> tuple[complex, ...] | None:
     """
     values = []
     for point in range(_SAMPLE_POINTS):
-        substitution = {s: sympy.Float(_sample_value(s, point), 30) for s in expr.free_symbols}
+        samples = {s: _sample_value(s, point) for s in expr.free_symbols}
         try:
-            value = complex(expr.evalf(30, subs=substitution))
-        except (TypeError, ValueError):  # something non-numeric survived, e.g. a leftover function
+            _double_value(expr, {s: complex(v) for s, v in samples.items()})  # finite all through, or evalf could take hours
+            value = complex(expr.evalf(30, subs={s: sympy.Float(v, 30) for s, v in samples.items()}))
+        except (TypeError, ValueError, ArithmeticError):  # not a finite number, or something non-numeric survived
             return None
         if not cmath.isfinite(value):
             return None
@@ -150,40 +177,82 @@ def _sample_value(symbol: sympy.Symbol, point: int) -> float:
     return -magnitude if point % 2 else magnitude
 
 
+_DOUBLE_FUNCTIONS: dict[Any, Callable[[complex], complex]] = {sympy.exp: cmath.exp, sympy.log: cmath.log, sympy.Abs: abs}
+
+
+def _double_value(expr: sympy.Expr, point: Mapping[sympy.Symbol, complex]) -> complex:
+    """The expression at the point in double precision, part by part (depth-first: the parser bounds the
+    depth); OverflowError when any part is not a finite double. Where this succeeds, mpmath's 30 digits
+    are quick; where it fails (exp(exp(exp(100)))), they could take hours."""
+    if expr.is_Symbol:
+        return point[expr]
+    if expr.is_Atom:  # a number: 3/2, E, π, I
+        return _finite(complex(expr))
+    args = [_double_value(arg, point) for arg in expr.args]
+    if expr.is_Add:
+        return _finite(sum(args))
+    if expr.is_Mul:
+        return _finite(reduce(operator.mul, args, complex(1)))
+    if expr.is_Pow:
+        return _finite(args[0] ** args[1])
+    if expr.func not in _DOUBLE_FUNCTIONS:
+        raise TypeError(f"{expr.func} has no double-precision value here")
+    return _finite(_DOUBLE_FUNCTIONS[expr.func](*args))
+
+
+def _finite(value: complex) -> complex:
+    if not cmath.isfinite(value):
+        raise OverflowError("not a finite double")
+    return value
+
+
 def _same(a: tuple[complex, ...] | None, b: tuple[complex, ...] | None) -> bool:
     if a is None or b is None:
         return False
     return all(abs(x - y) <= _RELATIVE_TOLERANCE * max(1.0, abs(x), abs(y)) for x, y in zip(a, b, strict=False))
 
 
-# ============================================================================= notebook access
-
-
-def _cells(nb: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return list(nb.get("cells", []))
-
-
 # ============================================================================= free text
 
 
+MAX_ANSWER_CHARS = MAX_CELL_CHARS  # of one free-text answer; the rest is not read
+CUT_MARK = f"[Cut: the grader reads at most {MAX_CELL_CHARS:,} characters of each cell and of each answer.]"
 _PLACEHOLDERS = {"your answer here"}
-_IMAGES = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]|<img\b[^>]*>|<(video|audio|iframe)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
-_HTML_TAGS = re.compile(
-    r"</?(?:div|span|p|br|b|i|em|strong|u|font|center|figure|figcaption|sup|sub|a|ul|ol|li|hr|source)\b[^>]*>",
-    re.IGNORECASE,
-)
+_IMAGE_OPENER = re.compile(r"!\[|<")
+_TAG_OPENER = re.compile("<")
+_IMG_TAG = re.compile(r"<img\b", re.IGNORECASE)
+_MEDIA_TAG = re.compile(r"<(?:(?P<video>video)|(?P<audio>audio)|(?P<iframe>iframe))\b", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?(?:div|span|p|br|b|i|em|strong|u|font|center|figure|figcaption|sup|sub|a|ul|ol|li|hr|source)\b", re.IGNORECASE)
 
 
-def _tagged_answer(cells: list[Mapping[str, Any]], question: Question) -> str:
+@dataclass(frozen=True)
+class _Written:
+    """An answer's text as collected, and whether a cell it was collected from was cut (`is_cut`)."""
+
+    text: str
+    cut: bool
+
+
+def _free_text(cells: list[Mapping[str, Any]], question: Question) -> str:
+    # A tagged cell left as the placeholder may sit above the answer the student wrote in a new cell.
+    for collect in (_tagged_answer, _answer_after_question):
+        written = collect(cells, question)
+        if text := _clean_free_text(written.text[:MAX_ANSWER_CHARS]):
+            return f"{text}\n\n{CUT_MARK}" if written.cut or len(written.text) > MAX_ANSWER_CHARS else text
+    return ""
+
+
+def _tagged_answer(cells: list[Mapping[str, Any]], question: Question) -> _Written:
     # Any cell type: an answer typed into a cell accidentally turned into code is still the answer.
-    return "\n\n".join(cell_source(c) for c in cells if question.tag in cell_tags(c))
+    tagged = [c for c in cells if question.tag in cell_tags(c)]
+    return _Written("\n\n".join(cell_source(c) for c in tagged), any(is_cut(c) for c in tagged))
 
 
-def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -> str:
+def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -> _Written:
     """The text after the question: the rest of its cell and the markdown cells that follow it,
     up to the next question, code cell, cell opening with a heading, or cell tagged for another answer."""
     lines: list[str] = []
-    collecting = False
+    collecting = cut = False
     for cell in cells:
         source = cell_source(cell)
         if collecting and (
@@ -197,7 +266,7 @@ def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -
         for line in source.splitlines():
             asked = question_on(line, QUESTIONS)
             if collecting and asked is not None:
-                return "\n".join(lines)
+                return _Written("\n".join(lines), cut)
             if asked is question and not collecting:
                 collecting = True
                 lines.append(line.split("?", 1)[1].lstrip("*_ ") if "?" in line else "")  # an answer on the same line
@@ -205,11 +274,52 @@ def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -
                 lines.append(line)
         if collecting:
             lines.append("")  # cells are paragraphs
-    return "\n".join(lines)
+            cut = cut or is_cut(cell)
+    return _Written("\n".join(lines), cut)
 
 
 def _clean_free_text(text: str) -> str:
     """Text only: no images, HTML tags or the handout's placeholder; paragraphs separated by one blank line."""
-    text = _HTML_TAGS.sub("", _IMAGES.sub("", text))
+    text = replace_spans(text, _images(text), "")
+    text = replace_spans(text, _html_tags(text), "")
     paragraphs = re.split(r"\n\s*\n", "\n".join(line.rstrip() for line in text.splitlines()))
     return "\n\n".join(p.strip("\n") for p in paragraphs if p.strip() and normalised(p) not in _PLACEHOLDERS)
+
+
+def _images(text: str) -> Iterator[tuple[int, int]]:
+    """Images and media, in linear time: `![alt](link)`, `![alt][label]`, `<img …>`, `<video …>…</video>` (and
+    audio, iframe), in any case, where `!\\[[^\\]]*\\]\\([^)]*\\)|…|<(video|audio|iframe)\\b.*?</\\1>` found them."""
+    alt_end, link_end, label_end, tag_end = Finder(text, "]"), Finder(text, ")"), Finder(text, "]"), Finder(text, ">")
+    media_end = {name: Finder(text, re.compile(f"</{name}>", re.IGNORECASE)) for name in ("video", "audio", "iframe")}
+
+    def markdown_image_end(start: int) -> re.Match[str] | None:
+        alt = alt_end.next(start + 2)
+        if alt is None:
+            return None
+        closer = {"(": link_end, "[": label_end}.get(text[alt.end() : alt.end() + 1])
+        return closer.next(alt.end() + 1) if closer else None
+
+    def end_at(start: int) -> int | None:
+        if text[start] == "!":
+            found = markdown_image_end(start)
+        elif _IMG_TAG.match(text, start):
+            found = tag_end.next(start + 4)
+        elif media := _MEDIA_TAG.match(text, start):
+            found = media_end[str(media.lastgroup)].next(media.end())  # `</video>` closes `<VIDEO>`
+        else:
+            found = None
+        return found.end() if found else None
+
+    return matches(text, _IMAGE_OPENER, end_at)
+
+
+def _html_tags(text: str) -> Iterator[tuple[int, int]]:
+    """The tags `_HTML_TAG` names, each up to its `>`, in linear time."""
+    tag_end = Finder(text, ">")
+
+    def end_at(start: int) -> int | None:
+        tag = _HTML_TAG.match(text, start)
+        found = tag_end.next(tag.end()) if tag else None
+        return found.end() if found else None
+
+    return matches(text, _TAG_OPENER, end_at)

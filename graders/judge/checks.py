@@ -216,9 +216,11 @@ class DerivationCheck(Check):
         answer = next(a for a in evidence.derivation if a.quantity == self.quantity)
         judge = answers.judge_mu if self.quantity == "mu" else answers.judge_sigma
         verdict = judge(answer.latex)
+        note = f" {answer.note}" if answer.note else ""  # text past a cap was not read: the student must know
         if evidence.self_check and verdict.status is not CheckStatus.ERROR:
-            return self.result(CheckStatus.PASS, f"Found and readable: {answer.latex}. Whether it is right is graded after you submit.")
-        return self.result(verdict.status, verdict.message, verdict.misconceptions, {"parsed": verdict.parsed})
+            message = f"Found and readable: {answer.latex}. Whether it is right is graded after you submit."
+            return self.result(CheckStatus.PASS, message + note)
+        return self.result(verdict.status, verdict.message + note, verdict.misconceptions, {"parsed": verdict.parsed})
 
 
 # ----------------------------------------------------------------------------- reparameterisation

@@ -28,9 +28,14 @@ class LatexParseError(ValueError):
 
 
 def parse_latex(latex: str) -> sympy.Expr:
-    """Read one right-hand side into sympy, with t = 3 (see `_Parser` for the notation)."""
+    """Read one right-hand side into sympy, with t = 3 (see `_Parser` for the notation).
+
+    Bounded before sympy sees anything: the characters, the tokens, the nesting (of groups and of
+    font commands), the symbols read (`_MAX_WORK`) and the size of numbers."""
+    if len(latex) > _MAX_CHARS:  # before tokenising: a message quotes tokens, and a command can be a whole cell long
+        raise LatexParseError("it is too long")
     tokens = _tokenise(latex)
-    if len(tokens) > _MAX_TOKENS:  # also bounds the recursion in unwrapping nested font commands
+    if len(tokens) > _MAX_TOKENS:
         raise LatexParseError("it is too long")
     tokens = _normalise_tokens(tokens)
     while tokens and tokens[-1] in _TRAILING_PUNCTUATION:
@@ -88,8 +93,10 @@ def _normalise_tokens(tokens: list[str]) -> list[str]:
     return _unwrap_fonts(kept)
 
 
-def _unwrap_fonts(tokens: list[str]) -> list[str]:
+def _unwrap_fonts(tokens: list[str], depth: int = 0) -> list[str]:
     """`\\mathbf{x}_0` → `x_0`, `\\mathbb{I}` → `I`; around more than one thing, the braces stay as a group."""
+    if depth > _MAX_DEPTH:
+        raise LatexParseError("it is nested too deeply")
     out: list[str] = []
     index = 0
     while index < len(tokens):
@@ -102,7 +109,7 @@ def _unwrap_fonts(tokens: list[str]) -> list[str]:
             index += 1  # `\mathbf x`: the font applies to the next token, which stands as it is
             continue
         end = _matching_brace(tokens, index + 1)
-        inner = _unwrap_fonts(tokens[index + 2 : end])
+        inner = _unwrap_fonts(tokens[index + 2 : end], depth + 1)
         if not inner or _is_scripted_atom(inner):
             out += inner
         elif token in _TEXT_FONTS and any(t.isalpha() for t in inner):
@@ -142,11 +149,13 @@ _OPERATORS = _MULTIPLY | _DIVIDE | {"+", "-", "="}
 _CANNOT_START_FACTOR = _OPERATORS | {")", "]", "}", "^", "_", ",", ";", "&", "|"}
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _FRACTIONS = {"\\frac", "\\dfrac", "\\tfrac", "\\cfrac"}
+_MAX_CHARS = 2000  # a real answer has well under 200
 _MAX_TOKENS = 1000  # a real answer has well under 100
 _MAX_DEPTH = 50  # nested groups; far beyond any real answer, well below Python's recursion limit
 _MAX_WORK = 5000  # symbols read, counting each re-read of a \prod body: nested products multiply
 _MAX_DIGITS = 15
 _MAX_STEP = 20  # step indices and product ranges; ᾱ_1000 is no answer to this exercise
+_MAX_INDEX_TOKENS = 9  # `{t-1}` has 3: a \\prod re-reads its body's indices, so each read must be short
 _MAX_POWER_DIGITS = 1000  # a number with more digits than this is no answer either, and slow to build
 
 
@@ -340,7 +349,7 @@ class _Parser:
     def _step(self, tokens: list[str]) -> int:
         """A step index: `3`, `t` (= 3), `t-1`, `s` inside a product, `{t+1}`."""
         shown = "".join(tokens)
-        if not tokens or tokens[0] in ("+", "-") or tokens[-1] in ("+", "-"):
+        if not tokens or len(tokens) > _MAX_INDEX_TOKENS or tokens[0] in ("+", "-") or tokens[-1] in ("+", "-"):
             raise LatexParseError(f"the index '{shown}' is not a step number like 3, t or t-1")
         total, sign, index = 0, 1, 0
         while index < len(tokens):
