@@ -27,6 +27,12 @@ class LatexParseError(ValueError):
     """The LaTeX is outside what `parse_latex` reads; the message says which part, for the student."""
 
 
+def _quoted(part: object) -> str:
+    """Part of the answer, for a message: a command, a number or an index can be nearly `_MAX_CHARS` long."""
+    text = str(part)
+    return text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…"
+
+
 def parse_latex(latex: str) -> sympy.Expr:
     """Read one right-hand side into sympy, with t = 3 (see `_Parser` for the notation).
 
@@ -113,7 +119,7 @@ def _unwrap_fonts(tokens: list[str], depth: int = 0) -> list[str]:
         if not inner or _is_scripted_atom(inner):
             out += inner
         elif token in _TEXT_FONTS and any(t.isalpha() for t in inner):
-            raise LatexParseError(f"'{token}{{{''.join(inner)}}}' is words, not part of a formula")
+            raise LatexParseError(f"'{_quoted(token + '{' + ''.join(inner) + '}')}' is words, not part of a formula")
         else:
             out += ["{", *inner, "}"]
         index = end + 1
@@ -150,6 +156,7 @@ _CANNOT_START_FACTOR = _OPERATORS | {")", "]", "}", "^", "_", ",", ";", "&", "|"
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _FRACTIONS = {"\\frac", "\\dfrac", "\\tfrac", "\\cfrac"}
 _MAX_CHARS = 2000  # a real answer has well under 200
+_QUOTED_CHARS = 40
 _MAX_TOKENS = 1000  # a real answer has well under 100
 _MAX_DEPTH = 50  # nested groups; far beyond any real answer, well below Python's recursion limit
 _MAX_WORK = 5000  # symbols read, counting each re-read of a \prod body: nested products multiply
@@ -195,7 +202,7 @@ class _Parser:
     def parse(self) -> sympy.Expr:
         expr = self._expr()
         if self._peek() is not None:
-            raise LatexParseError(f"unexpected '{self._peek()}'")
+            raise LatexParseError(f"unexpected '{_quoted(self._peek())}'")
         return expr
 
     # ------------------------------------------------------------------ token access
@@ -277,12 +284,12 @@ class _Parser:
         if token == "I":
             return sympy.Integer(1)
         if token in _CANNOT_START_FACTOR:
-            raise LatexParseError(f"unexpected '{token}'")
+            raise LatexParseError(f"unexpected '{_quoted(token)}'")
         if token.startswith("\\") and token[1:].isalpha():
-            raise LatexParseError(f"'{token}' is not something this checker understands")
+            raise LatexParseError(f"'{_quoted(token)}' is not something this checker understands")
         if token.isalpha():
-            raise LatexParseError(f"the symbol '{token}' is unexpected here")
-        raise LatexParseError(f"unexpected '{token}'")
+            raise LatexParseError(f"the symbol '{_quoted(token)}' is unexpected here")
+        raise LatexParseError(f"unexpected '{_quoted(token)}'")
 
     def _number(self, first: str) -> sympy.Expr:
         text = first
@@ -291,7 +298,7 @@ class _Parser:
         if not any(ch.isdigit() for ch in text):
             raise LatexParseError("unexpected '.'")
         if len(text) > _MAX_DIGITS:
-            raise LatexParseError(f"the number {text} is too long")
+            raise LatexParseError(f"the number {_quoted(text)} is too long")
         return sympy.Rational(text.rstrip("."))
 
     def _group(self, closer: str) -> sympy.Expr:
@@ -318,7 +325,7 @@ class _Parser:
             self.pos += 1
             degree = self._group("]")
             if not (degree.is_Integer and degree >= 1):
-                raise LatexParseError(f"the root's degree must be a whole number, not {degree}")
+                raise LatexParseError(f"the root's degree must be a whole number, not {_quoted(degree)}")
         return sympy.root(self._argument(), degree)
 
     # ------------------------------------------------------------------ the exercise's symbols
@@ -350,7 +357,7 @@ class _Parser:
         """A step index: `3`, `t` (= 3), `t-1`, `s` inside a product, `{t+1}`."""
         shown = "".join(tokens)
         if not tokens or len(tokens) > _MAX_INDEX_TOKENS or tokens[0] in ("+", "-") or tokens[-1] in ("+", "-"):
-            raise LatexParseError(f"the index '{shown}' is not a step number like 3, t or t-1")
+            raise LatexParseError(f"the index '{_quoted(shown)}' is not a step number like 3, t or t-1")
         total, sign, index = 0, 1, 0
         while index < len(tokens):
             token = tokens[index]
@@ -369,11 +376,11 @@ class _Parser:
             elif token == "t":
                 value = symbolic.T
             else:
-                raise LatexParseError(f"the index '{shown}' is not a step number like 3, t or t-1")
+                raise LatexParseError(f"the index '{_quoted(shown)}' is not a step number like 3, t or t-1")
             total += sign * value
             index += 1
         if not 0 <= total <= _MAX_STEP:
-            raise LatexParseError(f"the step index '{shown}' = {total} is out of range")
+            raise LatexParseError(f"the step index '{_quoted(shown)}' = {total} is out of range")
         return total
 
     def _alpha(self) -> sympy.Expr:
@@ -464,5 +471,5 @@ def _power(base: sympy.Expr, exponent: sympy.Expr | None) -> sympy.Expr:
         if digits > _MAX_POWER_DIGITS:
             raise LatexParseError("a number in it is far too large")
     if exponent.is_Number and abs(exponent) > _MAX_POWER_DIGITS:
-        raise LatexParseError(f"the exponent {exponent} is far too large")
+        raise LatexParseError(f"the exponent {_quoted(exponent)} is far too large")
     return base**exponent

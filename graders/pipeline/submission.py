@@ -32,6 +32,7 @@ from graders.judge.checks import Evidence, run_checks
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
 from graders.pipeline.config import GradingConfig
+from graders.pipeline.deadline import AssessmentTimeout, assessment_limit
 from graders.pipeline.executed import EXECUTED_NAME, cell_errors, keep_executed, read_executed
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
 from graders.results import SubmissionResult, SubmissionStatus
@@ -111,8 +112,12 @@ def assess_safely(
     if outcome.lost:  # no key: tried again next run
         return unreadable_result(prepared.pending.submission, outcome.message, config, sha256=prepared.pending.sha256)
     try:
-        executed = keep_executed(Path(prepared.job.output_path), out_dir / prepared.pending.submission.id / EXECUTED_NAME)
-        return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config)
+        with assessment_limit():
+            executed = keep_executed(Path(prepared.job.output_path), out_dir / prepared.pending.submission.id / EXECUTED_NAME)
+            return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config)
+    except AssessmentTimeout as timeout:  # a submission that makes assessing slow is its own error, not a stalled batch
+        traceback.print_exc()  # where it was slow, for staff
+        return unreadable_result(prepared.pending.submission, str(timeout), config, sha256=prepared.pending.sha256)  # no key: retried
     except Exception as exc:  # noqa: BLE001 - staff get the traceback on stderr
         traceback.print_exc()
         reason = f"the grader failed while assessing it ({type(exc).__name__}); course staff can see why in the grader's output"
