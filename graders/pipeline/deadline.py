@@ -16,7 +16,11 @@ from contextlib import contextmanager
 
 from graders.assignment.probe_runtime import TimeLimit
 
-ASSESSMENT_SECONDS = 60.0  # assessing a submission takes about 0.03 s (ARCHITECTURE.md, the warm path)
+# Assessing a submission takes about 0.03 s (ARCHITECTURE.md, the warm path). The first assessment that
+# needs the grader's own training of the experiment (the reference's, or a mistake's: once per batch,
+# graders/judge/expected.py) pays for it, about 1.5 s of CPU with the contract's settings: the limit
+# must stay well above that, or each assessment would stop it and the next start it again.
+ASSESSMENT_SECONDS = 60.0
 
 
 class AssessmentTimeout(BaseException):
@@ -31,14 +35,15 @@ class AssessmentTimeout(BaseException):
 
 
 @contextmanager
-def assessment_limit(seconds: float = ASSESSMENT_SECONDS) -> Iterator[None]:
-    """Raise `AssessmentTimeout` in the block once it has used `seconds`.
+def assessment_limit(seconds: float | None = None) -> Iterator[None]:
+    """Raise `AssessmentTimeout` in the block once it has used `seconds` (default `ASSESSMENT_SECONDS`).
 
     A signal reaches only the main thread, where the grader assesses; in any other thread (a caller's
     own worker) the block runs without a limit rather than failing.
     """
+    limit = ASSESSMENT_SECONDS if seconds is None else seconds
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    with TimeLimit(seconds, lambda: AssessmentTimeout(seconds)):
+    with TimeLimit(limit, lambda: AssessmentTimeout(limit)):
         yield
