@@ -11,7 +11,7 @@ from pathlib import Path
 
 from graders.execute.child import EXECUTED_FILE, OUTCOME_FILE
 from graders.execute.jobs import PROGRESS_FILE
-from tests.broken import CORRECT_CODE, notebook
+from tests.broken import ANSWERS, CORRECT_CODE, notebook
 
 SECRET_NAME = "A10_TEST_SECRET"  # set in the grader's environment by the tests; must reach no report
 # A correct function that burns ~3 s of CPU in its first call: full marks only if the per-call limit
@@ -119,6 +119,10 @@ def hostile_notebooks(
             "display({'image/png': base64.b64encode(os.urandom(15_000_000)).decode()}, raw=True)",
         ),
         "zoë smith": notebook(CORRECT_CODE),
+        # A megabyte of the markdown that made the answer reader quadratic (issue 20: 7,000 `\mu ` took a
+        # batch from 17 s to 104 s, 40,000 `<!--` about 300 s), below correct answers in the same cell.
+        "markdown-statements": notebook(CORRECT_CODE, answers=ANSWERS + "\n\n$$" + "\\mu " * 250_000 + "$$"),
+        "markdown-comments": notebook(CORRECT_CODE, answers=ANSWERS + "\n\n" + "<!--" * 250_000),
     }
 
 

@@ -253,6 +253,14 @@ def test_floods_of_output_are_cut_and_the_notebook_stays_small(batch, name):
     assert "removed by the grader" in executed.read_text() or "truncated by the grader" in executed.read_text()
 
 
+@pytest.mark.parametrize("name", ["markdown-statements", "markdown-comments"])
+def test_a_megabyte_of_pathological_markdown_is_read_to_the_cap_and_graded_in_full(batch, name):
+    result = batch[1][name]
+    assert result.score == 12, failing(result)
+    derivation = [check.message for check in result.checks if check.id.startswith("derivation.")]
+    assert len(derivation) == 2 and all("Only the first 20,000 characters of cell 3 " in message for message in derivation)
+
+
 def test_a_link_out_of_the_submissions_folder_is_refused(batch):
     result = batch[1]["linked"]
     assert result.status.value == "error" and "is a link" in result.message
