@@ -9,7 +9,8 @@ checks are judged on what the values show, so one mistake costs one deduction.
 A story is named only from values that all exist. A function that gave no value on some input
 (raised, timed out, returned something unreadable or unusable) gets no diagnosis from the inputs it
 answered: a lookup table of one input's values would otherwise buy every "right, given your values"
-check. Its checks are then judged case by case, and a case without a value fails them.
+check. Its checks are then judged case by case (graders/judge/checks.py), and an input without
+the value a check compares fails that check.
 """
 
 from __future__ import annotations
