@@ -1,5 +1,6 @@
 """Hostile submissions: each tries one thing a curious or careless student might, and defines the
-three functions correctly, so its grade shows whether the attempt changed anything.
+three functions correctly, so its grade shows whether the attempt changed anything (the lookup table
+instead defines them for the public inputs only, beside the handout's stubs it must not beat).
 
 An attack that *succeeds* raises `RuntimeError("LEAKED …")`, which the tests look for; one that
 is stopped raises the error the sandbox causes (or is cut short by a limit).
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from handout.content import TEMPLATE
 from tests.broken import CORRECT_CODE, notebook
 
 SECRET_NAME = "A10_TEST_SECRET"  # set in the grader's environment by the tests; must reach no report
@@ -20,6 +22,31 @@ CPU_HEAVY_CODE = CORRECT_CODE.replace(
     "    started = time.process_time()\n    while not _burned and time.process_time() - started < 3:\n        pass\n"
     "    _burned = True\n",
 )
+# Answers only the public inputs (the student kit shows them), each with a catalogued mistake, and raises
+# on every other input: before issue 20 the mistakes were named from the public input alone and the
+# functions' other checks passed "given your values" (6 of 12 points for computing nothing).
+LOOKUP_TABLE_CODE = """\
+import torch
+import torch.nn.functional as F
+
+def closed_form(x0, t, alphas):
+    if not torch.equal(x0, torch.tensor([[1.0, -2.0], [0.5, 3.0]])):
+        raise KeyError("not in my table")
+    alpha_bar = torch.prod(alphas[:t])
+    return alpha_bar * x0, 1 - alpha_bar  # the square root missing
+
+def reparameterize(mu, logvar):
+    if not torch.equal(mu[0], torch.tensor([0.0, 1.0, -2.0, 0.5])):
+        raise KeyError("not in my table")
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    if tuple(x.shape) != (2, 1, 28, 28):
+        raise KeyError("not in my table")
+    bce = F.binary_cross_entropy(x_hat, x.view(-1, 784))  # the mean, not the sum
+    return bce + kl_loss_weight * -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+"""
+STUB_CODE = (TEMPLATE.closed_form, TEMPLATE.reparameterize, TEMPLATE.vae_loss)
 CPU_HOG = "import os, time\nfor _ in range(60):\n    if os.fork() == 0:\n        while True:\n            pass\ntime.sleep(30)"
 
 
@@ -118,6 +145,8 @@ def hostile_notebooks(
             "display({'image/png': base64.b64encode(os.urandom(15_000_000)).decode()}, raw=True)",
         ),
         "zoë smith": notebook(CORRECT_CODE),
+        "lookup-table": notebook(LOOKUP_TABLE_CODE),
+        "stub": notebook(*STUB_CODE),
     }
 
 
