@@ -68,8 +68,10 @@ def _bundled_seed(root: Path) -> int:
 
 
 def is_own_notebook(path: Path, folder: Path) -> bool:
-    """A regular file inside the submission folder: never a link (to anywhere) or a FIFO."""
-    return not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(folder.resolve())
+    """A visible regular file inside the submission folder: never a link (to anywhere) or a FIFO,
+    nor hidden (`.ipynb_checkpoints/`, macOS's `._x.ipynb`: both sort before the real notebook)."""
+    hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+    return not hidden and not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(folder.resolve())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
