@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from graders.execute.untrusted import remove_tree
 from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.store import Gradebook
 from graders.pipeline.batch import grade_folder
@@ -49,7 +50,7 @@ def run(root: Path) -> Path:
         with Gradebook.open(reports) as book:
             document = results_json(book.grade(SUBMISSION_ID))
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
     notes = [
         f"Graded {notebooks[0].name}" + (f" (of {len(notebooks)} notebooks; only the first by name counts)." if len(notebooks) > 1 else ".")
     ]
