@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from graders.execute.untrusted import remove_tree
 from graders.gradebook.store import Gradebook
 from tests.broken import CORRECT_CODE, notebook
 
@@ -46,7 +47,11 @@ def test_a_notebook_that_plants_a_deep_locked_folder_tree_does_not_stop_the_batc
     (subs / "alice.ipynb").write_text(notebook(CORRECT_CODE))
     (subs / "mallory.ipynb").write_text(notebook(CORRECT_CODE, FOLDER_TREE))
     command = [sys.executable, "-m", "graders.cli", "grade", str(subs), "--out", str(out), "--data-dir", str(grading_data), "--seed", "1"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)}, timeout=600)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "TMPDIR": str(temp)}, timeout=600)
+    finally:
+        leftovers = [p.name for p in temp.iterdir()]
+        remove_tree(temp)  # a scratch left behind must not break pytest's own rmtree of old temp dirs
     assert done.returncode == 0, done.stderr
     assert "could not remove" not in done.stderr, done.stderr
     with Gradebook.open(out) as book:
@@ -56,4 +61,4 @@ def test_a_notebook_that_plants_a_deep_locked_folder_tree_does_not_stop_the_batc
         assert sorted(row["submission"] for row in csv.DictReader(handle)) == ["alice", "mallory"]
     alice, mallory = (json.loads((out / student / "results.json").read_text()) for student in ("alice", "mallory"))
     assert alice["status"] == mallory["status"] == "graded" and mallory["score"] == alice["score"], mallory["message"]
-    assert not [p.name for p in temp.iterdir() if p.name.startswith("a10-")], "the batch's scratch folder was left behind"
+    assert not [name for name in leftovers if name.startswith("a10-")], "the batch's scratch folder was left behind"

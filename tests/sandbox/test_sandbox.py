@@ -5,7 +5,9 @@ forks and enters the sandbox in the child, as the warm zygote does (`run_forked`
 the cold-path launcher (`run_launcher`). Identities:
 - "caller": whoever runs pytest (root in CI: the drop-to-uid-65534 path);
 - "unprivileged": as root, the child first becomes uid 65534 itself, so the sandbox takes the
-  user-namespace path that an ordinary user's grader takes.
+  user-namespace path that an ordinary user's grader takes. An ordinary user owns its checkout;
+  uid 65534 does not, so the child first gets a way to it (`emulation.reach`: a checkout under a
+  0700 folder, such as root's home or a `mktemp -d`, is otherwise out of its reach).
 An assertion is skipped only when a probe independent of the sandbox shows the machine lacks
 the capability (e.g. no user namespaces); the reason names it.
 """
@@ -30,6 +32,7 @@ import pytest
 
 from graders.sandbox import SandboxPolicy, capabilities, filesystem, release_cgroup
 from graders.sandbox.policy import Findings
+from tests.sandbox import emulation
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -53,6 +56,8 @@ if pid == 0:
     status = 1
     try:
         if args["uid"] is not None:
+            from tests.sandbox.emulation import reach
+            reach(args["reach"], args["uid"])
             os.setgroups([]); os.setresgid(args["uid"], args["uid"], args["uid"]); os.setresuid(args["uid"], args["uid"], args["uid"])
             ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again, as a process that never was root
         if args["thread"]:
@@ -106,11 +111,18 @@ def userns_as_nobody() -> bool:
     return subprocess.run([sys.executable, "-c", PROBE_USERNS_AS_NOBODY], check=False).returncode == 0
 
 
+def skip_unless_nobody_can_stand_in() -> None:
+    if not IS_ROOT:
+        pytest.skip("becoming uid 65534 needs root; the caller is already unprivileged")
+    if reason := emulation.gap(emulation.needed()):
+        pytest.skip(reason)
+
+
 @pytest.fixture(params=["caller", "unprivileged"])
 def identity(request: pytest.FixtureRequest) -> str:
     """Who enters the sandbox; limits are tested for both whatever the namespaces do."""
-    if request.param == "unprivileged" and not IS_ROOT:
-        pytest.skip("becoming uid 65534 needs root; the caller is already unprivileged")
+    if request.param == "unprivileged":
+        skip_unless_nobody_can_stand_in()
     return request.param
 
 
@@ -183,6 +195,7 @@ def run_forked(
     args = {
         "policy": policy.to_json(),
         "uid": NOBODY if identity == "unprivileged" else None,
+        "reach": emulation.needed(),
         "code": code,
         "paths": paths,
         "torch": torch,
@@ -195,9 +208,9 @@ def run_forked(
     )
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines and "status" in lines[-1], f"the forking parent failed:\n{done.stdout}\n{done.stderr}"
-    report = lines[0] if len(lines) > 1 else {}
+    assert len(lines) > 1, f"the child ({identity}) never got a sandbox report: it failed before or in enter_sandbox:\n{done.stderr}"
     results = lines[1] if len(lines) > 2 else {}
-    return Outcome(report, results, lines[-1]["status"], done.stderr, lines[-1]["later_children_in_own_namespace"])
+    return Outcome(lines[0], results, lines[-1]["status"], done.stderr, lines[-1]["later_children_in_own_namespace"])
 
 
 def run_launcher(policy: SandboxPolicy, tmp_path: Path, command: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -389,6 +402,7 @@ def test_fork_bomb_is_limited_and_nothing_survives(identity: str, paths: dict[st
     limit = outcome.report["process_limit"]
     if limit == "none":
         pytest.skip(f"no process limit available: {outcome.report['warnings']}")
+    assert outcome.results, f"the fork bomb printed nothing:\n{outcome.stderr}"
     assert outcome.results["forks"] <= 16 and outcome.results["errno"] == 11, outcome.results  # EAGAIN
     assert_no_cgroup_left(outcome.report)
 
@@ -413,6 +427,7 @@ def test_big_file_write_stops_at_max_file_bytes(identity: str, paths: dict[str, 
 
 
 def test_threads_make_a_user_namespace_impossible_and_the_report_says_so(paths: dict[str, str], userns_as_nobody: bool) -> None:
+    skip_unless_nobody_can_stand_in()
     if not userns_as_nobody:
         pytest.skip("needs root (to become uid 65534) and user namespaces for uid 65534")
     outcome = run_forked(policy_for(paths), "unprivileged", "", paths, thread=True)
