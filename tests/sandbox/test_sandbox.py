@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -560,3 +561,35 @@ def test_the_view_keeps_a_venv_under_tmp_but_never_the_repository_around_it(tmp_
     assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.READONLY
     assert not [path for path in kinds if path in (str(clone), str(REPO), str(REPO / "reference"))]
     assert kinds["/tmp"] is filesystem.Kind.SCRATCH and "/etc/shadow" not in kinds
+
+
+STAND_IN = r"""
+import json, os, sys
+from tests.sandbox.emulation import reach
+checkout, private = sys.argv[1], sys.argv[2]
+reach([checkout])
+os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+print(json.dumps({"read": open(checkout + "/graders/module.py").read(), "others": os.listdir(private)}))
+"""
+
+
+def test_the_unprivileged_stand_in_reaches_a_checkout_under_private_folders_and_the_host_is_unchanged(tmp_path: Path) -> None:
+    """A checkout under two 0700 folders (a `mktemp -d` in root's home): uid 65534 reaches it in its
+    own mount namespace, sees nothing else of those folders, and their modes stay as they were."""
+    if not IS_ROOT:
+        pytest.skip("the stand-in is for a root test run")
+    private = tmp_path / "home"
+    checkout = private / "tmp.x" / "repo"
+    (checkout / "graders").mkdir(parents=True)
+    (checkout / "graders" / "module.py").write_text("reached")
+    (private / "secret.txt").write_text("the owner's")
+    for folder in (private, private / "tmp.x"):
+        folder.chmod(0o700)
+    command = [sys.executable, "-c", STAND_IN, str(checkout), str(private)]
+    done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"read": "reached", "others": ["tmp.x"]}
+    assert [stat.S_IMODE(folder.stat().st_mode) for folder in (private, private / "tmp.x")] == [0o700, 0o700]
+    assert emulation.gap([str(checkout)]) == ""
+    checkout.chmod(0o700)  # a checkout made under umask 077: no way to it helps; the tests say so
+    assert "cannot read" in emulation.gap([str(checkout)]) and "drwx------" in emulation.gap([str(checkout)])
