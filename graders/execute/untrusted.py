@@ -136,13 +136,13 @@ class _Removal:
         self.examples: list[str] = []
 
     def run(self) -> None:
-        # The root's parent is the grader's own path (it may lead through links: /tmp on macOS).
-        self.fd = os.open(self.root.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         name = self.root.name
         try:
+            # The root's parent is the grader's own path (it may lead through links: /tmp on macOS).
+            self.fd = os.open(self.root.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
             kind = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
         except FileNotFoundError:
-            return
+            return  # nothing to remove
         if not stat.S_ISDIR(kind.st_mode):
             self.attempt(os.unlink, name)
             return

@@ -121,6 +121,7 @@ def test_remove_tree_removes_anything_a_notebook_plants_and_follows_no_link(tmp_
 
 def test_remove_tree_of_nothing_or_of_a_link_removes_only_the_link(tmp_path: Path, outside: Path, capfd) -> None:
     remove_tree(tmp_path / "missing")
+    remove_tree(tmp_path / "missing" / "too")
     (tmp_path / "link").symlink_to(outside)
     remove_tree(tmp_path / "link")
     assert not os.path.lexists(tmp_path / "link") and (outside / "keep.txt").read_text() == "not yours"
