@@ -37,7 +37,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SEED = 90210731  # distinctive: it must appear in no file a notebook can read or a report shows
 DISK_MIB = 48
 # Graded as with a course secret: results.json then records the secret's hash, never the seed.
-CONFIG = dict(seed=SEED, secret_hash="0123456789abcdef", cell_timeout=60.0, notebook_timeout=240.0, jobs=2, memory_bytes=1024**3, disk_bytes=DISK_MIB * 2**20)
+CONFIG = dict(
+    seed=SEED,
+    secret_hash="0123456789abcdef",
+    cell_timeout=60.0,
+    notebook_timeout=240.0,
+    jobs=2,
+    memory_bytes=1024**3,
+    disk_bytes=DISK_MIB * 2**20,
+)
 MARKER = "PROBE-LEAK"
 # Strings only the probe request holds: a hidden call's id, its first input as JSON writes it, the experiment's seed.
 PLAN_MARKERS = ["closed_form/hidden-1", str(experiment_seed(SEED))]
