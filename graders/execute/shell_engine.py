@@ -24,6 +24,7 @@ import nbformat
 from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.shellapp import InteractiveShellApp
 from papermill.engines import Engine, papermill_engines
 from traitlets import Type
 from traitlets.config import Config
@@ -129,6 +130,8 @@ def build_shell(ipython_dir: str) -> RecordingShell:
 
 def shell_in(work_dir: Path) -> RecordingShell:
     """This process's shell, with its IPython dir and home in `work_dir`, as a kernel started there."""
+    # '' on sys.path where a kernel puts it: modules in the work dir (the kit's check stub) import as in Jupyter.
+    InteractiveShellApp().init_path()
     if not RecordingShell.initialized():
         return build_shell(str(work_dir))
     shell = RecordingShell.instance()
