@@ -664,7 +664,9 @@ def _python_statements(source: str, depth: int = 0) -> list[ast.stmt]:
 
     try:
         tree = ast.parse(TransformerManager().transform_cell(source))
-    except (SyntaxError, ValueError):  # ValueError: a null byte in the source
+    # What CPython's parser raises on what it cannot read: ValueError on a null byte, RecursionError and
+    # MemoryError (its stack overflowing) on deep nesting.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     statements: list[ast.stmt] = []
     for statement in tree.body:
@@ -722,7 +724,7 @@ def format_table(
         rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
     for failure in cell_failures:
         rows.append(f"\nCell {failure.number} raised {failure.ename}: {failure.evalue}")
-    rows.extend(f"\n{textwrap.fill(warning, width)}" for warning in warnings)
+    rows.extend(f"\n{textwrap.fill(warning, width, break_on_hyphens=False)}" for warning in warnings)
     return "\n".join(rows)
 
 
