@@ -130,7 +130,7 @@ class Trap:
 
 TRAPS = {
     "trap-solved": Trap(lambda notebook: None),  # the control
-    "trap-import-in-imports-cell": Trap(lambda notebook: _append(notebook, "import matplotlib", "\nfrom check import check\n")),
+    "trap-import-in-imports-cell": Trap(lambda notebook: _prepend(notebook, "import matplotlib", "from check import check\n")),
     "trap-import-in-function-cells": Trap(import_in_function_cells),
     "trap-import-module": Trap(import_module),
     "trap-time-cells": Trap(time_cells),
