@@ -1,6 +1,7 @@
 """Reading files that a notebook's own code could have written or replaced.
 
-Everything in a submission's work dir is under the student's control while their code runs:
+Everything in a submission's work dir, and every memory file a warm child hands back (see
+graders.execute.handover.ChildChannel), is under the student's control while their code runs:
 a file there may be a symlink to another student's results or to a root-only file, a FIFO
 that blocks forever, garbage, huge, or JSON nested deep enough to crash a recursive parser.
 The grader and the zygote run unconfined, so they read such files only through this module,
@@ -77,10 +78,37 @@ def read_json(path: Path, max_bytes: int) -> Any | None:
     None also for text that is not UTF-8 JSON, and for nesting too deep to parse (RecursionError).
     The caller still checks the shape of what comes back.
     """
-    raw = read_regular_file(path, max_bytes)
+    return parse_json(read_regular_file(path, max_bytes))
+
+
+def parse_json(raw: bytes | None) -> Any | None:
+    """Parsed JSON, or None for anything else (not UTF-8, not JSON, nested too deep to parse)."""
     if raw is None:
         return None
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return None
+
+
+def read_memory_file(fd: int, limit: int) -> bytes | None:
+    """What a sandboxed process wrote into a memory file the zygote handed it; None if over `limit` bytes."""
+    data = os.pread(fd, limit + 1, 0)
+    return data if len(data) <= limit else None
+
+
+def copy_capped(fd: int, target: Path, limit: int) -> bool:
+    """Copy a memory file a sandboxed process wrote to `target` (replaced), in the kernel, if it holds
+    at most `limit` bytes; otherwise, or if it is empty, remove `target`. True if copied."""
+    size = os.fstat(fd).st_size
+    target.unlink(missing_ok=True)
+    if not 0 < size <= limit:
+        return False
+    out = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        offset = 0
+        while offset < size and (sent := os.sendfile(out, fd, offset, size - offset)) > 0:
+            offset += sent
+    finally:
+        os.close(out)
+    return True

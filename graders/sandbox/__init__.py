@@ -95,7 +95,7 @@ def enter_sandbox(policy: SandboxPolicy, *, parent_alive: int | None = None) -> 
     log_ = Findings()
     drop_root = os.geteuid() == 0
     made_pid1 = parent_alive is not None and os.getpid() == 1
-    view = filesystem.plan_view(policy, log_)
+    view = filesystem.plan_view(policy, log_, drop_root=drop_root)
     cgroup = cgroups.join_cgroup(policy, log_)
     if drop_root:
         filesystem.hand_over(view.writable, policy, log_)

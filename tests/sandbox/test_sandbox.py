@@ -329,13 +329,13 @@ def test_filesystem_hides_protects_and_keeps_the_right_dirs(isolated: str, paths
     assert got["data_write"] in (13, 30)  # EACCES / EROFS
     assert got["outside_read"] == got["outside_write"] == got["outside_create"] == 2  # ENOENT
     assert got["repo_write"] in (13, 30)  # /var/tmp leads to the kept dirs: a read-only skeleton
-    # (5) the allow-list: the system, the Python installation and the kept dirs; of the repository
-    # only the graders package, so `reference` cannot be imported; no secrets in /etc
+    # (5) the allow-list: the system, the Python installation and the kept dirs; nothing of the
+    # repository but its venv: neither the harness (graders/) nor `reference`; no secrets in /etc
     allowed = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"}
     python_tops = {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, REPO, paths["base"])}
     assert set(got["root"]) <= allowed | python_tops, got["root"]
     assert not {"home", "srv", "opt", "mnt", "var", "sys"} & set(got["root"]) - python_tops
-    assert "graders" in got["graders_dir"] and set(got["graders_dir"]) <= {"graders", Path(sys.prefix).name}, got["graders_dir"]
+    assert set(got["graders_dir"]) <= {Path(sys.prefix).name}, got["graders_dir"]
     assert got["import_reference"] == "ModuleNotFoundError"
     assert got["etc_secrets"] == []
     assert Path(paths["outside"], "existing.txt").read_text() == "old"
@@ -542,6 +542,6 @@ def test_the_view_keeps_a_venv_under_tmp_but_never_the_repository_around_it(tmp_
     view = filesystem.plan_view(SandboxPolicy(), Findings())
     kinds = {entry.path: entry.kind for entry in view.entries}
     assert kinds[os.path.realpath(venv)] is filesystem.Kind.READONLY
-    assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.READONLY
+    assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.HIDDEN  # the harness: hidden wherever it would show
     assert not [path for path in kinds if path in (str(clone), str(REPO), str(REPO / "reference"))]
     assert kinds["/tmp"] is filesystem.Kind.SCRATCH and "/etc/shadow" not in kinds
