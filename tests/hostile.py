@@ -264,6 +264,8 @@ import ast, re
 PATTERNS = {patterns!r}
 hits, harvested = [], 0
 for path, text in _view_texts():
+    if path.endswith('.ipynb'):
+        continue  # its own notebook holds the patterns it looks for
     flat = ''.join(text.replace('torch.', '').replace('F.', '').replace('np.', '').replace('math.', '').split())
     hits += [(path, p) for p in PATTERNS if p in flat]
     if path.endswith('.py') and re.search(r'logvar|alphas', text):
@@ -289,29 +291,33 @@ if hits:
 
 # Where a notebook could find the probe request before its cells are done: every file it can read
 # (its work dir, /tmp, the data, its own descriptors, memory files included), every object in its
-# memory, its environment. The request names its hidden calls "…/hidden-1" and carries the experiment.
-SEARCH_FOR_THE_PLAN = (
-    CORRECT_CODE
-    + _WALK_VIEW
-    + """
+# memory, its environment. (Its own notebook is left out: it names what it looks for.)
+def search_for_the_plan(markers: list[str]) -> str:
+    """Correct functions, and a first cell that raises LEAKED if any of `markers` (strings only the
+    probe request holds) is found. The markers are split in its source, which it reads too."""
+    halves = [(marker[: len(marker) // 2], marker[len(marker) // 2 :]) for marker in markers]
+    return (
+        CORRECT_CODE
+        + _WALK_VIEW
+        + f"""
 import gc
 def _found(marker):
-    texts = [text for _, text in _view_texts(skip=('/proc', '/sys', '/dev', '/usr', '/etc'))]
+    texts = [text for path, text in _view_texts(skip=('/proc', '/sys', '/dev', '/usr', '/etc')) if not path.endswith('.ipynb')]
     for fd in os.listdir('/proc/self/fd'):
         try:
-            with open(f'/proc/self/fd/{fd}', 'rb') as handle:
+            with open(f'/proc/self/fd/{{fd}}', 'rb') as handle:
                 texts.append(handle.read(1 << 22).decode('utf-8', 'replace'))
         except OSError:
             pass
     texts += [o if isinstance(o, str) else o.decode('utf-8', 'replace') for o in gc.get_objects() if isinstance(o, (str, bytes))]
     texts += [repr(o) for o in gc.get_objects() if isinstance(o, dict)]
     texts.append(repr(dict(os.environ)))
-    return [text[max(0, text.find(marker) - 60):text.find(marker) + 60] for text in texts if marker in text]
-found = _found('hidden-1') + _found('"experiment"')
+    return [text[:80] for text in texts if text is not marker and marker in text]
+found = [hit for first, second in {halves!r} for hit in _found(first + second)]
 if found:
     raise RuntimeError('LEAKED the probe request before the probe: ' + repr(found[:3]))
 """
-)
+    )
 
 
 def leak_during_the_probe(marker: str) -> str:
@@ -321,14 +327,14 @@ def leak_during_the_probe(marker: str) -> str:
     return (
         CORRECT_CODE
         + f"""
-import gc
+import gc, nbformat
 _seen = []
 _closed_form = closed_form
 def closed_form(x0, t, alphas):
     _seen.append(repr(x0.flatten().tolist()[:3]))
     print({marker!r}, _seen)
     for cell in [o for o in gc.get_objects() if isinstance(o, dict) and o.get('cell_type') == 'code']:
-        cell.setdefault('outputs', []).append({{'output_type': 'error', 'ename': 'ValueError', 'evalue': {marker!r} + repr(_seen), 'traceback': []}})
+        cell.setdefault('outputs', []).append(nbformat.v4.new_output('error', ename='ValueError', evalue={marker!r} + repr(_seen), traceback=[]))
     if len(_seen) > 1:
         raise ValueError({marker!r} + ' ' + ' '.join(_seen))
     return _closed_form(x0, t, alphas)
@@ -345,6 +351,12 @@ for fd in map(int, os.listdir('/proc/self/fd')):
     try:
         if not stat.S_ISSOCK(os.fstat(fd).st_mode):
             continue
+        for other in map(int, os.listdir('/proc/self/fd')):  # a record first, as the harness writes one
+            try:
+                if os.readlink(f'/proc/self/fd/{other}').startswith('/memfd:'):
+                    os.pwrite(other, b'{"not": "a notebook"}', 0)
+            except OSError:
+                pass
         conversation = socket.socket(fileno=os.dup(fd))
         conversation.sendall(b'probe')
         _, fds, _, _ = socket.recv_fds(conversation, 16, 1)
@@ -356,16 +368,8 @@ print(request)
 
 
 def fill_the_disk(limit_mib: int) -> str:
-    """Write until the work dir is full; report what stopped it."""
-    return (
-        "import errno\nwritten = 0\nchunk = b'x' * 2**20\n"
-        f"try:\n    for index in range({4 * limit_mib}):\n"
-        "        with open(f'fill-{index % 4}.bin', 'ab') as handle:\n            handle.write(chunk)\n        written += 1\n"
-        "except OSError as exc:\n    stopped = exc.errno\nelse:\n    stopped = None\n"
-        "print('WRITTEN', written, 'STOPPED', stopped)\n"
-        "assert stopped == errno.ENOSPC, stopped\n"
-        "open('after-full.txt', 'w').write('x' * 10)\n"
-    )
+    """Write into the work dir until the disk says no (the cell's error is what stopped it)."""
+    return f"chunk = b'x' * 2**20\nfor index in range({4 * limit_mib}):\n    with open(f'fill-{{index % 4}}.bin', 'ab') as handle:\n        handle.write(chunk)\n"
 
 
 def spy_on_neighbours(prefix: str) -> str:

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import threading
 import uuid
@@ -46,7 +45,7 @@ from distributed.scheduler import KilledWorker
 
 from graders.errors import HarnessError, UsageError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
-from graders.execute.untrusted import read_regular_file
+from graders.execute.untrusted import read_regular_file, remove_tree
 from graders.execute.warm import Zygote
 from graders.sandbox import SandboxPolicy
 
@@ -284,7 +283,7 @@ class DataPlugin(WorkerPlugin):
             folder.chmod(0o755)
 
     def teardown(self, worker: Any) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root)
 
 
 class ZygotePlugin(WorkerPlugin):
@@ -304,7 +303,7 @@ class ZygotePlugin(WorkerPlugin):
 
     def teardown(self, worker: Any) -> None:
         self.zygote.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        remove_tree(self.scratch)
 
     def run(self, task: NotebookTask, data_dir: Path, worker_address: str) -> NotebookDone:
         token = f"{next(self._tokens):06d}"  # unique on this worker, even across graders sharing the cluster
@@ -335,7 +334,7 @@ class ZygotePlugin(WorkerPlugin):
             executed = read_regular_file(Path(job.output_path), MAX_EXECUTED_BYTES)
             before_probe = read_regular_file(Path(job.snapshot_path), MAX_EXECUTED_BYTES)
         finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
+            remove_tree(work_dir)
             for leftover in (job.output_path, job.sandbox_report_path, job.snapshot_path, request_path):
                 if leftover is not None:
                     Path(leftover).unlink(missing_ok=True)

@@ -50,13 +50,15 @@ def read_graded(job: ExecutionJob) -> nbformat.NotebookNode | None:
     """The executed notebook as the grader judges it: the student's cells from the record taken when
     the probe began, and the probe cell's results (without whatever else the probe cell printed).
 
-    Without a record the probe request never went in, so the notebook written at the end holds
-    nothing the probe brought (its probe cell cannot have run with the grader's inputs).
+    Without a record the probe request never went in (the executor writes the record first), so
+    the notebook written at the end holds nothing the probe brought.
     """
     final = read_executed(Path(job.output_path))
-    before = read_executed(Path(job.snapshot_path))
-    if before is None:
+    record = Path(job.snapshot_path)
+    if not record.exists():
         return final
+    # A record the notebook's process spoiled shows no cells rather than the ones written after the probe.
+    before = read_executed(record) or nbformat.v4.new_notebook()
     ran = next((cell for cell in (final.cells if final is not None else []) if PROBE_TAG in cell.get("metadata", {}).get("tags", [])), None)
     probe = probe_cell()
     if ran is not None:

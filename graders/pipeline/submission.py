@@ -11,7 +11,6 @@ must actually run (see graders.pipeline.batch).
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from graders.assignment.contract import MAX_SCORE, PROBE_TAG
 from graders.assignment.kit_check import KIT_CELL_TAG, recorded_kit
 from graders.errors import NotebookError
 from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
+from graders.execute.untrusted import remove_tree
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import read_submission
 from graders.judge import answers
@@ -205,4 +205,4 @@ def grade_notebook(
     except NotebookError as exc:
         return unreadable_result(submission, str(exc), config)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)

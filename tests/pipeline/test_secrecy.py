@@ -22,12 +22,12 @@ from reference import REFERENCE_DIR
 from tests.broken import CORRECT_CODE, notebook
 from tests.hostile import (
     ASK_EARLY,
-    SEARCH_FOR_THE_PLAN,
     STUB_CODE,
     fill_the_disk,
     harvest_the_view,
     leak_during_the_probe,
     normalised,
+    search_for_the_plan,
     spy_on_neighbours,
 )
 
@@ -36,8 +36,19 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 90210731  # distinctive: it must appear in no file a notebook can read or a report shows
 DISK_MIB = 48
-CONFIG = dict(seed=SEED, cell_timeout=60.0, notebook_timeout=240.0, jobs=2, memory_bytes=1024**3, disk_bytes=DISK_MIB * 2**20)
+# Graded as with a course secret: results.json then records the secret's hash, never the seed.
+CONFIG = dict(
+    seed=SEED,
+    secret_hash="0123456789abcdef",
+    cell_timeout=60.0,
+    notebook_timeout=240.0,
+    jobs=2,
+    memory_bytes=1024**3,
+    disk_bytes=DISK_MIB * 2**20,
+)
 MARKER = "PROBE-LEAK"
+# Strings only the probe request holds: a hidden call's id, its first input as JSON writes it, the experiment's seed.
+PLAN_MARKERS = ["closed_form/hidden-1", str(experiment_seed(SEED))]
 ASSIGNMENT_NAMES = {"mu", "logvar", "abar", "alphas", "x0", "alpha_bar", "recon", "kl", "std", "weight"}
 
 
@@ -57,8 +68,9 @@ def answer_patterns() -> list[str]:
             if names & ASSIGNMENT_NAMES and len(names) > 1 or "logvar" in names:
                 patterns.add(normalised(ast.unparse(value)))
     # And the forms the issue found in the harness itself.
-    patterns |= {"mu+exp(0.5*logvar)*randn_like(mu)", "-0.5*sum(1+logvar-mu.pow(2)-logvar.exp())", "sqrt(prod("}
-    return sorted(p for p in patterns if len(p) >= 10)
+    patterns |= {"mu+exp(0.5*logvar)*randn_like(mu)", "-0.5*sum(1+logvar-mu.pow(2)-logvar.exp())", "sqrt(prod(alphas"}
+    computed = ("+", "-", "*", "/", "sqrt(", "exp(", "prod(", "sum(", "cross_entropy(")
+    return sorted(p for p in patterns if len(p) >= 10 and any(op in p for op in computed))
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +80,7 @@ def batch(tmp_path_factory, grading_data):
         "stub": notebook(STUB_CODE),
         "honest": notebook(CORRECT_CODE),
         "view-harvest": notebook(harvest_the_view(answer_patterns())),
-        "plan-search": notebook(SEARCH_FOR_THE_PLAN),
+        "plan-search": notebook(search_for_the_plan(PLAN_MARKERS)),
         "probe-leak": notebook(leak_during_the_probe(MARKER)),
         "ask-early": notebook(CORRECT_CODE, ASK_EARLY, f"raise RuntimeError({MARKER!r} + request[:2000])"),
         "disk-fill": notebook(CORRECT_CODE, fill_the_disk(DISK_MIB)),
@@ -146,11 +158,13 @@ def test_the_grading_seed_is_nowhere_a_notebook_or_a_student_can_look(batch):
 def test_asking_for_the_request_early_gets_nothing_into_a_report_and_no_points(batch):
     out, results = batch
     result = results["ask-early"]
-    assert [e.ename for e in result.cell_errors] == ["RuntimeError"]
+    # Its record was spoiled (it wrote its own to ask early): none of its cells is shown, not even
+    # the one that raised with the request in its message.
+    assert result.cell_errors == ()
     for path in student_facing(out, "ask-early"):
         text = path.read_text(encoding="utf-8")
         assert "hidden-1" not in text and not [f for f in hidden_fingerprints() if f in text], path
-    assert result.score == results["stub"].score  # the real probe found the request gone
+    assert result.score == results["stub"].score  # it did ask first: the real probe found the request gone
 
 
 def test_a_full_disk_stops_only_the_notebook_that_filled_it(batch):
@@ -174,7 +188,10 @@ def test_a_child_holds_nothing_of_its_neighbours(batch):
 def test_the_cold_path_hands_the_request_over_only_at_the_probe(tmp_path, grading_data):
     corpus = tmp_path / "subs"
     corpus.mkdir()
-    for name, text in {"plan-search": notebook(SEARCH_FOR_THE_PLAN), "probe-leak": notebook(leak_during_the_probe(MARKER))}.items():
+    for name, text in {
+        "plan-search": notebook(search_for_the_plan(PLAN_MARKERS)),
+        "probe-leak": notebook(leak_during_the_probe(MARKER)),
+    }.items():
         (corpus / f"{name}.ipynb").write_text(text, encoding="utf-8")
     cold = {**CONFIG, "cold": True, "cell_timeout": 120.0, "notebook_timeout": 400.0}
     results = {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**cold, data_dir=grading_data))}
