@@ -30,7 +30,16 @@ from traitlets.config import Config
 
 from graders.assignment.probe_runtime import TimeLimit
 from graders.execute.jobs import PROGRESS_FILE
-from graders.execute.output_limits import MAX_DISPLAY_BYTES, MAX_STREAM_CHARS, display_size, oversized_display, truncation_marker
+from graders.execute.output_limits import (
+    MAX_DISPLAY_BYTES,
+    MAX_OUTPUTS_PER_CELL,
+    MAX_STREAM_CHARS,
+    display_size,
+    kept_whatever_the_count,
+    oversized_display,
+    truncation_marker,
+    within_output_count,
+)
 
 ENGINE_NAME = "a10-inprocess-shell"
 
@@ -45,6 +54,19 @@ class OutputRecorder:
         self.outputs: list[nbformat.NotebookNode] = []
         self.chars: dict[str, int] = {}
         self.dropped: dict[str, int] = {}
+        self.dropped_outputs = 0
+
+    def add(self, output: nbformat.NotebookNode) -> None:
+        """Past the per-cell count an output is only counted, so a display loop holds no more. Which cell is the
+        probe's is not known here: its results are kept in any cell (the grader's own limit knows)."""
+        if len(self.outputs) < MAX_OUTPUTS_PER_CELL or kept_whatever_the_count(output, probe_cell=True):
+            self.outputs.append(output)
+        else:
+            self.dropped_outputs += 1
+
+    def clear(self) -> None:
+        self.outputs.clear()
+        self.dropped_outputs = 0
 
     def stream(self, name: str, text: str) -> None:
         room = MAX_STREAM_CHARS - self.chars.get(name, 0)
@@ -56,17 +78,16 @@ class OutputRecorder:
         if last is not None and last.output_type == "stream" and last.name == name:
             last.text += text
         elif text:
-            self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+            self.add(nbformat.v4.new_output("stream", name=name, text=text))
 
     def display(self, output_type: str, data: dict[str, Any], metadata: dict[str, Any], **fields: Any) -> None:
         if display_size(data) > MAX_DISPLAY_BYTES:
             data, metadata = oversized_display(display_size(data)), {}
-        self.outputs.append(nbformat.v4.new_output(output_type, data=data, metadata=metadata, **fields))
+        self.add(nbformat.v4.new_output(output_type, data=data, metadata=metadata, **fields))
 
     def finish_cell(self) -> list[nbformat.NotebookNode]:
-        for name, dropped in self.dropped.items():
-            self.outputs.append(nbformat.v4.new_output("stream", name=name, text=truncation_marker(dropped)))
-        return self.outputs
+        markers = [nbformat.v4.new_output("stream", name=name, text=truncation_marker(n)) for name, n in self.dropped.items()]
+        return within_output_count(self.outputs + markers, probe_cell=True, dropped=self.dropped_outputs)
 
 
 RECORDER = OutputRecorder()
@@ -104,7 +125,7 @@ class RecordingDisplayPublisher(DisplayPublisher):
         RECORDER.display("display_data", data, metadata or {})
 
     def clear_output(self, wait: bool = False) -> None:
-        RECORDER.outputs.clear()
+        RECORDER.clear()
 
 
 class RecordingShell(InteractiveShell):
@@ -115,7 +136,7 @@ class RecordingShell(InteractiveShell):
         """No GUI event loop: figures are shown inline, as PNG display outputs."""
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
-        RECORDER.outputs.append(nbformat.v4.new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb)))
+        RECORDER.add(nbformat.v4.new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb)))
 
 
 def build_shell(ipython_dir: str) -> RecordingShell:

@@ -5,13 +5,16 @@ all (a FIFO would block `open()` forever, a device would read forever), it may b
 deeper than Python's recursion limit, or JSON that nbformat's readers were never written to
 see. So the file is opened without following links and without blocking, checked with
 `fstat`, read with a cap, and parsed with every failure mapped to a NotebookError whose
-message the student can act on.
+message the student can act on. Bytes are not what costs memory: JSON objects are (880,000
+tiny outputs in 64 MiB took 2.5 GiB and a minute to parse), so objects and values are counted
+by a linear scan of the text before anything is built.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,13 @@ from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # a real notebook nests about 8 deep; far below Python's recursion limit
 SUPPORTED_NBFORMAT = (1, 2, 3, 4)  # nbformat upgrades 1-3 to 4 losslessly
+# A graded notebook of the handout holds ~150 JSON objects (25 cells, 8 outputs, their metadata)
+# and ~900 values; each object costs the parse ~1 KiB and ~15 µs, each value (a line of text) ~70 bytes.
+MAX_JSON_OBJECTS = 20_000
+MAX_JSON_VALUES = 1_000_000
+# One JSON string, escapes included. An unterminated one runs to the end of the text, so every
+# match succeeds where it starts and the scan is linear whatever the text (json.loads refuses it after).
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
 
 
 def sha256_of(data: bytes) -> str:
@@ -65,6 +75,7 @@ def parse_bytes(raw: bytes) -> nbformat.NotebookNode:
 
 def parse_notebook(text: str) -> nbformat.NotebookNode:
     """JSON text to a validated nbformat-4 notebook, or a NotebookError saying what is wrong."""
+    _check_counts(text)
     data = _json(text)
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError("the file is JSON but not a Jupyter notebook (no cells)")
@@ -85,6 +96,29 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
     except Exception as exc:  # noqa: BLE001 - every failure here is the file's, reported to the student
         raise NotebookError(f"the notebook structure is invalid ({_first_line(exc)})") from exc
     return notebook
+
+
+def _check_counts(text: str) -> None:
+    """Refuse a notebook with more JSON objects or values than a notebook needs, before parsing it."""
+    objects, values = _counts(text)  # upper bounds: strings may hold brackets and commas too
+    if objects > MAX_JSON_OBJECTS or values > MAX_JSON_VALUES:
+        objects, values = _counts(_JSON_STRING.sub("", text))  # exact: brackets and commas outside strings
+    if objects > MAX_JSON_OBJECTS:
+        raise NotebookError(
+            f"the notebook holds {objects:,} JSON objects (cells, outputs and their metadata), over the {MAX_JSON_OBJECTS:,} "
+            "the grader reads; a notebook needs a few hundred: clear the outputs of cells that print or display in a loop"
+        )
+    if values > MAX_JSON_VALUES:
+        raise NotebookError(
+            f"the notebook holds {values:,} JSON values (lines of text, list items), over the {MAX_JSON_VALUES:,} the grader "
+            "reads; clear long outputs and save it again from Jupyter"
+        )
+
+
+def _counts(structure: str) -> tuple[int, int]:
+    """(objects, values) of JSON text without its strings; of text with strings, upper bounds."""
+    objects = structure.count("{")
+    return objects, objects + structure.count("[") + structure.count(",")
 
 
 def _json(text: str) -> Any:

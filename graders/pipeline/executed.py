@@ -100,7 +100,7 @@ def _error_of(number: int, cell: nbformat.NotebookNode, output: nbformat.Noteboo
     duration = cell.metadata.get("papermill", {}).get("duration") or 0.0
     if ename == "KeyboardInterrupt" and duration >= 0.9 * cell_timeout:
         ename, evalue = "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"
-    return CellError(number, ename, evalue[:500], _excerpt(cell.source))
+    return CellError(number, ename, evalue, _excerpt(cell.source))  # CellError caps what it carries
 
 
 def _excerpt(source: str, lines: int = 6) -> str:
