@@ -17,9 +17,23 @@ from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionOutcome
 from graders.execute.output_limits import limit_outputs
 from graders.execute.untrusted import read_regular_file
 from graders.intake.notebooks import parse_notebook
-from graders.results import CellError, write_text_atomic
+from graders.results import CellError, capped, write_text_atomic
 
 EXECUTED_NAME = "executed.ipynb"  # REPORTS/<id>/executed.ipynb
+MAX_PROSE_CHARS = 100_000  # per markdown or raw cell of the notebook that runs (and is kept)
+
+
+def trim_prose(notebook: nbformat.NotebookNode) -> None:
+    """Cap the cells nothing runs, in place: at most MAX_PROSE_CHARS of each, no attachments.
+
+    Written answers are read from the submission itself; the copy that runs comes back as the
+    executed notebook, which must stay under MAX_EXECUTED_BYTES however much a student wrote
+    or pasted into markdown (a 20 MB answer would otherwise cost the whole notebook its grade).
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            cell.source = capped(cell.source, MAX_PROSE_CHARS)
+            cell.pop("attachments", None)
 
 
 def keep_executed(delivered: Path, target: Path) -> nbformat.NotebookNode | None:
