@@ -15,7 +15,7 @@ from graders.assignment.contract import INJECTED_PARAMETERS_TAG, PROBE_TAG
 from graders.errors import NotebookError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionOutcome
 from graders.execute.output_limits import limit_outputs
-from graders.execute.untrusted import read_regular_file
+from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 from graders.intake.notebooks import parse_notebook
 from graders.results import CellError, capped, write_text_atomic
 
@@ -42,9 +42,10 @@ def keep_executed(delivered: Path, target: Path) -> nbformat.NotebookNode | None
     Never leaves a stale notebook from an earlier run behind.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    text = _text_of(delivered)
-    executed = _parse_executed(text)
-    if text is None or executed is None:
+    try:
+        text = _text_of(delivered)
+        executed = parse_notebook(text)
+    except NotebookError:
         target.unlink(missing_ok=True)
         return None
     # Nothing to trim (outputs are capped while recorded, too): keep the file as written.
@@ -52,25 +53,29 @@ def keep_executed(delivered: Path, target: Path) -> nbformat.NotebookNode | None
     return executed
 
 
+def load_executed(path: Path) -> nbformat.NotebookNode:
+    """Validated like a submission (the notebook's own code may have written anything there), or a
+    NotebookError saying why not: none kept, over MAX_EXECUTED_BYTES, not a notebook, too many objects."""
+    return parse_notebook(_text_of(path))
+
+
 def read_executed(path: Path) -> nbformat.NotebookNode | None:
-    return _parse_executed(_text_of(path))
-
-
-def _text_of(path: Path) -> str | None:
-    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
-    raw = read_regular_file(path, MAX_EXECUTED_BYTES)
     try:
-        return raw.decode("utf-8") if raw is not None else None
-    except ValueError:
-        return None
-
-
-def _parse_executed(text: str | None) -> nbformat.NotebookNode | None:
-    """Validated like a submission: the notebook's own code may have written anything there."""
-    try:
-        return parse_notebook(text) if text is not None else None
+        return load_executed(path)
     except NotebookError:
         return None
+
+
+def _text_of(path: Path) -> str:
+    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
+    try:
+        return read_regular(path, MAX_EXECUTED_BYTES).decode("utf-8")
+    except FileNotFoundError as exc:
+        raise NotebookError("no executed notebook was kept") from exc
+    except TooLarge as exc:
+        raise NotebookError(f"the executed notebook is over {MAX_EXECUTED_BYTES // 2**20} MiB, more than the grader reads") from exc
+    except (NotAFile, OSError, UnicodeDecodeError) as exc:
+        raise NotebookError(f"the executed notebook could not be read ({exc})") from exc
 
 
 def cell_errors(

@@ -30,7 +30,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from graders.assignment.contract import CHECK_IDS
-from graders.errors import HarnessError, UsageError
+from graders.errors import HarnessError, NotebookError, UsageError
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.report.render import (
@@ -185,6 +185,7 @@ class _Review:
         def page(book: Gradebook) -> Response:
             submission = self._known_submission(book, request.path_params["submission"])
             grade = book.grade(submission)
+            notebook, problem = self._notebook(submission, start)
             return self._page(
                 book,
                 "student.html",
@@ -194,18 +195,20 @@ class _Review:
                 history=book.history(submission),
                 overrides=book.overrides(submission),
                 marks=book.manual_marks(submission),
-                notebook=self._notebook(submission, start),
+                notebook=notebook,
+                notebook_problem=problem,
             )
 
         return self._with_book(page)
 
-    def _notebook(self, submission: str, start: Position) -> NotebookPage | None:
-        """One page of the executed notebook (a page at a time: it may hold thousands of outputs)."""
-        executed = self.folder.executed(submission)
-        if executed is None:
-            return None
+    def _notebook(self, submission: str, start: Position) -> tuple[NotebookPage | None, str]:
+        """One page of the executed notebook (it may hold thousands of outputs), or why there is none to show."""
         try:
-            return notebook_page(executed, start)
+            executed = self.folder.executed(submission)
+        except NotebookError as exc:
+            return None, str(exc)
+        try:
+            return notebook_page(executed, start), ""
         except ValueError as exc:
             raise HTTPException(404, str(exc)) from exc
 

@@ -8,8 +8,9 @@ type we name, and an HTML output is shown in an `<iframe sandbox>` without scrip
 student page template), so it renders but cannot run or reach the page around it.
 
 A notebook is shown a page at a time (`notebook_page`): cells from a position (a cell, an output
-in it) until the page holds PAGE_CHARS of text and images, so a notebook of 880,000 tiny outputs
-or of dozens of figures costs each view a page, never the whole. Long texts are cut with a note.
+in it) until the page holds PAGE_CHARS of text and images (or 200 cells, or 500 outputs), so a
+notebook of thousands of outputs or dozens of figures costs each view a page, never the whole.
+Long texts are cut with a note.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from graders.results import capped
 # Types a browser shows inside <img> without running anything (an SVG in <img> runs no script).
 IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
-PAGE_CHARS = 2_000_000  # text and image data per page; a page ends after the output that passes it
-PAGE_CELLS = 200
+PAGE_CHARS = 1_000_000  # text and image data per page; a page ends after the output that passes it
+# Each cell and output also counts for a share of a page (its markup, the browser's work), so a
+# page holds at most 200 cells or 500 outputs however small they are.
+CELL_SHARE = PAGE_CHARS // 200
+OUTPUT_SHARE = PAGE_CHARS // 500
 MAX_SHOWN_CHARS = 50_000  # of one cell's source or one output's text
-MARKUP_CHARS = 100  # what the page's markup around one output or cell counts for
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class OutputView:
 
     @property
     def size(self) -> int:
-        return len(self.text) + len(self.image) + MARKUP_CHARS
+        return len(self.text) + len(self.image) + OUTPUT_SHARE
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class CellView:
 
     @property
     def size(self) -> int:
-        return len(self.source) + MARKUP_CHARS + sum(output.size for output in self.outputs)
+        return len(self.source) + CELL_SHARE + sum(output.size for output in self.outputs)
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def notebook_page(notebook: Mapping[str, Any], start: Position = Position()) -> 
         raise ValueError(f"the notebook has no cell {start.cell} with an output {start.output}")
     shown: list[CellView] = []
     room, position = PAGE_CHARS, start
-    while position.cell <= len(cells) and len(shown) < PAGE_CELLS and room > 0:
+    while position.cell <= len(cells) and room > 0:
         view, rest = _cell(cells[position.cell - 1], position, room)
         shown.append(view)
         room -= view.size
@@ -99,7 +102,7 @@ def _cell(cell: Mapping[str, Any], position: Position, room: int) -> tuple[CellV
     """The cell from `position.output` within `room` (one output at least), and the output the next page starts at, if any."""
     count = cell.get("execution_count")
     source = _shown(cell.get("source", "")) if position.output == 1 else ""
-    room -= len(source) + MARKUP_CHARS
+    room -= len(source) + CELL_SHARE
     outputs = _outputs(cell)
     shown: list[OutputView] = []
     for number in range(position.output, len(outputs) + 1):
