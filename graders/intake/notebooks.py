@@ -6,7 +6,7 @@ deeper than Python's recursion limit, or JSON that nbformat's readers were never
 see. So the file is opened without following links and without blocking, checked with
 `fstat`, read with a cap, and parsed with every failure mapped to a NotebookError whose
 message the student can act on. Bytes are not what costs memory: JSON objects are (880,000
-tiny outputs in 64 MiB took 2.5 GiB and a minute to parse), so objects and values are counted
+tiny outputs in 64 MiB took 2.5 GiB and a minute to parse), so objects and tokens are counted
 by a linear scan of the text before anything is built.
 """
 
@@ -28,12 +28,11 @@ MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # a real notebook nests about 8 deep; far below Python's recursion limit
 SUPPORTED_NBFORMAT = (1, 2, 3, 4)  # nbformat upgrades 1-3 to 4 losslessly
 # A graded notebook of the handout holds ~150 JSON objects (25 cells, 8 outputs, their metadata)
-# and ~900 values; each object costs the parse ~1 KiB and ~15 µs, each value (a line of text) ~70 bytes.
+# and ~2,000 tokens (strings, brackets, commas); each object costs the parse ~1 KiB and ~15 µs,
+# each token (a line of text) ~70 bytes. Counted before the parse builds anything.
 MAX_JSON_OBJECTS = 20_000
-MAX_JSON_VALUES = 1_000_000
-# One JSON string, escapes included. An unterminated one runs to the end of the text, so every
-# match succeeds where it starts and the scan is linear whatever the text (json.loads refuses it after).
-_JSON_STRING = re.compile(r'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
+MAX_JSON_TOKENS = 1_000_000
+_TOKEN = re.compile(r'["{[,]')  # the start of a string, an object, a list; a comma
 
 
 def sha256_of(data: bytes) -> str:
@@ -99,26 +98,46 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
 
 
 def _check_counts(text: str) -> None:
-    """Refuse a notebook with more JSON objects or values than a notebook needs, before parsing it."""
-    objects, values = _counts(text)  # upper bounds: strings may hold brackets and commas too
-    if objects > MAX_JSON_OBJECTS or values > MAX_JSON_VALUES:
-        objects, values = _counts(_JSON_STRING.sub("", text))  # exact: brackets and commas outside strings
+    """Refuse a notebook with more JSON objects or tokens than a notebook needs, before parsing it."""
+    objects, tokens = _counts(text)
     if objects > MAX_JSON_OBJECTS:
         raise NotebookError(
-            f"the notebook holds {objects:,} JSON objects (cells, outputs and their metadata), over the {MAX_JSON_OBJECTS:,} "
+            f"the notebook holds more than {MAX_JSON_OBJECTS:,} JSON objects (cells, outputs and their metadata), more than "
             "the grader reads; a notebook needs a few hundred: clear the outputs of cells that print or display in a loop"
         )
-    if values > MAX_JSON_VALUES:
+    if tokens > MAX_JSON_TOKENS:
         raise NotebookError(
-            f"the notebook holds {values:,} JSON values (lines of text, list items), over the {MAX_JSON_VALUES:,} the grader "
-            "reads; clear long outputs and save it again from Jupyter"
+            f"the notebook holds more than {MAX_JSON_TOKENS:,} JSON strings and list items (lines of text, ...), more than the "
+            "grader reads; clear long outputs and save it again from Jupyter"
         )
 
 
-def _counts(structure: str) -> tuple[int, int]:
-    """(objects, values) of JSON text without its strings; of text with strings, upper bounds."""
-    objects = structure.count("{")
-    return objects, objects + structure.count("[") + structure.count(",")
+def _counts(text: str) -> tuple[int, int]:
+    """(objects, tokens) outside strings, counted until one is over its cap: upper bounds from
+    counting characters where those are within the caps (most notebooks), else one step per token.
+
+    Each string is skipped by the C decoder (escapes and all), so a step costs the same whatever the
+    string holds, and nothing is kept: memory stays that of the text. A text that is not JSON stops
+    the count where it goes wrong; json.loads then says where, having built no more than was counted."""
+    objects = text.count("{")
+    if objects <= MAX_JSON_OBJECTS and text.count('"') // 2 + objects + text.count("[") + text.count(",") <= MAX_JSON_TOKENS:
+        return objects, 0
+    objects = tokens = position = 0
+    decoder = json.JSONDecoder()
+    while objects <= MAX_JSON_OBJECTS and tokens <= MAX_JSON_TOKENS:
+        found = _TOKEN.search(text, position)
+        if found is None:
+            break
+        tokens += 1
+        if found[0] != '"':
+            objects += found[0] == "{"
+            position = found.end()
+            continue
+        try:
+            position = decoder.raw_decode(text, found.start())[1]
+        except json.JSONDecodeError:
+            break
+    return objects, tokens
 
 
 def _json(text: str) -> Any:
