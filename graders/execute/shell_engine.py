@@ -54,19 +54,23 @@ class OutputRecorder:
         self.outputs: list[nbformat.NotebookNode] = []
         self.chars: dict[str, int] = {}
         self.dropped: dict[str, int] = {}
-        self.dropped_outputs = 0
-
-    def add(self, output: nbformat.NotebookNode) -> None:
-        """Past the per-cell count an output is only counted, so a display loop holds no more. Which cell is the
-        probe's is not known here: its results are kept in any cell (the grader's own limit knows)."""
-        if len(self.outputs) < MAX_OUTPUTS_PER_CELL or kept_whatever_the_count(output, probe_cell=True):
-            self.outputs.append(output)
-        else:
-            self.dropped_outputs += 1
+        self.clear()
 
     def clear(self) -> None:
         self.outputs.clear()
         self.dropped_outputs = 0
+        self.latest_stream: str | None = None  # the latest output, kept or not, is this stream's
+        self.latest_dropped = False
+
+    def add(self, output: nbformat.NotebookNode, stream: str | None = None) -> None:
+        """Past the per-cell count an output is only counted, so a display loop holds no more. Which cell is the
+        probe's is not known here: its results are kept in any cell (the grader's own limit knows)."""
+        self.latest_stream = stream
+        self.latest_dropped = len(self.outputs) >= MAX_OUTPUTS_PER_CELL and not kept_whatever_the_count(output, probe_cell=True)
+        if self.latest_dropped:
+            self.dropped_outputs += 1
+        else:
+            self.outputs.append(output)
 
     def stream(self, name: str, text: str) -> None:
         room = MAX_STREAM_CHARS - self.chars.get(name, 0)
@@ -74,11 +78,11 @@ class OutputRecorder:
             self.dropped[name] = self.dropped.get(name, 0) + len(text) - max(room, 0)
             text = text[: max(room, 0)]
         self.chars[name] = self.chars.get(name, 0) + len(text)
-        last = self.outputs[-1] if self.outputs else None
-        if last is not None and last.output_type == "stream" and last.name == name:
-            last.text += text
+        if self.latest_stream == name:  # writes to one stream in a row are one output, as in a kernel
+            if not self.latest_dropped:
+                self.outputs[-1].text += text
         elif text:
-            self.add(nbformat.v4.new_output("stream", name=name, text=text))
+            self.add(nbformat.v4.new_output("stream", name=name, text=text), stream=name)
 
     def display(self, output_type: str, data: dict[str, Any], metadata: dict[str, Any], **fields: Any) -> None:
         if display_size(data) > MAX_DISPLAY_BYTES:
