@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--notebook-timeout", type=_positive_float, default=900.0, help="seconds a whole notebook may run (default 900)")
     grade.add_argument("--memory-mb", type=_positive_int, default=2048, help="memory one notebook may use, in MiB (default 2048)")
     grade.add_argument(
+        "--disk-mb",
+        type=_positive_int,
+        default=512,
+        help="disk one notebook may write, in MiB: its work dir's size, counted in its memory (default 512)",
+    )
+    grade.add_argument(
         "--scheduler", metavar="ADDRESS", default=None, help="grade on this Dask cluster, e.g. tcp://127.0.0.1:8786 (needs the dask extra)"
     )
     grade.add_argument(
@@ -218,6 +224,7 @@ def _grade(args: argparse.Namespace) -> int:
             sandbox=args.sandbox,
             notebook_timeout=args.notebook_timeout,
             memory_bytes=args.memory_mb * 2**20,
+            disk_bytes=args.disk_mb * 2**20,
             scoring=Scoring(args.scoring),
         )
         results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=Progress().update)

@@ -18,7 +18,7 @@ from typing import Any
 MAX_ANSWER_CHARS = 10_000  # one written (free-text) answer
 MAX_LATEX_CHARS = 2_000  # one derivation answer, as written (the judge reads the capped text too)
 MAX_CELL_ERROR_CHARS = 2_000  # the source excerpt of a cell that raised
-MAX_ERROR_TEXT_CHARS = 500  # an exception's name or message
+MAX_ERROR_TEXT_CHARS = 1_000  # an exception's name or message (the grader's own note on it included)
 MAX_MESSAGE_CHARS = 4_000  # the submission's message (it quotes what the notebook's process reported)
 
 

@@ -67,11 +67,13 @@ def test_grading_draws_its_seed_from_the_course_secret_and_records_only_its_hash
 
 
 def test_no_file_name_makes_the_grader_write_outside_out(tmp_path, grading_data):
-    """`..ipynb` would be the id `.`, `...ipynb` the id `..`: the reports folder and its parent."""
+    """` ..ipynb` would be the id `.`, ` ...ipynb` the id `..`: the reports folder and its parent.
+    Hidden entries (`..ipynb`, `.hidden.ipynb`) are not graded at all, only named on stderr."""
     subs, out = tmp_path / "drop" / "subs", tmp_path / "drop" / "out"
     subs.mkdir(parents=True)
-    names = ["..ipynb", "...ipynb", "new\nline.ipynb", "a\u2215b.ipynb", ".hidden.ipynb", " .ipynb", "~.ipynb"]
-    for name in names:
+    names = [" ..ipynb", " ...ipynb", "new\nline.ipynb", "a\u2215b.ipynb", " .ipynb", "~.ipynb"]
+    hidden = ["..ipynb", "...ipynb", ".hidden.ipynb"]
+    for name in names + hidden:
         (subs / name).write_text("{broken")
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     result = grader("grade", str(subs), "--out", str(out), "--data-dir", str(grading_data), "--seed", "1")
@@ -81,6 +83,7 @@ def test_no_file_name_makes_the_grader_write_outside_out(tmp_path, grading_data)
     ids = sorted(p.parent.name for p in out.glob("*/results.json"))
     assert len(ids) == len(names) and ids == sorted(set(ids))
     assert all(i and not i.startswith(".") and "/" not in i and "\n" not in i for i in ids), ids
+    assert all(repr(name) in result.stderr for name in hidden), result.stderr
 
 
 @pytest.mark.e2e

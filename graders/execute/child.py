@@ -1,12 +1,15 @@
 """The warm path, child side: one process forked from the zygote becomes a fresh 'kernel' for one notebook.
 
 It never returns into the zygote's loop: it confines itself (graders.sandbox), runs the notebook
-with the in-process shell engine, leaves the executed notebook and its outcome in the work dir,
-and exits. Everything it leaves there is read back as untrusted (see graders.execute.zygote).
+with the in-process shell engine, hands the executed notebook and its outcome back through the
+memory files of its `ChildChannel`, and exits. Everything it hands back is read as untrusted (see
+graders.execute.zygote).
 
 What the child sets up, in order, and why:
+- nothing of other jobs: every descriptor but its own channel's is closed (the zygote's copies of
+  its neighbours' channels would be readable), and the zygote forgot its other jobs before the fork;
 - its own process group (the zygote kills the whole group when the child ends);
-- stdio detached to kernel-output.log: the zygote's stdout is its channel to the grader;
+- stdio detached to /dev/null: the zygote's stdout is its channel to the grader;
 - an explicit environment (`kernel_environment`): nothing of the grader's environment remains,
   and the zygote itself was started with the same explicit environment, so the process's
   original environment block (/proc/self/environ) holds nothing secret either;
@@ -17,6 +20,7 @@ What the child sets up, in order, and why:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -26,46 +30,47 @@ from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn
 
+from graders.execute.cold import run_notebook
+from graders.execute.handover import ChildChannel, write_json
 from graders.execute.jobs import ExecutionJob, kernel_environment
+from graders.execute.shell_engine import ENGINE_NAME
+from graders.sandbox import die_with_parent, enter_sandbox
 
-OUTCOME_FILE = ".a10-grader-outcome.json"
-EXECUTED_FILE = "executed.ipynb"  # in the work dir; the zygote delivers it to job.output_path
 HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the student's code
+HARNESS_TRACEBACK = "harness_traceback"  # what the outcome file holds instead, then
 
 
-def run_child(job: ExecutionJob, fresh_torch_seed: int, inherited_fds: list[int], parent_alive: int | None) -> NoReturn:
+def run_child(job: ExecutionJob, fresh_torch_seed: int, channel: ChildChannel, parent_alive: int | None) -> NoReturn:
     """In the forked child: run one notebook, exit. Never returns.
 
     `parent_alive`: see graders.sandbox.enter_sandbox; given when the child is pid 1 already.
+    Everything it runs is imported already (at the top of this module, in the zygote): inside the
+    sandbox the harness's files are not in the view.
     """
     status = HARNESS_FAILED
     try:
-        from graders.sandbox import die_with_parent
-
+        _close_all_but((*channel.fds(), *([parent_alive] if parent_alive is not None else [])))
         die_with_parent()
         os.setpgid(0, 0)
         work = Path(job.work_dir)
         work.mkdir(parents=True, exist_ok=True)
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        for fd in inherited_fds:
-            os.close(fd)
-        _detach_stdio(work / "kernel-output.log")
+        _detach_stdio()
         os.environ.clear()
         os.environ.update(kernel_environment(job.work_dir))
         os.chdir(work)  # the view holds the work dir, not the grader's working directory
         _confine(job, parent_alive)
         _reset_randomness(fresh_torch_seed)
-        from graders.execute.cold import run_notebook
-        from graders.execute.shell_engine import ENGINE_NAME
-
-        outcome = run_notebook(replace(job, output_path=str(work / EXECUTED_FILE)), engine=ENGINE_NAME)
-        (work / OUTCOME_FILE).write_text(json.dumps(replace(outcome, executor="warm").to_json()), encoding="utf-8")
+        # papermill writes the executed notebook by path: this one is the channel's memory file.
+        outcome = run_notebook(replace(job, output_path=f"/proc/self/fd/{channel.executed}"), engine=ENGINE_NAME, channel=channel)
+        write_json(channel.outcome, replace(outcome, executor="warm").to_json())
         status = 0
     except BaseException:  # noqa: BLE001 - whatever happens, the child must not return into the zygote's loop
-        traceback.print_exc()
+        # For staff (the zygote prints it, capped, with the exit status that says the harness failed).
+        with contextlib.suppress(OSError):
+            write_json(channel.outcome, {HARNESS_TRACEBACK: traceback.format_exc()[-4000:]})
     finally:
-        sys.stderr.flush()  # os._exit does not flush: the traceback is the only clue for staff
         os._exit(status)
 
 
@@ -73,8 +78,6 @@ def _confine(job: ExecutionJob, parent_alive: int | None) -> None:
     """Enter the job's sandbox (this may continue in a new child: see graders.sandbox)."""
     if job.sandbox is None:
         return
-    from graders.sandbox import enter_sandbox
-
     # Opened before the sandbox: afterwards the file is out of the view, and this fd is closed
     # before any student code runs.
     with open(job.sandbox_report_path, "w", encoding="utf-8") as report_file:
@@ -82,13 +85,23 @@ def _confine(job: ExecutionJob, parent_alive: int | None) -> None:
         report_file.write(json.dumps(report.to_json()))
 
 
-def _detach_stdio(log_path: Path) -> None:
-    """The zygote's stdout is its channel to the grader: a child must never write there."""
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
+def _close_all_but(keep: tuple[int, ...]) -> None:
+    """Every descriptor the zygote held (its pipes, its other children's channels) but stdio and `keep`."""
+    for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+        if fd > 2 and fd not in keep:
+            with contextlib.suppress(OSError):  # the descriptor os.listdir used, closed by now
+                os.close(fd)
+
+
+def _detach_stdio() -> None:
+    """The zygote's stdout is its channel to the grader: a child must never write there.
+
+    What the notebook's process prints outside a cell (a crash in C, a subprocess) goes nowhere:
+    the grader never reads it, and a file would be one more thing to bound.
+    """
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - must stay open for the process's lifetime
     sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115

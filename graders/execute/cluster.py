@@ -25,10 +25,10 @@ import contextlib
 import hashlib
 import importlib.util
 import itertools
+import json
 import logging
 import os
 import re
-import shutil
 import tempfile
 import threading
 import uuid
@@ -43,10 +43,9 @@ from distributed import Client, WorkerPlugin, as_completed, get_worker
 from distributed import Future as DaskFuture
 from distributed.scheduler import KilledWorker
 
-from graders.assignment.contract import PROBE_TAG
 from graders.errors import HarnessError, UsageError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
-from graders.execute.untrusted import read_regular_file
+from graders.execute.untrusted import read_regular_file, remove_tree
 from graders.execute.warm import Zygote
 from graders.sandbox import SandboxPolicy
 
@@ -81,9 +80,10 @@ class NotebookTask:
     """One prepared notebook, self-contained: nothing in it names a file the worker must already have."""
 
     submission_id: str
-    notebook: bytes  # the student's cells + the grader's probe cell (the probe plan)
+    notebook: bytes  # the student's cells + the grader's probe cell (a placeholder)
+    probe_request: str | None  # handed over only when the probe cell is reached (graders.execute.handover)
     data: str  # the fingerprint of the GradingData the worker has from its DataPlugin
-    prepared_data_dir: str  # the data dir the probe cell was written for, replaced by the worker's own
+    prepared_data_dir: str  # the data dir the probe request was written for, replaced by the worker's own
     parameters: dict[str, Any]
     cell_timeout: float
     notebook_timeout: float
@@ -95,6 +95,7 @@ class NotebookTask:
         return cls(
             submission_id=job.submission_id,
             notebook=Path(job.input_path).read_bytes(),
+            probe_request=None if job.probe_request_path is None else Path(job.probe_request_path).read_text(encoding="utf-8"),
             data=data,
             prepared_data_dir=str(job.parameters["data_dir"]),
             parameters=job.parameters,
@@ -109,6 +110,7 @@ class NotebookTask:
 class NotebookDone:
     outcome: ExecutionOutcome  # as the worker's zygote reported it (strictly parsed there)
     executed: bytes | None  # the executed notebook, None if the notebook's process left none
+    before_probe: bytes | None  # the zygote's record of the notebook when the probe began (ExecutionJob.snapshot_path)
 
 
 # ----------------------------------------------------------------------------- grader side
@@ -229,13 +231,17 @@ def _collect(future: DaskFuture, job: ExecutionJob) -> ExecutionOutcome:
     except Exception as exc:  # noqa: BLE001 - a cluster fault is this submission's error, never the batch's end
         message = f"the Dask cluster could not run it ({type(exc).__name__}); it will be tried again the next time the grader runs"
         return ExecutionOutcome(job.submission_id, False, message, executor="dask", exception=f"{type(exc).__name__}: {exc}", lost=True)
-    target = Path(job.output_path)
+    _deliver(Path(job.output_path), done.executed)
+    _deliver(Path(job.snapshot_path), done.before_probe)
+    return replace(done.outcome, submission_id=job.submission_id)
+
+
+def _deliver(target: Path, data: bytes | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    if done.executed is None:
+    if data is None:
         target.unlink(missing_ok=True)
     else:
-        target.write_bytes(done.executed)
-    return replace(done.outcome, submission_id=job.submission_id)
+        target.write_bytes(data)
 
 
 def _key_safe(text: str) -> str:
@@ -277,7 +283,7 @@ class DataPlugin(WorkerPlugin):
             folder.chmod(0o755)
 
     def teardown(self, worker: Any) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        remove_tree(self.root)
 
 
 class ZygotePlugin(WorkerPlugin):
@@ -297,7 +303,7 @@ class ZygotePlugin(WorkerPlugin):
 
     def teardown(self, worker: Any) -> None:
         self.zygote.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
+        remove_tree(self.scratch)
 
     def run(self, task: NotebookTask, data_dir: Path, worker_address: str) -> NotebookDone:
         token = f"{next(self._tokens):06d}"  # unique on this worker, even across graders sharing the cluster
@@ -306,7 +312,11 @@ class ZygotePlugin(WorkerPlugin):
         executed_dir = self.scratch / "executed"  # out of the notebook's reach, unlike its work dir
         executed_dir.mkdir(exist_ok=True)
         input_path = work_dir / "submission.ipynb"
-        input_path.write_bytes(_with_data_dir(task.notebook, task.prepared_data_dir, str(data_dir)))
+        input_path.write_bytes(task.notebook)
+        request_path = None
+        if task.probe_request is not None:
+            request_path = executed_dir / f"{token}.request.json"
+            request_path.write_text(_with_data_dir(task.probe_request, task.prepared_data_dir, str(data_dir)), encoding="utf-8")
         job = ExecutionJob(
             submission_id=token,
             input_path=str(input_path),
@@ -317,15 +327,19 @@ class ZygotePlugin(WorkerPlugin):
             notebook_timeout=task.notebook_timeout,
             start_timeout=task.start_timeout,
             sandbox=self._policy(task.sandbox, work_dir, data_dir, token),
+            probe_request_path=None if request_path is None else str(request_path),
         )
         try:
             outcome = self.zygote.run(job)
             executed = read_regular_file(Path(job.output_path), MAX_EXECUTED_BYTES)
+            before_probe = read_regular_file(Path(job.snapshot_path), MAX_EXECUTED_BYTES)
         finally:
-            shutil.rmtree(work_dir, ignore_errors=True)
-            for leftover in (job.output_path, job.sandbox_report_path):
-                Path(leftover).unlink(missing_ok=True)
-        return NotebookDone(replace(outcome, submission_id=task.submission_id, executor=f"warm, Dask worker {worker_address}"), executed)
+            remove_tree(work_dir)
+            for leftover in (job.output_path, job.sandbox_report_path, job.snapshot_path, request_path):
+                if leftover is not None:
+                    Path(leftover).unlink(missing_ok=True)
+        outcome = replace(outcome, submission_id=task.submission_id, executor=f"warm, Dask worker {worker_address}")
+        return NotebookDone(outcome, executed, before_probe)
 
     def _policy(self, grader_policy: SandboxPolicy | None, work_dir: Path, data_dir: Path, token: str) -> SandboxPolicy | None:
         """The grader's limits, with this worker's dirs: its own work dir and data, its scratch and
@@ -338,7 +352,7 @@ class ZygotePlugin(WorkerPlugin):
         return replace(
             grader_policy,
             hidden_dirs=tuple(dict.fromkeys(hidden)),
-            writable_dirs=(str(work_dir),),
+            private_dirs=(str(work_dir),),
             readonly_dirs=(str(data_dir),),
             cgroup_name=f"{os.getpid()}-{token}",  # the worker's pid: see sandbox.remove_stale_cgroups
         )
@@ -350,23 +364,15 @@ def _reference_dirs() -> list[str]:
     return [str(Path(p).resolve()) for p in (spec.submodule_search_locations or [])] if spec is not None else []
 
 
-def _with_data_dir(notebook: bytes, prepared: str, local: str) -> bytes:
-    """The probe cell names the data files by absolute path: point it at this worker's copy.
+def _with_data_dir(request: str, prepared: str, local: str) -> str:
+    """The probe request names the data files by absolute path: point it at this worker's copy.
 
-    Only the grader's own probe cell is touched (prepare() dropped any student cell carrying its
-    tag). A probe cell that does not name the prepared dir as written (a path that needs escaping
-    in a string literal) is refused rather than run against data this worker does not have.
+    Paths are JSON strings: a prepared dir that JSON escapes differently is refused rather than run
+    against data this worker does not have.
     """
-    import nbformat
-
-    document = nbformat.reads(notebook.decode("utf-8"), as_version=nbformat.NO_CONVERT)
-    prefix, replacement = prepared.rstrip("/") + "/", local.rstrip("/") + "/"
-    for cell in document.cells:
-        if PROBE_TAG in cell.get("metadata", {}).get("tags", []) and "MNIST" in cell.source:
-            if prefix not in cell.source:
-                raise HarnessError(f"the probe cell does not name the grading data at {prepared!r} as a plain path")
-            cell.source = cell.source.replace(prefix, replacement)
-    return nbformat.writes(document).encode("utf-8")
+    if json.dumps(prepared) != f'"{prepared}"':
+        raise HarnessError(f"the grading data's path {prepared!r} needs escaping in JSON; use a plain path")
+    return request.replace(prepared.rstrip("/") + "/", local.rstrip("/") + "/")
 
 
 class SharedZygote:

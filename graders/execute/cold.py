@@ -24,20 +24,22 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from graders.execute.handover import ColdHandover
 from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome, kernel_environment, reported_sandbox
 
 KERNEL_NAME = "a10-grader-python"
-SANDBOX_POLICY_FILE = ".a10-grader-sandbox-policy.json"
+SANDBOX_POLICY_SUFFIX = ".sandbox-policy.json"  # beside the executed notebook, out of the notebook's view
 
 
 # ----------------------------------------------------------------------------- one notebook
 
 
-def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutcome:
+def run_notebook(job: ExecutionJob, engine: str | None = None, **engine_options: Any) -> ExecutionOutcome:
     """Execute one prepared notebook; never raises for anything the notebook does.
 
     `engine` None is papermill's own (nbclient and a fresh Jupyter kernel); the warm path passes
-    the in-process shell engine from `graders.execute.shell_engine`.
+    the in-process shell engine from `graders.execute.shell_engine` and its `channel`. On the cold
+    path the grader-side client hands the probe request over (`handover.ColdHandover`).
     """
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.engines import papermill_engines
@@ -47,10 +49,10 @@ def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutco
 
     started = time.perf_counter()
     Path(job.work_dir).mkdir(parents=True, exist_ok=True)
-    options = _kernel_options(job) if engine is None else {}
     notebook = load_notebook_node(job.input_path)
     notebook = parameterize_notebook(notebook, job.parameters, kernel_name=KERNEL_NAME, language="python")
     notebook = prepare_notebook_metadata(notebook, job.input_path, job.output_path)
+    options = _kernel_options(job, notebook) if engine is None else engine_options
     previous_cwd = os.getcwd()
     os.chdir(job.work_dir)
     try:
@@ -77,14 +79,15 @@ def run_notebook(job: ExecutionJob, engine: str | None = None) -> ExecutionOutco
         return _unfinished(job, message, exc, started, engine)
     except RuntimeError as exc:
         # jupyter_client raises RuntimeError when a kernel does not start or answer in time.
-        return _unfinished(job, f"the kernel could not be started ({exc})", exc, started, engine)
+        return _unfinished(job, "the kernel could not be started or did not answer in time", exc, started, engine)
     finally:
         os.chdir(previous_cwd)
 
 
 def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: float, engine: str | None) -> ExecutionOutcome:
+    """The exception's type only: nbclient's texts quote the running cell, which may be the probe with its inputs."""
     seconds = time.perf_counter() - started
-    return _cold(job, engine, ExecutionOutcome(job.submission_id, False, message, seconds, exception=f"{type(exc).__name__}: {exc}"))
+    return _cold(job, engine, ExecutionOutcome(job.submission_id, False, message, seconds, exception=type(exc).__name__))
 
 
 def _cold(job: ExecutionJob, engine: str | None, outcome: ExecutionOutcome) -> ExecutionOutcome:
@@ -98,23 +101,37 @@ def _cold(job: ExecutionJob, engine: str | None, outcome: ExecutionOutcome) -> E
     return replace(outcome, executor="cold", sandbox=reported_sandbox(job))
 
 
-def _kernel_options(job: ExecutionJob) -> dict[str, Any]:
+def _kernel_options(job: ExecutionJob, notebook: Any) -> dict[str, Any]:
     """Write this job's kernelspec; with a sandbox, the kernel starts inside it and is reached over
-    Unix sockets in the work dir (`ipc`), because TCP loopback does not cross a network namespace."""
+    Unix sockets (`ipc`), because TCP loopback does not cross a network namespace. The sockets live
+    in a dir of their own beside the work dir (`kernel_dir`): the work dir is a tmpfs inside the
+    sandbox, which the grader cannot reach."""
+    options: dict[str, Any] = {}
+    if job.probe_request_path is not None:
+        options.update(ColdHandover(notebook, job.probe_request_path, job.snapshot_path).hooks())
     kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
     if job.sandbox is None:
         _write_kernelspec(kernel, KERNEL_ENV)  # unconfined: the caller's environment too, as in Jupyter
-        return {}
-    work = Path(job.work_dir)
-    (work / SANDBOX_POLICY_FILE).write_text(json.dumps(job.sandbox.to_json()), encoding="utf-8")
+        return options
+    sockets = kernel_dir(job)
+    sockets.mkdir(exist_ok=True)
+    policy_file = Path(job.output_path + SANDBOX_POLICY_SUFFIX)
+    policy = replace(job.sandbox, writable_dirs=(*job.sandbox.writable_dirs, str(sockets)))
+    policy_file.write_text(json.dumps(policy.to_json()), encoding="utf-8")
     environment = kernel_environment(job.work_dir)
-    launcher = [sys.executable, "-m", "graders.sandbox.launch", str(work / SANDBOX_POLICY_FILE), "--report", job.sandbox_report_path]
+    launcher = [sys.executable, "-m", "graders.sandbox.launch", str(policy_file), "--report", job.sandbox_report_path]
     # jupyter_client adds its own environment to the spec's: the launcher keeps only the spec's.
     launcher += ["--keep-env", ",".join(environment), "--"]
     _write_kernelspec(launcher + kernel, environment)
     from traitlets.config import Config
 
-    return {"config": Config({"KernelManager": {"transport": "ipc", "connection_file": str(work / "kernel-connection.json")}})}
+    connection = str(sockets / "kernel-connection.json")
+    return {**options, "config": Config({"KernelManager": {"transport": "ipc", "connection_file": connection}})}
+
+
+def kernel_dir(job: ExecutionJob) -> Path:
+    """The cold kernel's sockets and connection file: host-backed and writable by the kernel."""
+    return Path(job.work_dir + ".kernel")
 
 
 def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:

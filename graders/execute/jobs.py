@@ -19,9 +19,6 @@ from typing import Any, Protocol
 from graders.execute.untrusted import read_json
 from graders.sandbox import SandboxPolicy, SandboxReport
 
-# The warm path writes the source of the cell about to run here (in the work dir), so that a
-# process that dies without saving its notebook can still be pinned to the cell that killed it.
-PROGRESS_FILE = ".a10-grader-running-cell.json"
 # The largest executed notebook the grader reads (checked before parsing; the parse also counts
 # its JSON objects first, see intake.notebooks). The shipped submissions' executed notebooks weigh
 # 0.65-0.68 MB (two figures of ~0.11 MB, the probe results ~0.31 MB); outputs are cut to 100,000
@@ -69,7 +66,7 @@ def kernel_environment(home: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class ExecutionJob:
     submission_id: str
-    input_path: str  # the prepared notebook: student cells + the grader's probe cell
+    input_path: str  # the prepared notebook: student cells + the grader's probe cell (a placeholder: see execute.handover)
     # Where the executor delivers the executed notebook: never inside work_dir, which the
     # notebook's own code controls (see graders.execute.untrusted).
     output_path: str
@@ -79,11 +76,19 @@ class ExecutionJob:
     notebook_timeout: float = 900.0  # the whole notebook, enforced by the warm executor
     start_timeout: float = 60.0
     sandbox: SandboxPolicy | None = None  # None: unconfined
+    # The probe request (hidden inputs included), out of the notebook's view; it reaches the probe
+    # cell only once the student's cells have run (graders.execute.handover). None: no probe.
+    probe_request_path: str | None = None
 
     @property
     def sandbox_report_path(self) -> str:
         """Where the sandbox's report is written, before any student code runs and out of its view."""
         return self.output_path + ".sandbox.json"
+
+    @property
+    def snapshot_path(self) -> str:
+        """Where the executor records the notebook as it stood when the probe began (its student cells)."""
+        return self.output_path + ".before-probe.ipynb"
 
     def to_json(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import platform
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ from traitlets import Type
 from traitlets.config import Config
 
 from graders.assignment.probe_runtime import TimeLimit
-from graders.execute.jobs import PROGRESS_FILE
+from graders.execute.handover import PLACEHOLDER, ChildChannel, is_probe, write_json
 from graders.execute.output_limits import (
     MAX_DISPLAY_BYTES,
     MAX_OUTPUTS_PER_CELL,
@@ -168,19 +167,24 @@ class InProcessShellEngine(Engine):
     """Runs every code cell in this process; errors are recorded and execution continues."""
 
     @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, execution_timeout: float | None = None, **kwargs: Any) -> None:
+    def execute_managed_notebook(
+        cls, nb_man: Any, kernel_name: str, execution_timeout: float | None = None, *, channel: ChildChannel, **kwargs: Any
+    ) -> None:
         # papermill rewrites the whole notebook at every cell start and end; here that was a third
         # of the run. It is written once at the end, and a one-line marker says which cell runs.
         output_path, nb_man.output_path = nb_man.output_path, None
-        work_dir = Path.cwd()  # run_notebook starts every notebook in its work dir
-        progress = work_dir / PROGRESS_FILE  # absolute: student code may chdir anywhere
-        shell = shell_in(work_dir)
+        shell = shell_in(Path.cwd())  # run_notebook starts every notebook in its work dir
         for index, cell in enumerate(nb_man.nb.cells):
             nb_man.cell_start(cell, index)
             if cell.cell_type == "code":
-                progress.write_text(json.dumps({"source": cell.source}), encoding="utf-8")
+                write_json(channel.progress, {"source": cell.source})
+                probe = is_probe(cell)
+                if probe:
+                    cell.source = channel.request_probe(nb_man.nb, index)
                 cell.outputs = run_cell(shell, cell.source, execution_timeout)
                 cell.execution_count = shell.execution_count - 1
+                if probe:
+                    cell.source = PLACEHOLDER
             nb_man.cell_complete(cell, index)
         nb_man.nb.metadata["language_info"] = {"name": "python", "version": platform.python_version()}
         nb_man.output_path = output_path  # papermill's notebook_complete() saves it, once

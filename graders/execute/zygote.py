@@ -24,6 +24,7 @@ What each child does is in graders.execute.child.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import json
@@ -31,6 +32,7 @@ import logging
 import os
 import select
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -39,27 +41,28 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from graders.execute.child import EXECUTED_FILE, HARNESS_FAILED, OUTCOME_FILE, run_child
-from graders.execute.jobs import (
-    MAX_EXECUTED_BYTES,
-    MAX_SMALL_JSON_BYTES,
-    PROGRESS_FILE,
-    ExecutionJob,
-    ExecutionOutcome,
-    reported_sandbox,
-)
-from graders.execute.untrusted import read_json, read_regular_file
+from graders.execute.child import HARNESS_FAILED, HARNESS_TRACEBACK, run_child
+from graders.execute.handover import ASK, ChildChannel
+from graders.execute.jobs import MAX_EXECUTED_BYTES, MAX_SMALL_JSON_BYTES, ExecutionJob, ExecutionOutcome, reported_sandbox
+from graders.execute.untrusted import copy_capped, parse_json, read_memory_file
 
 
 @dataclass
 class Child:
     job: ExecutionJob
     started: float
+    channel: ChildChannel  # the zygote's copies; `ask` is the zygote's end of the socket
     killed_for_time: bool = False
+    asked: bool = False  # the probe request was asked for (once per child, whatever came of it)
 
 
 def warm_up() -> list[str]:
-    """Exercise what every Assignment 10 notebook uses; returns any warnings it raised."""
+    """Exercise the kernels every notebook uses (autograd, BCE, exp, randn, matmul, Adam, a figure)
+    so each child finds them initialised; returns any warnings it raised.
+
+    Every child can read this code in its memory, so it spells out no answer: no loss, no sampler,
+    no closed form, only the operations they are built from.
+    """
     import io
 
     import matplotlib.pyplot as plt
@@ -75,14 +78,11 @@ def warm_up() -> list[str]:
         model = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 784), nn.Sigmoid())
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
         for (x,) in DataLoader(TensorDataset(torch.rand(8, 784)), batch_size=4):
-            mu, logvar = torch.zeros(4, 2), torch.zeros(4, 2)
-            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-            loss = F.binary_cross_entropy(model(x), x, reduction="sum") + kl + z.sum() * 0
+            noise = torch.randn_like(x).exp().sqrt().pow(2).prod(dim=1).sum()
+            total = F.binary_cross_entropy(model(x), x) + (x @ x.T).mean() + 0 * noise
             optimiser.zero_grad()
-            loss.backward()
+            total.backward()
             optimiser.step()
-        torch.sqrt(torch.prod(torch.rand(3)))
         figure = plt.figure()
         plt.imshow(make_grid(torch.rand(4, 1, 28, 28)).permute(1, 2, 0).numpy())
         figure.savefig(io.BytesIO(), format="png")
@@ -124,33 +124,101 @@ def serve() -> None:
 
 def _serve_jobs(fresh_torch_seed: int) -> None:
     """Fork a child for every job line on stdin; report each outcome on stdout; until stdin closes."""
-    wake_read, wake_write = os.pipe()
-    os.set_blocking(wake_write, False)
-    alive_read, alive_write = os.pipe()  # only the zygote keeps the write end: EOF = the zygote is gone
-    signal.set_wakeup_fd(wake_write)
-    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
-    _send({"threads": len(os.listdir("/proc/self/task"))})
-    children: dict[int, Child] = {}
-    buffer, reading = b"", True
-    while reading or children:
-        ready, _, _ = select.select([0, wake_read] if reading else [wake_read], [], [], 0.5)
-        if wake_read in ready:
-            os.read(wake_read, 4096)
-        if 0 in ready:
-            chunk = os.read(0, 1 << 16)
-            reading = bool(chunk)
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                job = ExecutionJob.from_json(json.loads(line))
-                pid, pid1 = _fork(job)
-                if pid == 0:
-                    parent_alive = alive_read if pid1 else None
-                    inherited = [fd for fd in (wake_read, wake_write, alive_read, alive_write) if fd != parent_alive]
-                    run_child(job, fresh_torch_seed, inherited, parent_alive)
-                children[pid] = Child(job, time.monotonic())
-        _reap(children)
-        _enforce_deadlines(children)
+    Server(fresh_torch_seed).serve()
+
+
+class Server:
+    """The zygote's loop. Everything it knows of jobs lives in this object's fields, never in the
+    loop's locals, so that a forked child can forget its neighbours (`forget_others`) before it
+    runs anything: no other submission's id or work dir is reachable from its frames or objects."""
+
+    def __init__(self, fresh_torch_seed: int) -> None:
+        self.fresh_torch_seed = fresh_torch_seed
+        self.children: dict[int, Child] = {}
+        self.unread = b""  # job lines read but not complete yet
+        self.queue: collections.deque[ExecutionJob] = collections.deque()
+        self.wake_read, self.wake_write = os.pipe()
+        os.set_blocking(self.wake_write, False)
+        self.alive_read, self.alive_write = os.pipe()  # only the zygote keeps the write end: EOF = the zygote is gone
+
+    def serve(self) -> None:
+        signal.set_wakeup_fd(self.wake_write)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+        _send({"threads": len(os.listdir("/proc/self/task"))})
+        reading = True
+        while reading or self.children:
+            asking = {child.channel.ask: pid for pid, child in self.children.items() if not child.asked}
+            ready, _, _ = select.select([self.wake_read, *asking, *([0] if reading else [])], [], [], 0.5)
+            if self.wake_read in ready:
+                os.read(self.wake_read, 4096)
+            for fd in ready:
+                if fd in asking:
+                    _hand_over(self.children[asking[fd]])
+            if 0 in ready:
+                reading = self._read_jobs()
+            while self.queue:
+                self._start(self.queue.popleft())
+            _reap(self.children)
+            _enforce_deadlines(self.children)
+
+    def _read_jobs(self) -> bool:
+        """Queue the complete job lines on stdin; False once it is closed."""
+        chunk = os.read(0, 1 << 16)
+        lines = (self.unread + chunk).split(b"\n")
+        self.unread = lines.pop()
+        self.queue.extend(ExecutionJob.from_json(json.loads(line)) for line in lines)
+        return bool(chunk)
+
+    def _start(self, job: ExecutionJob) -> None:
+        channel, child_end = _open_channel(job.submission_id)
+        pid, pid1 = _fork(job)
+        if pid == 0:
+            self.forget_others()
+            os.close(channel.ask)
+            run_child(job, self.fresh_torch_seed, replace(channel, ask=child_end), self.alive_read if pid1 else None)
+        os.close(child_end)
+        os.set_blocking(channel.ask, False)
+        self.children[pid] = Child(job, time.monotonic(), channel)
+
+    def forget_others(self) -> None:
+        """In a new child: drop every record of other jobs (their descriptors are closed by the child)."""
+        self.children.clear()
+        self.queue.clear()
+        self.unread = b""
+        gc.collect()
+
+
+def _open_channel(name: str) -> tuple[ChildChannel, int]:
+    """A child's channel (the zygote's side) and the child's end of the socket."""
+    zygote_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    memfds = [os.memfd_create(f"a10-{purpose}", os.MFD_CLOEXEC) for purpose in ("snapshot", "progress", "executed", "outcome")]
+    channel = ChildChannel(zygote_end.detach(), *memfds)
+    return channel, child_end.detach()
+
+
+def _hand_over(child: Child) -> None:
+    """The child asks for its probe request (once): record its notebook, then pass the request's descriptor.
+
+    The record is copied out of the child's memory file before the request leaves, so nothing the
+    notebook's code sees afterwards can be in it. A second ask finds the socket closed.
+    """
+    child.asked = True
+    job = child.job
+    conversation = socket.socket(fileno=child.channel.ask)
+    try:
+        if conversation.recv(len(ASK)) != ASK or job.probe_request_path is None:
+            return
+        if not copy_capped(child.channel.snapshot, Path(job.snapshot_path), MAX_EXECUTED_BYTES):
+            return  # no record, no request: the probe cell reports that the inputs did not arrive
+        request = os.open(job.probe_request_path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            socket.send_fds(conversation, [b"1"], [request])
+        finally:
+            os.close(request)
+    except OSError:
+        return
+    finally:
+        conversation.close()
 
 
 def _fork(job: ExecutionJob) -> tuple[int, bool]:
@@ -187,58 +255,52 @@ def _reap(children: dict[int, Child]) -> None:
         except Exception as exc:  # noqa: BLE001 - what one notebook left behind must never stop the batch
             message = "the grader could not read how the process running your notebook ended; it was not graded"
             outcome = ExecutionOutcome(child.job.submission_id, False, message, executor="warm", exception=f"{type(exc).__name__}: {exc}")
+        finally:
+            _close_channel(child)
         _send(outcome.to_json())
 
 
 def _outcome_of(child: Child, status: int) -> ExecutionOutcome:
-    """From the child's exit status and what it left in its work dir (written by code that also
-    ran the student's cells, so read as untrusted data: see graders.execute.untrusted)."""
+    """From the child's exit status and what it handed back (written by code that also ran the
+    student's cells, so read as untrusted data, capped: see graders.execute.untrusted).
+
+    Of the outcome the child wrote only `finished` is taken: its text could carry what the
+    notebook's functions saw during the probe, so every message here is the zygote's own.
+    """
     job, seconds = child.job, time.monotonic() - child.started
-    _deliver_notebook(job)
-    recorded = _recorded_outcome(job)
+    copy_capped(child.channel.executed, Path(job.output_path), MAX_EXECUTED_BYTES)
+    recorded = parse_json(read_memory_file(child.channel.outcome, MAX_SMALL_JSON_BYTES))
     sandbox = reported_sandbox(job)
-    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and recorded is not None:
-        return replace(recorded, seconds=seconds, executor="warm", sandbox=sandbox)
+    exited = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    if exited == 0 and isinstance(recorded, dict) and isinstance(recorded.get("finished"), bool):
+        finished = recorded["finished"]
+        message = "" if finished else "the notebook's process reported that it did not run to the end"
+        return ExecutionOutcome(job.submission_id, finished, message, seconds, "warm", sandbox)
     if child.killed_for_time:
         message = f"the notebook ran longer than the {job.notebook_timeout:g} s limit for a whole notebook and was stopped"
     elif os.WIFSIGNALED(status):
         name = signal.Signals(os.WTERMSIG(status)).name
         message = f"the Python process running your notebook was killed by {name} (a crash, or running out of memory)"
-    elif os.WEXITSTATUS(status) == HARNESS_FAILED:
-        message = "the grader failed while running this notebook; it was not graded (see kernel-output.log in its work folder)"
+    elif exited == HARNESS_FAILED:
+        message = "the grader failed while running this notebook; it was not graded (the grader's output says why)"
+        if isinstance(recorded, dict) and isinstance(recorded.get(HARNESS_TRACEBACK), str):
+            print(f"a10-grader zygote: the child for {job.submission_id} failed:\n{recorded[HARNESS_TRACEBACK][-4000:]}", file=sys.stderr)
     else:
-        message = f"the Python process running your notebook exited early (exit status {os.WEXITSTATUS(status)}: os._exit?)"
-    return ExecutionOutcome(job.submission_id, False, message, seconds, "warm", sandbox, running_cell=_running_cell(job))
+        message = f"the Python process running your notebook exited early (exit status {exited}: os._exit?)"
+    return ExecutionOutcome(job.submission_id, False, message, seconds, "warm", sandbox, running_cell=_running_cell(child))
 
 
-def _deliver_notebook(job: ExecutionJob) -> None:
-    """Copy the executed notebook out of the work dir to where the grader reads it."""
-    data = read_regular_file(Path(job.work_dir) / EXECUTED_FILE, MAX_EXECUTED_BYTES)
-    target = Path(job.output_path)
-    if data is None:
-        target.unlink(missing_ok=True)
-    else:
-        target.write_bytes(data)
-
-
-def _recorded_outcome(job: ExecutionJob) -> ExecutionOutcome | None:
-    """The outcome the child wrote after the last cell, if well-formed and about this job.
-
-    Only `finished`, `message` and the cells' verdicts depend on it, and all three are the
-    notebook's own to spoil; the sandbox report comes from elsewhere (see child._confine).
-    """
-    try:
-        outcome = ExecutionOutcome.from_json(read_json(Path(job.work_dir) / OUTCOME_FILE, MAX_SMALL_JSON_BYTES))
-    except ValueError:
-        return None
-    return outcome if outcome.submission_id == job.submission_id else None
-
-
-def _running_cell(job: ExecutionJob) -> str | None:
-    """The source of the cell that was running when the child died (see shell_engine.PROGRESS_FILE)."""
-    marker = read_json(Path(job.work_dir) / PROGRESS_FILE, MAX_SMALL_JSON_BYTES)
+def _running_cell(child: Child) -> str | None:
+    """The source of the cell that was running when the child died (the shell engine writes it)."""
+    marker = parse_json(read_memory_file(child.channel.progress, MAX_SMALL_JSON_BYTES))
     source = marker.get("source") if isinstance(marker, dict) else None
     return source if isinstance(source, str) else None
+
+
+def _close_channel(child: Child) -> None:
+    for fd in child.channel.fds()[1:] if child.asked else child.channel.fds():  # a handover closed the socket
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def _enforce_deadlines(children: dict[int, Child]) -> None:

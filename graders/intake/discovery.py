@@ -25,6 +25,8 @@ MAX_ID_CHARS = 100  # well below any filesystem's 255-byte name limit, even in 4
 FALLBACK_ID = "submission"
 # Characters an id may keep besides letters, digits and marks: no separators, no quotes, no shell metacharacters.
 _ALLOWED_PUNCTUATION = frozenset(" -_.+@()~,")
+MAX_SHOWN_NAMES = 5  # hidden entries named in one warning line; the rest are counted
+MAX_SHOWN_CHARS = 80
 
 
 @dataclass(frozen=True)
@@ -47,15 +49,19 @@ def find_submissions(folder: Path) -> Discovery:
     A student folder with several notebooks contributes the one sorted first (the others are
     ignored, with a warning), so that checkpoints or copies cannot produce two grades for one
     student. Links are never followed: a link is a submission that is refused when read.
+    Hidden entries (names starting with `.`: `.ipynb_checkpoints/`, macOS's `._x.ipynb`, a stray
+    `.s123.ipynb`) are never graded, so none can take a student's id; the ones that could have
+    been a submission are named in a warning.
     """
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder of submissions")
     found: dict[str, Submission] = {}
-    warnings: list[str] = []
-    entries = _entries(folder, hidden_notebooks=True)
+    entries, hidden = _entries(folder)
     folders = [entry for entry in entries if _is_real_dir(entry)]
+    warnings = _hidden_at_top(hidden)
+    in_folders = set(folders)  # a set: a drop folder of thousands of entries stays linear
     for entry in entries:
-        if entry not in folders and entry.name.endswith(SUFFIX):
+        if entry not in in_folders and entry.name.endswith(SUFFIX):
             _add(found, _submission(entry.name[: -len(SUFFIX)], entry, display_name(entry.name)))
     for entry in folders:
         submission, warning = _from_student_folder(entry)
@@ -85,20 +91,29 @@ def _allowed(char: str) -> bool:
     return unicodedata.category(char)[0] in "LNM" or char in _ALLOWED_PUNCTUATION
 
 
-def _entries(folder: Path, *, hidden_notebooks: bool = False) -> list[Path]:
-    """The folder's entries, sorted, without hidden ones (`.ipynb_checkpoints`, `.git`, macOS's `._x.ipynb`).
-
-    `hidden_notebooks`: keep dot-named `*.ipynb` files (`..ipynb` is an odd upload, but an upload).
-    """
+def _entries(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The folder's visible entries and its hidden ones (names starting with `.`), each sorted."""
     try:
-        names = os.listdir(folder)
+        names = sorted(os.listdir(folder))
     except OSError as exc:
         raise UsageError(f"{folder} cannot be listed ({exc.strerror})") from exc
-    return [folder / name for name in sorted(names) if not name.startswith(".") or (hidden_notebooks and _odd_notebook(name))]
+    return [folder / n for n in names if not n.startswith(".")], [folder / n for n in names if n.startswith(".")]
 
 
-def _odd_notebook(name: str) -> bool:
-    return name.endswith(SUFFIX) and not name.startswith("._")
+def _hidden_at_top(hidden: list[Path]) -> list[str]:
+    """Staff hear of the hidden entries that would have been submissions if visible (not of `.DS_Store`)."""
+    skipped = [_shown(p.name, "/") if _is_real_dir(p) else _shown(p.name) for p in hidden if _is_real_dir(p) or p.name.endswith(SUFFIX)]
+    return [f"skipped hidden entries (never graded; rename one if it is a submission): {_listed(skipped)}"] if skipped else []
+
+
+def _shown(name: str, suffix: str = "") -> str:
+    """A name for a warning line: quoted and escaped (a newline cannot fake another line), and bounded."""
+    return repr(display_name(name)[:MAX_SHOWN_CHARS] + suffix)
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - MAX_SHOWN_NAMES
+    return ", ".join(names[:MAX_SHOWN_NAMES]) + (f" and {more} more" if more > 0 else "")
 
 
 def _is_real_dir(path: Path) -> bool:
@@ -109,17 +124,21 @@ def _is_real_dir(path: Path) -> bool:
 
 
 def _from_student_folder(student_dir: Path) -> tuple[Submission | None, str]:
-    """The folder's first notebook (or, for an unlistable folder, the folder itself, refused when read)."""
+    """The folder's first visible notebook (or, for an unlistable folder, the folder itself, refused when read)."""
     name = display_name(student_dir.name)
     try:
-        notebooks = [p for p in _entries(student_dir) if p.name.endswith(SUFFIX)]
+        entries, hidden = _entries(student_dir)
     except UsageError:
         return _submission(student_dir.name, student_dir, name), ""
+    notebooks = [p for p in entries if p.name.endswith(SUFFIX)]
+    notes = [f"ignored {', '.join(display_name(p.name) for p in notebooks[1:])}"] if notebooks[1:] else []
+    hidden_notebooks = [_shown(p.name) for p in hidden if p.name.endswith(SUFFIX)]
+    notes += [f"skipped hidden {_listed(hidden_notebooks)} (never graded)"] if hidden_notebooks else []
     if not notebooks:
+        warning = f"{name}/: no notebook graded; {'; '.join(notes)}" if notes else ""
         # A folder named like a notebook is a mistaken upload worth an error result; any other is not ours.
-        return (_submission(student_dir.name[: -len(SUFFIX)], student_dir, name), "") if name.endswith(SUFFIX) else (None, "")
-    ignored = ", ".join(display_name(p.name) for p in notebooks[1:])
-    warning = f"{name}/: graded {display_name(notebooks[0].name)}, ignored {ignored}" if ignored else ""
+        return (_submission(student_dir.name[: -len(SUFFIX)], student_dir, name) if name.endswith(SUFFIX) else None), warning
+    warning = f"{name}/: graded {display_name(notebooks[0].name)}, {'; '.join(notes)}" if notes else ""
     return _submission(student_dir.name, notebooks[0], f"{name}/{display_name(notebooks[0].name)}"), warning
 
 

@@ -6,8 +6,10 @@ the student's probe values, from the reference's, and from every misconception v
 per-mistake scoring (the default) a function's values are first diagnosed as a whole
 (graders/judge/diagnosis.py): when a catalogued mistake explains them, the check that mistake
 concerns deducts it and the function's other checks are judged on what the values show. Otherwise,
-and always under strict scoring, each check compares its observable with the reference's and names
-the smallest set of misconceptions whose variant agrees with the student on it.
+and always under strict scoring, each check compares its observable with the reference's case by
+case and names the smallest set of misconceptions whose variant agrees with the student on it.
+Every check needs its value on every case to pass: a case without one fails it, and then no
+mistake is named (names come only from values that all exist, as the diagnosis's do).
 
 To add a check: write an observable (or a `Check` subclass) and append it to `CHECKS`.
 """
@@ -35,7 +37,7 @@ from graders.judge.comparison import (
     correct_on,
     explain_difference,
 )
-from graders.judge.diagnosis import DEDUCTIONS, Diagnosis, diagnose, raised_note
+from graders.judge.diagnosis import DEDUCTIONS, Diagnosis, diagnose
 from graders.judge.expected import ExpectedValues, runs_agree
 from graders.judge.observables import (
     CallFailed,
@@ -100,6 +102,23 @@ def _titles(names: tuple[str, ...]) -> str:
 
 # ----------------------------------------------------------------------------- value checks
 
+
+@dataclass(frozen=True)
+class Raised:
+    """An input on which the student's function gave no value, and the student-safe reason."""
+
+    case: Case
+    message: str
+
+
+def raised_note(raised: list[Raised]) -> str:
+    """One sentence naming the inputs that raised and why (hidden ones without the student's message)."""
+    if not raised:
+        return ""
+    shown = "; ".join(f"{'the public input' if r.case.public else 'a hidden input'}: {r.message}" for r in raised[:3])
+    return f" It raised on {len(raised)} input(s) ({shown})."
+
+
 # (what the student's values give, what they should give) for one case, when "right" is judged
 # against the student's own values (per-mistake scoring) rather than the reference's.
 Consistency = Callable[[ProbeResults, Case], tuple[np.ndarray, np.ndarray]]
@@ -111,70 +130,78 @@ class ValueCheck(Check):
     observable: Observable
     tolerance: Tolerance
     expectation: str  # what the value should be, in words
-    hint: str  # added when the public case passes but a hidden one fails
+    hint: str  # added when only hidden inputs are wrong
     consistency: Consistency | None = field(default=None)  # per-mistake: judged on the student's own values
 
     def run(self, evidence: Evidence) -> CheckResult:
         diagnosis = evidence.diagnoses[self.function]
         if evidence.scoring is Scoring.PER_MISTAKE and diagnosis.story:
             return self._by_diagnosis(evidence, diagnosis)
-        return self._on_its_own(evidence, diagnosis)
+        return self._on_its_own(evidence)
 
     def _by_diagnosis(self, evidence: Evidence, diagnosis: Diagnosis) -> CheckResult:
-        """A named mistake explains every value: it costs its own check, and no other."""
-        details = {"diagnosis": sorted(diagnosis.story or ()), "cases_raised": [r.case.name for r in diagnosis.raised]}
+        """A named mistake explains every value on every input: it costs its own check, and no other."""
+        details = {"diagnosis": sorted(diagnosis.story or ())}
         charged = diagnosis.charged_to(self.id)
-        note = raised_note(diagnosis.raised)
         if charged:
-            message = self._charged_message(evidence, diagnosis)
+            message = self._charged_message(evidence)
             if message is None:  # within this check's own tolerance after all (e.g. loosened mid-term)
-                return self._on_its_own(evidence, diagnosis)
-            return self.result(CheckStatus.FAIL, message + note, charged, details)
+                return self._on_its_own(evidence)
+            return self.result(CheckStatus.FAIL, message, charged, details)
         elsewhere = diagnosis.charged_elsewhere(self.id)
         return self.result(
             CheckStatus.PASS,
             f"Right, given your values: they are explained by one mistake ({_titles(elsewhere)}), which is deducted once, "
-            f"under {', '.join(sorted({DEDUCTIONS[name] for name in elsewhere}))}.{note}",
+            f"under {', '.join(sorted({DEDUCTIONS[name] for name in elsewhere}))}.",
             details=details,
         )
 
-    def _charged_message(self, evidence: Evidence, diagnosis: Diagnosis) -> str | None:
+    def _charged_message(self, evidence: Evidence) -> str | None:
         """How the values differ from the reference's; a loss that only ran on flat x may have no difference to show.
 
         None when neither holds: the values agree with the reference within this check's tolerance."""
-        student = {case.name: self.observable(evidence.student, case) for case in diagnosis.ran}
-        expected = {case.name: self.observable(evidence.expected.reference, case) for case in diagnosis.ran}
-        wrong = [case for case in diagnosis.ran if not agree(student[case.name], expected[case.name], self.tolerance)]
+        cases = evidence.plan.cases_for(self.function)  # a diagnosis has values on all of them
+        student = {case.name: self.observable(evidence.student, case) for case in cases}
+        expected = {case.name: self.observable(evidence.expected.reference, case) for case in cases}
+        wrong = [case for case in cases if not agree(student[case.name], expected[case.name], self.tolerance)]
         if wrong:
-            return self._failure_message(wrong, student, expected, named=True)
-        reshaped = [(case, first) for case in diagnosis.ran for cid in case.call_ids() if (first := evidence.student.get(cid).reshaped_x)]
+            return self._failure_message(cases, wrong, student, expected)
+        reshaped = [(case, first) for case in cases for cid in case.call_ids() if (first := evidence.student.get(cid).reshaped_x)]
         if not reshaped:
             return None
         why = call_error_message(self.function, reshaped[0][1], public=reshaped[0][0].public)
         return f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
 
-    def _on_its_own(self, evidence: Evidence, diagnosis: Diagnosis) -> CheckResult:
-        cases = diagnosis.ran if diagnosis.ran else evidence.plan.cases_for(self.function)
-        raised = diagnosis.raised
+    def _on_its_own(self, evidence: Evidence) -> CheckResult:
+        """Case by case, on this check's own values: a case without one fails the check, and nothing is named then."""
+        cases = evidence.plan.cases_for(self.function)
         own = evidence.scoring is Scoring.PER_MISTAKE and self.consistency is not None
+        student: dict[str, np.ndarray] = {}
+        raised: list[Raised] = []
         try:
-            student = {case.name: self._student_value(evidence.student, case, own) for case in cases}
-        except CallFailed as failure:
-            return self.result(CheckStatus.ERROR, failure.message)
+            for case in cases:
+                try:
+                    student[case.name] = self._student_value(evidence.student, case, own)
+                except CallFailed as failure:
+                    raised.append(Raised(case, failure.message))
         except WrongType as wrong_type:
             return self.result(CheckStatus.ERROR, str(wrong_type))
         except Unusable as unusable:
             return self.result(CheckStatus.FAIL, f"{unusable}. {self.expectation}")
-        expected = {case.name: self._expected_value(evidence, case, own) for case in cases}
-        wrong = [case for case in cases if not agree(student[case.name], expected[case.name], self.tolerance)]
+        ran = tuple(case for case in cases if case.name in student)
+        if not ran:
+            return self.result(CheckStatus.ERROR, raised[0].message)
+        expected = {case.name: self._expected_value(evidence, case, own) for case in ran}
+        wrong = [case for case in ran if not agree(student[case.name], expected[case.name], self.tolerance)]
         details = {"cases_wrong": [case.name for case in wrong], "cases": len(cases), "cases_raised": [r.case.name for r in raised]}
         if not wrong and not raised:
             return self.result(CheckStatus.PASS, correct_on(len(cases)), details=details)
         if not wrong:
-            message = f"Right on the {len(cases)} input(s) where it returned a value, but no value on the others.{raised_note(raised)}"
+            message = f"Right on the {len(ran)} input(s) where it returned a value, but no value on the others.{raised_note(raised)}"
             return self.result(CheckStatus.ERROR, message, details=details)
-        names = () if own else self._misconceptions(evidence, cases, student)
-        message = self._failure_message(wrong, student, expected, bool(names)) + raised_note(raised)
+        names = () if own or raised else self._misconceptions(evidence, cases, student)
+        unnamed = "" if names else (_NOT_NAMED_WITHOUT_VALUES if raised else _MATCHES_NO_MISTAKE)
+        message = self._failure_message(ran, wrong, student, expected) + unnamed + raised_note(raised)
         return self.result(CheckStatus.FAIL, message, names, details)
 
     def _student_value(self, results: ProbeResults, case: Case, own: bool) -> np.ndarray:
@@ -194,15 +221,20 @@ class ValueCheck(Check):
                 continue
         return ()
 
-    def _failure_message(self, wrong: list[Case], student: dict[str, np.ndarray], expected: dict[str, np.ndarray], named: bool) -> str:
+    def _failure_message(
+        self, ran: tuple[Case, ...], wrong: list[Case], student: dict[str, np.ndarray], expected: dict[str, np.ndarray]
+    ) -> str:
+        """What is wrong, on the public input when it is wrong there; `ran` are the cases that gave a value."""
         public = next((case for case in wrong if case.public), None)
         if public is not None:
-            text = f"{self.expectation} On the public input {explain_difference(student[public.name], expected[public.name])}."
-        else:
-            text = f"Right on the public input but wrong on {len(wrong)} hidden input(s). {self.hint}".strip()
-        if not named:
-            text += " This does not match any mistake the grader knows; compare your code with the formula step by step."
-        return text
+            return f"{self.expectation} On the public input {explain_difference(student[public.name], expected[public.name])}."
+        right_on_public = "Right on the public input but wrong" if any(case.public for case in ran) else "Wrong"
+        return f"{right_on_public} on {len(wrong)} hidden input(s). {self.hint}".strip()
+
+
+_MATCHES_NO_MISTAKE = " This does not match any mistake the grader knows; compare your code with the formula step by step."
+# Why a failure with inputs that gave no value names no mistake: a story is told only from values that all exist.
+_NOT_NAMED_WITHOUT_VALUES = " A mistake is named only when every input gives a value."
 
 
 # ----------------------------------------------------------------------------- derivation answers

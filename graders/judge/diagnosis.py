@@ -6,8 +6,11 @@ against the reference and every variant (smallest combination first). When one s
 all, the deduction policy (`DEDUCTIONS`) says which check each mistake costs; the function's other
 checks are judged on what the values show, so one mistake costs one deduction.
 
-Partial evidence counts: inputs on which the function raised are left out, and the story is named
-when the inputs that ran single it out (only one smallest combination fits them).
+A story is named only from values that all exist. A function that gave no value on some input
+(raised, timed out, returned something unreadable or unusable) gets no diagnosis from the inputs it
+answered: a lookup table of one input's values would otherwise buy every "right, given your values"
+check. Its checks are then judged case by case (graders/judge/checks.py), and an input without
+the value a check compares fails that check.
 """
 
 from __future__ import annotations
@@ -50,21 +53,11 @@ WHOLE_FUNCTION: dict[str, tuple[tuple[Observable, ...], Tolerance]] = {
 
 
 @dataclass(frozen=True)
-class Raised:
-    """An input on which the student's function gave no value, and the student-safe reason."""
-
-    case: Case
-    message: str
-
-
-@dataclass(frozen=True)
 class Diagnosis:
     function: str
-    # The smallest catalogued combination that explains every value that came back: frozenset() is
-    # the reference itself; None means no story fits (or the inputs that ran fit several equally).
+    # The smallest catalogued combination that explains every value on every input: frozenset() is the
+    # reference itself; None means no story fits, or some input gave no value to explain.
     flags: frozenset[str] | None
-    ran: tuple[Case, ...]
-    raised: tuple[Raised, ...]
     reshaped_x: bool = False  # the loss only ran with x flattened like x_hat
 
     @property
@@ -85,35 +78,20 @@ class Diagnosis:
 def diagnose(plan: ProbePlan, student: ProbeResults, expected: ExpectedValues, function: str) -> Diagnosis:
     observables, tolerance = WHOLE_FUNCTION[function]
     cases = plan.cases_for(function)
-    values: dict[str, list[np.ndarray]] = {}
-    raised: list[Raised] = []
     try:
-        for case in cases:
-            try:
-                values[case.name] = [observable(student, case) for observable in observables]
-            except CallFailed as failure:
-                raised.append(Raised(case, failure.message))
-    except Unusable:  # a value wrong in form (a per-sample loss, a string): the checks explain it one by one
-        return Diagnosis(function, None, (), tuple(raised))
-    ran = tuple(case for case in cases if case.name in values)
-    reshaped = any(student.get(cid).reshaped_x is not None for case in ran for cid in case.call_ids())
-    if not ran:
-        return Diagnosis(function, None, ran, tuple(raised), reshaped)
+        values = {case.name: [observable(student, case) for observable in observables] for case in cases}
+    except (CallFailed, Unusable):  # no value, or one wrong in form, on some input: the checks judge case by case
+        return Diagnosis(function, None)
+    reshaped = any(student.get(cid).reshaped_x is not None for case in cases for cid in case.call_ids())
     stories = [(frozenset[str](), expected.reference), *expected.variants.get(function, ())]
-    fitting = [flags for flags, results in stories if _explains(results, ran, values, observables, tolerance)]
-    if not fitting:
-        return Diagnosis(function, None, ran, tuple(raised), reshaped)
-    smallest = [flags for flags in fitting if len(flags) == len(fitting[0])]
-    # All inputs ran: the smallest story in catalog order is the simplest one. Some raised: name it
-    # only if the inputs that ran single it out.
-    if raised and len(smallest) > 1:
-        return Diagnosis(function, None, ran, tuple(raised), reshaped)
-    return Diagnosis(function, fitting[0], ran, tuple(raised), reshaped)
+    # Smallest first, in catalog order: the first story that fits is the simplest one.
+    flags = next((flags for flags, results in stories if _explains(results, cases, values, observables, tolerance)), None)
+    return Diagnosis(function, flags, reshaped)
 
 
 def _explains(
     results: ProbeResults,
-    ran: tuple[Case, ...],
+    cases: tuple[Case, ...],
     values: dict[str, list[np.ndarray]],
     observables: tuple[Observable, ...],
     tolerance: Tolerance,
@@ -121,16 +99,8 @@ def _explains(
     try:
         return all(
             agree(student, observable(results, case), tolerance)
-            for case in ran
+            for case in cases
             for student, observable in zip(values[case.name], observables, strict=True)
         )
     except (CallFailed, Unusable):
         return False
-
-
-def raised_note(raised: tuple[Raised, ...]) -> str:
-    """One sentence naming the inputs that raised and why (hidden ones without the student's message)."""
-    if not raised:
-        return ""
-    shown = "; ".join(f"{'the public input' if r.case.public else 'a hidden input'}: {r.message}" for r in raised[:3])
-    return f" It raised on {len(raised)} input(s) ({shown})."

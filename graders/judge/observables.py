@@ -8,14 +8,13 @@ the student's code said (an exception message can print its arguments, i.e. the 
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from graders.judge.comparison import LOSS_TOLERANCE, Unusable, WrongType, as_array, as_scalar, describe, variance_from_sigma
-from graders.judge.probes import CallError, Case, ProbeResults, call_id
+from graders.judge.probes import CallError, Case, ProbeResults, call_id, safe_exception_name
 
 Observable = Callable[[ProbeResults, Case], np.ndarray]
 
@@ -53,12 +52,6 @@ def call_error_message(function: str, error: CallError, *, public: bool = True) 
     if error.kind in ("unencodable", "unreadable"):
         return f"`{function}` returned a value the grader cannot read."
     return f"`{function}` could not be called: {error.message}"
-
-
-def safe_exception_name(name: str) -> str:
-    """A built-in exception's name as it is; any other class name could carry data, so it is not repeated."""
-    builtin = getattr(builtins, name, None)
-    return name if isinstance(builtin, type) and issubclass(builtin, BaseException) else "an exception"
 
 
 def redacted(value: Any, case: Case, what: str) -> Any:

@@ -1,16 +1,18 @@
 """Probes: which inputs the student's functions are called on, and what came back.
 
-A `ProbePlan` is drawn from the grading seed (hidden cases) plus fixed public cases. It
-becomes one cell appended to the student's notebook (`probe_cell`); that cell runs the
-self-contained `probe_runtime` in the kernel and publishes raw encoded values, which
-`read_probe_results` decodes from the executed notebook. The same plan is evaluated
+A `ProbePlan` is drawn from the grading seed (hidden cases) plus fixed public cases. Its
+request (`ProbePlan.request_json`) reaches the notebook only after the student's cells have run,
+through the probe cell appended to the notebook (`probe_cell`, a placeholder until then: see
+graders.execute.handover); that cell runs the self-contained `probe_runtime` in the kernel and
+publishes raw encoded values, which `read_probe_results` decodes from the executed notebook. The same plan is evaluated
 in-process against the reference and each misconception variant (`evaluate_in_process`),
 so student and reference values are produced by the same code path.
 """
 
 from __future__ import annotations
 
-import inspect
+import builtins
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -23,8 +25,8 @@ import numpy as np
 
 from graders.assignment import probe_runtime
 from graders.assignment.contract import CLOSED_FORM, IMAGE_SHAPE, KL_WEIGHT, PIXELS, PROBE_TAG, REPARAMETERIZE, VAE_LOSS
+from graders.execute.handover import PLACEHOLDER
 
-DEFAULT_SEED = 20251  # the grading seed: hidden inputs and the experiment's training
 VAE_WEIGHTS = (0.0, 1.0, 0.5, 30.0)
 REPARAM_DRAWS = 2000
 # What the grader decodes of one returned value: a few times what the inputs hold (a student may
@@ -126,15 +128,9 @@ class ProbePlan:
     experiment_time_limit: float = 60.0
 
     @cached_property
-    def probe_source(self) -> str:
-        """The source of the probe cell (see `probe_cell`): the runtime pasted in, and this plan's request."""
-        return (
-            "# Added by the grader after your cells ran: it calls your functions on the grader's inputs.\n"
-            f"exec(compile({inspect.getsource(probe_runtime)!r}, 'a10_grader_probe_runtime', 'exec'),"
-            " __a10_grader := {'__name__': 'a10_grader_probe_runtime'})\n"
-            f"__a10_grader['publish'](__a10_grader['run_probes'](globals(), __import__('json').loads({json.dumps(self.request())!r})))\n"
-            "del __a10_grader\n"
-        )
+    def request_json(self) -> str:
+        """The whole request, as the probe cell receives it once the student's cells have run."""
+        return json.dumps(self.request())
 
     def cases_for(self, function: str) -> tuple[Case, ...]:
         return tuple(case for case in self.cases if case.function == function)
@@ -263,16 +259,25 @@ def build_plan(*, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
     experiment = None
     if data_dir is not None:
         raw = Path(data_dir) / "MNIST" / "raw"
-        experiment = ExperimentSpec(str(raw / "train-images-idx3-ubyte"), str(raw / "t10k-images-idx3-ubyte"), seed=seed)
+        experiment = ExperimentSpec(str(raw / "train-images-idx3-ubyte"), str(raw / "t10k-images-idx3-ubyte"), seed=experiment_seed(seed))
     return ProbePlan(cases=cases, experiment=experiment)
 
 
 # ----------------------------------------------------------------------------- into the notebook
 
 
-def probe_cell(plan: ProbePlan) -> nbformat.NotebookNode:
-    """The cell appended after the student's cells; it leaves no names behind in their namespace."""
-    cell = nbformat.v4.new_code_cell(plan.probe_source)
+def experiment_seed(seed: int) -> int:
+    """The experiment's training seed, derived one way from the grading seed: the probe request
+    carries it into the notebook, and seeing it must reveal nothing else (the hidden inputs are
+    drawn from the grading seed). The same for the whole batch, so the grader trains the
+    reference and each variant once."""
+    return int.from_bytes(hashlib.sha256(b"a10-grader experiment seed\0" + str(seed).encode()).digest()[:4], "big") >> 1
+
+
+def probe_cell() -> nbformat.NotebookNode:
+    """The cell appended after the student's cells: a placeholder until the executor hands the
+    request over (graders.execute.handover); when it runs it leaves no names behind."""
+    cell = nbformat.v4.new_code_cell(PLACEHOLDER)
     cell.id = "a10-grader-probe"
     cell.metadata["tags"] = [PROBE_TAG]
     cell.metadata["jupyter"] = {"source_hidden": True}
@@ -287,14 +292,21 @@ def read_probe_results(executed: nbformat.NotebookNode, plan: ProbePlan) -> Prob
         payload = output.get("data", {}).get(probe_runtime.MIME_TYPE)
         if isinstance(payload, Mapping):
             return decode_results(payload, plan)
-    errors = [f"{o.get('ename')}: {o.get('evalue')}" for o in probe.get("outputs", []) if o.get("output_type") == "error"]
+    # The exception's name only: the cell ran with the hidden inputs, and a message could carry them.
+    errors = [safe_exception_name(str(o.get("ename"))) for o in probe.get("outputs", []) if o.get("output_type") == "error"]
     if errors:
-        reason = f"the grader could not call your functions ({errors[0][:MAX_ERROR_TEXT]})"
+        reason = f"the grader could not call your functions (its probe cell raised {errors[0]})"
     elif probe.get("execution_count") is None:
         reason = "the grader's probe cell never ran (the kernel stopped before it)"
     else:
         reason = "the grader's probe cell produced no results (was IPython's display machinery replaced?)"
     return ProbeResults({}, missing_reason=reason)
+
+
+def safe_exception_name(name: str) -> str:
+    """A built-in exception's name as it is; any other class name could carry data, so it is not repeated."""
+    builtin = getattr(builtins, name, None)
+    return name if isinstance(builtin, type) and issubclass(builtin, BaseException) else "an exception"
 
 
 def decode_results(payload: Mapping[str, Any], plan: ProbePlan) -> ProbeResults:

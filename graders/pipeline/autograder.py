@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from graders.execute.untrusted import remove_tree
 from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.store import Gradebook
 from graders.pipeline.batch import grade_folder
@@ -49,7 +50,7 @@ def run(root: Path) -> Path:
         with Gradebook.open(reports) as book:
             document = results_json(book.grade(SUBMISSION_ID))
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
     notes = [
         f"Graded {notebooks[0].name}" + (f" (of {len(notebooks)} notebooks; only the first by name counts)." if len(notebooks) > 1 else ".")
     ]
@@ -68,8 +69,10 @@ def _bundled_seed(root: Path) -> int:
 
 
 def is_own_notebook(path: Path, folder: Path) -> bool:
-    """A regular file inside the submission folder: never a link (to anywhere) or a FIFO."""
-    return not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(folder.resolve())
+    """A visible regular file inside the submission folder: never a link (to anywhere) or a FIFO,
+    nor hidden (`.ipynb_checkpoints/`, macOS's `._x.ipynb`: both sort before the real notebook)."""
+    hidden = any(part.startswith(".") for part in path.relative_to(folder).parts)
+    return not hidden and not path.is_symlink() and path.is_file() and path.resolve().is_relative_to(folder.resolve())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

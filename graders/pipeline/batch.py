@@ -20,6 +20,7 @@ from pathlib import Path
 
 from graders.execute.cold import LocalExecutor
 from graders.execute.jobs import Executor
+from graders.execute.untrusted import remove_tree
 from graders.gradebook import record_run
 from graders.intake.discovery import find_submissions
 from graders.pipeline.cache import data_fingerprint
@@ -115,7 +116,7 @@ def _run(
                 one.assess_safely(prepared[outcome.submission_id], outcome, out_dir=out_dir, plan=plan, expected=expected, config=config)
             )
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)  # never raises: the gradebook run and the overview are written whatever it meets
 
 
 def share_data(data_dir: Path, scratch: Path) -> Path:

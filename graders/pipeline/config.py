@@ -29,6 +29,7 @@ class GradingConfig:
     cold: bool = False  # a fresh Jupyter kernel per notebook instead of the warm zygote
     sandbox: bool = True  # confine each notebook (graders.sandbox), warm or cold
     memory_bytes: int = 2 * 1024**3
+    disk_bytes: int = 512 * 1024**2  # each notebook's work dir: a tmpfs of this size (counted in its memory)
     force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
     hidden: bool = True  # False for the student self-check: public inputs only
@@ -44,6 +45,7 @@ class GradingConfig:
             "cell_timeout": self.cell_timeout,
             "notebook_timeout": self.notebook_timeout,
             "memory_bytes": self.memory_bytes,
+            "disk_bytes": self.disk_bytes,
             "hidden": self.hidden,
             "scoring": self.scoring.value,
             "epochs": self.epochs,

@@ -2,21 +2,30 @@
 
 The executed notebook was written by a process that ran the student's code, so it is parsed
 and validated like a submission (`graders.intake.notebooks.parse_notebook`): anything may be in it.
+
+What the grader reads is two records joined (`read_graded`): the student's cells as they stood
+when the probe began (the executor's record, taken before the probe request went in: see
+graders.execute.handover), and of the notebook written at the end only the probe cell's results.
+So nothing the notebook's code saw during the probe, when its functions get the hidden inputs,
+reaches a report or the kept copy through a cell's output or error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
 from graders.assignment.contract import INJECTED_PARAMETERS_TAG, PROBE_TAG
+from graders.assignment.probe_runtime import MIME_TYPE
 from graders.errors import NotebookError
-from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionOutcome
+from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
 from graders.execute.output_limits import limit_outputs
 from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 from graders.intake.notebooks import parse_notebook
+from graders.judge.probes import probe_cell
 from graders.results import CellError, capped, write_text_atomic
 
 EXECUTED_NAME = "executed.ipynb"  # REPORTS/<id>/executed.ipynb
@@ -36,21 +45,52 @@ def trim_prose(notebook: nbformat.NotebookNode) -> None:
             cell.pop("attachments", None)
 
 
-def keep_executed(delivered: Path, target: Path) -> nbformat.NotebookNode | None:
-    """Read the executed notebook where the executor delivered it, trim its outputs, keep it at `target`.
+def keep_executed(job: ExecutionJob, target: Path) -> nbformat.NotebookNode | None:
+    """Read what the executor delivered for `job` (`read_graded`), trim its outputs, keep it at `target`.
 
     Never leaves a stale notebook from an earlier run behind.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        text = _text_of(delivered)
-        executed = parse_notebook(text)
-    except NotebookError:
+    executed = read_graded(job)
+    if executed is None:
         target.unlink(missing_ok=True)
         return None
-    # Nothing to trim (outputs are capped while recorded, too): keep the file as written.
-    write_text_atomic(target, nbformat.writes(executed) if limit_outputs(executed) else text)
+    limit_outputs(executed)
+    write_text_atomic(target, nbformat.writes(executed))
     return executed
+
+
+def read_graded(job: ExecutionJob) -> nbformat.NotebookNode | None:
+    """The executed notebook as the grader judges it: the student's cells from the record taken when
+    the probe began, and the probe cell's results (without whatever else the probe cell printed).
+
+    Without a record the probe request never went in (the executor writes the record first), so
+    the notebook written at the end holds nothing the probe brought.
+    """
+    final = read_executed(Path(job.output_path))
+    record = Path(job.snapshot_path)
+    if not record.exists():
+        return final
+    # A record the notebook's process spoiled shows no cells rather than the ones written after the probe.
+    before = read_executed(record) or nbformat.v4.new_notebook()
+    ran = next((cell for cell in (final.cells if final is not None else []) if PROBE_TAG in cell.get("metadata", {}).get("tags", [])), None)
+    probe = probe_cell()
+    if ran is not None:
+        probe.execution_count = ran.get("execution_count")
+        probe.outputs = [_results_only(output) for output in ran.get("outputs", []) if _kept_from_probe(output)]
+    before.cells.append(probe)
+    return before
+
+
+def _kept_from_probe(output: nbformat.NotebookNode) -> bool:
+    return output.get("output_type") == "error" or MIME_TYPE in output.get("data", {})
+
+
+def _results_only(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """A probe error's name only (its message and traceback could quote the hidden inputs); results as they are."""
+    if output.get("output_type") == "error":
+        return nbformat.v4.new_output("error", ename=str(output.get("ename", ""))[:100], evalue="", traceback=[])
+    return nbformat.v4.new_output("display_data", data={MIME_TYPE: output["data"][MIME_TYPE]})
 
 
 def load_executed(path: Path) -> nbformat.NotebookNode:
@@ -78,8 +118,16 @@ def _text_of(path: Path) -> str:
         raise NotebookError(f"the executed notebook could not be read ({exc})") from exc
 
 
+@dataclass(frozen=True)
+class CellLimits:
+    """The limits a cell error may be explained by, in the words the student reads."""
+
+    cell_timeout: float
+    disk_bytes: int
+
+
 def cell_errors(
-    executed: nbformat.NotebookNode | None, source: nbformat.NotebookNode, cell_timeout: float, outcome: ExecutionOutcome
+    executed: nbformat.NotebookNode | None, source: nbformat.NotebookNode, limits: CellLimits, outcome: ExecutionOutcome
 ) -> tuple[CellError, ...]:
     """The student's cells that raised, timed out, or were running when the kernel died.
 
@@ -91,7 +139,7 @@ def cell_errors(
     for number, cell in _student_cells(executed or source):
         error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
         if error is not None:
-            found.append(_error_of(number, cell, error, cell_timeout))
+            found.append(_error_of(number, cell, error, limits))
         elif not outcome.finished and _was_running(cell, outcome):
             found.append(CellError(number, "KernelDied", outcome.message, _excerpt(cell.source)))
     return tuple(found)
@@ -114,12 +162,14 @@ def _student_cells(executed: nbformat.NotebookNode) -> Iterable[tuple[int, nbfor
             yield number, cell
 
 
-def _error_of(number: int, cell: nbformat.NotebookNode, output: nbformat.NotebookNode, cell_timeout: float) -> CellError:
-    ename, evalue = str(output.get("ename", "")), str(output.get("evalue", ""))
+def _error_of(number: int, cell: nbformat.NotebookNode, output: nbformat.NotebookNode, limits: CellLimits) -> CellError:
+    ename, evalue = str(output.get("ename", "")), str(output.get("evalue", ""))[:500]
     duration = cell.metadata.get("papermill", {}).get("duration") or 0.0
-    if ename == "KeyboardInterrupt" and duration >= 0.9 * cell_timeout:
-        ename, evalue = "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"
-    return CellError(number, ename, evalue, _excerpt(cell.source))  # CellError caps what it carries
+    if ename == "KeyboardInterrupt" and duration >= 0.9 * limits.cell_timeout:
+        ename, evalue = "Timeout", f"the cell ran longer than the {limits.cell_timeout:g} s limit and was interrupted"
+    elif "[Errno 28]" in evalue:  # ENOSPC: the work dir, /tmp or /dev/shm is full
+        evalue += f" (the grader gives a notebook {limits.disk_bytes // 2**20} MiB in its work folder)"
+    return CellError(number, ename, evalue, _excerpt(cell.source))
 
 
 def _excerpt(source: str, lines: int = 6) -> str:

@@ -11,7 +11,6 @@ must actually run (see graders.pipeline.batch).
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import traceback
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from graders.assignment.contract import MAX_SCORE, PROBE_TAG
 from graders.assignment.kit_check import KIT_CELL_TAG, recorded_kit
 from graders.errors import NotebookError
 from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
+from graders.execute.untrusted import remove_tree
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import read_submission
 from graders.judge import answers
@@ -32,9 +32,9 @@ from graders.judge.checks import Evidence, run_checks
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
 from graders.pipeline.config import GradingConfig
-from graders.pipeline.executed import EXECUTED_NAME, cell_errors, keep_executed, read_executed, trim_prose
+from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, keep_executed, read_graded, trim_prose
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
-from graders.results import SubmissionResult, SubmissionStatus
+from graders.results import SubmissionResult, SubmissionStatus, write_text_atomic
 from graders.sandbox import SandboxPolicy, SandboxReport
 from reference import REFERENCE_DIR
 
@@ -49,14 +49,20 @@ class Workspace:
     data_dir: Path  # the grading data as the notebook reads it
     hidden_dirs: tuple[Path, ...]  # besides the reference and the scratch root
 
+    @property
+    def probe_request(self) -> Path:
+        """The batch's probe request (one plan for every job), out of every notebook's view."""
+        return self.scratch / "probe-request.json"
+
     def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> SandboxPolicy | None:
         if not config.sandbox:
             return None
         hidden = (REFERENCE_DIR, *self.hidden_dirs, self.scratch)
         return SandboxPolicy(
             memory_bytes=config.memory_bytes,
+            disk_bytes=config.disk_bytes,
             hidden_dirs=tuple(str(p.resolve()) for p in hidden),
-            writable_dirs=(str(work_dir),),
+            private_dirs=(str(work_dir),),
             readonly_dirs=(str(self.data_dir),),
             cgroup_name=f"{os.getpid()}-{work_dir.name}",
         )
@@ -84,24 +90,32 @@ def prepare(pending: Pending, *, config: GradingConfig, workspace: Workspace, in
         cell_timeout=config.cell_timeout,
         notebook_timeout=config.notebook_timeout,
         sandbox=workspace.sandbox_policy(config, work_dir),
+        probe_request_path=str(workspace.probe_request),
     )
     return Prepared(pending, job)
 
 
 def materialise(prepared: Prepared, plan: ProbePlan) -> ExecutionJob:
-    """Write the runnable notebook (student cells + the probe cell) into the job's fresh work dir."""
+    """Write the runnable notebook (student cells + the probe cell's placeholder) into the job's fresh
+    work dir, and the probe request beside the work dirs (once per batch), out of the notebook's view."""
     runnable = nbformat.from_dict(prepared.pending.notebook)
     runnable.cells = [cell for cell in runnable.cells if PROBE_TAG not in cell.get("metadata", {}).get("tags", [])]
     for cell in runnable.cells:
         if KIT_CELL_TAG in cell.get("metadata", {}).get("tags", []):
             cell.source = ""  # the kit's `check()` cells: no check.py here; blanked, not dropped, so cell numbers stay the student's
     trim_prose(runnable)  # the executed notebook must stay small, whatever the markdown holds
-    runnable.cells.append(probe_cell(plan))
+    runnable.cells.append(probe_cell())
     runnable.metadata["a10_grader"] = {"grader_version": version("a10-grader"), "submission": prepared.pending.submission.id}
     Path(prepared.job.work_dir).mkdir()
     Path(prepared.job.output_path).parent.mkdir(exist_ok=True)
     nbformat.write(runnable, prepared.job.input_path)
+    _write_request(Path(str(prepared.job.probe_request_path)), plan)
     return prepared.job
+
+
+def _write_request(path: Path, plan: ProbePlan) -> None:
+    if not path.exists():
+        write_text_atomic(path, plan.request_json)
 
 
 def assess_safely(
@@ -112,7 +126,7 @@ def assess_safely(
     if outcome.lost:  # no key: tried again next run
         return unreadable_result(prepared.pending.submission, outcome.message, config, sha256=prepared.pending.sha256)
     try:
-        executed = keep_executed(Path(prepared.job.output_path), out_dir / prepared.pending.submission.id / EXECUTED_NAME)
+        executed = keep_executed(prepared.job, out_dir / prepared.pending.submission.id / EXECUTED_NAME)
         return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config)
     except Exception as exc:  # noqa: BLE001 - staff get the traceback on stderr
         traceback.print_exc()
@@ -146,7 +160,7 @@ def assess(
         sha256=pending.sha256,
         checks=checks,
         message=" ".join(m for m in messages if m),
-        cell_errors=cell_errors(executed, pending.notebook, config.cell_timeout, outcome),
+        cell_errors=cell_errors(executed, pending.notebook, CellLimits(config.cell_timeout, config.disk_bytes), outcome),
         derivation=evidence.derivation,
         free_text=answers.extract_free_text(pending.notebook),
         provenance={
@@ -187,9 +201,9 @@ def grade_notebook(
         workspace = Workspace(scratch, data_dir, hidden_dirs=(submission.path.parent,))
         prepared = prepare(pending, config=config, workspace=workspace, index=0)
         outcome = run(materialise(prepared, plan))
-        executed = read_executed(Path(prepared.job.output_path))
+        executed = read_graded(prepared.job)
         return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config, self_check=self_check)
     except NotebookError as exc:
         return unreadable_result(submission, str(exc), config)
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)

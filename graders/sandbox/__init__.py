@@ -34,6 +34,16 @@ Consequences for callers:
   it will exec) must be in `writable_dirs`/`readonly_dirs` or in the Python installation.
 - HOME must be set to a writable dir (the work dir) in the child's environment, or IPython and
   matplotlib warn that they fall back to a temp dir (graders.execute.jobs.kernel_environment).
+
+What the filesystem must allow. An unprivileged grader (the user-namespace path) needs nothing
+its own uid lacks: uid 0 in the sandbox is that uid outside, which reaches the Python installation,
+the venv, the graders package and its TMPDIR (work dirs, the data copy) because the grader runs
+from them, wherever they are (a checkout under a 0700 home or `mktemp -d` included). As root, the
+student code runs as `sandbox_uid`, which reaches the kept dirs through the view's 0755 skeleton
+whatever the modes of the folders above them; the kept dirs themselves (venv, site-packages, base
+Python) must be readable by others, as under the usual umask 022 (under umask 077 `check_reachable`
+warns, and the cold path cannot exec the venv's Python). tests/sandbox/emulation.py stands in for
+an unprivileged grader as root and says what it sets up for that.
 """
 
 from __future__ import annotations
@@ -95,7 +105,7 @@ def enter_sandbox(policy: SandboxPolicy, *, parent_alive: int | None = None) -> 
     log_ = Findings()
     drop_root = os.geteuid() == 0
     made_pid1 = parent_alive is not None and os.getpid() == 1
-    view = filesystem.plan_view(policy, log_)
+    view = filesystem.plan_view(policy, log_, drop_root=drop_root)
     cgroup = cgroups.join_cgroup(policy, log_)
     if drop_root:
         filesystem.hand_over(view.writable, policy, log_)

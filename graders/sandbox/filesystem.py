@@ -8,11 +8,15 @@ because openat on one would walk the old tree). The view holds only:
 - the system runtime, read-only: /usr, and /bin, /sbin, /lib* (bound, or re-created as symlinks);
 - /etc: only the entries in `ETC_ENTRIES` (users, hosts, the dynamic loader's cache, locale and
   time zone data, …), read-only; never shadow, gshadow, ssh, sudoers, ssl, pip.conf and the like;
-- the Python installation, read-only: every prefix (the venv and the base Python), site-packages
-  dirs on sys.path, and the `graders` package directory itself. An editable install points into
-  the repository: only graders/ is bound, never the repository around it, so `reference`, .git,
-  handout/ and the reports are not in the view;
+- the Python installation, read-only: every prefix (the venv and the base Python) and the
+  site-packages dirs on sys.path. Never the harness: the `graders` package directory is hidden
+  wherever it would show (in site-packages after a regular install), and an editable install's
+  repository is not bound at all, so neither the judge, the executor, `reference`, .git, handout/
+  nor the reports are in the view. A warm child imports what it runs before it enters the view;
+  the probe cell carries the kernel-side runtime as source;
 - `policy.readonly_dirs` read-only and `policy.writable_dirs` writable;
+- `policy.private_dirs`: a tmpfs of `policy.disk_bytes` each, seeded with copies of the host
+  dir's top-level files (the prepared notebook); what the notebook writes there stays there;
 - private tmpfs /tmp and /dev/shm (each `max_file_bytes` big);
 - a minimal /dev (null, zero, full, random, urandom, tty and the fd/stdin/stdout/stderr links);
 - /proc: a fresh one for the sandbox's PID namespace (the host's only when there is none: warned);
@@ -96,6 +100,7 @@ class Kind(Enum):
     DEVDIR = "minimal /dev"
     PROC = "/proc"
     HIDDEN = "hidden (empty, read-only)"
+    PRIVATE = "private tmpfs, seeded"
 
 
 # Mounted first at the same depth: a tmpfs must be in place before the binds below it.
@@ -115,9 +120,11 @@ class View:
     writable: tuple[str, ...]
     readonly: tuple[str, ...]
     cwd: str
+    private: tuple[str, ...] = ()
+    owner: tuple[int, int] | None = None  # who owns a private dir's tmpfs (the uid root drops to); None: the caller
 
 
-def plan_view(policy: SandboxPolicy, log_: Findings) -> View:
+def plan_view(policy: SandboxPolicy, log_: Findings, *, drop_root: bool = False) -> View:
     """What the view will hold: real paths (mounts follow no symlinks); missing dirs are left out."""
 
     def existing(paths: tuple[str, ...], role: str) -> tuple[str, ...]:
@@ -131,17 +138,20 @@ def plan_view(policy: SandboxPolicy, log_: Findings) -> View:
         return tuple(dict.fromkeys(found))
 
     writable, readonly = existing(policy.writable_dirs, "writable"), existing(policy.readonly_dirs, "readonly")
+    private = existing(policy.private_dirs, "private")
     entries = [*_system_entries(), *_python_entries(), Entry("/tmp", Kind.SCRATCH), Entry("/dev", Kind.DEVDIR)]
     entries += [Entry(f"/dev/{name}", Kind.DEVICE) for name in DEVICES if os.path.exists(f"/dev/{name}")]
     entries += [Entry(f"/dev/{name}", Kind.SYMLINK, target) for name, target in DEV_LINKS.items()]
     entries += [Entry("/dev/shm", Kind.SCRATCH), Entry("/proc", Kind.PROC)]
     entries += [Entry(path, Kind.READONLY) for path in readonly] + [Entry(path, Kind.WRITABLE) for path in writable]
-    entries += [Entry(path, Kind.HIDDEN) for path in existing(policy.hidden_dirs, "hidden")]
+    entries += [Entry(path, Kind.PRIVATE) for path in private]
+    entries += [Entry(path, Kind.HIDDEN) for path in existing((*policy.hidden_dirs, _GRADERS_PACKAGE), "hidden")]
     try:
         cwd = os.getcwd()
     except FileNotFoundError:  # the working directory was deleted
         cwd = "/"
-    return View(_deduplicated(entries), writable, readonly, cwd)
+    owner = (policy.sandbox_uid, policy.sandbox_gid) if drop_root else None
+    return View(_deduplicated(entries), writable, readonly, cwd, private, owner)
 
 
 def _system_entries() -> list[Entry]:
@@ -155,10 +165,10 @@ def _system_entries() -> list[Entry]:
 
 
 def _python_entries() -> list[Entry]:
-    """The interpreter's prefixes, the site-packages on sys.path, and the grader's own package."""
+    """The interpreter's prefixes and the site-packages on sys.path (the harness is not among them)."""
     prefixes = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     packages = [p for p in sys.path if os.path.isabs(p) and os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages")]
-    paths = [os.path.realpath(p) for p in (*prefixes, *packages, _GRADERS_PACKAGE)]
+    paths = [os.path.realpath(p) for p in (*prefixes, *packages)]
     return [Entry(path, Kind.READONLY) for path in dict.fromkeys(paths) if os.path.isdir(path)]
 
 
@@ -207,7 +217,7 @@ def build_view(view: View, policy: SandboxPolicy, log_: Findings, *, own_proc: b
     frozen = [_ASSEMBLY]  # tmpfs mounts made read-only once everything below them is mounted
     for entry in view.entries:
         try:
-            if _place(entry, sources, policy, log_, own_proc=own_proc):
+            if _place(entry, sources, policy, log_, own_proc=own_proc, owner=view.owner):
                 frozen.append(_ASSEMBLY + entry.path)
         except OSError as exc:
             complete = False
@@ -236,9 +246,11 @@ def _open_sources(view: View) -> dict[str, int]:
     """
     sources = {}
     for entry in view.entries:
-        if entry.kind in (Kind.READONLY, Kind.WRITABLE, Kind.DEVICE, Kind.PROC):
+        # A private dir's files are copied, not bound: its source is opened for reading.
+        flags = os.O_RDONLY | os.O_DIRECTORY if entry.kind is Kind.PRIVATE else os.O_PATH
+        if entry.kind in (Kind.READONLY, Kind.WRITABLE, Kind.DEVICE, Kind.PROC, Kind.PRIVATE):
             try:
-                sources[entry.path] = os.open(entry.path, os.O_PATH | os.O_CLOEXEC)
+                sources[entry.path] = os.open(entry.path, flags | os.O_CLOEXEC)
             except OSError:
                 continue  # _place reports it
     return sources
@@ -249,7 +261,9 @@ def _close(sources: dict[str, int]) -> None:
         os.close(fd)  # an fd on the old tree would let openat(fd, "..") walk around the view
 
 
-def _place(entry: Entry, sources: dict[str, int], policy: SandboxPolicy, log_: Findings, *, own_proc: bool) -> bool:
+def _place(
+    entry: Entry, sources: dict[str, int], policy: SandboxPolicy, log_: Findings, *, own_proc: bool, owner: tuple[int, int] | None
+) -> bool:
     """Mount or create one entry under the assembly root; True for a tmpfs to freeze read-only later."""
     target = _ASSEMBLY + entry.path
     if entry.kind is Kind.HIDDEN:
@@ -274,10 +288,41 @@ def _place(entry: Entry, sources: dict[str, int], policy: SandboxPolicy, log_: F
         return False
     if entry.path not in sources:
         raise FileNotFoundError(2, "could not be opened")
+    if entry.kind is Kind.PRIVATE:
+        _private_tmpfs(sources[entry.path], target, policy, owner)
+        log_.filesystem.append(f"{entry.kind.value} ({policy.disk_bytes // 2**20} MiB): {entry.path}")
+        return False
     _bind(sources[entry.path], target, readonly=entry.kind is Kind.READONLY)
     if entry.kind is not Kind.DEVICE:
         log_.filesystem.append(f"{entry.kind.value}: {entry.path}")
     return False
+
+
+def _private_tmpfs(source: int, target: str, policy: SandboxPolicy, owner: tuple[int, int] | None) -> None:
+    """A tmpfs of `disk_bytes` at `target` holding copies of the regular files directly in `source`.
+
+    The quota is the tmpfs's size: a notebook that fills it gets ENOSPC, and its pages count
+    against the notebook's memory cgroup. Only the top level is copied: the grader puts the
+    prepared notebook there, nothing deeper.
+    """
+    os.makedirs(target, exist_ok=True)
+    options = f"size={policy.disk_bytes},nr_inodes={max(1024, policy.disk_bytes // 4096)},mode=0700"
+    if owner is not None:
+        options += f",uid={owner[0]},gid={owner[1]}"
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, options)
+    for name in os.listdir(source):
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=source)
+        except OSError:
+            continue  # a link or something unreadable: not the grader's
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            copy = os.path.join(target, name)
+            with open(copy, "wb") as out:
+                out.write(handle.read(policy.disk_bytes))
+            if owner is not None:
+                os.chown(copy, *owner)
 
 
 def _mount_proc(target: str, sources: dict[str, int], log_: Findings, *, own_proc: bool) -> None:
@@ -329,7 +374,7 @@ def reenter_cwd(view: View, log_: Findings) -> None:
     try:
         os.chdir(view.cwd)
     except OSError:
-        fallback = view.writable[0] if view.writable else "/"
+        fallback = next(iter((*view.private, *view.writable)), "/")
         log_.warn(f"working directory {view.cwd} is not in the view: moved to {fallback}")
         os.chdir(fallback)
 
@@ -348,7 +393,7 @@ def hand_over(writable: tuple[str, ...], policy: SandboxPolicy, log_: Findings) 
 
 def check_reachable(view: View, log_: Findings) -> None:
     """As the final identity: can the student code really use the kept dirs?"""
-    for path in view.writable:
+    for path in (*view.private, *view.writable):
         if not os.access(path, os.W_OK | os.X_OK):
             log_.warn(f"writable dir {path} is not writable by the sandboxed uid")
     for path in view.readonly:

@@ -26,6 +26,7 @@ MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
+UMOUNT_NOFOLLOW = 0x8
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
@@ -56,8 +57,9 @@ def mount(source: str | None, target: str, fstype: str | None, flags: int, data:
     checked(libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)), f"mount {target}")
 
 
-def umount_detached(target: str) -> None:
-    checked(libc.umount2(_bytes(target), MNT_DETACH), f"umount {target}")
+def umount_detached(target: str, *, follow: bool = True) -> None:
+    """`follow=False`: refuse a `target` that is a link (its last component) rather than unmount where it points."""
+    checked(libc.umount2(_bytes(target), MNT_DETACH | (0 if follow else UMOUNT_NOFOLLOW)), f"umount {target}")
 
 
 def pivot_root(new_root: str, put_old: str) -> None:

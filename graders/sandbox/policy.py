@@ -22,9 +22,14 @@ class SandboxPolicy:
     max_processes: int = 64  # fork-bomb guard (a cgroup counts threads too)
     max_open_files: int = 512
     max_file_bytes: int = 256 * 1024**2  # largest file the student may write; also /tmp's size
+    disk_bytes: int = 512 * 1024**2  # the size of each private dir (below)
     isolate_network: bool = True
     hidden_dirs: tuple[str, ...] = ()  # empty and read-only wherever they would show in the view
     writable_dirs: tuple[str, ...] = ()  # in the view and writable, at the same path
+    # In the view and writable at the same path, each a tmpfs of `disk_bytes` of its own (inside the
+    # sandbox, charged to its memory cgroup) that starts with copies of the host dir's top-level
+    # files: nothing written there reaches the host's disk, and it is gone with the sandbox.
+    private_dirs: tuple[str, ...] = ()
     readonly_dirs: tuple[str, ...] = ()  # in the view, read-only, at the same path
     cgroup_name: str | None = None  # unique per submission, for cgroup-based limits
     isolate_pids: bool = True  # own PID namespace and /proc (enter_sandbox may then return in a child)

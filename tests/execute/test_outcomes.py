@@ -1,5 +1,5 @@
 """What crosses the process boundary: jobs and outcomes as JSON, and reading the outcome a warm
-child left behind, which its notebook's code could have forged, replaced or made huge."""
+child handed back, which its notebook's code could have forged or made huge."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from graders.execute import zygote
-from graders.execute.child import OUTCOME_FILE
-from graders.execute.jobs import PROGRESS_FILE, ExecutionJob, ExecutionOutcome, kernel_environment, reported_sandbox
+from graders.execute.handover import overwrite
+from graders.execute.jobs import ExecutionJob, ExecutionOutcome, kernel_environment, reported_sandbox
+from graders.execute.untrusted import copy_capped
 from graders.sandbox import SandboxPolicy, SandboxReport
 
 REPORT = SandboxReport(True, True, "cgroup v1 memory 1.0 GiB", "cgroup v1 pids 64", ("RLIMIT_CORE 0",), (), namespaces=("mount",))
@@ -52,30 +53,49 @@ def test_a_malformed_outcome_is_refused(forged: object) -> None:
         ExecutionOutcome.from_json(forged)
 
 
-def test_the_zygote_reads_a_childs_outcome_only_if_well_formed_and_about_this_job(tmp_path: Path) -> None:
+def a_child(tmp_path: Path) -> zygote.Child:
+    """A child record as the zygote keeps it, with a real channel (memory files a child would write)."""
     job = job_in(tmp_path / "w")
-    outcome_file = Path(job.work_dir) / OUTCOME_FILE
-    assert zygote._recorded_outcome(job) is None  # nothing written
-    outcome_file.write_text(json.dumps(ExecutionOutcome("bob", True).to_json()))
-    assert zygote._recorded_outcome(job) is None  # about another job
-    outcome_file.write_text("[" * 100_000)
-    assert zygote._recorded_outcome(job) is None  # nested too deep to parse
-    outcome_file.write_text(json.dumps(ExecutionOutcome("alice", True, "ok").to_json()) + " " * (1 << 20))
-    assert zygote._recorded_outcome(job) is None  # too big
-    outcome_file.unlink()
-    os.mkfifo(outcome_file)
-    assert zygote._recorded_outcome(job) is None  # a FIFO: refused, not waited on
-    outcome_file.unlink()
-    outcome_file.write_text(json.dumps(ExecutionOutcome("alice", True, "ok").to_json()))
-    assert zygote._recorded_outcome(job) == ExecutionOutcome("alice", True, "ok")
+    channel, child_end = zygote._open_channel(job.submission_id)
+    os.close(child_end)
+    return zygote.Child(job, 0.0, channel)
+
+
+def ended(child: zygote.Child, outcome: bytes, exit_status: int = 0) -> ExecutionOutcome:
+    overwrite(child.channel.outcome, outcome)
+    return zygote._outcome_of(child, exit_status << 8)
+
+
+def test_the_zygote_takes_only_whether_a_child_finished_from_what_it_wrote(tmp_path: Path) -> None:
+    """The child's outcome is written by code that ran the student's cells and their probe: any text in
+    it could carry the hidden inputs, so every message is the zygote's own."""
+    child = a_child(tmp_path)
+    assert "exited early" in ended(child, b"").message  # nothing written
+    honest = ended(child, json.dumps({"submission_id": "alice", "finished": True}).encode())
+    assert (honest.submission_id, honest.finished, honest.message, honest.executor) == ("alice", True, "", "warm")
+    assert honest.sandbox == reported_sandbox(child.job)
+    forged = ended(child, json.dumps({"finished": False, "message": "hidden input 0.8123", "exception": "seed 20251"}).encode())
+    assert not forged.finished and "0.8123" not in json.dumps(forged.to_json()) and "20251" not in json.dumps(forged.to_json())
+    for garbage in (b"[" * 100_000, b'{"finished": "yes"}', b'{"finished": true}' + b" " * (1 << 20), b"\xff"):
+        outcome = ended(child, garbage)
+        assert not outcome.finished and "exited early" in outcome.message, garbage[:20]
+    assert "the grader failed" in ended(child, b'{"harness_traceback": "boom"}', exit_status=70).message
 
 
 def test_the_running_cell_marker_is_text_or_nothing(tmp_path: Path) -> None:
-    job = job_in(tmp_path / "w")
-    marker = Path(job.work_dir) / PROGRESS_FILE
+    child = a_child(tmp_path)
     for content, expected in [('{"source": "x = 1"}', "x = 1"), ('{"source": 3}', None), ("[1]", None), ("{", None)]:
-        marker.write_text(content)
-        assert zygote._running_cell(job) == expected, content
+        overwrite(child.channel.progress, content.encode())
+        assert zygote._running_cell(child) == expected, content
+
+
+def test_the_executed_notebook_is_copied_out_only_within_its_cap(tmp_path: Path) -> None:
+    child = a_child(tmp_path)
+    target = tmp_path / "delivered.ipynb"
+    overwrite(child.channel.executed, b"{}")
+    assert copy_capped(child.channel.executed, target, 2) and target.read_bytes() == b"{}"
+    overwrite(child.channel.executed, b"{ }")
+    assert not copy_capped(child.channel.executed, target, 2) and not target.exists()  # too large: nothing, not a stale copy
 
 
 def test_the_sandbox_report_is_read_from_outside_the_work_dir_and_never_silently_absent(tmp_path: Path) -> None:

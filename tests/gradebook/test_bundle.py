@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from graders.pipeline.autograder import run as autograder_run
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -76,4 +78,13 @@ def test_run_autograder_without_a_notebook_says_so(autograder):
     done = run_autograder(autograder)
     assert done.returncode == 0, done.stderr
     document = json.loads((autograder / "results" / "results.json").read_text())
+    assert document["score"] == 0 and document["tests"] == [] and "No Jupyter notebook" in document["output"]
+
+
+@pytest.mark.parametrize("hidden", [".ipynb_checkpoints/assignment10-checkpoint.ipynb", "._assignment10.ipynb", ".assignment10.ipynb"])
+def test_the_autograder_never_grades_a_hidden_notebook(tmp_path, hidden):
+    """A checkpoint or macOS's AppleDouble file sorts before the real notebook: it must not be the one graded."""
+    (tmp_path / "submission" / hidden).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "submission" / hidden).write_text("{}")
+    document = json.loads(autograder_run(tmp_path).read_text())
     assert document["score"] == 0 and document["tests"] == [] and "No Jupyter notebook" in document["output"]

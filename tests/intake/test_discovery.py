@@ -54,6 +54,73 @@ def test_extra_notebooks_in_a_student_folder_are_a_warning_for_staff(tmp_path):
     assert discovery.warnings == ("dave/: graded a.ipynb, ignored b.ipynb",)
 
 
+# Every kind of hidden entry that would claim the id `s123` if it were graded: a stray copy, a
+# hidden student folder, macOS's AppleDouble file, Jupyter's checkpoints, and a name that is all dots.
+HIDDEN_CLAIMANTS = {
+    ".s123.ipynb": "file",
+    "._s123.ipynb": "file",
+    ".s123": "folder",
+    ".ipynb_checkpoints": "folder",
+    "..ipynb": "file",
+}
+
+
+def plant(path: Path, kind: str) -> None:
+    if kind == "file":
+        path.write_text("{}")
+    else:
+        path.mkdir()
+        (path / "s123-checkpoint.ipynb").write_text("{}")
+
+
+@pytest.mark.parametrize("layout", ["folder", "file"])
+@pytest.mark.parametrize("hidden", HIDDEN_CLAIMANTS)
+def test_a_hidden_entry_never_takes_a_students_id(tmp_path, hidden, layout):
+    """`.s123.ipynb` sorted before `s123/` took the id `s123`, and the real notebook became `s123~2`."""
+    real = tmp_path / "s123" / "work.ipynb" if layout == "folder" else tmp_path / "s123.ipynb"
+    real.parent.mkdir(exist_ok=True)
+    real.write_text("{}")
+    plant(tmp_path / hidden, HIDDEN_CLAIMANTS[hidden])
+    discovery = find_submissions(tmp_path)
+    assert [(s.id, s.path, s.note) for s in discovery.submissions] == [("s123", real, "")]
+    shown = hidden + ("/" if HIDDEN_CLAIMANTS[hidden] == "folder" else "")
+    assert len(discovery.warnings) == 1 and repr(shown) in discovery.warnings[0], discovery.warnings
+
+
+def test_hidden_entries_alone_are_not_graded_but_named_for_staff(tmp_path):
+    for name, kind in HIDDEN_CLAIMANTS.items():
+        plant(tmp_path / name, kind)
+    (tmp_path / ".DS_Store").write_text("")  # not a submission under any name: not worth a warning
+    discovery = find_submissions(tmp_path)
+    assert discovery.submissions == ()
+    assert discovery.warnings == (
+        "skipped hidden entries (never graded; rename one if it is a submission): "
+        "'..ipynb', '._s123.ipynb', '.ipynb_checkpoints/', '.s123/', '.s123.ipynb'",
+    )
+
+
+def test_hidden_notebooks_in_a_student_folder_are_skipped_with_a_warning(tmp_path):
+    for student in ("erin", "frank"):
+        (tmp_path / student).mkdir()
+        for name in (".a.ipynb", "._a.ipynb"):
+            (tmp_path / student / name).write_text("{}")
+    (tmp_path / "erin" / "work.ipynb").write_text("{}")
+    discovery = find_submissions(tmp_path)
+    assert [(s.id, s.path.name) for s in discovery.submissions] == [("erin", "work.ipynb")]
+    assert discovery.warnings == (
+        "erin/: graded work.ipynb, skipped hidden '._a.ipynb', '.a.ipynb' (never graded)",
+        "frank/: no notebook graded; skipped hidden '._a.ipynb', '.a.ipynb' (never graded)",
+    )
+
+
+def test_the_hidden_entries_warning_is_one_bounded_line_whatever_the_names(tmp_path):
+    for number in range(40):
+        (tmp_path / f".{number:02d}\nfake warning line{'x' * 200}.ipynb").write_text("{}")
+    (warning,) = find_submissions(tmp_path).warnings
+    assert "\n" not in warning and "\\nfake" in warning  # escaped, so it cannot pose as another line
+    assert warning.endswith(" and 35 more") and len(warning) < 1000
+
+
 def test_a_missing_folder_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError):
         find_submissions(tmp_path / "nope")
@@ -109,8 +176,8 @@ def test_odd_entries_are_listed_never_opened(tmp_path):
         (tmp_path / "loop.ipynb").symlink_to(tmp_path / "loop.ipynb")
         (tmp_path / "device.ipynb").symlink_to("/dev/zero")
         (tmp_path / os.fsdecode(b"caf\xe9.ipynb")).write_text("{}")
-        (tmp_path / "..ipynb").write_text("{}")
-        (tmp_path / "...ipynb").write_text("{}")
+        (tmp_path / " .ipynb").write_text("{}")
+        (tmp_path / " ..ipynb").write_text("{}")
         (tmp_path / "new\nline.ipynb").write_text("{}")
         found = find_submissions(tmp_path).submissions
     assert sorted(s.id for s in found) == sorted(
@@ -123,7 +190,7 @@ def test_odd_entries_are_listed_never_opened(tmp_path):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     st.lists(
-        NAMES.filter(lambda n: n not in ("", ".", "..") and "/" not in n and "\x00" not in n and not n.startswith("._")),
+        NAMES.filter(lambda n: n not in ("", ".", "..") and "/" not in n and "\x00" not in n),
         max_size=8,
         unique=True,
     )
@@ -136,4 +203,4 @@ def test_ids_are_unique_whatever_the_names(tmp_path_factory, names):
         except OSError:  # a name the filesystem itself refuses (too long)
             continue
     found = ids(folder)
-    assert len(found) == len(set(found)) == len(list(folder.iterdir()))
+    assert len(found) == len(set(found)) == len([p for p in folder.iterdir() if not p.name.startswith(".")])

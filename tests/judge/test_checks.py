@@ -262,13 +262,16 @@ def test_reparameterize_is_checked_statistically(plan, expected, implementation,
 # ----------------------------------------------------------------------------- partial evidence, redaction
 
 
-def test_the_inputs_that_ran_name_the_mistake_and_the_one_that_raised_is_reported(plan, expected):
-    """alphas_cumprod[t] with 1-based t: off by one on every hidden input, IndexError at t = T (the public input)."""
+def test_values_from_the_inputs_that_ran_name_no_mistake_when_one_raised(plan, expected):
+    """alphas_cumprod[t] with 1-based t: off by one on every hidden input, IndexError at t = T (the public input).
+    The hidden values alone single out off_by_one_index, but a mistake is named only from values that all exist."""
     evidence = s.evidence(plan, expected, closed_form=s.closed_form_ddpm_indexing)
-    mu = run(evidence, "closed_form.mu")
-    assert (mu.status, mu.misconceptions) == (CheckStatus.FAIL, ("off_by_one_index",))
-    assert "raised on 1 input(s)" in mu.message and "IndexError" in mu.message and "the public input" in mu.message
-    assert mu.details["cases_raised"] == ["public"]
+    for check_id in ("closed_form.mu", "closed_form.sigma"):
+        result = run(evidence, check_id)
+        assert (result.status, result.misconceptions, result.score) == (CheckStatus.FAIL, (), 0.0), result.message
+        assert "raised on 1 input(s)" in result.message and "IndexError" in result.message and "the public input" in result.message
+        assert "Right on the public input" not in result.message and "named only when every input gives a value" in result.message
+        assert result.details["cases_raised"] == ["public"]
 
 
 def test_right_where_it_ran_but_raising_elsewhere_is_an_error_not_a_pass(plan, expected):

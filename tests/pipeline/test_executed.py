@@ -14,10 +14,18 @@ import pytest
 from graders.assignment.contract import PROBE_TAG
 from graders.assignment.probe_runtime import MIME_TYPE
 from graders.errors import NotebookError
-from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionOutcome
+from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
 from graders.execute.output_limits import MAX_OUTPUTS_PER_CELL
 from graders.intake.notebooks import MAX_JSON_OBJECTS
-from graders.pipeline.executed import MAX_PROSE_CHARS, cell_errors, keep_executed, load_executed, read_executed, trim_prose
+from graders.pipeline.executed import (
+    MAX_PROSE_CHARS,
+    CellLimits,
+    cell_errors,
+    keep_executed,
+    load_executed,
+    read_executed,
+    trim_prose,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = MAX_EXECUTED_BYTES // 4  # each shape at a quarter of the cap: the ratios below hold at any size
@@ -127,16 +135,17 @@ def displays(count: int) -> list[nbformat.NotebookNode]:
     return [nbformat.v4.new_output("display_data", data={"text/plain": f"shown {i}"}) for i in range(count)]
 
 
-def test_the_copy_kept_in_the_reports_has_at_most_so_many_outputs_per_cell_its_error_and_the_probe_results(tmp_path):
+def test_the_copy_kept_in_the_reports_has_at_most_so_many_outputs_per_cell_and_keeps_its_error(tmp_path):
     """The cold path records every output a kernel sends, and a notebook can write its own: the grader caps what it keeps."""
     loop = nbformat.v4.new_code_cell("for i in range(3000): display(i)\n1 / 0", execution_count=1)
     loop.outputs = [*displays(3000), nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]
     probe = nbformat.v4.new_code_cell("probe", execution_count=2, metadata={"tags": [PROBE_TAG]})
     probe.outputs = [*displays(2000), nbformat.v4.new_output("display_data", data={MIME_TYPE: {"calls": {}}, "text/plain": "results"})]
-    notebook = nbformat.v4.new_notebook(cells=[loop, probe])
-    delivered, target = tmp_path / "delivered.ipynb", tmp_path / "reports" / "executed.ipynb"
-    nbformat.write(notebook, delivered)
-    executed = keep_executed(delivered, target)
+    job = ExecutionJob("x", str(tmp_path / "in.ipynb"), str(tmp_path / "executed.ipynb"), str(tmp_path / "work"), {}, 10.0)
+    nbformat.write(nbformat.v4.new_notebook(cells=[loop]), job.snapshot_path)  # the record: the student's cells before the probe
+    nbformat.write(nbformat.v4.new_notebook(cells=[loop, probe]), job.output_path)
+    target = tmp_path / "reports" / "executed.ipynb"
+    executed = keep_executed(job, target)
     assert executed is not None and nbformat.read(target, as_version=4) == executed
     kept_loop, kept_probe = executed.cells
     assert len(kept_loop.outputs) == MAX_OUTPUTS_PER_CELL + 1  # and the error
@@ -145,9 +154,9 @@ def test_the_copy_kept_in_the_reports_has_at_most_so_many_outputs_per_cell_its_e
     ]
     assert f"{3000 - (MAX_OUTPUTS_PER_CELL - 1):,} more outputs" in kept_loop.outputs[-1].text
     assert kept_loop.outputs[-2].output_type == "error"
-    assert any(MIME_TYPE in o.get("data", {}) for o in kept_probe.outputs) and len(kept_probe.outputs) == MAX_OUTPUTS_PER_CELL + 1
+    assert any(MIME_TYPE in o.get("data", {}) for o in kept_probe.outputs)
     outcome = ExecutionOutcome("x", finished=True)
-    assert [e.ename for e in cell_errors(executed, notebook, 10.0, outcome)] == ["ZeroDivisionError"]
+    assert [e.ename for e in cell_errors(executed, executed, CellLimits(10.0, 2**20), outcome)] == ["ZeroDivisionError"]
 
 
 def test_markdown_that_is_not_run_is_capped_in_the_copy_that_runs():

@@ -169,6 +169,17 @@ def test_correct_submissions_beside_hostile_ones_keep_every_point(batch):
         assert results[name].score == results[name].max_score == 12, failing(results[name])
 
 
+def test_a_lookup_table_for_the_public_inputs_earns_what_a_stub_earns(batch):
+    _, results = batch
+    table, stub = results["lookup-table"], results["stub"]
+    assert (table.score, failing(table).keys()) == (stub.score, failing(stub).keys()), (failing(table), failing(stub))
+    assert [c.misconceptions for c in table.checks if c.misconceptions] == []  # nothing named from the public input alone
+    # The table did answer the public input: its values were judged there (the stub has none).
+    checks = {c.id: c for c in table.checks}
+    assert checks["closed_form.mu"].status.value == "fail" and "On the public input" in checks["closed_form.mu"].message
+    assert "where it returned a value" in checks["vae_loss.kl"].message
+
+
 def test_every_result_records_that_the_sandbox_held(batch):
     _, results = batch
     sandbox = results["solution"].provenance["sandbox"]
@@ -270,7 +281,7 @@ def test_the_notebook_sees_only_the_allow_listed_view(batch):
     assert not leaked(result), result.cell_errors
     assert result.cell_errors == () and result.score == 12
     view = result.provenance["sandbox"]["filesystem"]
-    assert f"read-only: {ROOT / 'graders'}" in view and not [line for line in view if line.endswith(str(ROOT))]
+    assert not [line for line in view if str(ROOT) in line and ".venv" not in line]  # neither the repository nor the harness
 
 
 def test_nothing_of_the_graders_environment_reaches_any_report(batch):

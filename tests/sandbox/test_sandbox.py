@@ -5,7 +5,9 @@ forks and enters the sandbox in the child, as the warm zygote does (`run_forked`
 the cold-path launcher (`run_launcher`). Identities:
 - "caller": whoever runs pytest (root in CI: the drop-to-uid-65534 path);
 - "unprivileged": as root, the child first becomes uid 65534 itself, so the sandbox takes the
-  user-namespace path that an ordinary user's grader takes.
+  user-namespace path that an ordinary user's grader takes. An ordinary user owns its checkout;
+  uid 65534 does not, so the child first gets a way to it (`emulation.reach`: a checkout under a
+  0700 folder, such as root's home or a `mktemp -d`, is otherwise out of its reach).
 An assertion is skipped only when a probe independent of the sandbox shows the machine lacks
 the capability (e.g. no user namespaces); the reason names it.
 """
@@ -16,6 +18,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -30,6 +33,7 @@ import pytest
 
 from graders.sandbox import SandboxPolicy, capabilities, filesystem, release_cgroup
 from graders.sandbox.policy import Findings
+from tests.sandbox import emulation
 
 REPO = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -53,6 +57,8 @@ if pid == 0:
     status = 1
     try:
         if args["uid"] is not None:
+            from tests.sandbox.emulation import reach
+            reach(args["reach"], args["uid"])
             os.setgroups([]); os.setresgid(args["uid"], args["uid"], args["uid"]); os.setresuid(args["uid"], args["uid"], args["uid"])
             ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again, as a process that never was root
         if args["thread"]:
@@ -106,11 +112,18 @@ def userns_as_nobody() -> bool:
     return subprocess.run([sys.executable, "-c", PROBE_USERNS_AS_NOBODY], check=False).returncode == 0
 
 
+def skip_unless_nobody_can_stand_in() -> None:
+    if not IS_ROOT:
+        pytest.skip("becoming uid 65534 needs root; the caller is already unprivileged")
+    if reason := emulation.gap(emulation.needed()):
+        pytest.skip(reason)
+
+
 @pytest.fixture(params=["caller", "unprivileged"])
 def identity(request: pytest.FixtureRequest) -> str:
     """Who enters the sandbox; limits are tested for both whatever the namespaces do."""
-    if request.param == "unprivileged" and not IS_ROOT:
-        pytest.skip("becoming uid 65534 needs root; the caller is already unprivileged")
+    if request.param == "unprivileged":
+        skip_unless_nobody_can_stand_in()
     return request.param
 
 
@@ -183,6 +196,7 @@ def run_forked(
     args = {
         "policy": policy.to_json(),
         "uid": NOBODY if identity == "unprivileged" else None,
+        "reach": emulation.needed(),
         "code": code,
         "paths": paths,
         "torch": torch,
@@ -195,9 +209,9 @@ def run_forked(
     )
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert lines and "status" in lines[-1], f"the forking parent failed:\n{done.stdout}\n{done.stderr}"
-    report = lines[0] if len(lines) > 1 else {}
+    assert len(lines) > 1, f"the child ({identity}) never got a sandbox report: it failed before or in enter_sandbox:\n{done.stderr}"
     results = lines[1] if len(lines) > 2 else {}
-    return Outcome(report, results, lines[-1]["status"], done.stderr, lines[-1]["later_children_in_own_namespace"])
+    return Outcome(lines[0], results, lines[-1]["status"], done.stderr, lines[-1]["later_children_in_own_namespace"])
 
 
 def run_launcher(policy: SandboxPolicy, tmp_path: Path, command: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
@@ -329,13 +343,13 @@ def test_filesystem_hides_protects_and_keeps_the_right_dirs(isolated: str, paths
     assert got["data_write"] in (13, 30)  # EACCES / EROFS
     assert got["outside_read"] == got["outside_write"] == got["outside_create"] == 2  # ENOENT
     assert got["repo_write"] in (13, 30)  # /var/tmp leads to the kept dirs: a read-only skeleton
-    # (5) the allow-list: the system, the Python installation and the kept dirs; of the repository
-    # only the graders package, so `reference` cannot be imported; no secrets in /etc
+    # (5) the allow-list: the system, the Python installation and the kept dirs; nothing of the
+    # repository but its venv: neither the harness (graders/) nor `reference`; no secrets in /etc
     allowed = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "tmp", "usr"}
-    python_tops = {Path(p).parts[1] for p in (sys.prefix, sys.base_prefix, REPO, paths["base"])}
+    python_tops = {Path(p).parts[1] for p in (*emulation.needed(), paths["base"])}  # with site-packages a .pth adds
     assert set(got["root"]) <= allowed | python_tops, got["root"]
     assert not {"home", "srv", "opt", "mnt", "var", "sys"} & set(got["root"]) - python_tops
-    assert "graders" in got["graders_dir"] and set(got["graders_dir"]) <= {"graders", Path(sys.prefix).name}, got["graders_dir"]
+    assert set(got["graders_dir"]) <= {Path(sys.prefix).name}, got["graders_dir"]
     assert got["import_reference"] == "ModuleNotFoundError"
     assert got["etc_secrets"] == []
     assert Path(paths["outside"], "existing.txt").read_text() == "old"
@@ -389,6 +403,7 @@ def test_fork_bomb_is_limited_and_nothing_survives(identity: str, paths: dict[st
     limit = outcome.report["process_limit"]
     if limit == "none":
         pytest.skip(f"no process limit available: {outcome.report['warnings']}")
+    assert outcome.results, f"the fork bomb printed nothing:\n{outcome.stderr}"
     assert outcome.results["forks"] <= 16 and outcome.results["errno"] == 11, outcome.results  # EAGAIN
     assert_no_cgroup_left(outcome.report)
 
@@ -413,6 +428,7 @@ def test_big_file_write_stops_at_max_file_bytes(identity: str, paths: dict[str, 
 
 
 def test_threads_make_a_user_namespace_impossible_and_the_report_says_so(paths: dict[str, str], userns_as_nobody: bool) -> None:
+    skip_unless_nobody_can_stand_in()
     if not userns_as_nobody:
         pytest.skip("needs root (to become uid 65534) and user namespaces for uid 65534")
     outcome = run_forked(policy_for(paths), "unprivileged", "", paths, thread=True)
@@ -542,6 +558,38 @@ def test_the_view_keeps_a_venv_under_tmp_but_never_the_repository_around_it(tmp_
     view = filesystem.plan_view(SandboxPolicy(), Findings())
     kinds = {entry.path: entry.kind for entry in view.entries}
     assert kinds[os.path.realpath(venv)] is filesystem.Kind.READONLY
-    assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.READONLY
+    assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.HIDDEN  # the harness: hidden wherever it would show
     assert not [path for path in kinds if path in (str(clone), str(REPO), str(REPO / "reference"))]
     assert kinds["/tmp"] is filesystem.Kind.SCRATCH and "/etc/shadow" not in kinds
+
+
+STAND_IN = r"""
+import json, os, sys
+from tests.sandbox.emulation import reach
+checkout, private = sys.argv[1], sys.argv[2]
+reach([checkout])
+os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+print(json.dumps({"read": open(checkout + "/graders/module.py").read(), "others": os.listdir(private)}))
+"""
+
+
+def test_the_unprivileged_stand_in_reaches_a_checkout_under_private_folders_and_the_host_is_unchanged(tmp_path: Path) -> None:
+    """A checkout under two 0700 folders (a `mktemp -d` in root's home): uid 65534 reaches it in its
+    own mount namespace, sees nothing else of those folders, and their modes stay as they were."""
+    if not IS_ROOT:
+        pytest.skip("the stand-in is for a root test run")
+    private = tmp_path / "home"
+    checkout = private / "tmp.x" / "repo"
+    (checkout / "graders").mkdir(parents=True)
+    (checkout / "graders" / "module.py").write_text("reached")
+    (private / "secret.txt").write_text("the owner's")
+    for folder in (private, private / "tmp.x"):
+        folder.chmod(0o700)
+    command = [sys.executable, "-c", STAND_IN, str(checkout), str(private)]
+    done = subprocess.run(command, capture_output=True, text=True, env=ENV, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"read": "reached", "others": ["tmp.x"]}
+    assert [stat.S_IMODE(folder.stat().st_mode) for folder in (private, private / "tmp.x")] == [0o700, 0o700]
+    assert emulation.gap([str(checkout)]) == ""
+    checkout.chmod(0o700)  # a checkout made under umask 077: no way to it helps; the tests say so
+    assert "cannot read" in emulation.gap([str(checkout)]) and "drwx------" in emulation.gap([str(checkout)])
