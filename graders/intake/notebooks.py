@@ -113,15 +113,16 @@ def _check_counts(text: str) -> None:
 
 
 def _counts(text: str) -> tuple[int, int]:
-    """(objects, tokens) outside strings, counted until one is over its cap: upper bounds from
-    counting characters where those are within the caps (most notebooks), else one step per token.
+    """(objects, tokens) of the JSON text: upper bounds from its characters when those are within the
+    caps (most notebooks); else counted outside strings, one step per token, until one is over its cap.
 
     Each string is skipped by the C decoder (escapes and all), so a step costs the same whatever the
     string holds, and nothing is kept: memory stays that of the text. A text that is not JSON stops
     the count where it goes wrong; json.loads then says where, having built no more than was counted."""
     objects = text.count("{")
-    if objects <= MAX_JSON_OBJECTS and text.count('"') // 2 + objects + text.count("[") + text.count(",") <= MAX_JSON_TOKENS:
-        return objects, 0
+    tokens = text.count('"') // 2 + objects + text.count("[") + text.count(",")  # a string has two quotes at least
+    if objects <= MAX_JSON_OBJECTS and tokens <= MAX_JSON_TOKENS:
+        return objects, tokens
     objects = tokens = position = 0
     decoder = json.JSONDecoder()
     while objects <= MAX_JSON_OBJECTS and tokens <= MAX_JSON_TOKENS:
