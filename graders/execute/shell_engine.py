@@ -29,7 +29,7 @@ from traitlets import Type
 from traitlets.config import Config
 
 from graders.assignment.probe_runtime import TimeLimit
-from graders.execute.handover import PLACEHOLDER, ChildChannel, is_probe, write_json
+from graders.execute.handover import ChildChannel, after_probe, is_probe, write_json
 from graders.execute.output_limits import (
     MAX_DISPLAY_BYTES,
     MAX_OUTPUTS_PER_CELL,
@@ -187,7 +187,7 @@ class InProcessShellEngine(Engine):
                 cell.outputs = run_cell(shell, cell.source, execution_timeout)
                 cell.execution_count = shell.execution_count - 1
                 if probe:
-                    cell.source = PLACEHOLDER
+                    after_probe(nb_man.nb, index)
             nb_man.cell_complete(cell, index)
         nb_man.nb.metadata["language_info"] = {"name": "python", "version": platform.python_version()}
         nb_man.output_path = output_path  # papermill's notebook_complete() saves it, once
