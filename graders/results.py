@@ -1,7 +1,8 @@
 """Plain, serialisable result types: what a check and a submission come out as.
 
-Everything downstream (results.json, report.html, grades.csv, a future gradebook)
-is rendered from these dataclasses and nothing else.
+Everything downstream (results.json, report.html, grades.csv, the gradebook, the review app)
+is rendered from these dataclasses and nothing else. What a student wrote is capped where a
+result is built (or read back), so no answer can make every file and every gradebook row huge.
 """
 
 from __future__ import annotations
@@ -11,6 +12,33 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
+
+# Caps on student-written text a result carries. A real KL answer is a paragraph or two, a
+# derivation answer line a few dozen characters; a cut text ends with `truncation_note`.
+MAX_ANSWER_CHARS = 10_000  # one written (free-text) answer
+MAX_LATEX_CHARS = 2_000  # one derivation answer, as written (the judge reads the capped text too)
+MAX_CELL_ERROR_CHARS = 2_000  # the source excerpt of a cell that raised
+MAX_ERROR_TEXT_CHARS = 1_000  # an exception's name or message (the grader's own note on it included)
+MAX_MESSAGE_CHARS = 4_000  # the submission's message (it quotes what the notebook's process reported)
+
+
+def truncation_note(dropped: int) -> str:
+    return f"… [truncated: {dropped:,} characters not shown]"
+
+
+def capped(text: str, limit: int) -> str:
+    """`text`, or its start and a note of how much was cut: at most `limit` characters either way,
+    so capping a capped text (a result read back and written again) changes nothing."""
+    if len(text) <= limit:
+        return text
+    kept = limit - len(truncation_note(len(text)))  # the note for the largest count fits whatever is dropped
+    return text[:kept] + truncation_note(len(text) - kept)
+
+
+def _cap_field(instance: object, name: str, limit: int) -> None:
+    value = getattr(instance, name)
+    if isinstance(value, str):
+        object.__setattr__(instance, name, capped(value, limit))  # frozen: set once, while being built
 
 
 class CheckStatus(str, Enum):
@@ -49,6 +77,11 @@ class CellError:
     evalue: str
     source_excerpt: str
 
+    def __post_init__(self) -> None:
+        _cap_field(self, "ename", MAX_ERROR_TEXT_CHARS)
+        _cap_field(self, "evalue", MAX_ERROR_TEXT_CHARS)
+        _cap_field(self, "source_excerpt", MAX_CELL_ERROR_CHARS)
+
 
 @dataclass(frozen=True)
 class FreeTextAnswer:
@@ -56,6 +89,9 @@ class FreeTextAnswer:
 
     question: str
     answer: str
+
+    def __post_init__(self) -> None:
+        _cap_field(self, "answer", MAX_ANSWER_CHARS)
 
 
 @dataclass(frozen=True)
@@ -65,6 +101,9 @@ class DerivationAnswer:
     quantity: str  # "mu" | "Sigma"
     latex: str | None
     note: str = ""  # for the student: what of the notebook was not read for answers (past a cap); kept for `grader rescore`
+
+    def __post_init__(self) -> None:
+        _cap_field(self, "latex", MAX_LATEX_CHARS)
 
 
 @dataclass(frozen=True)
@@ -81,6 +120,9 @@ class SubmissionResult:
     free_text: tuple[FreeTextAnswer, ...] = ()
     # Provenance: grader version, reference hash, grading seed, executor, timings.
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _cap_field(self, "message", MAX_MESSAGE_CHARS)
 
     def to_json(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

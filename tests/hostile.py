@@ -81,13 +81,14 @@ def look_around(repo: Path, allowed_top: set[str]) -> str:
 
 
 def lift_caps(function: str = "closed_form") -> str:
-    """Raise the display caps from inside the child, then flood the probe cell from a probed function."""
+    """Raise the output caps from inside the child, then flood a cell and the probe cell (from a probed
+    function) far past them, but within what the grader reads (graders.execute.jobs.MAX_EXECUTED_BYTES)."""
     return (
-        "import sys\nengine = sys.modules.get('graders.execute.shell_engine')\n"
-        "if engine is not None:\n    engine.MAX_DISPLAY_BYTES = engine.MAX_STREAM_CHARS = 10**12\n"
+        "import sys\nfrom IPython.display import display\nengine = sys.modules.get('graders.execute.shell_engine')\n"
+        "if engine is not None:\n    engine.MAX_DISPLAY_BYTES = engine.MAX_STREAM_CHARS = engine.MAX_OUTPUTS_PER_CELL = 10**12\n"
         f"_original = {function}\n"
-        f"def {function}(*args, **kwargs):\n    print('y' * 2_000_000)\n    return _original(*args, **kwargs)\n"
-        "print('x' * 20_000_000)"
+        f"def {function}(*args, **kwargs):\n    print('y' * 200_000)\n    return _original(*args, **kwargs)\n"
+        "print('x' * 6_000_000)\nfor i in range(3_000):\n    display(i)"
     )
 
 

@@ -10,17 +10,23 @@ named are the grader's: they come as data (`kit_data.json`, written by `grader k
 reference's and each known mistake's values on the public inputs. The hidden inputs, the
 derivation's verdict and the training experiment are graded after you submit.
 
-This file imports only the standard library, numpy, torch and nbformat, nothing of the grader.
-The grader imports it in turn: how values are read and compared (graders/judge/comparison.py
-re-exports that part), the table `grader check` prints, the kit cell tag. Where it re-implements
-a grader rule (observables, the per-mistake diagnosis, the sampling tests as critical values, the
-derivation's readability), tests/kit/ pins its agreement with the grader.
+From a terminal, the notebook runs as the grader runs it: in an IPython shell (magics and `!` lines
+run, as in Jupyter), the kit's own check cells emptied, and `check` importing the stub the grader
+gives every notebook (`CHECK_STUB`), so `from check import check` anywhere is harmless. A check
+cell that defines something the notebook needs is named in a warning: the grader will not see it.
+
+This file imports only the standard library, numpy, torch, nbformat and IPython (with traitlets, its
+configuration), nothing of the grader; IPython only to run cells. The grader imports it in turn: how
+values are read and compared (graders/judge/comparison.py re-exports that part), the table `grader
+check` prints, the kit cell tag, the check stub. Where it re-implements a grader rule (observables, the
+per-mistake diagnosis, the sampling tests as critical values, the derivation's readability), tests/kit/
+pins its agreement with the grader.
 """
 
 from __future__ import annotations
 
 import argparse
-import builtins
+import ast
 import contextlib
 import hashlib
 import importlib.util
@@ -29,9 +35,11 @@ import json
 import math
 import os
 import re
+import symtable
 import sys
+import tempfile
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -44,8 +52,17 @@ DATA_FILE = "kit_data.json"
 # The grader's own modules this file uses, beside it in the kit and in the grader's package alike.
 RUNTIME_FILE = "probe_runtime.py"
 ANSWER_LINES_FILE = "answer_lines.py"
-# Cells tagged so in the kit's template run check(); the grader blanks them (no check.py there).
+# Cells tagged so in the kit's template run check(); the grader blanks them (what they define is lost).
 KIT_CELL_TAG = "a10-kit-check"
+# `check` while a notebook is graded (check.py in its work dir, written by graders/execute/cold.py) and while
+# `python check.py NOTEBOOK` runs its cells: a kit import anywhere in a notebook cannot break its grading.
+CHECK_STUB = '''"""The student kit's check() while a notebook is graded: it does nothing here; the grader checks after the last cell."""
+
+
+def check(*args, **kwargs):
+    return None
+'''
+CHECK_MODULE = "check"
 # check() in a notebook leaves an output of this type: the saved notebook carries the kit's hash.
 KIT_MIME = "application/vnd.a10-kit+json"
 PROBE_TAG = "a10-grader-probe"  # the grader's own cell, should a student have pasted one in
@@ -75,6 +92,11 @@ def recorded_kit(notebook: Mapping[str, Any]) -> str:
             if isinstance(record, Mapping) and isinstance(record.get("kit"), str) and re.fullmatch(r"[0-9a-f]{12}", record["kit"]):
                 found = record["kit"]
     return found
+
+
+def write_check_stub(folder: Path) -> None:
+    """The stub as check.py in a notebook's work dir, where its kernel imports modules from."""
+    (folder / f"{CHECK_MODULE}.py").write_text(CHECK_STUB, encoding="utf-8")
 
 
 def load_data(kit_dir: Path = KIT_DIR) -> dict[str, Any]:
@@ -558,6 +580,120 @@ def judge_all(
     return verdicts
 
 
+# ----------------------------------------------------------------------------- what the grader will not see
+
+# Magics whose Python runs in the notebook's namespace, so what it defines stays (unlike %%timeit's).
+_PYTHON_MAGICS = ("time", "capture", "prun")
+_MAX_MAGICS_DEEP = 4  # `%%time` over `%%capture` over …: deeper is left unread (it binds nothing found here)
+_MAX_NAMES_SHOWN = 6
+
+
+@dataclass(frozen=True)
+class LostDefinition:
+    """What a kit check cell binds that the notebook needs: the grader empties the cell, so it is not there."""
+
+    number: int  # the cell, counted as CellFailure counts
+    names: tuple[str, ...]
+
+    def warning(self) -> str:
+        shown = ", ".join(f"`{name}`" for name in self.names[:_MAX_NAMES_SHOWN])
+        more = f" and {len(self.names) - _MAX_NAMES_SHOWN} more" if len(self.names) > _MAX_NAMES_SHOWN else ""
+        return (
+            f"Warning: cell {self.number} is one of the kit's check cells (tagged {KIT_CELL_TAG}), which the grader empties "
+            f"before running your notebook: {shown}{more} defined there will not exist when your notebook is graded. "
+            "Move that code into a cell of your own."
+        )
+
+
+def definition_warnings(cells: Sequence[Mapping[str, Any]] | None, data: Mapping[str, Any]) -> list[str]:
+    """A warning per check cell whose definitions the graded notebook misses (none without the cells or IPython)."""
+    if cells is None or importlib.util.find_spec("IPython") is None:
+        return []
+    graded = {call["function"] for call in data["request"]["calls"]}  # what the grader calls after the last cell
+    return [lost.warning() for lost in lost_definitions(cells, graded)]
+
+
+def lost_definitions(cells: Sequence[Mapping[str, Any]], graded: Collection[str]) -> list[LostDefinition]:
+    """The check cells that bind what the graded notebook needs: a function or class (always), a graded
+    function's name, or a name a later cell reads before binding it anew, unless an earlier cell had bound it."""
+    lines = answer_lines()
+    lost: dict[int, dict[str, None]] = {}  # cell number → names, in the order found
+    pending: dict[str, int] = {}  # a name only a check cell has bound, and that cell
+    bound: set[str] = set()  # names the cells the grader runs have bound so far
+    number = 0
+    for cell in cells:
+        tags = lines.cell_tags(cell)
+        if PROBE_TAG in tags:
+            continue
+        number += 1
+        if cell.get("cell_type") != "code":
+            continue
+        statements = _statements(lines.cell_source(cell))
+        if KIT_CELL_TAG in tags:
+            for _, binds, defines in statements:
+                lost.setdefault(number, {}).update(dict.fromkeys(name for name in sorted(binds) if name in defines or name in graded))
+                pending.update({name: number for name in binds - bound})
+            continue
+        for reads, binds, _ in statements:
+            for name in sorted(reads & pending.keys()):
+                lost.setdefault(pending.pop(name), {})[name] = None
+            bound |= binds
+            for name in binds:
+                pending.pop(name, None)
+    return [LostDefinition(cell, tuple(names)) for cell, names in sorted(lost.items()) if names]
+
+
+def _statements(source: str) -> list[tuple[frozenset[str], frozenset[str], frozenset[str]]]:
+    """Each top-level statement of a cell as IPython runs it: (the notebook's names it reads, those it binds,
+    of which functions and classes). A cell that does not parse gives none."""
+    statements = []
+    for statement in _python_statements(source):
+        try:
+            table = symtable.symtable(ast.unparse(statement), "<cell>", "exec")
+        except (SyntaxError, RecursionError):  # `return` outside a function, nesting Python cannot compile: the cell fails anyway
+            continue
+        binds = frozenset(s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported())
+        defines = frozenset(s.get_name() for s in table.get_symbols() if s.is_namespace() and s.get_name() in binds)
+        statements.append((_reads(table), binds, defines))
+    return statements
+
+
+def _python_statements(source: str, depth: int = 0) -> list[ast.stmt]:
+    """The cell's statements, magics turned into Python by IPython; the Python inside %%time and the like inlined."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    try:
+        tree = ast.parse(TransformerManager().transform_cell(source))
+    # What CPython's parser raises on what it cannot read: ValueError on a null byte, RecursionError and
+    # MemoryError (its stack overflowing) on deep nesting.
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    statements: list[ast.stmt] = []
+    for statement in tree.body:
+        inner = _magic_python(statement)
+        statements += _python_statements(inner, depth + 1) if inner is not None and depth < _MAX_MAGICS_DEEP else [statement]
+    return statements
+
+
+def _magic_python(statement: ast.stmt) -> str | None:
+    """The Python a `%time …` line or `%%time` cell runs (as IPython writes them: get_ipython().run_*_magic(...)), else None."""
+    match statement:
+        case ast.Expr(ast.Call(func=ast.Attribute(attr="run_cell_magic"), args=[ast.Constant(name), _, ast.Constant(str(body))])):
+            return body if name in _PYTHON_MAGICS else None
+        case ast.Expr(ast.Call(func=ast.Attribute(attr="run_line_magic"), args=[ast.Constant(name), ast.Constant(str(body))])):
+            return body if name in _PYTHON_MAGICS else None
+    return None
+
+
+def _reads(table: symtable.SymbolTable) -> frozenset[str]:
+    """The notebook's names a statement reads: at top level, and as globals in the functions and classes it defines."""
+    top = table.get_type() == "module"
+    names = {s.get_name() for s in table.get_symbols() if s.is_referenced() and (top or s.is_global())}
+    for child in table.get_children():
+        names |= _reads(child)
+    return frozenset(names)
+
+
 # ----------------------------------------------------------------------------- the table (`grader check` prints it too)
 
 
@@ -569,7 +705,12 @@ class CellFailure:
 
 
 def format_table(
-    name: str, verdicts: Sequence[Verdict], message: str = "", cell_failures: Sequence[CellFailure] = (), width: int = 100
+    name: str,
+    verdicts: Sequence[Verdict],
+    message: str = "",
+    cell_failures: Sequence[CellFailure] = (),
+    width: int = 100,
+    warnings: Sequence[str] = (),
 ) -> str:
     score, total = sum(v.score for v in verdicts), sum(v.points for v in verdicts)
     rows = [f"Self-check of {name}: {score:g} / {total:g} points on the public inputs"]
@@ -583,36 +724,61 @@ def format_table(
         rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
     for failure in cell_failures:
         rows.append(f"\nCell {failure.number} raised {failure.ename}: {failure.evalue}")
+    rows.extend(f"\n{textwrap.fill(warning, width, break_on_hyphens=False)}" for warning in warnings)
     return "\n".join(rows)
 
 
 # ----------------------------------------------------------------------------- from a terminal: run the notebook
 
 
-def _runnable(source: str) -> str:
-    """Python of a cell: IPython's `%magic` and `!shell` lines are dropped (there is no IPython here)."""
-    if source.lstrip().startswith("%%"):
-        return ""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
-
-
 class _CellTimeout(BaseException):
     """Raised in a cell past its time limit (a BaseException: `except Exception` in the cell cannot swallow it)."""
 
 
-def run_cells(
-    cells: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any], cell_timeout: float
-) -> tuple[dict[str, Any], list[CellFailure]]:
-    """Run the code cells in order in one namespace, as grading does: the parameters injected right after
-    the cell tagged `parameters` (before the first cell if none is), a cell that raises recorded and
-    execution going on, a cell that used more than `cell_timeout` seconds interrupted
-    (the grader's TimeLimit: time spent waiting for a busy CPU does not count). Printed output is not shown."""
-    runtime, lines = probe_runtime(), answer_lines()
-    namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins, "display": lambda *args, **kwargs: None}
+def kernel_like_shell(ipython_dir: str) -> Any:
+    """A fresh IPython shell, as the grader's warm path runs cells (graders/execute/shell_engine.py): magics,
+    `!` lines and display() work as in Jupyter. Its profile lives in `ipython_dir`, not the student's home."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    class Shell(InteractiveShell):
+        def enable_gui(self, gui: str | None = None) -> None:
+            """No GUI event loop: figures go to matplotlib's Agg backend (MPLBACKEND), as nothing shows them."""
+
+    InteractiveShell.clear_instance()  # get_ipython() in a cell must return this shell
+    # No history database: it would be one more file and a thread.
+    config = Config({"HistoryManager": {"enabled": False}, "InteractiveShell": {"colors": "NoColor"}})
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        return Shell.instance(config=config, ipython_dir=ipython_dir)
+
+
+@contextlib.contextmanager
+def check_stub_imported() -> Iterator[None]:
+    """`import check` gives the grader's stub (CHECK_STUB) inside: what a graded notebook imports."""
+    stub = ModuleType(CHECK_MODULE, "The student kit's check() while a notebook is graded.")
+    exec(compile(CHECK_STUB, f"{CHECK_MODULE}.py", "exec"), stub.__dict__)
+    saved = sys.modules.get(CHECK_MODULE)
+    sys.modules[CHECK_MODULE] = stub
+    try:
+        yield
+    finally:
+        if saved is None:
+            sys.modules.pop(CHECK_MODULE, None)
+        else:
+            sys.modules[CHECK_MODULE] = saved
+
+
+def run_cells(shell: Any, cells: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any], cell_timeout: float) -> list[CellFailure]:
+    """Run the code cells in order in `shell`, as grading does: the parameters injected right after the
+    cell tagged `parameters` (before the first cell if none is), the kit's check cells skipped (the grader
+    empties them), a cell that raises recorded and execution going on, a cell that used more than
+    `cell_timeout` seconds interrupted (the grader's TimeLimit: time spent waiting for a busy CPU does not
+    count). Printed output is not shown. The notebook's names end up in `shell.user_ns`."""
+    lines = answer_lines()
     injected = "".join(f"{key} = {value!r}\n" for key, value in parameters.items())
     failures: list[CellFailure] = []
     if not any("parameters" in lines.cell_tags(cell) for cell in cells):
-        exec(injected, namespace)
+        shell.run_cell(injected)
     number = 0
     for cell in cells:
         tags = lines.cell_tags(cell)
@@ -621,21 +787,31 @@ def run_cells(
         number += 1
         if cell.get("cell_type") != "code" or KIT_CELL_TAG in tags:
             continue
-        code = _runnable(lines.cell_source(cell))
-        try:
-            with (
-                contextlib.redirect_stdout(io.StringIO()),
-                contextlib.redirect_stderr(io.StringIO()),
-                runtime.TimeLimit(cell_timeout, _CellTimeout),
-            ):
-                exec(compile(code, f"<cell {number}>", "exec"), namespace)
-        except _CellTimeout:
-            failures.append(CellFailure(number, "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"))
-        except (Exception, SystemExit) as exc:  # noqa: BLE001 - the notebook's errors are findings, not the checker's
-            failures.append(CellFailure(number, type(exc).__name__, str(exc)[:500]))
+        failure = _run_cell(shell, lines.cell_source(cell), cell_timeout)
+        if failure is not None:
+            failures.append(CellFailure(number, *failure))
         if "parameters" in tags:
-            exec(injected, namespace)
-    return namespace, failures
+            shell.run_cell(injected)
+    return failures
+
+
+def _run_cell(shell: Any, source: str, cell_timeout: float) -> tuple[str, str] | None:
+    """(the error's name, its message) if the cell failed, else None."""
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            probe_runtime().TimeLimit(cell_timeout, _CellTimeout),
+        ):
+            result = shell.run_cell(source, store_history=True)
+        error = result.error_before_exec or result.error_in_exec
+    except _CellTimeout as timeout:  # the limit struck in IPython's own code around the cell's
+        error = timeout
+    if error is None:
+        return None
+    if isinstance(error, _CellTimeout):
+        return "Timeout", f"the cell ran longer than the {cell_timeout:g} s limit and was interrupted"
+    return type(error).__name__, str(error)[:500]
 
 
 def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data_dir: str | None) -> tuple[str, bool]:
@@ -658,11 +834,14 @@ def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         os.chdir(path.parent)  # relative paths in the notebook mean what they mean in Jupyter
-        namespace, failures = run_cells(notebook.cells, parameters, cell_timeout)
-        verdicts = judge_all(data, namespace, notebook.cells)
+        with tempfile.TemporaryDirectory(prefix="a10-kit-ipython-") as ipython_dir, check_stub_imported():
+            shell = kernel_like_shell(ipython_dir)
+            failures = run_cells(shell, notebook.cells, parameters, cell_timeout)
+            verdicts = judge_all(data, shell.user_ns, notebook.cells)
     finally:
         os.chdir(folder)
-    return format_table(path.stem, verdicts, cell_failures=failures), all(v.status == "pass" for v in verdicts)
+    table = format_table(path.stem, verdicts, cell_failures=failures, warnings=definition_warnings(notebook.cells, data))
+    return table, all(v.status == "pass" for v in verdicts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -673,6 +852,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.notebook.is_file():
         print(f"check.py: {args.notebook} is not a file", file=sys.stderr)
+        return 2
+    if importlib.util.find_spec("IPython") is None:
+        print("check.py: running a notebook needs IPython, which Jupyter runs notebooks with: pip install ipython", file=sys.stderr)
         return 2
     data = load_data()
     table, passed = check_file(args.notebook, data=data, cell_timeout=args.timeout or data["cell_timeout"], data_dir=args.data_dir)
@@ -701,8 +883,9 @@ def check(part: str | None = None) -> None:
     """Check the functions defined in this notebook on the public inputs (all parts, or one)."""
     namespace = sys._getframe(1).f_globals
     data = load_data()
+    saved = _notebook_cells(namespace)
     about_derivation = part is None or part.startswith("derivation")
-    cells = _notebook_cells(namespace) if about_derivation else None
+    cells = saved if about_derivation else None
     if cells is None and part is not None and about_derivation:
         print("Your written answers are checked from a terminal (a kernel cannot read its notebook): python check.py NOTEBOOK")
         return
@@ -711,7 +894,7 @@ def check(part: str | None = None) -> None:
         parts = sorted({s["id"].split(".")[0] for s in data["checks"]})
         print(f"Nothing to check for {part!r}: the parts are {', '.join(parts)}.")
         return
-    table = format_table("this notebook", verdicts) + f"\n\nChecked with kit {kit_hash()}."
+    table = format_table("this notebook", verdicts, warnings=definition_warnings(saved, data)) + f"\n\nChecked with kit {kit_hash()}."
     if cells is None:
         table += " Your written answers (derivation.*) are checked from a terminal: python check.py NOTEBOOK."
     try:

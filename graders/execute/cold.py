@@ -24,6 +24,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from graders.assignment.kit_check import write_check_stub
 from graders.execute.handover import ColdHandover
 from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome, kernel_environment, reported_sandbox
 
@@ -49,6 +50,8 @@ def run_notebook(job: ExecutionJob, engine: str | None = None, **engine_options:
 
     started = time.perf_counter()
     Path(job.work_dir).mkdir(parents=True, exist_ok=True)
+    # Every executor (cold kernel, warm child, Dask worker) comes through here: `import check` gets the stub.
+    write_check_stub(Path(job.work_dir))
     notebook = load_notebook_node(job.input_path)
     notebook = parameterize_notebook(notebook, job.parameters, kernel_name=KERNEL_NAME, language="python")
     notebook = prepare_notebook_metadata(notebook, job.input_path, job.output_path)

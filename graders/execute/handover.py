@@ -100,7 +100,19 @@ class ColdHandover:
     def after_probe(self, cell: Any, cell_index: int) -> None:
         """Called once the cell's source was sent to the kernel: the saved notebook keeps the placeholder."""
         if is_probe(cell):
-            cell.source = PLACEHOLDER
+            after_probe(self.notebook, cell_index)
+
+
+def after_probe(notebook: nbformat.NotebookNode, probe_index: int) -> None:
+    """Once the probe cell has its source: the placeholder again, and no outputs before it.
+
+    The grader takes the student's cells from the record; the notebook written at the end is read
+    for the probe's results alone, so a notebook whose outputs are large stays well within the cap.
+    """
+    notebook.cells[probe_index].source = PLACEHOLDER
+    for cell in notebook.cells[:probe_index]:
+        if cell.cell_type == "code":
+            cell.outputs = []
 
 
 # ----------------------------------------------------------------------------- warm path, child side

@@ -19,10 +19,13 @@ from typing import Any, Protocol
 from graders.execute.untrusted import read_json
 from graders.sandbox import SandboxPolicy, SandboxReport
 
-# The largest executed notebook the grader reads (checked before parsing). Outputs are cut to
-# 100,000 characters per stream and 2 MB per display while recorded, so a real notebook stays far
-# below; parsing the 256 MiB the sandbox lets a notebook write would cost the grader gigabytes.
-MAX_EXECUTED_BYTES = 64 * 2**20
+# The largest executed notebook the grader reads (checked before parsing; the parse also counts
+# its JSON objects first, see intake.notebooks). The shipped submissions' executed notebooks weigh
+# 0.56-0.68 MB (two figures of ~0.11 MB, the probe results ~0.31 MB); outputs are cut to 100,000
+# characters per stream, 2 MB per display and 1,000 outputs per cell while recorded. 16 MiB is 24
+# times the heaviest: room for dozens of figures. Parsing the 256 MiB the sandbox lets a notebook
+# write would cost the grader gigabytes.
+MAX_EXECUTED_BYTES = 16 * 2**20
 MAX_SMALL_JSON_BYTES = 1 << 20  # an outcome, a progress marker, a sandbox report
 UNCONFINED = "the notebook ran unconfined (--no-sandbox)"
 

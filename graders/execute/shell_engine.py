@@ -23,13 +23,23 @@ import nbformat
 from IPython.core.displayhook import DisplayHook
 from IPython.core.displaypub import DisplayPublisher
 from IPython.core.interactiveshell import InteractiveShell
+from IPython.core.shellapp import InteractiveShellApp
 from papermill.engines import Engine, papermill_engines
 from traitlets import Type
 from traitlets.config import Config
 
 from graders.assignment.probe_runtime import TimeLimit
-from graders.execute.handover import PLACEHOLDER, ChildChannel, is_probe, write_json
-from graders.execute.output_limits import MAX_DISPLAY_BYTES, MAX_STREAM_CHARS, display_size, oversized_display, truncation_marker
+from graders.execute.handover import ChildChannel, after_probe, is_probe, write_json
+from graders.execute.output_limits import (
+    MAX_DISPLAY_BYTES,
+    MAX_OUTPUTS_PER_CELL,
+    MAX_STREAM_CHARS,
+    display_size,
+    kept_whatever_the_count,
+    oversized_display,
+    truncation_marker,
+    within_output_count,
+)
 
 ENGINE_NAME = "a10-inprocess-shell"
 
@@ -44,6 +54,23 @@ class OutputRecorder:
         self.outputs: list[nbformat.NotebookNode] = []
         self.chars: dict[str, int] = {}
         self.dropped: dict[str, int] = {}
+        self.clear()
+
+    def clear(self) -> None:
+        self.outputs.clear()
+        self.dropped_outputs = 0
+        self.latest_stream: str | None = None  # the latest output, kept or not, is this stream's
+        self.latest_dropped = False
+
+    def add(self, output: nbformat.NotebookNode, stream: str | None = None) -> None:
+        """Past the per-cell count an output is only counted, so a display loop holds no more. Which cell is the
+        probe's is not known here: its results are kept in any cell (the grader's own limit knows)."""
+        self.latest_stream = stream
+        self.latest_dropped = len(self.outputs) >= MAX_OUTPUTS_PER_CELL and not kept_whatever_the_count(output, probe_cell=True)
+        if self.latest_dropped:
+            self.dropped_outputs += 1
+        else:
+            self.outputs.append(output)
 
     def stream(self, name: str, text: str) -> None:
         room = MAX_STREAM_CHARS - self.chars.get(name, 0)
@@ -51,21 +78,20 @@ class OutputRecorder:
             self.dropped[name] = self.dropped.get(name, 0) + len(text) - max(room, 0)
             text = text[: max(room, 0)]
         self.chars[name] = self.chars.get(name, 0) + len(text)
-        last = self.outputs[-1] if self.outputs else None
-        if last is not None and last.output_type == "stream" and last.name == name:
-            last.text += text
+        if self.latest_stream == name:  # writes to one stream in a row are one output, as in a kernel
+            if not self.latest_dropped:
+                self.outputs[-1].text += text
         elif text:
-            self.outputs.append(nbformat.v4.new_output("stream", name=name, text=text))
+            self.add(nbformat.v4.new_output("stream", name=name, text=text), stream=name)
 
     def display(self, output_type: str, data: dict[str, Any], metadata: dict[str, Any], **fields: Any) -> None:
         if display_size(data) > MAX_DISPLAY_BYTES:
             data, metadata = oversized_display(display_size(data)), {}
-        self.outputs.append(nbformat.v4.new_output(output_type, data=data, metadata=metadata, **fields))
+        self.add(nbformat.v4.new_output(output_type, data=data, metadata=metadata, **fields))
 
     def finish_cell(self) -> list[nbformat.NotebookNode]:
-        for name, dropped in self.dropped.items():
-            self.outputs.append(nbformat.v4.new_output("stream", name=name, text=truncation_marker(dropped)))
-        return self.outputs
+        markers = [nbformat.v4.new_output("stream", name=name, text=truncation_marker(n)) for name, n in self.dropped.items()]
+        return within_output_count(self.outputs + markers, probe_cell=True, dropped=self.dropped_outputs)
 
 
 RECORDER = OutputRecorder()
@@ -103,7 +129,7 @@ class RecordingDisplayPublisher(DisplayPublisher):
         RECORDER.display("display_data", data, metadata or {})
 
     def clear_output(self, wait: bool = False) -> None:
-        RECORDER.outputs.clear()
+        RECORDER.clear()
 
 
 class RecordingShell(InteractiveShell):
@@ -114,7 +140,7 @@ class RecordingShell(InteractiveShell):
         """No GUI event loop: figures are shown inline, as PNG display outputs."""
 
     def _showtraceback(self, etype: type, evalue: BaseException, stb: list[str]) -> None:
-        RECORDER.outputs.append(nbformat.v4.new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb)))
+        RECORDER.add(nbformat.v4.new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=list(stb)))
 
 
 def build_shell(ipython_dir: str) -> RecordingShell:
@@ -128,6 +154,8 @@ def build_shell(ipython_dir: str) -> RecordingShell:
 
 def shell_in(work_dir: Path) -> RecordingShell:
     """This process's shell, with its IPython dir and home in `work_dir`, as a kernel started there."""
+    # '' on sys.path where a kernel puts it: modules in the work dir (the kit's check stub) import as in Jupyter.
+    InteractiveShellApp().init_path()
     if not RecordingShell.initialized():
         return build_shell(str(work_dir))
     shell = RecordingShell.instance()
@@ -159,7 +187,7 @@ class InProcessShellEngine(Engine):
                 cell.outputs = run_cell(shell, cell.source, execution_timeout)
                 cell.execution_count = shell.execution_count - 1
                 if probe:
-                    cell.source = PLACEHOLDER
+                    after_probe(nb_man.nb, index)
             nb_man.cell_complete(cell, index)
         nb_man.nb.metadata["language_info"] = {"name": "python", "version": platform.python_version()}
         nb_man.output_path = output_path  # papermill's notebook_complete() saves it, once

@@ -11,7 +11,11 @@ Tables (append-only history; nothing is ever updated in place except an override
                  version and fingerprint, reference hash, torch, the decisive settings and seed
     submissions  per run and submission: sha256, status, automatic score, the whole
                  SubmissionResult as JSON (what results.json holds; reports are re-rendered from it)
-    checks       per run, submission and check: status, score, max, message, misconceptions
+                 and its sha256 (`result_sha256`). A result byte-identical to the submission's
+                 previous one (a regrade that reused it) is not stored again: `result` is '' and
+                 `result_run` names the run whose row holds it (never a row that points on itself)
+    checks       per stored result and check: status, score, max, message, misconceptions (a row
+                 whose result points to an earlier run has its checks under that run)
     overrides    staff overrides of one check's score: who, when, why; `cleared_at` once cleared
     manual_marks staff points for one written answer; the newest row per (submission, question)
                  is the current mark, older rows are its history
@@ -84,6 +88,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX manual_marks_by_answer ON manual_marks(submission, question, id);
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: an unchanged result points to the row that holds it instead of being stored again.
+    # Rows written before have no hash (NULL): the store hashes their text when it needs it.
+    """
+    ALTER TABLE submissions ADD COLUMN result_sha256 TEXT;
+    ALTER TABLE submissions ADD COLUMN result_run INTEGER REFERENCES runs(id);
     """,
 )
 

@@ -25,6 +25,7 @@ Bad input (unknown submission, check or question; a score outside 0..max) raises
 before anything is written. Each write is one SQLite transaction (WAL, synchronous=FULL): a
 process killed mid-write leaves the gradebook as it was before that write. History is
 append-only: a regrade adds a run, a new manual mark adds a row, clearing an override stamps it.
+A regrade that reuses a result unchanged adds only a small row pointing to where it is stored.
 
 Concurrency: SQLite allows one writer at a time and waits up to BUSY_SECONDS for it. Whole
 batches that also write files into REPORTS (`grader grade`, `rescore`, `report`) first take
@@ -52,6 +53,8 @@ from graders.results import CheckResult, SubmissionResult, SubmissionStatus
 FILENAME = "gradebook.sqlite"
 BUSY_SECONDS = 30.0
 CHECK_POINTS = {check.id: check.points for check in CHECKS}
+# The result of a `submissions s` row: its own text, or that of the row it points to (schema.py).
+_RESULT = "coalesce((SELECT h.result FROM submissions h WHERE h.run_id = s.result_run AND h.submission = s.submission), s.result)"
 
 
 def now() -> str:
@@ -59,9 +62,13 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def answer_digest(answer: str) -> str:
     """What a manual mark remembers of the answer it marked (surrounding whitespace is no change)."""
-    return hashlib.sha256(answer.strip().encode("utf-8")).hexdigest()
+    return _digest(answer.strip())
 
 
 # ----------------------------------------------------------------------------- the dataclasses
@@ -330,7 +337,10 @@ class Gradebook:
     # ------------------------------------------------------------------------- runs
 
     def record_run(self, results: Sequence[SubmissionResult], *, info: RunInfo, kind: str = "grade") -> Run:
-        """Add one run with every result; never touches earlier runs."""
+        """Add one run with every result; never touches earlier runs.
+
+        A result byte-identical to its submission's previous one (a regrade that reused it) is not
+        stored again: the new row holds its hash and points to the row that holds the text."""
         started = now()
         with self._transaction() as db:
             cursor = db.execute(
@@ -348,11 +358,13 @@ class Gradebook:
                 ),
             )
             run_id = int(cursor.lastrowid or 0)
+            stored = [_stored_result(db, r) for r in results]
             db.executemany(
-                "INSERT INTO submissions (run_id, submission, sha256, status, score, max_score, result) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO submissions (run_id, submission, sha256, status, score, max_score, result, result_sha256, result_run)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, r.submission, r.sha256, r.status.value, r.score, r.max_score, json.dumps(r.to_json(), sort_keys=True))
-                    for r in results
+                    (run_id, r.submission, r.sha256, r.status.value, r.score, r.max_score, s.text, s.sha256, s.run)
+                    for r, s in zip(results, stored, strict=True)
                 ],
             )
             db.executemany(
@@ -360,7 +372,8 @@ class Gradebook:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (run_id, r.submission, c.id, c.status.value, c.score, c.max_score, c.message, json.dumps(list(c.misconceptions)))
-                    for r in results
+                    for r, s in zip(results, stored, strict=True)
+                    if s.run is None  # a result stored again has its checks where it is stored
                     for c in r.checks
                 ],
             )
@@ -389,7 +402,7 @@ class Gradebook:
 
     def _latest(self, submission: str) -> tuple[int, SubmissionResult]:
         row = self._db.execute(
-            "SELECT run_id, result FROM submissions WHERE submission = ? ORDER BY run_id DESC LIMIT 1", (submission,)
+            f"SELECT s.run_id, {_RESULT} FROM submissions s WHERE s.submission = ? ORDER BY s.run_id DESC LIMIT 1", (submission,)
         ).fetchone()
         if row is None:
             raise UsageError(f"no submission {submission!r} in the gradebook {self.path}" + _known(self.submission_ids()))
@@ -407,7 +420,7 @@ class Gradebook:
         latest = self.latest_run()
         if latest is None:
             return ()
-        rows = self._db.execute("SELECT result FROM submissions WHERE run_id = ? ORDER BY submission", (latest.id,))
+        rows = self._db.execute(f"SELECT {_RESULT} FROM submissions s WHERE s.run_id = ? ORDER BY s.submission", (latest.id,))
         overrides = self._active_overrides(None)
         marks = self._current_marks(None)
         changed = self._changed_in(latest.id)
@@ -576,7 +589,9 @@ class Gradebook:
         """Every run of this submission, what changed from the previous one and why."""
         self._latest(submission)
         runs = {run.id: run for run in self.runs()}
-        rows = self._db.execute("SELECT run_id, result FROM submissions WHERE submission = ? ORDER BY run_id", (submission,)).fetchall()
+        rows = self._db.execute(
+            f"SELECT s.run_id, {_RESULT} FROM submissions s WHERE s.submission = ? ORDER BY s.run_id", (submission,)
+        ).fetchall()
         overrides = self.overrides(submission)
         marks = self.manual_marks(submission)
         entries: list[HistoryEntry] = []
@@ -593,6 +608,32 @@ class Gradebook:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """How a result goes into its `submissions` row."""
+
+    text: str  # the result's JSON, or '' when it points to an earlier row
+    sha256: str  # of the JSON
+    run: int | None  # the run whose row holds the JSON; None: this row does
+
+
+def _stored_result(db: sqlite3.Connection, result: SubmissionResult) -> _Stored:
+    """The row's text, unless the submission's previous row holds the same bytes (then a pointer to it)."""
+    text = json.dumps(result.to_json(), sort_keys=True)
+    digest = _digest(text)
+    previous = db.execute(
+        # Rows from before schema 2 have no hash: only their text is read, to hash it.
+        "SELECT run_id, result_run, result_sha256, CASE WHEN result_sha256 IS NULL THEN result END"
+        " FROM submissions WHERE submission = ? ORDER BY run_id DESC LIMIT 1",
+        (result.submission,),
+    ).fetchone()
+    if previous is not None:
+        run_id, points_to, stored_digest, legacy_text = previous
+        if (stored_digest or _digest(legacy_text)) == digest:
+            return _Stored("", digest, points_to if points_to is not None else int(run_id))
+    return _Stored(text, digest, None)
 
 
 def _within(value: float, maximum: float, what: str) -> None:

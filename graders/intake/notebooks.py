@@ -5,13 +5,16 @@ all (a FIFO would block `open()` forever, a device would read forever), it may b
 deeper than Python's recursion limit, or JSON that nbformat's readers were never written to
 see. So the file is opened without following links and without blocking, checked with
 `fstat`, read with a cap, and parsed with every failure mapped to a NotebookError whose
-message the student can act on.
+message the student can act on. Bytes are not what costs memory: JSON objects are (880,000
+tiny outputs in 64 MiB took 2.5 GiB and a minute to parse), so objects and tokens are counted
+by a linear scan of the text before anything is built.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,12 @@ from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # a real notebook nests about 8 deep; far below Python's recursion limit
 SUPPORTED_NBFORMAT = (1, 2, 3, 4)  # nbformat upgrades 1-3 to 4 losslessly
+# A graded notebook of the handout holds ~150 JSON objects (25 cells, 8 outputs, their metadata)
+# and ~2,000 tokens (strings, brackets, commas); each object costs the parse ~1 KiB and ~15 µs,
+# each token (a line of text) ~70 bytes. Counted before the parse builds anything.
+MAX_JSON_OBJECTS = 20_000
+MAX_JSON_TOKENS = 1_000_000
+_TOKEN = re.compile(r'["{[,]')  # the start of a string, an object, a list; a comma
 
 
 def sha256_of(data: bytes) -> str:
@@ -65,6 +74,7 @@ def parse_bytes(raw: bytes) -> nbformat.NotebookNode:
 
 def parse_notebook(text: str) -> nbformat.NotebookNode:
     """JSON text to a validated nbformat-4 notebook, or a NotebookError saying what is wrong."""
+    _check_counts(text)
     data = _json(text)
     if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
         raise NotebookError("the file is JSON but not a Jupyter notebook (no cells)")
@@ -85,6 +95,50 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
     except Exception as exc:  # noqa: BLE001 - every failure here is the file's, reported to the student
         raise NotebookError(f"the notebook structure is invalid ({_first_line(exc)})") from exc
     return notebook
+
+
+def _check_counts(text: str) -> None:
+    """Refuse a notebook with more JSON objects or tokens than a notebook needs, before parsing it."""
+    objects, tokens = _counts(text)
+    if objects > MAX_JSON_OBJECTS:
+        raise NotebookError(
+            f"the notebook holds more than {MAX_JSON_OBJECTS:,} JSON objects (cells, outputs and their metadata), more than "
+            "the grader reads; a notebook needs a few hundred: clear the outputs of cells that print or display in a loop"
+        )
+    if tokens > MAX_JSON_TOKENS:
+        raise NotebookError(
+            f"the notebook holds more than {MAX_JSON_TOKENS:,} JSON strings and list items (lines of text, ...), more than the "
+            "grader reads; clear long outputs and save it again from Jupyter"
+        )
+
+
+def _counts(text: str) -> tuple[int, int]:
+    """(objects, tokens) of the JSON text: upper bounds from its characters when those are within the
+    caps (most notebooks); else counted outside strings, one step per token, until one is over its cap.
+
+    Each string is skipped by the C decoder (escapes and all), so a step costs the same whatever the
+    string holds, and nothing is kept: memory stays that of the text. A text that is not JSON stops
+    the count where it goes wrong; json.loads then says where, having built no more than was counted."""
+    objects = text.count("{")
+    tokens = text.count('"') // 2 + objects + text.count("[") + text.count(",")  # a string has two quotes at least
+    if objects <= MAX_JSON_OBJECTS and tokens <= MAX_JSON_TOKENS:
+        return objects, tokens
+    objects = tokens = position = 0
+    decoder = json.JSONDecoder()
+    while objects <= MAX_JSON_OBJECTS and tokens <= MAX_JSON_TOKENS:
+        found = _TOKEN.search(text, position)
+        if found is None:
+            break
+        tokens += 1
+        if found[0] != '"':
+            objects += found[0] == "{"
+            position = found.end()
+            continue
+        try:
+            position = decoder.raw_decode(text, found.start())[1]
+        except json.JSONDecodeError:
+            break
+    return objects, tokens
 
 
 def _json(text: str) -> Any:

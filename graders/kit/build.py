@@ -53,6 +53,8 @@ NOTEBOOK_NAME = "assignment10.ipynb"
 DATA_FORMAT = 2
 # (function whose definition the cell follows, the part it checks): each exercise ends with its check.
 CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameterize"), ("vae_loss", "vae_loss"))
+# Each check cell says so itself: check.py warns about code left there, this says it before any is.
+CHECK_CELL_NOTE = "# The grader empties this cell before it runs your notebook: keep your own code in other cells.\n"
 
 
 @dataclass(frozen=True)
@@ -208,9 +210,12 @@ def kit_notebook(template: nbformat.NotebookNode) -> nbformat.NotebookNode:
     notebook = nbformat.from_dict(template)
     for function, part in CHECK_CELLS:
         index = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code" and f"def {function}(" in cell.source)
-        notebook.cells.insert(index + 1, _check_cell(part, f'from check import check\n\ncheck("{part}")'))
+        notebook.cells.insert(index + 1, _check_cell(part, f'{CHECK_CELL_NOTE}from check import check\n\ncheck("{part}")'))
     notebook.cells.append(
-        _check_cell("all", "from check import check\n\ncheck()  # every public check; the written answers are read from the saved notebook")
+        _check_cell(
+            "all",
+            f"{CHECK_CELL_NOTE}from check import check\n\ncheck()  # every public check; the written answers are read from the saved notebook",
+        )
     )
     return notebook
 

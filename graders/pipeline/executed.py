@@ -23,12 +23,26 @@ from graders.assignment.probe_runtime import MIME_TYPE
 from graders.errors import NotebookError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
 from graders.execute.output_limits import limit_outputs
-from graders.execute.untrusted import read_regular_file
+from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 from graders.intake.notebooks import parse_notebook
 from graders.judge.probes import probe_cell
-from graders.results import CellError, write_text_atomic
+from graders.results import CellError, capped, write_text_atomic
 
 EXECUTED_NAME = "executed.ipynb"  # REPORTS/<id>/executed.ipynb
+MAX_PROSE_CHARS = 100_000  # per markdown or raw cell of the notebook that runs (and is kept)
+
+
+def trim_prose(notebook: nbformat.NotebookNode) -> None:
+    """Cap the cells nothing runs, in place: at most MAX_PROSE_CHARS of each, no attachments.
+
+    Written answers are read from the submission itself; the copy that runs comes back as the
+    executed notebook, which must stay under MAX_EXECUTED_BYTES however much a student wrote
+    or pasted into markdown (a 20 MB answer would otherwise cost the whole notebook its grade).
+    """
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            cell.source = capped(cell.source, MAX_PROSE_CHARS)
+            cell.pop("attachments", None)
 
 
 def keep_executed(job: ExecutionJob, target: Path) -> nbformat.NotebookNode | None:
@@ -79,25 +93,29 @@ def _results_only(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("display_data", data={MIME_TYPE: output["data"][MIME_TYPE]})
 
 
+def load_executed(path: Path) -> nbformat.NotebookNode:
+    """Validated like a submission (the notebook's own code may have written anything there), or a
+    NotebookError saying why not: none kept, over MAX_EXECUTED_BYTES, not a notebook, too many objects."""
+    return parse_notebook(_text_of(path))
+
+
 def read_executed(path: Path) -> nbformat.NotebookNode | None:
-    return _parse_executed(_text_of(path))
-
-
-def _text_of(path: Path) -> str | None:
-    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
-    raw = read_regular_file(path, MAX_EXECUTED_BYTES)
     try:
-        return raw.decode("utf-8") if raw is not None else None
-    except ValueError:
-        return None
-
-
-def _parse_executed(text: str | None) -> nbformat.NotebookNode | None:
-    """Validated like a submission: the notebook's own code may have written anything there."""
-    try:
-        return parse_notebook(text) if text is not None else None
+        return load_executed(path)
     except NotebookError:
         return None
+
+
+def _text_of(path: Path) -> str:
+    """Capped before anything is parsed, whatever the process that wrote it claims or lifted."""
+    try:
+        return read_regular(path, MAX_EXECUTED_BYTES).decode("utf-8")
+    except FileNotFoundError as exc:
+        raise NotebookError("no executed notebook was kept") from exc
+    except TooLarge as exc:
+        raise NotebookError(f"the executed notebook is over {MAX_EXECUTED_BYTES // 2**20} MiB, more than the grader reads") from exc
+    except (NotAFile, OSError, UnicodeDecodeError) as exc:
+        raise NotebookError(f"the executed notebook could not be read ({exc})") from exc
 
 
 @dataclass(frozen=True)

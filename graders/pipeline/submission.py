@@ -33,7 +33,7 @@ from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.deadline import AssessmentTimeout, assessment_limit
-from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, keep_executed, read_graded
+from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, keep_executed, read_graded, trim_prose
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
 from graders.results import SubmissionResult, SubmissionStatus, write_text_atomic
 from graders.sandbox import SandboxPolicy, SandboxReport
@@ -104,6 +104,7 @@ def materialise(prepared: Prepared, plan: ProbePlan) -> ExecutionJob:
     for cell in runnable.cells:
         if KIT_CELL_TAG in cell.get("metadata", {}).get("tags", []):
             cell.source = ""  # the kit's `check()` cells: no check.py here; blanked, not dropped, so cell numbers stay the student's
+    trim_prose(runnable)  # the executed notebook must stay small, whatever the markdown holds
     runnable.cells.append(probe_cell())
     runnable.metadata["a10_grader"] = {"grader_version": version("a10-grader"), "submission": prepared.pending.submission.id}
     Path(prepared.job.work_dir).mkdir()

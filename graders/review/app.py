@@ -1,6 +1,7 @@
 """`grader review`: the staff web app over a graded reports folder (Starlette, served by uvicorn).
 
-Pages: `/` the class, `/questions/{question}` grade by question, `/submissions/{id}` a student.
+Pages: `/` the class, `/questions/{question}` grade by question, `/submissions/{id}` a student
+(its executed notebook a page at a time: `?cell=N&output=M` says where the page starts).
 JSON API under `/api/` (README.md documents it). Every request passes `auth.TokenGate` first.
 Grades, overrides and manual marks live in the gradebook (REPORTS/gradebook.sqlite), opened per
 request: the app keeps no state of its own, so `grader` commands may run beside it. A change
@@ -29,7 +30,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from graders.assignment.contract import CHECK_IDS
-from graders.errors import HarnessError, UsageError
+from graders.errors import HarnessError, NotebookError, UsageError
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.report.render import (
@@ -45,7 +46,7 @@ from graders.report.render import (
 from graders.review.auth import TokenGate
 from graders.review.bodies import parse_group_mark, parse_mark, parse_override
 from graders.review.folder import ReportsFolder
-from graders.review.notebook import notebook_view
+from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
     RUBRICS,
     answer_groups,
@@ -115,6 +116,14 @@ def _environment() -> Environment:
     return environment
 
 
+def _notebook_start(request: Request) -> Position:
+    """Where the student page's notebook starts: `?cell=N&output=M`, both counted from 1."""
+    try:
+        return Position(int(request.query_params.get("cell", "1")), int(request.query_params.get("output", "1")))
+    except ValueError as exc:
+        raise HTTPException(400, "cell and output must be whole numbers (counted from 1)") from exc
+
+
 def _submission_href(submission: str) -> str:
     return "/submissions/" + quote(submission, safe="")
 
@@ -171,10 +180,12 @@ class _Review:
         return self._with_book(page)
 
     def student_page(self, request: Request) -> Response:
+        start = _notebook_start(request)
+
         def page(book: Gradebook) -> Response:
             submission = self._known_submission(book, request.path_params["submission"])
             grade = book.grade(submission)
-            executed = self.folder.executed(submission)
+            notebook, problem = self._notebook(submission, start)
             return self._page(
                 book,
                 "student.html",
@@ -184,10 +195,22 @@ class _Review:
                 history=book.history(submission),
                 overrides=book.overrides(submission),
                 marks=book.manual_marks(submission),
-                cells=notebook_view(executed) if executed is not None else None,
+                notebook=notebook,
+                notebook_problem=problem,
             )
 
         return self._with_book(page)
+
+    def _notebook(self, submission: str, start: Position) -> tuple[NotebookPage | None, str]:
+        """One page of the executed notebook (it may hold thousands of outputs), or why there is none to show."""
+        try:
+            executed = self.folder.executed(submission)
+        except NotebookError as exc:
+            return None, str(exc)
+        try:
+            return notebook_page(executed, start), ""
+        except ValueError as exc:
+            raise HTTPException(404, str(exc)) from exc
 
     def student_report(self, request: Request) -> Response:
         submission = self._with_book(lambda book: self._known_submission(book, request.path_params["submission"]))

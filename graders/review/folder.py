@@ -11,16 +11,16 @@ from pathlib import Path
 
 import nbformat
 
-from graders.pipeline.executed import read_executed
+from graders.pipeline.executed import load_executed
 
 
 @dataclass(frozen=True)
 class ReportsFolder:
     root: Path
 
-    def executed(self, submission: str) -> nbformat.NotebookNode | None:
-        """Validated like a submission (the student's code wrote it), or None."""
-        return read_executed(self.root / submission / "executed.ipynb")
+    def executed(self, submission: str) -> nbformat.NotebookNode:
+        """Validated like a submission (the student's code wrote it); NotebookError says why there is none to show."""
+        return load_executed(self.root / submission / "executed.ipynb")
 
     def report_html(self, submission: str) -> str | None:
         try:

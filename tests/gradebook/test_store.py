@@ -176,14 +176,16 @@ def test_a_second_batch_on_the_same_reports_is_refused(tmp_path):
 KILLED_WRITER = textwrap.dedent(
     """
     import sys
+    from dataclasses import replace
+    from itertools import count
     from pathlib import Path
     from graders.gradebook.store import Gradebook, RunInfo
     from tests.report.test_render import result
     results = [result(f"student-{i:03d}") for i in range(300)]
     info = RunInfo("0.1.0", "fp", "ref", "2.14.1", {"seed": 1})
     with Gradebook.open(Path(sys.argv[1]), create=True) as book:
-        while True:
-            run = book.record_run(results, info=info)
+        for attempt in count():  # every run's results differ, so every run stores them all
+            run = book.record_run([replace(r, provenance={"attempt": attempt}) for r in results], info=info)
             print(run.id, flush=True)
     """
 )

@@ -156,3 +156,30 @@ def test_any_bytes_load_or_are_explained(raw):
         assert str(exc)
     else:
         assert notebook.nbformat == 4 and isinstance(notebook.cells, list)
+
+
+def padded(objects: int, text: str = "", items: int = 0) -> bytes:
+    """A valid notebook of exactly `objects` JSON objects; `text` in a string beside them, `items` list items."""
+    pad = {"pad": [{} for _ in range(objects - 2)], "text": text, "items": [0] * items}  # + the notebook and its metadata
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": pad, "cells": []}).encode()
+
+
+SMALL_CAP = 50  # the rule at a size a property test can afford; the real caps are exercised below
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from('{}[],:"\\ab\u2026\n'), max_size=400))
+def test_objects_are_counted_outside_strings_only_and_refused_one_past_the_cap(text):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(notebooks, "MAX_JSON_OBJECTS", SMALL_CAP)
+        assert parse_bytes(padded(SMALL_CAP, text)).metadata["text"] == text  # brackets and quotes in a string are no objects
+        with pytest.raises(NotebookError, match=f"more than {SMALL_CAP:,} JSON objects"):
+            parse_bytes(padded(SMALL_CAP + 1, text))
+
+
+def test_a_submission_of_very_many_objects_or_items_is_refused_before_it_is_parsed(tmp_path):
+    with pytest.raises(NotebookError, match="JSON objects.*clear the outputs"):
+        load_notebook(write(tmp_path, padded(notebooks.MAX_JSON_OBJECTS + 1)))
+    with pytest.raises(NotebookError, match="JSON strings and list items"):
+        load_notebook(write(tmp_path, padded(10, items=notebooks.MAX_JSON_TOKENS)))
+    assert len(load_notebook(write(tmp_path, padded(notebooks.MAX_JSON_OBJECTS, "{[," * 10**6))).metadata["pad"]) > 0

@@ -39,7 +39,7 @@ from graders.judge.checks import CHECKS, SAMPLING_FINDINGS, ReparameterizeCheck,
 from graders.judge.expected import compute_expected
 from graders.judge.probes import Case, build_plan, hidden_cases
 from graders.judge.sampling import sample_tests
-from graders.kit.build import Kit, build_kit, public_plan
+from graders.kit.build import Kit, public_plan
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
@@ -47,6 +47,7 @@ from graders.results import CheckResult, CheckStatus, SubmissionResult
 from reference.misconceptions import CATALOG
 from tests import students
 from tests.broken import CORRECT_CODE, notebook, write_broken
+from tests.kit.traps import TRAPS, check_cell_number, write_traps
 
 ROOT = Path(__file__).resolve().parents[2]
 CELL_TIMEOUT = 8.0
@@ -56,11 +57,6 @@ UNREADABLE = ("empty", "invalid-json", "not-a-notebook", "latin1-bytes")
 
 
 PUBLIC_CHECK_IDS = tuple(i for i in CHECK_IDS if i != "experiment.kl_tradeoff")
-
-
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
-    return build_kit(tmp_path_factory.mktemp("kit") / "a10-kit")
 
 
 def kit_files(kit: Kit) -> dict[str, str]:
@@ -159,8 +155,10 @@ def test_the_kit_has_no_experiment_and_imports_nothing_of_the_grader(kit):
         tree = ast.parse((kit.folder / name).read_text(encoding="utf-8"))
         imports = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
         imports += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-        # IPython only inside a notebook, where the kernel is IPython's (check() and the runtime's publish()).
-        assert {module.split(".")[0] for module in imports} <= {*sys.stdlib_module_names, "numpy", "torch", "nbformat", "IPython"}
+        # IPython inside a notebook, where the kernel is IPython's (check() and the runtime's publish()), and to run
+        # a notebook's cells as Jupyter does; traitlets configures IPython's shell (nbformat requires it too).
+        allowed = {*sys.stdlib_module_names, "numpy", "torch", "nbformat", "IPython", "traitlets"}
+        assert {module.split(".")[0] for module in imports} <= allowed
 
 
 def test_the_kit_checks_exactly_the_public_checks_with_the_grader_s_words(kit):
@@ -247,18 +245,16 @@ def _closure(*roots: str) -> list[metadata.Distribution]:
     return list(seen.values())
 
 
-@pytest.fixture(scope="session")
-def student_python(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A fresh virtual environment holding torch, numpy, nbformat and what they require, and nothing else.
+def _student_environment(env: Path, *roots: str) -> str:
+    """A fresh virtual environment holding `roots` and what they require, and nothing else.
 
     Chosen over `pip install torch` into a new venv (a 5.5 GB CUDA wheel, minutes per CI run) and over
     `python -I` with a curated sys.path (which would still run the project's interpreter and site): a
     `venv --without-pip` (instant) whose site-packages links exactly the installed distributions in the
-    requirement closure of torch, numpy and nbformat, each by the top-level files its RECORD lists. No
-    `.pth` is linked, so the editable install of the grader is not there: graders/ and reference/ are
-    not importable (asserted below), nor papermill, IPython, torchvision or matplotlib.
+    requirement closure of the roots, each by the top-level files its RECORD lists. No `.pth` is linked,
+    so the editable install of the grader is not there: graders/ and reference/ are not importable
+    (asserted below), nor papermill, ipykernel, torchvision or matplotlib.
     """
-    env = tmp_path_factory.mktemp("student-env")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env)], check=True)
     site = Path(
         subprocess.run(
@@ -268,8 +264,7 @@ def student_python(tmp_path_factory: pytest.TempPathFactory) -> str:
             check=True,
         ).stdout.strip()
     )
-    # numpy is named: torch's wheel metadata leaves it out, though torch's pip install brings it.
-    for distribution in _closure("torch", "numpy", "nbformat"):
+    for distribution in _closure(*roots):
         tops = {Path(str(f)).parts[0] for f in distribution.files or [] if not str(f).startswith("..")}
         for top in tops:
             source = Path(str(distribution.locate_file(top)))
@@ -278,15 +273,27 @@ def student_python(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(env / "bin" / "python")
 
 
+# numpy is named: torch's wheel metadata leaves it out, though torch's pip install brings it.
+STUDENT_PACKAGES = ("torch", "numpy", "nbformat")
+
+
+@pytest.fixture(scope="session")
+def student_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """What a student who runs notebooks has: torch, numpy, nbformat and IPython (Jupyter's kernel runs on it)."""
+    return _student_environment(tmp_path_factory.mktemp("student-env"), *STUDENT_PACKAGES, "ipython")
+
+
 def test_the_student_environment_has_no_grader(student_python, tmp_path):
-    for module in ("graders", "reference", "papermill", "IPython", "torchvision", "scipy"):
+    for module in ("graders", "reference", "papermill", "ipykernel", "torchvision", "scipy", "matplotlib"):
         probe = subprocess.run([student_python, "-I", "-c", f"import {module}"], capture_output=True, text=True, cwd=tmp_path)
         assert probe.returncode != 0, f"{module} is importable in the student environment"
-    probe = subprocess.run([student_python, "-I", "-c", "import torch, nbformat, numpy"], capture_output=True, text=True, cwd=tmp_path)
+    probe = subprocess.run(
+        [student_python, "-I", "-c", "import torch, nbformat, numpy, IPython"], capture_output=True, text=True, cwd=tmp_path
+    )
     assert probe.returncode == 0, probe.stderr
 
 
-def test_the_kit_runs_where_only_torch_and_nbformat_are_installed(kit, student_python, tmp_path):
+def test_the_kit_runs_where_only_torch_nbformat_and_ipython_are_installed(kit, student_python, tmp_path):
     correct = tmp_path / "mine.ipynb"
     correct.write_text(notebook(CORRECT_CODE), encoding="utf-8")
     result = run_kit(student_python, kit, correct, cwd=tmp_path)
@@ -296,6 +303,15 @@ def test_the_kit_runs_where_only_torch_and_nbformat_are_installed(kit, student_p
     template = run_kit(student_python, kit, kit.folder / "assignment10.ipynb", cwd=tmp_path)
     assert template.returncode == 1
     assert "PASS" not in template.stdout and "is not implemented yet" in template.stdout
+
+
+def test_without_ipython_the_kit_says_what_to_install_and_checks_nothing(kit, tmp_path_factory, tmp_path):
+    python = _student_environment(tmp_path_factory.mktemp("student-env-no-ipython"), *STUDENT_PACKAGES)
+    correct = tmp_path / "mine.ipynb"
+    correct.write_text(notebook(CORRECT_CODE), encoding="utf-8")
+    result = run_kit(python, kit, correct, cwd=tmp_path)
+    assert result.returncode == 2 and "pip install ipython" in result.stderr
+    assert "PASS" not in result.stdout and "Traceback" not in result.stderr
 
 
 # ----------------------------------------------------------------------------- agreement with the grader
@@ -328,6 +344,7 @@ def write_corpus(folder: Path) -> None:
                 (folder / f"student-{name.replace('_', '-')}.ipynb").write_text(student_notebook(function, value), encoding="utf-8")
     for name, answers in DERIVATION_CASES.items():
         (folder / f"{name}.ipynb").write_text(notebook(CORRECT_CODE, answers=answers), encoding="utf-8")
+    write_traps(folder)
 
 
 @pytest.fixture(scope="module")
@@ -344,13 +361,13 @@ def grader_verdicts(corpus: Path, grading_data: Path, tmp_path_factory: pytest.T
     return {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path_factory.mktemp("reports"), config=config)}
 
 
-# Runs check.py's main in a forked child per notebook, torch imported once before (as the grader's
-# zygote does): each notebook still runs in its own process, at a fraction of a fresh interpreter's cost.
+# Runs check.py's main in a forked child per notebook, torch and IPython imported once before (as the
+# grader's zygote does): each notebook still runs in its own process, at a fraction of a fresh interpreter's cost.
 FORKING_RUNNER = """
 import os, sys
 kit, out, timeout, data_dir, *paths = sys.argv[1:]
 sys.path.insert(0, kit)
-import torch, nbformat, numpy
+import torch, nbformat, numpy, IPython.core.interactiveshell, IPython.core.inputtransformer2
 import check
 for path in paths:
     stem = os.path.splitext(os.path.basename(path))[0]
@@ -421,8 +438,8 @@ def public_verdict(check: CheckResult) -> tuple[str, tuple[str, ...]]:
 
 def test_the_corpus_covers_every_kind_of_notebook(corpus):
     names = {path.stem for path in corpus.glob("*.ipynb")}
-    assert {"solution", "seed-writeup", "aaa-tamperer", "wrong-types", "student-vae-loss-sign-flipped"} <= names
-    assert len(names) > 40
+    assert {"solution", "seed-writeup", "aaa-tamperer", "wrong-types", "student-vae-loss-sign-flipped", *TRAPS} <= names
+    assert len(names) > 50
 
 
 def test_the_kit_and_the_grader_agree_on_every_public_check(grader_verdicts, kit_runs):
@@ -440,6 +457,63 @@ def test_the_kit_and_the_grader_agree_on_every_public_check(grader_verdicts, kit
         else:
             assert {status for status, _ in kit.values()} == {"error"} == {s for s, _ in grader.values()}
     assert not disagreements
+
+
+def kit_warnings(stdout: str) -> dict[int, set[str]]:
+    """{cell number: the names it holds} from the kit's warnings about check cells."""
+    warnings = {}
+    for paragraph in stdout.split("\n\n"):
+        if match := re.match(r"Warning: cell (\d+) ", paragraph):
+            warnings[int(match.group(1))] = set(re.findall(r"`(\w+)`", paragraph))
+    return warnings
+
+
+def test_the_kit_warns_where_a_check_cell_holds_what_the_graded_notebook_misses_and_nowhere_else(corpus, kit_runs):
+    warned = {}
+    for name, run in sorted(kit_runs.items()):
+        trap = TRAPS.get(name)
+        expected = {}
+        if trap is not None:
+            written = nbformat.read(str(corpus / f"{name}.ipynb"), as_version=4)
+            expected = {check_cell_number(written, part): set(names) for part, names in trap.lost}
+        warned[name] = kit_warnings(run.stdout)
+        assert warned[name] == expected, name + run.stdout
+    assert sum(bool(w) for w in warned.values()) == sum(bool(t.lost) for t in TRAPS.values())
+
+
+def test_a_kit_import_or_a_magic_anywhere_costs_nothing_when_graded(grader_verdicts):
+    """Each trap that keeps the solution reachable is graded as the solved notebook is (every check passed);
+    the definition left in a check cell is not there when graded, as the kit warned."""
+    control = {c.id: (c.status, c.misconceptions) for c in grader_verdicts["trap-solved"].checks}
+    assert {status for status, _ in control.values()} == {CheckStatus.PASS}
+    for name, trap in TRAPS.items():
+        graded = grader_verdicts[name]
+        verdicts = {c.id: (c.status, c.misconceptions) for c in graded.checks}
+        assert (verdicts == control) is trap.solution_reachable, name
+        assert not [e for e in graded.cell_errors if e.ename in ("ModuleNotFoundError", "ImportError")], (name, graded.cell_errors)
+    lost = {c.id: c for c in grader_verdicts["trap-definition-in-check-cell"].checks}["reparameterize"]
+    assert lost.status is CheckStatus.ERROR and "is not implemented yet" in lost.message
+
+
+COLD_TRAPS = ("trap-import-module", "trap-helper-module")
+
+
+def test_cold_kernels_import_the_check_stub_and_the_work_dir_as_the_warm_path_does(corpus, grading_data, grader_verdicts, tmp_path):
+    """The cold path is the reference (a real Jupyter kernel): `import check` and a %%writefile'd module
+    import there as in the warm path's forked shell."""
+    folder = tmp_path / "cold"
+    folder.mkdir()
+    for name in COLD_TRAPS:
+        shutil.copy(corpus / f"{name}.ipynb", folder)
+    # A cold kernel's cell limit is wall time (nbclient's), not the warm path's used time: roomy on a busy machine.
+    config = GradingConfig(seed=PUBLIC_SEED, hidden=False, cell_timeout=60.0, jobs=2, data_dir=grading_data, cold=True)
+    cold = {r.submission: r for r in grade_folder(folder, out_dir=tmp_path / "out", config=config)}
+    for name in COLD_TRAPS:
+        assert cold[name].provenance["executor"] == "cold"
+        assert [(c.id, c.status, c.misconceptions) for c in cold[name].checks] == [
+            (c.id, c.status, c.misconceptions) for c in grader_verdicts[name].checks
+        ], name
+        assert {c.status for c in cold[name].checks} == {CheckStatus.PASS} and not cold[name].cell_errors, name
 
 
 def test_a_notebook_that_kills_its_process_stops_the_kit_without_a_pass(kit_runs, grader_verdicts):
@@ -466,6 +540,7 @@ def test_on_the_template_every_check_is_a_friendly_error(kit, grading_data, tmp_
     assert {status for status, _ in verdicts.values()} == {"error"} and run.returncode == 1
     assert run.stdout.count("is not implemented yet: replace `raise NotImplementedError`") == 6
     assert run.stdout.count("No answer for") == 2
+    assert kit_warnings(run.stdout) == {}  # the kit's own check cells define nothing the notebook needs
     assert verdicts == {c.id: public_verdict(c) for c in template_graded.checks if c.id in verdicts}
     # The grader says the same words (the kit's messages are the grader's).
     said = " ".join(run.stdout.split())

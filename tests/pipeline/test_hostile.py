@@ -17,8 +17,10 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from graders.execute.output_limits import MAX_OUTPUTS_PER_CELL
 from graders.judge.expected import REFERENCE_DIR
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
@@ -305,6 +307,8 @@ def test_output_caps_lifted_inside_the_child_still_hold_in_the_grader(batch):
     executed = out / "lift-output-caps" / "executed.ipynb"
     assert executed.stat().st_size < 1_000_000
     assert "truncated by the grader" in executed.read_text()
+    flood = next(cell for cell in nbformat.read(executed, as_version=4).cells if "display(i)" in cell.source)
+    assert len(flood.outputs) <= MAX_OUTPUTS_PER_CELL and "more outputs of this cell not kept" in flood.outputs[-1].text
 
 
 @pytest.mark.parametrize("name", ["forged-outcome-types", "deep-json-outcome"])
