@@ -81,7 +81,7 @@ def cells_read(nb: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def cell_source(cell: Mapping[str, Any]) -> str:
-    """The cell's text, up to `MAX_CELL_CHARS` (`is_cut` tells whether there was more)."""
+    """The cell's text, up to `MAX_CELL_CHARS` (`unread_chars` tells how much more there was)."""
     source = cell.get("source", "")
     if not isinstance(source, list):
         return str(source)[:MAX_CELL_CHARS]
@@ -94,16 +94,16 @@ def cell_source(cell: Mapping[str, Any]) -> str:
     return "".join(parts)[:MAX_CELL_CHARS]
 
 
-def is_cut(cell: Mapping[str, Any]) -> bool:
-    """Whether the cell holds more than `cell_source` reads."""
+def unread_chars(cell: Mapping[str, Any]) -> int:
+    """How many characters of the cell `cell_source` leaves unread: 0 when it reads the whole cell."""
     source = cell.get("source", "")
-    return (sum(map(len, source)) if isinstance(source, list) else len(str(source))) > MAX_CELL_CHARS
+    return max(0, (sum(map(len, source)) if isinstance(source, list) else len(str(source))) - MAX_CELL_CHARS)
 
 
 def reading_note(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> str:
     """For the student: which markdown or answer cells were not read in full, and whether cells were
     left out altogether; "" when everything was read."""
-    cut = [number for number, cell in enumerate(cells_read(nb), 1) if is_cut(cell) and _holds_answers(cell, questions)]
+    cut = [number for number, cell in enumerate(cells_read(nb), 1) if unread_chars(cell) and _holds_answers(cell, questions)]
     notes = []
     if cut:
         notes.append(

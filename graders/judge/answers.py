@@ -9,7 +9,7 @@ checks use.
 The free-text answers to the three KL questions are only collected, for staff to read.
 
 Everything here reads student text within `answer_lines`' caps and in linear time (its `Finder`
-scans); sympy sees at most `latex._MAX_CHARS` of an answer, and a fingerprint is taken only of an
+scans); sympy sees at most `MAX_LATEX_CHARS` of an answer, and a fingerprint is taken only of an
 expression whose every part is a finite double (`_double_value`), as 30-digit `evalf` of
 exp(exp(exp(100))) never ends.
 """
@@ -30,21 +30,20 @@ import sympy
 from graders.assignment import answer_lines
 from graders.assignment.answer_lines import (
     HEADING,
-    MAX_CELL_CHARS,
     Finder,
     cell_source,
     cell_tags,
     cells_read,
-    is_cut,
     is_markdown,
     matches,
     normalised,
     question_on,
     replace_spans,
+    unread_chars,
 )
 from graders.assignment.contract import QUESTIONS, Question
 from graders.judge.latex import LatexParseError, describe, parse_latex
-from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer
+from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer, truncation_note
 from reference import symbolic
 from reference.misconceptions import CATALOG, flag_subsets, names_for
 
@@ -79,8 +78,8 @@ def extract_derivation(nb: Mapping[str, Any]) -> tuple[DerivationAnswer, Derivat
 def extract_free_text(nb: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
     """The answers to the three KL questions, in question order; "" where a question has no answer.
 
-    An answer of which something was not read (a cell past `MAX_CELL_CHARS`, an answer past
-    `MAX_ANSWER_CHARS`) ends with `CUT_MARK`, for staff and the student to see."""
+    An answer is read like a cell, up to `answer_lines.MAX_CELL_CHARS`, from cells read up to that cap; one of which
+    something was not read ends with the results' truncation note, for staff and the student to see."""
     cells = cells_read(nb)
     return tuple(FreeTextAnswer(q.text, _free_text(cells, q)) for q in QUESTIONS)
 
@@ -215,8 +214,6 @@ def _same(a: tuple[complex, ...] | None, b: tuple[complex, ...] | None) -> bool:
 # ============================================================================= free text
 
 
-MAX_ANSWER_CHARS = MAX_CELL_CHARS  # of one free-text answer; the rest is not read
-CUT_MARK = f"[Cut: the grader reads at most {MAX_CELL_CHARS:,} characters of each cell and of each answer.]"
 _PLACEHOLDERS = {"your answer here"}
 _IMAGE_OPENER = re.compile(r"!\[|<")
 _TAG_OPENER = re.compile("<")
@@ -227,32 +224,34 @@ _HTML_TAG = re.compile(r"</?(?:div|span|p|br|b|i|em|strong|u|font|center|figure|
 
 @dataclass(frozen=True)
 class _Written:
-    """An answer's text as collected, and whether a cell it was collected from was cut (`is_cut`)."""
+    """An answer's text as collected, and how many characters of the cells it came from were not read."""
 
     text: str
-    cut: bool
+    unread: int
 
 
 def _free_text(cells: list[Mapping[str, Any]], question: Question) -> str:
     # A tagged cell left as the placeholder may sit above the answer the student wrote in a new cell.
     for collect in (_tagged_answer, _answer_after_question):
         written = collect(cells, question)
-        if text := _clean_free_text(written.text[:MAX_ANSWER_CHARS]):
-            return f"{text}\n\n{CUT_MARK}" if written.cut or len(written.text) > MAX_ANSWER_CHARS else text
+        read = written.text[: answer_lines.MAX_CELL_CHARS]  # an answer is read like a cell
+        if text := _clean_free_text(read):
+            unread = written.unread + len(written.text) - len(read)
+            return text + truncation_note(unread) if unread else text
     return ""
 
 
 def _tagged_answer(cells: list[Mapping[str, Any]], question: Question) -> _Written:
     # Any cell type: an answer typed into a cell accidentally turned into code is still the answer.
     tagged = [c for c in cells if question.tag in cell_tags(c)]
-    return _Written("\n\n".join(cell_source(c) for c in tagged), any(is_cut(c) for c in tagged))
+    return _Written("\n\n".join(cell_source(c) for c in tagged), sum(unread_chars(c) for c in tagged))
 
 
 def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -> _Written:
     """The text after the question: the rest of its cell and the markdown cells that follow it,
     up to the next question, code cell, cell opening with a heading, or cell tagged for another answer."""
     lines: list[str] = []
-    collecting = cut = False
+    collecting, unread = False, 0
     for cell in cells:
         source = cell_source(cell)
         if collecting and (
@@ -266,7 +265,7 @@ def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -
         for line in source.splitlines():
             asked = question_on(line, QUESTIONS)
             if collecting and asked is not None:
-                return _Written("\n".join(lines), cut)
+                return _Written("\n".join(lines), unread)
             if asked is question and not collecting:
                 collecting = True
                 lines.append(line.split("?", 1)[1].lstrip("*_ ") if "?" in line else "")  # an answer on the same line
@@ -274,8 +273,8 @@ def _answer_after_question(cells: list[Mapping[str, Any]], question: Question) -
                 lines.append(line)
         if collecting:
             lines.append("")  # cells are paragraphs
-            cut = cut or is_cut(cell)
-    return _Written("\n".join(lines), cut)
+            unread += unread_chars(cell)
+    return _Written("\n".join(lines), unread)
 
 
 def _clean_free_text(text: str) -> str:

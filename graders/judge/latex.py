@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import sympy
 
+from graders.results import MAX_LATEX_CHARS
 from reference import symbolic
 
 
@@ -28,7 +29,7 @@ class LatexParseError(ValueError):
 
 
 def _quoted(part: object) -> str:
-    """Part of the answer, for a message: a command, a number or an index can be nearly `_MAX_CHARS` long."""
+    """Part of the answer, for a message: a command, a number or an index can be nearly `MAX_LATEX_CHARS` long."""
     text = str(part)
     return text if len(text) <= _QUOTED_CHARS else text[:_QUOTED_CHARS] + "…"
 
@@ -38,7 +39,9 @@ def parse_latex(latex: str) -> sympy.Expr:
 
     Bounded before sympy sees anything: the characters, the tokens, the nesting (of groups and of
     font commands), the symbols read (`_MAX_WORK`) and the size of numbers."""
-    if len(latex) > _MAX_CHARS:  # before tokenising: a message quotes tokens, and a command can be a whole cell long
+    # Before tokenising (a message quotes tokens, and a command can be a whole cell long). A result keeps
+    # this much of an answer, a longer one cut with a note (graders/results.py): none is an answer.
+    if len(latex) >= MAX_LATEX_CHARS:
         raise LatexParseError("it is too long")
     tokens = _tokenise(latex)
     if len(tokens) > _MAX_TOKENS:
@@ -155,7 +158,6 @@ _OPERATORS = _MULTIPLY | _DIVIDE | {"+", "-", "="}
 _CANNOT_START_FACTOR = _OPERATORS | {")", "]", "}", "^", "_", ",", ";", "&", "|"}
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
 _FRACTIONS = {"\\frac", "\\dfrac", "\\tfrac", "\\cfrac"}
-_MAX_CHARS = 2000  # a real answer has well under 200
 _QUOTED_CHARS = 40
 _MAX_TOKENS = 1000  # a real answer has well under 100
 _MAX_DEPTH = 50  # nested groups; far beyond any real answer, well below Python's recursion limit

@@ -15,10 +15,10 @@ from graders.assignment import answer_lines
 from graders.assignment.answer_lines import MAX_CELL_CHARS
 from graders.assignment.contract import QUESTIONS
 from graders.judge import answers
-from graders.judge.answers import CUT_MARK, MAX_ANSWER_CHARS, AnswerVerdict, extract_derivation, extract_free_text, judge_mu
+from graders.judge.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu
 from graders.judge.checks import CHECKS, Evidence
 from graders.judge.probes import ProbeResults
-from graders.results import CheckStatus
+from graders.results import MAX_ANSWER_CHARS, CheckStatus, truncation_note
 from tests.timing import assert_linear, cpu_seconds, repeat_to
 
 ANSWERS = r"$$\mu = \sqrt{\bar\alpha_3}\, x_0$$" + "\n\n" + r"$$\Sigma = 1 - \bar\alpha_3$$"
@@ -39,9 +39,8 @@ def observed(text: str) -> str:
 
 @pytest.fixture
 def no_caps(monkeypatch):
-    """The readers themselves, without the caps that otherwise bound their work."""
+    """The readers themselves, without the cap that otherwise bounds their work."""
     monkeypatch.setattr(answer_lines, "MAX_CELL_CHARS", 10**8)
-    monkeypatch.setattr(answers, "MAX_ANSWER_CHARS", 10**8)
 
 
 # ============================================================================= free text
@@ -76,21 +75,22 @@ def test_images_and_tags_are_stripped_as_before_however_they_nest():
     assert observed(text) == "A  b  c  d  f g ![unclosed h"
 
 
-def test_an_answer_cut_at_the_cap_is_marked_for_staff_and_the_student():
-    answer = observed("Blurry at 30. " + "x" * MAX_CELL_CHARS)
-    assert answer.startswith("Blurry at 30. ") and answer.endswith("\n\n" + CUT_MARK)
-    assert len(answer) <= MAX_CELL_CHARS + len(CUT_MARK) + 2
+def test_an_answer_from_a_cell_past_the_cap_says_how_much_was_not_read():
+    answer = observed("Blurry at 30. " + "<br>" * 5_000 + "Sharp at 0.")  # 25 characters past 20,000
+    assert answer.startswith("Blurry at 30.") and "Sharp" not in answer
+    assert answer.endswith(truncation_note(25))
 
 
-def test_an_answer_collected_after_its_question_from_a_cut_cell_is_marked():
-    answer = extract_free_text(notebook(cell("### 1) What do you observe?"), cell("Blurry. " + "x" * MAX_CELL_CHARS)))[0].answer
-    assert answer.startswith("Blurry. ") and answer.endswith(CUT_MARK)
+def test_an_answer_collected_after_its_question_from_a_cell_past_the_cap_says_so_too():
+    nb = notebook(cell("### 1) What do you observe?"), cell("Blurry. " + "<br>" * 5_000 + "Sharp at 0."))
+    answer = extract_free_text(nb)[0].answer
+    assert answer.startswith("Blurry.") and "Sharp" not in answer and "[truncated: " in answer
 
 
-def test_many_tagged_cells_are_one_answer_within_the_answer_cap():
+def test_many_tagged_cells_are_one_answer_within_the_results_cap():
     cells = [cell("A sentence of the answer. " * 100, OBSERVE.tag)] * 50
     answer = extract_free_text(notebook(*cells))[0].answer
-    assert answer.endswith(CUT_MARK) and len(answer) <= MAX_ANSWER_CHARS + len(CUT_MARK) + 2
+    assert answer.startswith("A sentence of the answer.") and "[truncated: " in answer and len(answer) <= MAX_ANSWER_CHARS
 
 
 def test_answers_within_the_caps_are_not_marked():
@@ -224,4 +224,4 @@ MARKDOWN = st.lists(st.sampled_from(MARKDOWN_PIECES) | st.text(max_size=3), min_
 def test_any_notebook_gives_three_text_answers_without_raising(cells):
     found = extract_free_text(notebook(*(cell(text, *tags) for text, tags in cells)))
     assert [a.question for a in found] == [q.text for q in QUESTIONS]
-    assert all(isinstance(a.answer, str) and not a.answer.endswith(CUT_MARK) for a in found)
+    assert all(isinstance(a.answer, str) and "[truncated: " not in a.answer for a in found)
