@@ -613,6 +613,17 @@ def definition_warnings(cells: Sequence[Mapping[str, Any]] | None, data: Mapping
     return [lost.warning() for lost in lost_definitions(cells, graded)]
 
 
+def _numbered(cells: Sequence[Mapping[str, Any]]) -> Iterator[tuple[int, Mapping[str, Any], list[str]]]:
+    """Each cell with its number as the student counts (the grader's probe cell left out) and its tags."""
+    lines = answer_lines()
+    number = 0
+    for cell in cells:
+        tags = lines.cell_tags(cell)
+        if PROBE_TAG not in tags:
+            number += 1
+            yield number, cell, tags
+
+
 def lost_definitions(cells: Sequence[Mapping[str, Any]], graded: Collection[str]) -> list[LostDefinition]:
     """The check cells that bind what the graded notebook needs: a function or class (always), a graded
     function's name, or a name a later cell reads before binding it anew, unless an earlier cell had bound it."""
@@ -620,12 +631,7 @@ def lost_definitions(cells: Sequence[Mapping[str, Any]], graded: Collection[str]
     lost: dict[int, dict[str, None]] = {}  # cell number → names, in the order found
     pending: dict[str, int] = {}  # a name only a check cell has bound, and that cell
     bound: set[str] = set()  # names the cells the grader runs have bound so far
-    number = 0
-    for cell in cells:
-        tags = lines.cell_tags(cell)
-        if PROBE_TAG in tags:
-            continue
-        number += 1
+    for number, cell, tags in _numbered(cells):
         if cell.get("cell_type") != "code":
             continue
         statements = _statements(lines.cell_source(cell))
@@ -779,12 +785,7 @@ def run_cells(shell: Any, cells: Sequence[Mapping[str, Any]], parameters: Mappin
     failures: list[CellFailure] = []
     if not any("parameters" in lines.cell_tags(cell) for cell in cells):
         shell.run_cell(injected)
-    number = 0
-    for cell in cells:
-        tags = lines.cell_tags(cell)
-        if PROBE_TAG in tags:
-            continue
-        number += 1
+    for number, cell, tags in _numbered(cells):
         if cell.get("cell_type") != "code" or KIT_CELL_TAG in tags:
             continue
         failure = _run_cell(shell, lines.cell_source(cell), cell_timeout)

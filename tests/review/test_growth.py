@@ -4,14 +4,13 @@ was cut (paged) or why it is not shown; following the pages shows every output o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import nbformat
 import pytest
 
 from graders.execute.jobs import MAX_EXECUTED_BYTES
 from graders.intake.notebooks import MAX_JSON_OBJECTS
-from tests.review.conftest import CAROL, DAVE, SOLUTION, Graded, Server, api, make_graded, start_review
+from tests.review.conftest import CAROL, DAVE, SOLUTION, Graded, Server, api, make_graded
 
 CELLS, OUTPUTS_PER_CELL = 3, 900  # a loop that prints one line per output, in each of three cells
 NEXT = re.compile(r'<a href="\?cell=(\d+)&amp;output=(\d+)#notebook" data-next-page>')
@@ -52,12 +51,7 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> Graded:
     return graded
 
 
-@pytest.fixture(scope="module")
-def server(graded: Graded) -> Iterator[Server]:
-    running = start_review(graded.root, "--reviewer", "TA Alice")
-    yield running
-    running.process.terminate()
-    running.process.wait(timeout=30)
+# `server` is the conftest's, over this module's `graded`.
 
 
 def page(server: Server, submission: str, query: str = "") -> str:
