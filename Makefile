@@ -23,8 +23,8 @@ test: lint $(STAMP)
 
 # ruff (lint, import order, format) and mypy, clean: part of `make test`.
 lint: $(STAMP)
-	$(BIN)/ruff check graders reference tests handout bench
-	$(BIN)/ruff format --check graders reference tests handout bench
+	$(BIN)/ruff check graders assignments reference tests handout bench
+	$(BIN)/ruff format --check graders assignments reference tests handout bench
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -37,7 +37,7 @@ bench-dask: $(STAMP)
 
 # Regenerate the stored reference values for the public probe inputs (after editing reference/).
 reference: $(STAMP)
-	$(BIN)/python -m graders.judge.expected
+	$(BIN)/python -m assignments.a10.expected
 
 # Debian's Chromium, for the browser tests (CI installs it; no browser download).
 chromium:

@@ -1,4 +1,4 @@
-"""`grader`: a thin command line over keyword-only functions in graders.pipeline (batch, selfcheck, staff) and graders.kit.build.
+"""`grader`: a thin command line over keyword-only functions in graders.pipeline (batch, selfcheck, staff) and the assignment (graders.assignment).
 
 Exit status: 0 when the batch completed (whatever the grades), 2 for a usage error, 1 for a
 fault of the harness itself. `grader check` exits 0 only when every check passes.
@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graders.assignment.contract import PUBLIC_SEED, Scoring
+from graders.assignment.spec import Scoring
 from graders.errors import GraderError, UsageError
 from graders.execute.jobs import default_jobs
 
 if TYPE_CHECKING:
+    from graders.assignment.spec import Assignment
     from graders.execute.jobs import Executor
     from graders.pipeline.config import GradingConfig
     from graders.results import SubmissionResult
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description="Grade Assignment 10 notebooks.")
+    parser = argparse.ArgumentParser(prog="grader", description="Grade notebook assignments.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
@@ -76,12 +77,13 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="self-check one notebook on the public inputs")
     check.add_argument("notebook", type=Path)
-    check.add_argument("--seed", type=int, default=PUBLIC_SEED, help="seed of the experiment's training (public inputs only)")
+    check.add_argument("--seed", type=int, default=None, help="seed of the experiment's training (default: the assignment's public seed)")
     _common_options(check)
     check.set_defaults(command=_check)
 
     kit = commands.add_parser("kit", help="write the student kit: template, self-contained check.py, public expected values")
     kit.add_argument("--out", type=Path, required=True, help="a new (or empty) folder for the kit")
+    _assignment_option(kit)
     kit.set_defaults(command=_kit)
 
     review = commands.add_parser("review", help="staff review in the browser: a local web app over a reports folder")
@@ -91,8 +93,9 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--reviewer", default=None, help="your name, recorded with every change (default: asked in the browser)")
     review.set_defaults(command=_review)
 
-    data = commands.add_parser("make-data", help="write the MNIST look-alike used for grading into a folder")
+    data = commands.add_parser("make-data", help="write the assignment's generated grading data into a folder")
     data.add_argument("folder", type=Path)
+    _assignment_option(data)
     data.set_defaults(command=_make_data)
     _staff_commands(commands)
     return parser
@@ -115,10 +118,10 @@ def _staff_commands(commands: argparse._SubParsersAction) -> None:
     override.add_argument("--by", default=_user(), help="who (default: your login name)")
     override.set_defaults(command=_override)
 
-    manual = commands.add_parser("manual", help="points for a written answer (kl_observe, kl_explain, kl_role)")
+    manual = commands.add_parser("manual", help="points for a written answer (a question of the assignment)")
     manual.add_argument("reports", type=Path)
     manual.add_argument("submission", nargs="?")
-    manual.add_argument("question", nargs="?", help="the handout's tag name: kl_observe, kl_explain or kl_role")
+    manual.add_argument("question", nargs="?", help="the question's tag in the handout (`grader manual REPORTS` lists them)")
     manual.add_argument("--points", type=float)
     manual.add_argument("--comment", default="", help="shown to the student next to the points")
     manual.add_argument("--from", dest="from_csv", type=Path, help="import many: a CSV with columns submission,question,points,comment")
@@ -130,7 +133,7 @@ def _staff_commands(commands: argparse._SubParsersAction) -> None:
         "rescore", help="apply the current checks, points, overrides and marks to stored values; runs no notebook"
     )
     rescore.add_argument("reports", type=Path)
-    rescore.add_argument("--data-dir", type=Path, default=None, help="the MNIST root the run was graded with (default: the look-alike)")
+    rescore.add_argument("--data-dir", type=Path, default=None, help="the data root the run was graded with (default: the generated data)")
     rescore.add_argument(
         "--secret-file", type=Path, default=None, help="the course secret the run was graded with (default: REPORTS/.grader-secret)"
     )
@@ -157,7 +160,14 @@ def _staff_commands(commands: argparse._SubParsersAction) -> None:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_positive_float, default=120.0, help="seconds one cell may run (default 120)")
-    parser.add_argument("--data-dir", type=Path, default=None, help="MNIST root (MNIST/raw/*-ubyte); default: a generated look-alike")
+    parser.add_argument(
+        "--data-dir", type=Path, default=None, help="the assignment's grading data; default: generated (`grader make-data`)"
+    )
+    _assignment_option(parser)
+
+
+def _assignment_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--assignment", default=None, help="the assignment's id (default: the only one installed)")
 
 
 def _positive_int(text: str) -> int:
@@ -184,12 +194,19 @@ def _positive_float(text: str) -> float:
 def _config(args: argparse.Namespace, *, seed: int, **extra: Any) -> GradingConfig:
     from graders.pipeline.config import GradingConfig
 
-    return GradingConfig(seed=seed, cell_timeout=args.timeout, data_dir=args.data_dir, **extra)
+    return GradingConfig(seed=seed, cell_timeout=args.timeout, data_dir=args.data_dir, assignment=_assignment(args), **extra)
+
+
+def _assignment(args: argparse.Namespace) -> Assignment:
+    from graders.assignment import registry
+
+    return registry.load(args.assignment)
 
 
 def _check_data_dir(args: argparse.Namespace) -> None:
-    if args.data_dir is not None and not (args.data_dir / "MNIST" / "raw").is_dir():
-        raise UsageError(f"--data-dir {args.data_dir} has no MNIST/raw folder (torchvision's layout)")
+    assignment = _assignment(args)
+    if args.data_dir is not None and not assignment.has_data(args.data_dir):
+        raise UsageError(f"--data-dir {args.data_dir} does not hold {assignment.id}'s grading data: {assignment.data_help}")
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -208,7 +225,10 @@ def _grade(args: argparse.Namespace) -> int:
     if args.scheduler is not None and args.cold:
         raise UsageError("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
     # Connected (and the workers checked) before the lock: an unreachable scheduler writes nothing.
-    with _cluster(args.scheduler) as executor, exclusive(args.out):  # a second grader on the same reports is refused at once
+    with (
+        _cluster(args.scheduler, _assignment(args)) as executor,
+        exclusive(args.out),
+    ):  # a second grader on the same reports is refused at once
         Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
         seed, secret_hash = args.seed, ""
         if seed is None:
@@ -235,7 +255,7 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cluster(address: str | None) -> contextlib.AbstractContextManager[Executor | None]:
+def _cluster(address: str | None, assignment: Assignment) -> contextlib.AbstractContextManager[Executor | None]:
     """The Dask executor for `--scheduler`, connected; without it nothing of Dask is imported."""
     if address is None:
         return contextlib.nullcontext()
@@ -243,9 +263,12 @@ def _cluster(address: str | None) -> contextlib.AbstractContextManager[Executor 
         from graders.execute.cluster import DaskExecutor
     except ImportError as exc:
         raise UsageError(f"--scheduler needs Dask ({exc}): pip install 'a10-grader[dask]', on the workers too") from exc
+    from functools import partial
+
     from graders.pipeline.cache import grader_fingerprint
 
-    executor = DaskExecutor(address, fingerprint=grader_fingerprint)
+    # Run on every worker: the same harness and assignment code there, wherever it is installed.
+    executor = DaskExecutor(address, fingerprint=partial(grader_fingerprint, assignment.package_dir()))
     executor.start()
     return executor
 
@@ -256,16 +279,16 @@ def _check(args: argparse.Namespace) -> int:
     if not args.notebook.is_file():
         raise UsageError(f"{args.notebook} is not a file")
     _check_data_dir(args)
-    result = check_notebook(args.notebook, config=_config(args, seed=args.seed, jobs=1))
-    print(format_table(result))
+    seed = args.seed if args.seed is not None else _assignment(args).public_seed
+    config = _config(args, seed=seed, jobs=1)
+    result = check_notebook(args.notebook, config=config)
+    print(format_table(result, config))
     return 0 if all_passed(result) else 1
 
 
 def _kit(args: argparse.Namespace) -> int:
-    from graders.kit.build import build_kit
-
-    kit = build_kit(args.out)
-    print(f"wrote the student kit {kit.hash} into {kit.folder}/ ({', '.join(kit.files)})")
+    kit_hash, files = _assignment(args).build_kit(args.out)
+    print(f"wrote the student kit {kit_hash} into {args.out}/ ({', '.join(files)})")
     return 0
 
 
@@ -277,9 +300,7 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _make_data(args: argparse.Namespace) -> int:
-    from graders.assignment.dataset import ensure_mnist
-
-    print(ensure_mnist(args.folder))
+    print(_assignment(args).prepare_data(args.folder))
     return 0
 
 
@@ -344,7 +365,7 @@ def _tag_points(text: str) -> tuple[str, float]:
     try:
         return tag.strip(), float(value)
     except ValueError:
-        raise UsageError(f"--question-points takes TAG=POINTS, e.g. kl_role=2, not {text!r}") from None
+        raise UsageError(f"--question-points takes TAG=POINTS, e.g. question_tag=2, not {text!r}") from None
 
 
 def _rerendered(reports: Path, done: str) -> None:

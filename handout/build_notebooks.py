@@ -21,7 +21,8 @@ from pathlib import Path
 
 import nbformat
 
-from graders.assignment.contract import PARAMETERS_TAG, QUESTIONS
+from assignments.a10.contract import QUESTIONS
+from graders.tags import PARAMETERS_TAG
 from handout.content import (
     CLOSED_FORM_TASK,
     CLOSED_FORM_TRY,

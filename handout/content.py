@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from textwrap import dedent, indent
 
-from graders.assignment.contract import CLOSED_FORM, QUESTIONS, REPARAMETERIZE, VAE_LOSS
+from assignments.a10.contract import CLOSED_FORM, QUESTIONS, REPARAMETERIZE, VAE_LOSS
 
 PLACEHOLDER = "Your answer here."
 

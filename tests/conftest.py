@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from graders.assignment.dataset import ensure_mnist
-from graders.judge.expected import ExpectedValues, compute_expected
-from graders.judge.probes import ProbePlan, build_plan
+from assignments.a10.dataset import ensure_mnist
+from assignments.a10.expected import compute_expected
+from assignments.a10.plan import build_plan
+from graders.judge.expected import ExpectedValues
+from graders.judge.probes import ProbePlan
 
 GRADING_SEED = 1234
 

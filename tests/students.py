@@ -12,12 +12,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from graders.assignment.contract import Scoring
-from graders.assignment.probe_runtime import run_probes
-from graders.judge.checks import Evidence
+from assignments.a10.checks import Evidence
+from graders.assignment.spec import Scoring
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, decode_results
 from graders.results import DerivationAnswer
+from graders.runtime.probe_runtime import run_probes
 
 CORRECT_DERIVATION = (
     DerivationAnswer("mu", r"\sqrt{\alpha_1\alpha_2\alpha_3}\,x_0"),

@@ -11,7 +11,7 @@ import math
 import time
 from collections.abc import Callable
 
-from graders.assignment.probe_runtime import TimeLimit
+from graders.runtime.probe_runtime import TimeLimit
 
 GROWTH = 8.0  # allowed for 4× the input: linear work takes about 4×, quadratic work 16×
 SLACK = 0.02  # seconds of CPU: timer resolution and a garbage collection, nothing a quadratic step fits in

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import itertools
 import json
 import logging
@@ -51,7 +50,7 @@ from graders.sandbox import SandboxPolicy
 
 PLUGIN_NAME = "a10-grader-zygote"
 DATA_PLUGIN = "a10-grader-data"  # + the data's fingerprint
-RAW = Path("MNIST") / "raw"  # torchvision's layout under a data dir
+MAX_DATA_FILES = 10_000  # files shipped from a data root: a bound, far above any assignment's data
 CONNECT_TIMEOUT = 30.0  # seconds to reach the scheduler
 TASK_RETRIES = 2  # reruns of a task that raised (a harness fault on one worker); worker deaths: allowed-failures
 TASKS_PER_THREAD = 2  # out at once per worker thread: the next notebook is already there when one ends
@@ -61,14 +60,18 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class GradingData:
-    """The grading data's files (MNIST/raw/*): shipped, never regenerated, as `--data-dir` may name any data."""
+    """The grading data: every regular file under the data root, by relative path; shipped, never regenerated,
+    as `--data-dir` may name any data (the assignment decides what its notebooks read of it)."""
 
     fingerprint: str  # of the bytes: a worker writes each version once
     files: dict[str, bytes]
 
     @classmethod
     def read(cls, data_dir: Path) -> GradingData:
-        files = {path.name: path.read_bytes() for path in sorted((data_dir / RAW).iterdir()) if path.is_file()}
+        paths = sorted(path for path in data_dir.rglob("*") if path.is_file() and not path.is_symlink())
+        if len(paths) > MAX_DATA_FILES:
+            raise HarnessError(f"the grading data {data_dir} holds more than {MAX_DATA_FILES} files")
+        files = {path.relative_to(data_dir).as_posix(): path.read_bytes() for path in paths}
         digest = hashlib.sha256()
         for name, content in files.items():
             digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
@@ -275,11 +278,12 @@ class DataPlugin(WorkerPlugin):
 
     def setup(self, worker: Any) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="a10-grader-data-", dir=worker.local_directory))
-        (self.root / RAW).mkdir(parents=True)
         for name, content in self.data.files.items():
-            (self.root / RAW / name).write_bytes(content)
-            (self.root / RAW / name).chmod(0o644)
-        for folder in (self.root, self.root / "MNIST", self.root / RAW):
+            target = self.root / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            target.chmod(0o644)
+        for folder in (self.root, *(path for path in self.root.rglob("*") if path.is_dir())):
             folder.chmod(0o755)
 
     def teardown(self, worker: Any) -> None:
@@ -348,7 +352,7 @@ class ZygotePlugin(WorkerPlugin):
         if grader_policy is None:
             return None
         hidden = [path for path in grader_policy.hidden_dirs if os.path.isdir(path)]
-        hidden += [str(self.scratch), *_reference_dirs()]
+        hidden += [str(self.scratch)]
         return replace(
             grader_policy,
             hidden_dirs=tuple(dict.fromkeys(hidden)),
@@ -356,12 +360,6 @@ class ZygotePlugin(WorkerPlugin):
             readonly_dirs=(str(data_dir),),
             cgroup_name=f"{os.getpid()}-{token}",  # the worker's pid: see sandbox.remove_stale_cgroups
         )
-
-
-def _reference_dirs() -> list[str]:
-    """Where this worker's installed reference lives, found without importing it (layering)."""
-    spec = importlib.util.find_spec("reference")
-    return [str(Path(p).resolve()) for p in (spec.submodule_search_locations or [])] if spec is not None else []
 
 
 def _with_data_dir(request: str, prepared: str, local: str) -> str:

@@ -24,9 +24,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from graders.assignment.kit_check import write_check_stub
 from graders.execute.handover import ColdHandover
 from graders.execute.jobs import KERNEL_ENV, ExecutionJob, ExecutionOutcome, kernel_environment, reported_sandbox
+from graders.tags import write_check_stub
 
 KERNEL_NAME = "a10-grader-python"
 SANDBOX_POLICY_SUFFIX = ".sandbox-policy.json"  # beside the executed notebook, out of the notebook's view

@@ -31,8 +31,8 @@ from typing import Any
 
 import nbformat
 
-from graders.assignment import probe_runtime
-from graders.assignment.contract import PROBE_TAG
+from graders.runtime import probe_runtime
+from graders.tags import PROBE_TAG
 
 PLACEHOLDER = "# The grader's probe: once your cells have run, it calls your functions on the grader's inputs.\n"
 ASK = b"probe"  # the child's one message to its zygote

@@ -16,8 +16,8 @@ from typing import Any
 
 import nbformat
 
-from graders.assignment.contract import PROBE_TAG
-from graders.assignment.probe_runtime import MIME_TYPE
+from graders.runtime.probe_runtime import MIME_TYPE
+from graders.tags import PROBE_TAG
 
 MAX_STREAM_CHARS = 100_000  # per cell and stream name
 MAX_DISPLAY_BYTES = 2_000_000  # per display output (all its MIME types together)

@@ -28,7 +28,6 @@ from papermill.engines import Engine, papermill_engines
 from traitlets import Type
 from traitlets.config import Config
 
-from graders.assignment.probe_runtime import TimeLimit
 from graders.execute.handover import ChildChannel, after_probe, is_probe, write_json
 from graders.execute.output_limits import (
     MAX_DISPLAY_BYTES,
@@ -40,6 +39,7 @@ from graders.execute.output_limits import (
     truncation_marker,
     within_output_count,
 )
+from graders.runtime.probe_runtime import TimeLimit
 
 ENGINE_NAME = "a10-inprocess-shell"
 

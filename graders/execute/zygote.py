@@ -105,8 +105,8 @@ def serve() -> None:
     import torch
 
     from graders import sandbox  # noqa: F401 - imported for the children
-    from graders.assignment import probe_runtime  # noqa: F401
     from graders.execute import cold, shell_engine  # noqa: F401
+    from graders.runtime import probe_runtime  # noqa: F401
 
     logging.getLogger("papermill").setLevel(logging.ERROR)
     sandbox.die_with_parent()

@@ -18,7 +18,7 @@ and splitting them would spread that rule over several modules.
         book.clear_override(submission, check_id, by=) -> Override
         book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing
         book.questions() -> tuple[ManualQuestion, ...]    # the written questions and their points
-        book.set_question_points({"kl_role": 2.0})
+        book.set_question_points({"<question tag>": 2.0})
         book.drifted_overrides() -> tuple[CheckGrade, ...]  # overrides whose automatic verdict changed
 
 Bad input (unknown submission, check or question; a score outside 0..max) raises UsageError
@@ -44,15 +44,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from graders.assignment.contract import CHECKS
+from graders.assignment import registry
+from graders.assignment.spec import Assignment
 from graders.errors import UsageError
 from graders.gradebook import schema
-from graders.gradebook.questions import MANUAL_QUESTIONS, ManualQuestion
+from graders.gradebook.questions import ManualQuestion, manual_questions
 from graders.results import CheckResult, SubmissionResult, SubmissionStatus
 
 FILENAME = "gradebook.sqlite"
 BUSY_SECONDS = 30.0
-CHECK_POINTS = {check.id: check.points for check in CHECKS}
 # The result of a `submissions s` row: its own text, or that of the row it points to (schema.py).
 _RESULT = "coalesce((SELECT h.result FROM submissions h WHERE h.run_id = s.result_run AND h.submission = s.submission), s.result)"
 
@@ -197,7 +197,7 @@ class Grade:
     changed: bool = False  # its file or automatic score differs from the run before (staff re-check it)
 
     @classmethod
-    def unmarked(cls, result: SubmissionResult, questions: Sequence[ManualQuestion] = MANUAL_QUESTIONS) -> Grade:
+    def unmarked(cls, result: SubmissionResult, questions: Sequence[ManualQuestion]) -> Grade:
         """A result outside any gradebook: no overrides, every written answer pending."""
         answers = {answer.question: answer.answer for answer in result.free_text}
         return cls(
@@ -385,6 +385,12 @@ class Gradebook:
         )
         return tuple(_run(row) for row in rows)
 
+    @property
+    def assignment(self) -> Assignment:
+        """The assignment this gradebook's runs graded (before any run: the one installed)."""
+        latest = self.latest_run()
+        return registry.recorded_in(latest.info.settings if latest is not None else {})
+
     def latest_run(self) -> Run | None:
         runs = self.runs()
         return runs[-1] if runs else None
@@ -472,7 +478,7 @@ class Gradebook:
         grade = self.grade(submission)
         check = next((c.result for c in grade.checks if c.result.id == check_id), None)
         if check is None:
-            raise UsageError(f"unknown check {check_id!r}; the checks are: {', '.join(CHECK_POINTS)}")
+            raise UsageError(f"unknown check {check_id!r}; the checks are: {', '.join(self.assignment.check_ids)}")
         _within(score, check.max_score, f"the score for {check_id}")
         if not reason.strip():
             raise UsageError("an override needs a reason (--reason): it is shown to the student")
@@ -525,7 +531,7 @@ class Gradebook:
         """The written questions with their current points (a gradebook setting; default 1 each)."""
         row = self._db.execute("SELECT value FROM settings WHERE key = 'question_points'").fetchone()
         points = json.loads(row[0]) if row else {}
-        return tuple(replace(q, points=float(points.get(q.tag, q.points))) for q in MANUAL_QUESTIONS)
+        return tuple(replace(q, points=float(points.get(q.tag, q.points))) for q in manual_questions(self.assignment))
 
     def set_question_points(self, points: Mapping[str, float]) -> tuple[ManualQuestion, ...]:
         known = {q.tag: q for q in self.questions()}

@@ -12,23 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# What a value is and whether two agree is decided by the student kit's check.py, the file the kit
-# ships verbatim: the grader and the kit read values with the same code (re-exported from here).
-from graders.assignment.kit_check import (
-    Unusable,
-    WrongType,
-    as_array,
-    as_scalar,
-    correct_on,
-    describe,
-    explain_difference,
-    variance_from_sigma,
-)
-from graders.assignment.kit_check import agree as close_enough
+# What a value is and whether two agree: the module every student kit ships verbatim, so the grader
+# and the kit read values with the same code (re-exported from here).
+from graders.judge.reading import Unusable, WrongType, as_array, as_scalar, correct_on, describe, explain_difference
+from graders.judge.reading import agree as close_enough
 
 __all__ = [
-    "CLOSED_FORM_TOLERANCE",
-    "LOSS_TOLERANCE",
     "Tolerance",
     "Unusable",
     "WrongType",
@@ -38,7 +27,6 @@ __all__ = [
     "correct_on",
     "describe",
     "explain_difference",
-    "variance_from_sigma",
 ]
 
 
@@ -46,11 +34,6 @@ __all__ = [
 class Tolerance:
     rtol: float = 1e-4
     atol: float = 1e-5
-
-
-CLOSED_FORM_TOLERANCE = Tolerance(rtol=1e-4, atol=1e-5)
-# Losses are sums over thousands of elements: the absolute slack scales with their size.
-LOSS_TOLERANCE = Tolerance(rtol=1e-4, atol=1e-3)
 
 
 def agree(actual: np.ndarray, expected: np.ndarray, tolerance: Tolerance) -> bool:

@@ -12,25 +12,22 @@ so student and reference values are produced by the same code path.
 from __future__ import annotations
 
 import builtins
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 import numpy as np
 
-from graders.assignment import probe_runtime
-from graders.assignment.contract import CLOSED_FORM, IMAGE_SHAPE, KL_WEIGHT, PIXELS, PROBE_TAG, REPARAMETERIZE, VAE_LOSS
 from graders.execute.handover import PLACEHOLDER
+from graders.runtime import probe_runtime
+from graders.tags import PROBE_TAG
 
-VAE_WEIGHTS = (0.0, 1.0, 0.5, 30.0)
-REPARAM_DRAWS = 2000
 # What the grader decodes of one returned value: a few times what the inputs hold (a student may
-# return an unreduced loss), and Σ·I for a closed form. Anything larger is refused before it is allocated.
+# return an unreduced value), plus what the case allows beyond it (`Case.extra_value_elements`, e.g.
+# a covariance as a matrix). Anything larger is refused before it is allocated.
 VALUE_ELEMENTS_PER_INPUT_ELEMENT = 4
 MAX_ERROR_TEXT = 2000  # characters of a call's error message or traceback the grader keeps
 
@@ -66,11 +63,13 @@ class Case:
     public: bool
     args: tuple[Any, ...]
     seed: int | None = None
-    weights: tuple[float, ...] = ()  # vae_loss cases are called once per weight
+    weights: tuple[float, ...] = ()  # called once per value of the keyword argument `weight_keyword`
+    weight_keyword: str = ""
     # Called a second time right after the first, without reseeding: fresh noise must differ.
     repeat: bool = False
-    # A call that raises is retried with x reshaped to x_hat's shape (see probe_runtime.run_call).
+    # A call that raises is retried with its first argument reshaped to the second's shape (see probe_runtime.run_call).
     reshape_x_on_error: bool = False
+    extra_value_elements: int = 0  # decoded beyond VALUE_ELEMENTS_PER_INPUT_ELEMENT per input element
 
     def call_ids(self) -> tuple[str, ...]:
         if self.weights:
@@ -82,8 +81,7 @@ class Case:
     def max_value_elements(self) -> int:
         """The most array elements the grader decodes from one call on these inputs."""
         sizes = [int(np.size(arg)) for arg in self.args]
-        matrix = int(np.size(self.args[0])) ** 2 if self.function == CLOSED_FORM.name else 0  # Σ·I over all of x₀
-        return VALUE_ELEMENTS_PER_INPUT_ELEMENT * sum(sizes) + matrix
+        return VALUE_ELEMENTS_PER_INPUT_ELEMENT * sum(sizes) + self.extra_value_elements
 
 
 def call_id(function: str, case: str, weight: float | None = None) -> str:
@@ -94,30 +92,12 @@ def repeat_id(function: str, case: str) -> str:
     return f"{function}/{case}/again"
 
 
-@dataclass(frozen=True)
-class ExperimentSpec:
-    """The training run of experiment.kl_tradeoff, sized to cost a fraction of the student's own.
-
-    12 steps of 32 images already separate the two weights by thousands of nats of reconstruction
-    and hundreds of nats of KL, for the reference and for every catalogued misconception alone or
-    in pairs; the verdicts are the same as with 20 steps of 64 (tests/test_checks.py checks the margins).
-    """
-
-    train_images: str
-    eval_images: str
-    seed: int
-    weights: tuple[float, float] = (0.0, 30.0)
-    train_size: int = 256
-    eval_size: int = 32
-    steps: int = 12
-    batch_size: int = 32
-    latent: int = 4
-    hidden: int = 64
-    lr: float = 3e-3
+class ExperimentSpec(Protocol):
+    """An assignment's behavioural experiment, as the probe request carries it (a dataclass: `asdict` is its request)."""
 
     def max_value_elements(self) -> int:
-        """x_hat, mu and logvar on the held-out images, for each weight."""
-        return len(self.weights) * self.eval_size * (784 + 2 * self.latent)
+        """The most array elements its outputs may hold, for every setting together."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -126,6 +106,8 @@ class ProbePlan:
     experiment: ExperimentSpec | None
     call_time_limit: float = 10.0
     experiment_time_limit: float = 60.0
+    kernel_source: str = ""  # the assignment's kernel-side code, which runs the experiment
+    experiment_timeout_message: str = ""
 
     @cached_property
     def request_json(self) -> str:
@@ -158,14 +140,17 @@ class ProbePlan:
                 )
         experiment = None
         if self.experiment is not None and functions is None:
-            experiment = asdict(self.experiment)
-        return {
+            experiment = asdict(self.experiment)  # type: ignore[call-overload]  # an assignment's spec is a dataclass
+        request = {
             "inputs": inputs,
             "calls": calls,
             "experiment": experiment,
             "call_time_limit": self.call_time_limit,
             "experiment_time_limit": self.experiment_time_limit,
         }
+        if experiment is not None:
+            request.update(kernel=self.kernel_source, experiment_timeout_message=self.experiment_timeout_message)
+        return request
 
     def value_limits(self) -> dict[str, int]:
         """Call id -> the most array elements decoded from it; calls not listed are never decoded."""
@@ -175,7 +160,9 @@ class ProbePlan:
 def _calls_of(case: Case) -> list[tuple[str, dict[str, Any], int | None]]:
     """(call id, keyword arguments, seed) of each call a case makes, in the order they run."""
     if case.weights:
-        return [(cid, {KL_WEIGHT: probe_runtime.encode(w)}, case.seed) for cid, w in zip(case.call_ids(), case.weights, strict=True)]
+        return [
+            (cid, {case.weight_keyword: probe_runtime.encode(w)}, case.seed) for cid, w in zip(case.call_ids(), case.weights, strict=True)
+        ]
     # A repeat continues the random stream of the call before it instead of reseeding.
     return [(cid, {}, case.seed if index == 0 else None) for index, cid in enumerate(case.call_ids())]
 
@@ -193,92 +180,14 @@ class ProbeResults:
         return self.calls.get(cid, CallResult(error=CallError("absent", f"no result for probe {cid}")))
 
 
-# ----------------------------------------------------------------------------- the plan
-
-
-def public_cases() -> tuple[Case, ...]:
-    """Fixed inputs students may see; the self-check runs only these."""
-    x0 = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
-    alphas = np.array([0.9, 0.8, 0.7], dtype=np.float32)
-    rng = np.random.default_rng(20241)
-    return (
-        Case(CLOSED_FORM.name, "public", True, (x0, 3, alphas)),
-        Case(
-            VAE_LOSS.name,
-            "public",
-            True,
-            _vae_inputs(rng, batch=2, latent=2, image_shaped=True),
-            weights=VAE_WEIGHTS,
-            reshape_x_on_error=True,
-        ),
-        Case(
-            REPARAMETERIZE.name,
-            "public",
-            True,
-            _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])),
-            seed=7,
-            repeat=True,
-        ),
-    )
-
-
-def hidden_cases(seed: int) -> tuple[Case, ...]:
-    """Inputs drawn from the grading seed: same seed, same inputs, for every student."""
-    rng = np.random.default_rng(seed)
-    cases = []
-    for index, (t, steps, shape) in enumerate(((3, 8, (2, 1, 4, 4)), (1, 5, (5,)), (6, 9, (3, 2))), start=1):
-        alphas = rng.uniform(0.85, 0.99, size=steps).astype(np.float32)
-        x0 = rng.standard_normal(shape).astype(np.float32)
-        cases.append(Case(CLOSED_FORM.name, f"hidden-{index}", False, (x0, t, alphas)))
-    for index, (batch, latent, image_shaped) in enumerate(((4, 8, True), (3, 2, False)), start=1):
-        inputs = _vae_inputs(rng, batch, latent, image_shaped)
-        cases.append(Case(VAE_LOSS.name, f"hidden-{index}", False, inputs, weights=VAE_WEIGHTS, reshape_x_on_error=True))
-    mu = rng.uniform(-2.0, 2.0, size=4)
-    logvar = rng.choice([-1.5, -0.7, 0.6, 1.3], size=4, replace=False)
-    cases.append(Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31)), repeat=True))
-    return tuple(cases)
-
-
-def _vae_inputs(rng: np.random.Generator, batch: int, latent: int, image_shaped: bool) -> tuple[np.ndarray, ...]:
-    # Mirrors the handout: x comes from the DataLoader, x_hat from a (B, 784) sigmoid decoder.
-    x_shape = (batch, *IMAGE_SHAPE) if image_shaped else (batch, PIXELS)
-    x = rng.uniform(0.0, 1.0, size=x_shape).astype(np.float32)
-    x_hat = (1.0 / (1.0 + np.exp(-rng.standard_normal((batch, PIXELS))))).astype(np.float32)
-    mu = rng.standard_normal((batch, latent)).astype(np.float32)
-    logvar = (0.5 * rng.standard_normal((batch, latent))).astype(np.float32)
-    return x, x_hat, mu, logvar
-
-
-def _reparam_inputs(mu: np.ndarray, logvar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    rows = np.ones((REPARAM_DRAWS, 1), dtype=np.float32)
-    return rows * mu.astype(np.float32), rows * logvar.astype(np.float32)
-
-
-def build_plan(*, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
-    cases = public_cases() + (hidden_cases(seed) if hidden else ())
-    experiment = None
-    if data_dir is not None:
-        raw = Path(data_dir) / "MNIST" / "raw"
-        experiment = ExperimentSpec(str(raw / "train-images-idx3-ubyte"), str(raw / "t10k-images-idx3-ubyte"), seed=experiment_seed(seed))
-    return ProbePlan(cases=cases, experiment=experiment)
-
-
 # ----------------------------------------------------------------------------- into the notebook
-
-
-def experiment_seed(seed: int) -> int:
-    """The experiment's training seed, derived one way from the grading seed: the probe request
-    carries it into the notebook, and seeing it must reveal nothing else (the hidden inputs are
-    drawn from the grading seed). The same for the whole batch, so the grader trains the
-    reference and each variant once."""
-    return int.from_bytes(hashlib.sha256(b"a10-grader experiment seed\0" + str(seed).encode()).digest()[:4], "big") >> 1
 
 
 def probe_cell() -> nbformat.NotebookNode:
     """The cell appended after the student's cells: a placeholder until the executor hands the
     request over (graders.execute.handover); when it runs it leaves no names behind."""
     cell = nbformat.v4.new_code_cell(PLACEHOLDER)
-    cell.id = "a10-grader-probe"
+    cell.id = PROBE_TAG
     cell.metadata["tags"] = [PROBE_TAG]
     cell.metadata["jupyter"] = {"source_hidden": True}
     return cell

@@ -48,7 +48,7 @@ def run(root: Path) -> Path:
         reports = scratch / "reports"
         grade_folder(folder, out_dir=reports, config=GradingConfig(seed=_bundled_seed(root), jobs=1))
         with Gradebook.open(reports) as book:
-            document = results_json(book.grade(SUBMISSION_ID))
+            document = results_json(book.grade(SUBMISSION_ID), book.assignment)
     finally:
         remove_tree(scratch)
     notes = [

@@ -52,7 +52,9 @@ def grade_folder(
     total = len(discovery.submissions)
     data_dir = grading_data(config)
     out_dir.mkdir(parents=True, exist_ok=True)
-    triage = sort_out(discovery.submissions, out_dir=out_dir, config=config, data=data_fingerprint(data_dir))
+    triage = sort_out(
+        discovery.submissions, out_dir=out_dir, config=config, data=data_fingerprint(data_dir, config.assignment.data_files(data_dir))
+    )
     results: list[SubmissionResult] = []
 
     def finish(result: SubmissionResult) -> None:
@@ -96,16 +98,14 @@ def _run(
     executor = executor or make_executor(config)
     # Imported here, not at the top: the judge imports torch (seconds), which a regrade that
     # runs nothing must not pay. The warm zygote starts first, so it warms up meanwhile.
-    from graders.judge.expected import compute_expected
-    from graders.judge.probes import build_plan
     from graders.pipeline import submission as one
 
     scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
     try:
-        kernel_data = share_data(data_dir, scratch) if config.sandbox else data_dir
+        kernel_data = share_data(data_dir, config.assignment.data_files(data_dir), scratch) if config.sandbox else data_dir
         workspace = one.Workspace(scratch, kernel_data, hidden_dirs=(submissions_dir.resolve(), out_dir.resolve()))
-        plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=kernel_data)
-        expected = compute_expected(plan)
+        plan = config.assignment.build_plan(seed=config.seed, hidden=config.hidden, data_dir=kernel_data)
+        expected = config.assignment.compute_expected(plan)
         # The reference's training run, now, while the zygote warms up: not inside the first
         # assessment, whose time limit (pipeline.deadline) is that submission's alone.
         expected.trained(frozenset())
@@ -122,18 +122,20 @@ def _run(
         remove_tree(scratch)  # never raises: the gradebook run and the overview are written whatever it meets
 
 
-def share_data(data_dir: Path, scratch: Path) -> Path:
-    """A world-readable copy of the MNIST files, so the sandbox's unprivileged uid can read them
-    whatever the permissions of the instructor's own copy (a 0700 home or cache folder)."""
+def share_data(data_dir: Path, files: tuple[Path, ...], scratch: Path) -> Path:
+    """A world-readable copy of the grading data's files (relative to `data_dir`), so the sandbox's
+    unprivileged uid can read them whatever the permissions of the instructor's own copy (a 0700
+    home or cache folder)."""
     shared = scratch / "data"
-    raw = shared / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for path in [shared, shared / "MNIST", raw]:
-        path.chmod(0o755)
-    for source in (data_dir / "MNIST" / "raw").iterdir():
-        if source.is_file():
-            shutil.copyfile(source, raw / source.name)
-            (raw / source.name).chmod(0o644)
+    shared.mkdir()
+    shared.chmod(0o755)
+    for relative in files:
+        target = shared / relative
+        for folder in reversed(target.relative_to(shared).parents[:-1]):
+            (shared / folder).mkdir(exist_ok=True)
+            (shared / folder).chmod(0o755)
+        shutil.copyfile(data_dir / relative, target)
+        target.chmod(0o644)
     return shared
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from graders.errors import UsageError
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
-PACKAGED = ("pyproject.toml", "README.md", "graders", "reference")
+PACKAGED = ("pyproject.toml", "README.md", "graders", "assignments", "reference")
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.

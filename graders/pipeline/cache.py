@@ -18,24 +18,25 @@ from graders.results import SubmissionResult
 GRADERS_DIR = Path(__file__).resolve().parents[1]
 
 
-@lru_cache(maxsize=1)
-def grader_fingerprint() -> str:
+@lru_cache(maxsize=8)
+def grader_fingerprint(assignment_dir: Path) -> str:
+    """The harness's code and templates, and the assignment package's files: a change of either regrades."""
     digest = hashlib.sha256()
-    for path in sorted([*GRADERS_DIR.rglob("*.py"), *GRADERS_DIR.rglob("templates/*")]):
-        digest.update(path.relative_to(GRADERS_DIR).as_posix().encode() + b"\0" + path.read_bytes())
+    for root in (GRADERS_DIR, assignment_dir):
+        for path in sorted([*root.rglob("*.py"), *root.rglob("templates/*")]):
+            digest.update(path.relative_to(root.parent).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def data_fingerprint(data_dir: Path) -> str:
-    """Size and modification time of the IDX files: cheap, and changes whenever the data does."""
-    raw = data_dir / "MNIST" / "raw"
-    stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(raw.glob("*-ubyte"))]
+def data_fingerprint(data_dir: Path, files: tuple[Path, ...]) -> str:
+    """Size and modification time of the data files grading reads: cheap, and changes whenever the data does."""
+    stats = [(p.as_posix(), (data_dir / p).stat().st_size, (data_dir / p).stat().st_mtime_ns) for p in files]
     return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
 
 
-def cache_key(*, sha256: str, settings: dict[str, Any], reference_hash: str, data: str) -> str:
+def cache_key(*, sha256: str, settings: dict[str, Any], grader: str, reference_hash: str, data: str) -> str:
     material = json.dumps(
-        {"submission": sha256, "grader": grader_fingerprint(), "reference": reference_hash, "settings": settings, "data": data},
+        {"submission": sha256, "grader": grader, "reference": reference_hash, "settings": settings, "data": data},
         sort_keys=True,
     )
     return hashlib.sha256(material.encode()).hexdigest()

@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graders.assignment.contract import NotebookParameters, Scoring
-from graders.assignment.dataset import ensure_mnist
+from graders.assignment import registry
+from graders.assignment.spec import Assignment, Scoring
 from graders.execute.jobs import default_jobs
 
 DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
-_GRADING_RUN = NotebookParameters(seed=0, data_dir="")  # the contract's training size for grading
 
 
 @dataclass(frozen=True)
@@ -31,12 +30,11 @@ class GradingConfig:
     memory_bytes: int = 2 * 1024**3
     disk_bytes: int = 512 * 1024**2  # each notebook's work dir: a tmpfs of this size (counted in its memory)
     force: bool = False  # regrade even submissions whose cached result is still valid
-    data_dir: Path | None = None  # None: the grader's generated MNIST look-alike
+    data_dir: Path | None = None  # None: the assignment's generated data (graders.pipeline.config.grading_data)
     hidden: bool = True  # False for the student self-check: public inputs only
     scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (README: Deductions)
-    epochs: int = _GRADING_RUN.epochs
-    train_size: int = _GRADING_RUN.train_size
-    batch_size: int = _GRADING_RUN.batch_size
+    # What is graded: the one installed, or `--assignment` (graders.assignment.registry).
+    assignment: Assignment = field(default_factory=registry.load)
 
     def decisive(self) -> dict[str, Any]:
         """The settings a grade depends on (not how many workers or which executor ran it)."""
@@ -48,14 +46,12 @@ class GradingConfig:
             "disk_bytes": self.disk_bytes,
             "hidden": self.hidden,
             "scoring": self.scoring.value,
-            "epochs": self.epochs,
-            "train_size": self.train_size,
-            "batch_size": self.batch_size,
+            "assignment": self.assignment.id,
+            "assignment_version": self.assignment.version,
         }
 
     def notebook_parameters(self, data_dir: Path) -> dict[str, Any]:
-        parameters = NotebookParameters(self.notebook_seed(), str(data_dir), self.epochs, self.train_size, self.batch_size)
-        return parameters.as_dict()
+        return self.assignment.notebook_parameters(seed=self.notebook_seed(), data_dir=str(data_dir))
 
     def notebook_seed(self) -> int:
         """The seed the notebook's own cells get: drawn from the grading seed one way, so that a
@@ -67,4 +63,9 @@ class GradingConfig:
 def grading_data(config: GradingConfig) -> Path:
     if config.data_dir is not None:
         return config.data_dir.resolve()
-    return ensure_mnist(DEFAULT_CACHE / "mnist-lookalike").resolve()
+    return config.assignment.prepare_data(generated_data_folder(config.assignment)).resolve()
+
+
+def generated_data_folder(assignment: Assignment) -> Path:
+    """Where the grader keeps an assignment's generated grading data (used when no `--data-dir` is given)."""
+    return DEFAULT_CACHE / "data" / assignment.id

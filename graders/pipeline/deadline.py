@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from graders.assignment.probe_runtime import TimeLimit
+from graders.runtime.probe_runtime import TimeLimit
 
 # Assessing a submission takes about 0.03 s (ARCHITECTURE.md, the warm path). The first assessment that
 # needs the grader's own training of the experiment (the reference's, or a mistake's: once per batch,

@@ -18,8 +18,6 @@ from pathlib import Path
 
 import nbformat
 
-from graders.assignment.contract import INJECTED_PARAMETERS_TAG, PROBE_TAG
-from graders.assignment.probe_runtime import MIME_TYPE
 from graders.errors import NotebookError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
 from graders.execute.output_limits import limit_outputs
@@ -27,6 +25,8 @@ from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 from graders.intake.notebooks import parse_notebook
 from graders.judge.probes import probe_cell
 from graders.results import CellError, capped, write_text_atomic
+from graders.runtime.probe_runtime import MIME_TYPE
+from graders.tags import INJECTED_PARAMETERS_TAG, PROBE_TAG
 
 EXECUTED_NAME = "executed.ipynb"  # REPORTS/<id>/executed.ipynb
 MAX_PROSE_CHARS = 100_000  # per markdown or raw cell of the notebook that runs (and is kept)

@@ -2,7 +2,7 @@
 
 What a notebook returned is kept: the executed notebook (REPORTS/<id>/executed.ipynb) carries the
 probe payload, and the result carries the derivation answers and whether execution finished
-(`provenance.execution`). Rescoring re-reads those and runs the current `CHECKS` (tolerances,
+(`provenance.execution`). Rescoring re-reads those and runs the assignment's current checks (tolerances,
 points) on them, under the run's own seed and settings, so a mid-term fix of a tolerance or a
 point value reaches every student in seconds. No notebook, kernel or zygote is started.
 Submissions that could not be read at all (status "error") have nothing to rescore and are kept.
@@ -15,16 +15,15 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from graders.assignment.contract import Scoring
+from graders.assignment import registry
+from graders.assignment.spec import Assignment, Scoring
 from graders.errors import UsageError
 from graders.gradebook import record_run
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, now
-from graders.judge import checks
-from graders.judge.checks import Evidence
-from graders.judge.expected import ExpectedValues, compute_expected
-from graders.judge.probes import ProbePlan, ProbeResults, build_plan, read_probe_results
-from graders.pipeline.config import DEFAULT_CACHE, GradingConfig, grading_data
+from graders.judge.expected import ExpectedValues
+from graders.judge.probes import ProbePlan, ProbeResults, read_probe_results
+from graders.pipeline.config import GradingConfig, generated_data_folder, grading_data
 from graders.pipeline.executed import read_executed
 from graders.pipeline.secret import SECRET_NAME, course_seed
 from graders.pipeline.triage import provenance
@@ -47,8 +46,8 @@ class Rescored:
 def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: Path | None = None) -> tuple[Rescored, ...]:
     """Rescore every submission of the latest run, record a "rescore" run, re-render everything.
 
-    `data_dir` must be the MNIST root the run was graded with (None: the generated look-alike):
-    the experiment check measures the student's trained models on its test images.
+    `data_dir` must be the data root the run was graded with (None: the generated data): an
+    experiment check measures the student's trained models on it.
     """
     with exclusive(out_dir), Gradebook.open(out_dir) as book:
         latest = book.latest_run()
@@ -58,11 +57,12 @@ def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: 
         settings = {key: value for key, value in latest.info.settings.items() if key in SETTINGS}
         settings["scoring"] = Scoring(settings.get("scoring", Scoring.PER_MISTAKE.value))  # stored as its value
         settings.update(_seed_of(settings["seed"], secret_file or out_dir / SECRET_NAME))
+        settings["assignment"] = registry.load(settings.get("assignment"))  # stored as its id; older runs: the one installed
         config = GradingConfig(**settings, data_dir=data_dir)
-        plan = build_plan(seed=config.seed, hidden=config.hidden, data_dir=_data(config))
-        expected = compute_expected(plan)
+        plan = config.assignment.build_plan(seed=config.seed, hidden=config.hidden, data_dir=_data(config))
+        expected = config.assignment.compute_expected(plan)
         current = provenance(config, "")
-        results = tuple(rescore(result, out_dir, plan, expected, current, config.scoring) for result in previous)
+        results = tuple(rescore(result, out_dir, plan, expected, current, config) for result in previous)
     for result in results:
         result.write(out_dir / result.submission / "results.json")
     record_run(out_dir, results, current, kind="rescore")
@@ -71,9 +71,10 @@ def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: 
 
 
 def rescore(
-    result: SubmissionResult, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, current: dict[str, Any], scoring: Scoring
+    result: SubmissionResult, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, current: dict[str, Any], config: GradingConfig
 ) -> SubmissionResult:
-    if result.status is SubmissionStatus.ERROR or len(result.derivation) != 2:
+    assignment: Assignment = config.assignment
+    if result.status is SubmissionStatus.ERROR or len(result.derivation) != len(assignment.derivation):
         return result
     execution = result.provenance.get("execution", {"finished": True, "message": ""})
     executed = read_executed(out_dir / result.submission / "executed.ipynb")
@@ -83,8 +84,7 @@ def rescore(
         student = ProbeResults({}, missing_reason="no executed notebook")
     else:
         student = read_probe_results(executed, plan)
-    derivation = (result.derivation[0], result.derivation[1])
-    judged = checks.run_checks(Evidence(plan, student, expected, derivation, scoring=scoring))
+    judged = assignment.judge(plan, student, expected, result.derivation, scoring=config.scoring)
     # What judged it is new; what ran it (cache key, executor, timings, sandbox) is as it was.
     judged_by = {key: current[key] for key in ("grader_version", "grader_fingerprint", "reference_hash")}
     return replace(
@@ -108,11 +108,11 @@ def _seed_of(recorded: object, secret_file: Path) -> dict[str, Any]:
 
 
 def _data(config: GradingConfig) -> Path:
-    """The look-alike as generated already: regenerating it to compare (scikit-learn import and all)
-    would cost more than rescoring a whole class. Only its test images are read, by the experiment check."""
-    cached = DEFAULT_CACHE / "mnist-lookalike"
-    if config.data_dir is None and (cached / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
-        return cached.resolve()
+    """The generated data as it is already: regenerating it to compare would cost more than
+    rescoring a whole class (the experiment check reads only some of it)."""
+    generated = generated_data_folder(config.assignment)
+    if config.data_dir is None and config.assignment.has_data(generated):
+        return generated.resolve()
     return grading_data(config)
 
 

@@ -10,12 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from graders.assignment import kit_check
-from graders.assignment.kit_check import CellFailure, Verdict
 from graders.execute.cold import run_notebook
 from graders.intake.discovery import Submission, display_name, safe_id
-from graders.judge.expected import compute_expected
-from graders.judge.probes import build_plan
 from graders.pipeline.config import GradingConfig, grading_data
 from graders.pipeline.submission import grade_notebook
 from graders.results import CheckStatus, SubmissionResult
@@ -25,17 +21,15 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
     # One notebook of the student's own, on their own machine: a plain kernel, as in Jupyter.
     config = replace(config, hidden=False, cold=True, sandbox=False)
     data_dir = grading_data(config)
-    plan = build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
-    expected = compute_expected(plan, prefer_stored=True)
+    plan = config.assignment.build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
+    expected = config.assignment.compute_expected(plan, prefer_stored=True)
     submission = Submission(safe_id(path.stem), path, name=display_name(path.name))
     return grade_notebook(submission, config=config, plan=plan, expected=expected, data_dir=data_dir, run=run_notebook, self_check=True)
 
 
-def format_table(result: SubmissionResult) -> str:
-    """The student kit's table (graders/assignment/kit_check.py), so staff and students read the same words."""
-    verdicts = [Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions) for c in result.checks]
-    failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
-    return kit_check.format_table(result.submission, verdicts, result.message, failures)
+def format_table(result: SubmissionResult, config: GradingConfig) -> str:
+    """The student kit's table, so staff and students read the same words."""
+    return config.assignment.self_check_table(result)
 
 
 def all_passed(result: SubmissionResult) -> bool:

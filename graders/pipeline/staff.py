@@ -125,6 +125,7 @@ def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | No
     roster = read_roster(roster_path) if roster_path is not None else Roster()
     with Gradebook.open(reports) as book:
         grades = book.grades()
+        assignment = book.assignment
     warnings = []
     if not roster.given and format_name != "csv":
         warnings.append("warning: no --roster: submission ids are exported as the LMS identities")
@@ -136,5 +137,5 @@ def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | No
         warnings.append(
             f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial (see README)"
         )
-    exports.write(format_name, grades, roster, out)
+    exports.write(format_name, assignment, grades, roster, out)
     return warnings

@@ -20,15 +20,11 @@ from typing import Any
 
 import nbformat
 
-from graders.assignment.contract import MAX_SCORE, PROBE_TAG
-from graders.assignment.kit_check import KIT_CELL_TAG, recorded_kit
 from graders.errors import NotebookError
 from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
 from graders.execute.untrusted import remove_tree
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import read_submission
-from graders.judge import answers
-from graders.judge.checks import Evidence, run_checks
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
 from graders.pipeline.config import GradingConfig
@@ -37,7 +33,7 @@ from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, ke
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
 from graders.results import SubmissionResult, SubmissionStatus, write_text_atomic
 from graders.sandbox import SandboxPolicy, SandboxReport
-from reference import REFERENCE_DIR
+from graders.tags import KIT_CELL_TAG, PROBE_TAG, recorded_kit
 
 Runner = Callable[[ExecutionJob], ExecutionOutcome]
 
@@ -48,7 +44,7 @@ class Workspace:
 
     scratch: Path  # one work dir per job below it, and the executed notebooks
     data_dir: Path  # the grading data as the notebook reads it
-    hidden_dirs: tuple[Path, ...]  # besides the reference and the scratch root
+    hidden_dirs: tuple[Path, ...]  # besides the scratch root (and the harness's packages: graders.sandbox.filesystem)
 
     @property
     def probe_request(self) -> Path:
@@ -58,7 +54,7 @@ class Workspace:
     def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> SandboxPolicy | None:
         if not config.sandbox:
             return None
-        hidden = (REFERENCE_DIR, *self.hidden_dirs, self.scratch)
+        hidden = (*self.hidden_dirs, self.scratch)
         return SandboxPolicy(
             memory_bytes=config.memory_bytes,
             disk_bytes=config.disk_bytes,
@@ -154,20 +150,21 @@ def assess(
     student = read_probe_results(executed, plan) if executed is not None else ProbeResults({}, missing_reason="no executed notebook")
     if not outcome.finished:
         student = ProbeResults({}, missing_reason=outcome.message)
-    evidence = Evidence(plan, student, expected, answers.extract_derivation(pending.notebook), self_check, config.scoring)
-    checks = run_checks(evidence)
+    assignment = config.assignment
+    derivation = assignment.extract_derivation(pending.notebook)
+    checks = assignment.judge(plan, student, expected, derivation, self_check=self_check, scoring=config.scoring)
     messages = [pending.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
     return SubmissionResult(
         submission=pending.submission.id,
         status=SubmissionStatus.GRADED,
         score=sum(check.score for check in checks),
-        max_score=MAX_SCORE,
+        max_score=assignment.max_score,
         sha256=pending.sha256,
         checks=checks,
         message=" ".join(m for m in messages if m),
         cell_errors=cell_errors(executed, pending.notebook, CellLimits(config.cell_timeout, config.disk_bytes), outcome),
-        derivation=evidence.derivation,
-        free_text=answers.extract_free_text(pending.notebook),
+        derivation=derivation,
+        free_text=assignment.extract_free_text(pending.notebook),
         provenance={
             **provenance(config, pending.cache_key),
             "seconds": round(outcome.seconds, 2),

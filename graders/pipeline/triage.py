@@ -16,14 +16,12 @@ from typing import Any
 
 import nbformat
 
-from graders.assignment.contract import CHECKS, MAX_SCORE
 from graders.errors import NotebookError
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import parse_bytes, read_submission, sha256_of
 from graders.pipeline.cache import cache_key, cached_result, grader_fingerprint
 from graders.pipeline.config import GradingConfig
 from graders.results import CheckResult, CheckStatus, SubmissionResult, SubmissionStatus
-from reference import reference_hash
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,13 @@ def sort_out(submissions: tuple[Submission, ...], *, out_dir: Path, config: Grad
         except NotebookError as exc:
             unreadable.append(unreadable_result(submission, str(exc), config))
             continue
-        key = cache_key(sha256=sha256_of(raw), settings=config.decisive(), reference_hash=reference_hash(), data=data)
+        key = cache_key(
+            sha256=sha256_of(raw),
+            settings=config.decisive(),
+            grader=grader_fingerprint(config.assignment.package_dir()),
+            reference_hash=config.assignment.reference_hash(),
+            data=data,
+        )
         hit = None if config.force else cached_result(out_dir, submission.id, key)
         if hit is not None:
             cached.append(hit)
@@ -78,9 +82,9 @@ def unreadable_result(submission: Submission, reason: str, config: GradingConfig
         submission=submission.id,
         status=SubmissionStatus.ERROR,
         score=0.0,
-        max_score=MAX_SCORE,
+        max_score=config.assignment.max_score,
         sha256=sha256,
-        checks=tuple(CheckResult(spec.id, CheckStatus.ERROR, 0.0, spec.points, message) for spec in CHECKS),
+        checks=tuple(CheckResult(spec.id, CheckStatus.ERROR, 0.0, spec.points, message) for spec in config.assignment.checks),
         message=" ".join(m for m in (message, submission.note) if m),
         provenance=provenance(config, key),
     )
@@ -89,8 +93,8 @@ def unreadable_result(submission: Submission, reason: str, config: GradingConfig
 def provenance(config: GradingConfig, key: str) -> dict[str, Any]:
     return {
         "grader_version": version("a10-grader"),
-        "grader_fingerprint": grader_fingerprint(),
-        "reference_hash": reference_hash(),
+        "grader_fingerprint": grader_fingerprint(config.assignment.package_dir()),
+        "reference_hash": config.assignment.reference_hash(),
         "cache_key": key,
         "settings": config.decisive(),
         "executor": "cold" if config.cold else "warm",

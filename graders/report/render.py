@@ -20,24 +20,16 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, TemplateError, select_autoescape
 
-from graders.assignment.contract import CHECKS
+from graders.assignment import registry
+from graders.assignment.spec import Assignment
 from graders.errors import HarnessError
 from graders.gradebook.exports import csv as csv_export
+from graders.gradebook.questions import manual_questions
 from graders.gradebook.store import Grade, Gradebook
 from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, write_text_atomic
-from reference.catalog import CATALOG
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TABLE_SCRIPT = TEMPLATES / "table.js"
-# Section headings of the student report, keyed by the part of the check id before the dot.
-GROUPS = {
-    "closed_form": "Closed form q(x_t | x₀)",
-    "derivation": "Derivation",
-    "vae_loss": "VAE loss",
-    "reparameterize": "Reparameterisation",
-    "experiment": "Experiment",
-}
-TITLES = {check.id: check.title for check in CHECKS}
 # Status is always shown as symbol + word, never by colour alone (colour-blind readers, printouts).
 SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!"}
 NOT_GRADED = "Your notebook could not be graded"
@@ -49,7 +41,7 @@ def points_text(value: float | None) -> str:
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-_environment.globals.update(symbols=SYMBOLS, titles=TITLES, not_graded=NOT_GRADED)
+_environment.globals.update(symbols=SYMBOLS, not_graded=NOT_GRADED)
 _environment.filters["points"] = points_text
 
 
@@ -63,15 +55,27 @@ def _render(template: str, **context: Any) -> str:
         raise HarnessError(f"the report template {template} could not be rendered: {exc}") from exc
 
 
-def _misconception(name: str) -> dict[str, str]:
+def assignment_of(subjects: Sequence[SubmissionResult | Grade]) -> Assignment:
+    """The assignment that graded these results, as their provenance records it (none: the one installed)."""
+    first = next(iter(subjects), None)
+    result = first.result if isinstance(first, Grade) else first
+    return registry.recorded_in(result.provenance.get("settings", {}) if result is not None else {})
+
+
+def page_context(assignment: Assignment) -> dict[str, Any]:
+    """What every page shows of the assignment: its title and subtitle, and each check's title."""
+    return {"assignment": assignment, "titles": {check.id: check.title for check in assignment.checks}}
+
+
+def _misconception(name: str, assignment: Assignment) -> dict[str, str]:
     """Title and explanation from the catalog; an unknown name is still shown, as itself."""
-    known = CATALOG.get(name)
+    known = assignment.catalog.get(name)
     if known is None:
         return {"name": name, "title": name, "explanation": ""}
     return {"name": name, "title": known.title, "explanation": known.explanation}
 
 
-def _check_view(check: dict[str, Any], submission_message: str, grade: Grade) -> dict[str, Any]:
+def _check_view(check: dict[str, Any], submission_message: str, grade: Grade, assignment: Assignment) -> dict[str, Any]:
     """One student-view check, ready to show. A message that only repeats the submission's own
     (every check of an unreadable notebook carries it) is dropped so it is said once, at the top.
     A staff override replaces the score; the automatic one is still shown next to the reason."""
@@ -81,18 +85,18 @@ def _check_view(check: dict[str, Any], submission_message: str, grade: Grade) ->
         "automatic_score": check["score"],
         "score": check["score"] if override is None else override.score,
         "override": None if override is None else override.reason,
-        "title": TITLES.get(check["id"], check["id"]),
+        "title": next((spec.title for spec in assignment.checks if spec.id == check["id"]), check["id"]),
         "message": "" if check["message"] == submission_message else check["message"],
-        "misconceptions": [_misconception(name) for name in check["misconceptions"]],
+        "misconceptions": [_misconception(name, assignment) for name in check["misconceptions"]],
     }
 
 
-def _grouped_checks(view: dict[str, Any], grade: Grade) -> list[tuple[str, list[dict[str, Any]]]]:
-    """Checks under their section headings, in the contract's check order."""
+def _grouped_checks(view: dict[str, Any], grade: Grade, assignment: Assignment) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Checks under their section headings (the assignment's label for the part of the id before the dot), in check order."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for check in view["checks"]:
-        heading = GROUPS.get(check["id"].split(".")[0], "Other")
-        groups.setdefault(heading, []).append(_check_view(check, view["message"], grade))
+        heading = assignment.function_labels.get(check["id"].split(".")[0], "Other")
+        groups.setdefault(heading, []).append(_check_view(check, view["message"], grade, assignment))
     return list(groups.items())
 
 
@@ -104,7 +108,7 @@ def _not_graded_reason(message: str) -> str:
 
 
 def _as_grade(subject: SubmissionResult | Grade) -> Grade:
-    return subject if isinstance(subject, Grade) else Grade.unmarked(subject)
+    return subject if isinstance(subject, Grade) else Grade.unmarked(subject, manual_questions(assignment_of([subject])))
 
 
 def _written_answers(grade: Grade) -> list[dict[str, Any]]:
@@ -125,6 +129,7 @@ def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path)
     """out_dir/<id>/report.html, for the student: built from the student view only."""
     grade = _as_grade(subject)
     result = grade.result
+    assignment = assignment_of([grade])
     view = result.student_view()
     errored = result.status is SubmissionStatus.ERROR
     counts = Counter(check["status"] for check in view["checks"])
@@ -133,10 +138,11 @@ def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path)
         r=view,
         total={"score": grade.score, "max_score": grade.max_score, "automatic": grade.automatic_score, "pending": grade.pending},
         written=_written_answers(grade),
-        groups=_grouped_checks(view, grade),
+        groups=_grouped_checks(view, grade, assignment),
         errored=errored,
         headline=_not_graded_reason(view["message"]) if errored else view["message"],
         counts={status: counts.get(status, 0) for status in SYMBOLS},
+        **page_context(assignment),
     )
     path = out_dir / result.submission / "report.html"
     write_text_atomic(path, page)
@@ -166,10 +172,10 @@ def _overview_row(grade: Grade, href: Callable[[str], str]) -> dict[str, Any]:
     }
 
 
-def _pass_rates(graded: Sequence[SubmissionResult]) -> list[dict[str, Any]]:
+def _pass_rates(graded: Sequence[SubmissionResult], assignment: Assignment) -> list[dict[str, Any]]:
     """Per check, over graded submissions only: an unreadable notebook says nothing about a check."""
     rates = []
-    for check in CHECKS:
+    for check in assignment.checks:
         passed = sum(1 for r in graded for c in r.checks if c.id == check.id and c.status is CheckStatus.PASS)
         rates.append(
             {"id": check.id, "passed": passed, "total": len(graded), "percent": round(100 * passed / len(graded)) if graded else 0}
@@ -177,10 +183,10 @@ def _pass_rates(graded: Sequence[SubmissionResult]) -> list[dict[str, Any]]:
     return rates
 
 
-def _common_misconceptions(results: Sequence[SubmissionResult]) -> list[tuple[dict[str, str], int]]:
+def _common_misconceptions(results: Sequence[SubmissionResult], assignment: Assignment) -> list[tuple[dict[str, str], int]]:
     """Counted once per submission, however many checks name it; most common first."""
     counts = Counter(name for r in results for name in {n for c in r.checks for n in c.misconceptions})
-    return [(_misconception(name), count) for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    return [(_misconception(name, assignment), count) for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
 def _summary(grades: Sequence[Grade]) -> dict[str, Any]:
@@ -200,6 +206,7 @@ def _summary(grades: Sequence[Grade]) -> dict[str, Any]:
 
 def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Callable[[str], str] = report_href) -> dict[str, Any]:
     """What the class overview shows, for index.html and for the review app's class page."""
+    assignment = assignment_of(subjects)
     grades = sorted((_as_grade(s) for s in subjects), key=lambda g: g.submission)
     ordered = [g.result for g in grades]
     graded = [r for r in ordered if r.status is SubmissionStatus.GRADED]
@@ -207,10 +214,11 @@ def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Call
     return {
         "isolation": sorted(isolation.items()),
         "rows": [_overview_row(g, href) for g in grades],
-        "check_ids": [c.id for c in CHECKS],
+        "check_ids": list(assignment.check_ids),
         "summary": _summary(grades),
-        "pass_rates": _pass_rates(graded),
-        "misconceptions": _common_misconceptions(ordered),
+        "pass_rates": _pass_rates(graded, assignment),
+        "misconceptions": _common_misconceptions(ordered, assignment),
+        **page_context(assignment),
     }
 
 
@@ -228,7 +236,7 @@ def write_class_overview(subjects: Sequence[SubmissionResult | Grade], *, out_di
 def write_grades_csv(subjects: Sequence[SubmissionResult | Grade], *, out_dir: Path) -> Path:
     """out_dir/grades.csv: the layout of `grader export --format csv` (graders.gradebook.exports.csv)."""
     path = out_dir / "grades.csv"
-    write_text_atomic(path, csv_export.text([_as_grade(s) for s in subjects]))
+    write_text_atomic(path, csv_export.text(assignment_of(subjects), [_as_grade(s) for s in subjects]))
     return path
 
 

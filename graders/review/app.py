@@ -29,7 +29,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from graders.assignment.contract import CHECK_IDS
 from graders.errors import HarnessError, NotebookError, UsageError
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
@@ -37,7 +36,7 @@ from graders.report.render import (
     SYMBOLS,
     TABLE_SCRIPT,
     TEMPLATES,
-    TITLES,
+    page_context,
     points_text,
     write_class_overview,
     write_grades_csv,
@@ -48,7 +47,6 @@ from graders.review.bodies import parse_group_mark, parse_mark, parse_override
 from graders.review.folder import ReportsFolder
 from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
-    RUBRICS,
     answer_groups,
     class_context,
     flags,
@@ -110,7 +108,7 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    environment.globals.update(symbols=SYMBOLS, titles=TITLES)
+    environment.globals.update(symbols=SYMBOLS)
     environment.filters["points"] = points_text
     environment.filters["pathpart"] = lambda text: quote(str(text), safe="")
     return environment
@@ -122,6 +120,12 @@ def _notebook_start(request: Request) -> Position:
         return Position(int(request.query_params.get("cell", "1")), int(request.query_params.get("output", "1")))
     except ValueError as exc:
         raise HTTPException(400, "cell and output must be whole numbers (counted from 1)") from exc
+
+
+def _rubric(book: Gradebook, tag: str) -> str:
+    """What a full-marks answer says, as the assignment's question has it."""
+    question = book.assignment.question(tag)
+    return question.rubric if question is not None else ""
 
 
 def _submission_href(submission: str) -> str:
@@ -148,7 +152,10 @@ class _Review:
 
     def _page(self, book: Gradebook, template: str, **context: Any) -> HTMLResponse:
         page = self.templates.get_template(template).render(
-            token=self.settings.token, reviewer=self.settings.reviewer or "", questions=book.questions(), **context
+            token=self.settings.token,
+            reviewer=self.settings.reviewer or "",
+            questions=book.questions(),
+            **{**page_context(book.assignment), **context},
         )
         return HTMLResponse(page)
 
@@ -175,7 +182,7 @@ class _Review:
             if question is None:
                 raise HTTPException(404, f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}")
             groups = answer_groups(book.grades(), tag)
-            return self._page(book, "question.html", question=question, rubric=RUBRICS.get(tag, ""), groups=groups, href=_submission_href)
+            return self._page(book, "question.html", question=question, rubric=_rubric(book, tag), groups=groups, href=_submission_href)
 
         return self._with_book(page)
 
@@ -276,8 +283,9 @@ class _Review:
 
         def change(book: Gradebook) -> dict[str, Any]:
             self._known_submission(book, submission)
-            if check_id not in CHECK_IDS:
-                raise HTTPException(404, f"no check {check_id!r}; the checks are: {', '.join(CHECK_IDS)}")
+            known = book.assignment.check_ids
+            if check_id not in known:
+                raise HTTPException(404, f"no check {check_id!r}; the checks are: {', '.join(known)}")
             if body is None:
                 override = book.clear_override(submission, check_id, by=by)
             else:

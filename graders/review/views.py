@@ -12,17 +12,6 @@ from graders.gradebook.store import Grade, ManualMark, Override, QuestionGrade
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
 
-# What a full-marks answer says, shown above the answers on the grade-by-question page. The
-# handout asks the questions after the student trained the VAE at KL weight 0 and 30.
-RUBRICS = {
-    "kl_observe": "Full marks: at weight 0 reconstructions are sharp but the latent space is irregular (samples from the prior "
-    "look poor); at weight 30 reconstructions are blurry / average digits and the KL is small. Half: only one of the two.",
-    "kl_explain": "Full marks: the weight trades reconstruction against matching the prior; a large weight pushes q(z|x) to "
-    "N(0, I), so codes carry little information about x (posterior collapse). Half: the trade-off without why.",
-    "kl_role": "Full marks: the KL term regularises the encoder toward the prior, making the latent space smooth and "
-    "sampleable; it is the gap between the ELBO and the reconstruction term. Half: 'regularisation' alone.",
-}
-
 
 @dataclass(frozen=True)
 class Bar:

@@ -30,6 +30,7 @@ it without seeing what the host has there. The new root itself is read-only.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import stat
 import sys
@@ -88,7 +89,19 @@ DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc
 # opened (O_PATH) before it is covered; /tmp is replaced by a private tmpfs in the view anyway.
 _ASSEMBLY = "/tmp"
 _SKELETON_TMPFS = "size=1m,nr_inodes=4096,mode=0755"  # holds only the mount points of the view
-_GRADERS_PACKAGE = str(Path(__file__).resolve().parents[1])
+# The harness, the assignments and their truth: hidden wherever an installation puts them in the
+# view (site-packages, a source checkout). The kernel needs none of them: the probe runtime and an
+# assignment's kernel code arrive as source with the probe request.
+_HIDDEN_PACKAGES = ("graders", "assignments", "reference")
+
+
+def _package_dirs() -> tuple[str, ...]:
+    """The folders of `_HIDDEN_PACKAGES` as installed, found without importing them."""
+    found: list[str] = []
+    for name in _HIDDEN_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        found += [str(Path(p).resolve()) for p in (spec.submodule_search_locations or [])] if spec is not None else []
+    return tuple(found)
 
 
 class Kind(Enum):
@@ -145,7 +158,7 @@ def plan_view(policy: SandboxPolicy, log_: Findings, *, drop_root: bool = False)
     entries += [Entry("/dev/shm", Kind.SCRATCH), Entry("/proc", Kind.PROC)]
     entries += [Entry(path, Kind.READONLY) for path in readonly] + [Entry(path, Kind.WRITABLE) for path in writable]
     entries += [Entry(path, Kind.PRIVATE) for path in private]
-    entries += [Entry(path, Kind.HIDDEN) for path in existing((*policy.hidden_dirs, _GRADERS_PACKAGE), "hidden")]
+    entries += [Entry(path, Kind.HIDDEN) for path in existing((*policy.hidden_dirs, *_package_dirs()), "hidden")]
     try:
         cwd = os.getcwd()
     except FileNotFoundError:  # the working directory was deleted

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.assignment import answer_lines
-from graders.assignment.answer_lines import MAX_CELL_CHARS, MAX_CELLS, read_derivation
-from graders.assignment.contract import QUESTIONS
+from assignments.a10 import answer_lines
+from assignments.a10.answer_lines import MAX_CELL_CHARS, MAX_CELLS, read_derivation
+from assignments.a10.contract import QUESTIONS
 from tests.timing import SLACK, assert_linear, cpu_seconds, repeat_to
 
 ANSWERS = r"$$\mu = \sqrt{\bar\alpha_3}\, x_0$$" + "\n\n" + r"$$\Sigma = 1 - \bar\alpha_3$$"

@@ -14,8 +14,8 @@ import torch.nn.functional as F
 from sklearn.datasets import load_digits
 from torchvision.datasets import MNIST
 
-from graders.assignment.dataset import MANIFEST, _frame, ensure_mnist
-from graders.assignment.probe_runtime import read_idx_images as read_rows
+from assignments.a10.dataset import MANIFEST, _frame, ensure_mnist
+from assignments.a10.kernel import read_idx_images as read_rows
 
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -96,7 +96,7 @@ def test_files_already_generated_are_checked_without_generating_them_again(tmp_p
     """A regrade must not pay scikit-learn's import to learn that the look-alike is still there."""
     ensure_mnist(tmp_path)
     script = (
-        f"import sys; from graders.assignment.dataset import ensure_mnist; ensure_mnist({str(tmp_path)!r}); print('sklearn' in sys.modules)"
+        f"import sys; from assignments.a10.dataset import ensure_mnist; ensure_mnist({str(tmp_path)!r}); print('sklearn' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.strip() == "False"
     good = digests(tmp_path)

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from graders.assignment.probe_runtime import DecodeRefused, Opaque, encode, run_call
-from graders.assignment.probe_runtime import decode as bounded_decode
+from graders.runtime.probe_runtime import DecodeRefused, Opaque, encode, run_call
+from graders.runtime.probe_runtime import decode as bounded_decode
 
 
 def decode(data, max_elements=10**6):

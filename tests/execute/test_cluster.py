@@ -32,7 +32,7 @@ from graders.pipeline.batch import grade_folder  # noqa: E402
 from graders.pipeline.cache import grader_fingerprint  # noqa: E402
 from graders.pipeline.config import GradingConfig  # noqa: E402
 from graders.results import SubmissionResult  # noqa: E402
-from reference import REFERENCE_DIR  # noqa: E402
+from reference.a10 import REFERENCE_DIR  # noqa: E402
 from tests.broken import BROKEN, CORRECT_CODE, notebook  # noqa: E402
 from tests.conftest import GRADING_SEED  # noqa: E402
 from tests.hostile import hostile_notebooks  # noqa: E402

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import nbformat
 
-from graders.assignment.contract import PROBE_TAG
-from graders.assignment.probe_runtime import MIME_TYPE
 from graders.execute.output_limits import MAX_DISPLAY_BYTES, MAX_OUTPUTS_PER_CELL, MAX_STREAM_CHARS, limit_outputs
 from graders.execute.shell_engine import OutputRecorder
+from graders.runtime.probe_runtime import MIME_TYPE
+from graders.tags import PROBE_TAG
 
 
 def executed(*cells: nbformat.NotebookNode) -> nbformat.NotebookNode:

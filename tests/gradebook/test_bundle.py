@@ -38,7 +38,12 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert "setup.sh" in names and "run_autograder" in names  # at the root, not in a folder
         for name in ("setup.sh", "run_autograder"):
             assert (archive.getinfo(name).external_attr >> 16) & stat.S_IXUSR
-        assert "graders/cli.py" in names and "pyproject.toml" in names and "reference/closed_form.py" in names
+        assert (
+            "graders/cli.py" in names
+            and "pyproject.toml" in names
+            and "reference/a10/closed_form.py" in names
+            and "assignments/a10/checks.py" in names
+        )
         assert not any("__pycache__" in name for name in names)
         # Every submission is graded on the hidden inputs of the course secret the bundle carries.
         assert archive.read(".grader-secret") == secret.read_bytes()

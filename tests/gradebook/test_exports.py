@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from assignments.a10.checks import CHECKS
 from graders.errors import UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.store import Gradebook, ManualEntry, RunInfo
-from graders.judge.checks import CHECKS
 from graders.results import FreeTextAnswer
 from tests.report.test_render import BROKEN, result
 

@@ -129,8 +129,8 @@ def test_rescore_applies_a_new_tolerance_and_points_without_executing_anything(t
     import os
     import subprocess as subprocess_module
 
+    from assignments.a10 import checks
     from graders.execute import cold, warm
-    from graders.judge import checks
     from graders.judge.comparison import Tolerance
     from graders.pipeline.rescore import rescore_folder
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from graders.judge.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu, judge_sigma, parse_latex
+from assignments.a10.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu, judge_sigma, parse_latex
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer
 
 PASS, FAIL, ERROR = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.ERROR

@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graders.assignment import answer_lines
-from graders.assignment.answer_lines import MAX_CELL_CHARS
-from graders.assignment.contract import QUESTIONS
-from graders.judge import answers
-from graders.judge.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu
-from graders.judge.checks import CHECKS, Evidence
+from assignments.a10 import answer_lines, answers
+from assignments.a10.answer_lines import MAX_CELL_CHARS
+from assignments.a10.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu
+from assignments.a10.checks import CHECKS, Evidence
+from assignments.a10.contract import QUESTIONS
 from graders.judge.probes import ProbeResults
 from graders.results import MAX_ANSWER_CHARS, CheckStatus, truncation_note
 from tests.timing import assert_linear, cpu_seconds, repeat_to

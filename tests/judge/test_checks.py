@@ -15,13 +15,13 @@ import numpy as np
 import pytest
 import torch
 
-from graders.assignment.contract import CHECK_IDS, MAX_SCORE, Scoring
-from graders.judge.checks import CHECKS
-from graders.judge.diagnosis import DEDUCTIONS
-from graders.judge.expected import TRAINED_XHAT_ATOL, runs_agree
+from assignments.a10.checks import CHECKS, TRAINED_XHAT_ATOL, runs_agree
+from assignments.a10.contract import CHECK_IDS, MAX_SCORE
+from assignments.a10.diagnosis import DEDUCTIONS
+from graders.assignment.spec import Scoring
 from graders.judge.probes import Experiment, ProbeResults
 from graders.results import CheckStatus
-from reference.misconceptions import CATALOG, flag_subsets
+from reference.a10.misconceptions import CATALOG, flag_subsets
 from tests import students as s
 
 

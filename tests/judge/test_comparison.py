@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from graders.assignment.probe_runtime import Opaque
-from graders.judge.comparison import CLOSED_FORM_TOLERANCE, Unusable, WrongType, agree, as_scalar, variance_from_sigma
+from assignments.a10.kit_check import variance_from_sigma
+from assignments.a10.observables import CLOSED_FORM_TOLERANCE
+from graders.judge.comparison import Unusable, WrongType, agree, as_scalar
+from graders.runtime.probe_runtime import Opaque
 
 
 @pytest.mark.parametrize(

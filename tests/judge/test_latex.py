@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from graders.judge.answers import extract_derivation, judge_mu, judge_sigma
-from graders.judge.latex import parse_latex
+from assignments.a10.answers import extract_derivation, judge_mu, judge_sigma
+from assignments.a10.latex import parse_latex
 from graders.results import CheckStatus
 from tests.judge.test_answers import md, notebook
 

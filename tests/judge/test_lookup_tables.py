@@ -19,14 +19,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from graders.assignment.contract import Scoring
-from graders.assignment.probe_runtime import Opaque
-from graders.judge.checks import CHECKS, Evidence, run_checks
-from graders.judge.diagnosis import WHOLE_FUNCTION
+from assignments.a10.checks import CHECKS, Evidence, run_checks
+from assignments.a10.diagnosis import WHOLE_FUNCTION
+from graders.assignment.spec import Scoring
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import CallError, CallResult, Case, repeat_id
 from graders.results import CheckStatus
-from reference.misconceptions import CATALOG
+from graders.runtime.probe_runtime import Opaque
+from reference.a10.misconceptions import CATALOG
 from tests import students as s
 
 # (case, call id) -> what the probe got back from that call.

@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy import stats
 
-from graders.judge.probes import REPARAM_DRAWS, build_plan
+from assignments.a10.plan import REPARAM_DRAWS, build_plan
 from graders.judge.sampling import P_MIN, false_alarm_bound, per_case_test_count, sample_tests
 from tests import students as s
 

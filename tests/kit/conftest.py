@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from graders.kit.build import Kit, build_kit
+from assignments.a10.kit import Kit, build_kit
 
 
 @pytest.fixture(scope="session")

@@ -33,18 +33,21 @@ import nbformat
 import numpy as np
 import pytest
 
-from graders.assignment import answer_lines, kit_check, probe_runtime
-from graders.assignment.contract import CHECK_IDS, PROBE_TAG, PUBLIC_SEED
-from graders.judge.checks import CHECKS, SAMPLING_FINDINGS, ReparameterizeCheck, ValueCheck
-from graders.judge.expected import compute_expected
-from graders.judge.probes import Case, build_plan, hidden_cases
+from assignments.a10 import answer_lines, kit_check
+from assignments.a10.checks import CHECKS, SAMPLING_FINDINGS, ReparameterizeCheck, ValueCheck
+from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED
+from assignments.a10.expected import compute_expected
+from assignments.a10.kit import Kit, public_plan
+from assignments.a10.plan import build_plan, hidden_cases
+from graders.judge.probes import Case
 from graders.judge.sampling import sample_tests
-from graders.kit.build import Kit, public_plan
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
 from graders.results import CheckResult, CheckStatus, SubmissionResult
-from reference.misconceptions import CATALOG
+from graders.runtime import probe_runtime
+from graders.tags import PROBE_TAG
+from reference.a10.misconceptions import CATALOG
 from tests import students
 from tests.broken import CORRECT_CODE, notebook, write_broken
 from tests.kit.traps import TRAPS, check_cell_number, write_traps

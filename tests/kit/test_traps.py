@@ -14,9 +14,9 @@ from typing import Any
 import nbformat
 import pytest
 
-from graders.assignment import kit_check
-from graders.assignment.contract import PROBE_TAG
-from graders.assignment.kit_check import KIT_CELL_TAG, LostDefinition, lost_definitions
+from assignments.a10 import kit_check
+from assignments.a10.kit_check import KIT_CELL_TAG, LostDefinition, lost_definitions
+from graders.tags import PROBE_TAG
 from tests.broken import CORRECT_CODE
 from tests.kit.test_kit import load_kit_module, table_verdicts
 

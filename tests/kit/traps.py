@@ -16,8 +16,8 @@ from pathlib import Path
 
 import nbformat
 
-from graders.assignment.kit_check import KIT_CELL_TAG
-from graders.kit.build import kit_notebook
+from assignments.a10.kit import kit_notebook
+from assignments.a10.kit_check import KIT_CELL_TAG
 from handout.content import SOLUTION, TEMPLATE
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,10 +6,11 @@ import os
 
 import pytest
 
-from graders.pipeline.cache import cache_key, cached_result, data_fingerprint
+from assignments.a10 import ASSIGNMENT
+from graders.pipeline.cache import cache_key, cached_result, data_fingerprint, grader_fingerprint
 from graders.results import CheckResult, CheckStatus, SubmissionResult, SubmissionStatus
 
-BASE = {"sha256": "a" * 64, "settings": {"seed": 1, "cell_timeout": 120.0}, "reference_hash": "r1", "data": "d1"}
+BASE = {"sha256": "a" * 64, "settings": {"seed": 1, "cell_timeout": 120.0}, "grader": "g1", "reference_hash": "r1", "data": "d1"}
 
 
 @pytest.mark.parametrize(
@@ -18,10 +19,12 @@ BASE = {"sha256": "a" * 64, "settings": {"seed": 1, "cell_timeout": 120.0}, "ref
         {"sha256": "b" * 64},
         {"settings": {"seed": 2, "cell_timeout": 120.0}},
         {"settings": {"seed": 1, "cell_timeout": 60.0}},
+        {"settings": {"seed": 1, "cell_timeout": 120.0, "assignment": "assignment-11"}},
+        {"grader": "g2"},
         {"reference_hash": "r2"},
         {"data": "d2"},
     ],
-    ids=["submission", "seed", "timeout", "reference", "data"],
+    ids=["submission", "seed", "timeout", "assignment", "grader", "reference", "data"],
 )
 def test_every_decisive_input_changes_the_key(change):
     assert cache_key(**{**BASE, **change}) != cache_key(**BASE)
@@ -60,10 +63,24 @@ def test_the_data_fingerprint_follows_the_files(tmp_path):
     raw.mkdir(parents=True)
     images = raw / "train-images-idx3-ubyte"
     images.write_bytes(b"\0" * 100)
-    first = data_fingerprint(tmp_path)
-    assert data_fingerprint(tmp_path) == first
+    files = ASSIGNMENT.data_files(tmp_path)
+    first = data_fingerprint(tmp_path, files)
+    assert data_fingerprint(tmp_path, files) == first
     images.write_bytes(b"\0" * 101)
-    assert data_fingerprint(tmp_path) != first
-    resized = data_fingerprint(tmp_path)
+    assert data_fingerprint(tmp_path, files) != first
+    resized = data_fingerprint(tmp_path, files)
     os.utime(images, ns=(1, 1))
-    assert data_fingerprint(tmp_path) != resized
+    assert data_fingerprint(tmp_path, files) != resized
+    (raw / "t10k-images-idx3-ubyte").write_bytes(b"\0")
+    assert data_fingerprint(tmp_path, ASSIGNMENT.data_files(tmp_path)) != resized
+
+
+def test_the_grader_fingerprint_covers_the_assignment_package(tmp_path):
+    """A change of an assignment's checks regrades, as a change of the harness does."""
+    package = tmp_path / "assignments" / "a99"
+    package.mkdir(parents=True)
+    (package / "checks.py").write_text("TOLERANCE = 1e-4\n")
+    before = grader_fingerprint(package)
+    (package / "checks.py").write_text("TOLERANCE = 1e-3\n")
+    grader_fingerprint.cache_clear()
+    assert grader_fingerprint(package) != before

@@ -11,8 +11,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.assignment.contract import PROBE_TAG
-from graders.assignment.probe_runtime import MIME_TYPE
 from graders.errors import NotebookError
 from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutcome
 from graders.execute.output_limits import MAX_OUTPUTS_PER_CELL
@@ -26,6 +24,8 @@ from graders.pipeline.executed import (
     read_executed,
     trim_prose,
 )
+from graders.runtime.probe_runtime import MIME_TYPE
+from graders.tags import PROBE_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 SIZE = MAX_EXECUTED_BYTES // 4  # each shape at a quarter of the cap: the ratios below hold at any size

@@ -197,7 +197,7 @@ def test_a_regrade_that_runs_nothing_imports_no_torch_and_starts_no_zygote(grade
     script = (
         "import sys\nfrom graders import cli\n"
         f"status = cli.main({args!r})\n"
-        "print(status, 'torch' in sys.modules, 'graders.execute.warm' in sys.modules, 'graders.judge.checks' in sys.modules)"
+        "print(status, 'torch' in sys.modules, 'graders.execute.warm' in sys.modules, 'assignments.a10.checks' in sys.modules)"
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.stdout.split() == ["0", "False", "False", "False"], run.stdout + run.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.assignment.contract import QUESTIONS
+from assignments.a10.contract import QUESTIONS
 from graders.execute.output_limits import MAX_OUTPUTS_PER_CELL
 from graders.gradebook.store import FILENAME, Gradebook
 from graders.pipeline.batch import grade_folder

@@ -21,10 +21,10 @@ import nbformat
 import pytest
 
 from graders.execute.output_limits import MAX_OUTPUTS_PER_CELL
-from graders.judge.expected import REFERENCE_DIR
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.results import SubmissionResult
+from reference.a10 import REFERENCE_DIR
 from tests.broken import CORRECT_CODE, notebook
 from tests.conftest import GRADING_SEED
 from tests.hostile import CPU_HEAVY_CODE, CPU_HOG, SECRET_NAME, look_around, plant_links, write_hostile

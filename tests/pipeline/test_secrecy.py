@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graders.judge.probes import build_plan, experiment_seed
+from assignments.a10.plan import build_plan, experiment_seed
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.results import SubmissionResult
-from reference import REFERENCE_DIR
+from reference.a10 import REFERENCE_DIR
 from tests.broken import CORRECT_CODE, notebook
 from tests.hostile import (
     ASK_EARLY,

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from graders.assignment.contract import MAX_SCORE, PUBLIC_SEED
+from assignments.a10.contract import MAX_SCORE, PUBLIC_SEED
+from assignments.a10.expected import compute_expected
+from assignments.a10.plan import build_plan
 from graders.intake.discovery import Submission
-from graders.judge.expected import compute_expected
-from graders.judge.probes import build_plan
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.selfcheck import all_passed, check_notebook
 from graders.pipeline.submission import grade_notebook

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from reference.closed_form import alpha_bar, closed_form
-from reference.misconceptions import CATALOG, closed_form_variant, flag_subsets, names_for, vae_loss_variant
-from reference.vae import kl_divergence, reconstruction_loss, reparameterize, vae_loss
+from reference.a10.closed_form import alpha_bar, closed_form
+from reference.a10.misconceptions import CATALOG, closed_form_variant, flag_subsets, names_for, vae_loss_variant
+from reference.a10.vae import kl_divergence, reconstruction_loss, reparameterize, vae_loss
 
 ALPHAS = torch.tensor([0.9, 0.8, 0.7], dtype=torch.float64)
 

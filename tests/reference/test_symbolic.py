@@ -1,5 +1,5 @@
 """The symbolic truth for t = 3 and its misconception variants: written out by hand, and checked
-against the numeric variants in `reference.misconceptions` so the two can never disagree.
+against the numeric variants in `reference.a10.misconceptions` so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import pytest
 import sympy
 import torch
 
-from reference import symbolic
-from reference.misconceptions import closed_form_variant, flag_subsets, names_for
-from reference.symbolic import a1, a2, a3, a4, x0
+from reference.a10 import symbolic
+from reference.a10.misconceptions import closed_form_variant, flag_subsets, names_for
+from reference.a10.symbolic import a1, a2, a3, a4, x0
 
 
 def same(a: sympy.Expr, b: sympy.Expr) -> bool:

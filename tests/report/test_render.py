@@ -10,10 +10,10 @@ import re
 
 import pytest
 
-from graders.judge.checks import CHECKS
+from assignments.a10.checks import CHECKS
 from graders.report.render import write_class_overview, write_grades_csv, write_submission_report
 from graders.results import CellError, CheckResult, CheckStatus, DerivationAnswer, FreeTextAnswer, SubmissionResult, SubmissionStatus
-from reference.misconceptions import CATALOG
+from reference.a10.misconceptions import CATALOG
 
 HIDDEN_VALUE = "0.123456789-hidden"
 SCRIPT = "<script>document.title='pwned'</script>"

@@ -10,10 +10,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from graders.judge.checks import CHECKS
+from assignments.a10.checks import CHECKS
 from graders.report.render import write_class_overview, write_submission_report
 from graders.results import FreeTextAnswer
-from reference.misconceptions import CATALOG
+from reference.a10.misconceptions import CATALOG
 from tests.browser import chromium, dump_dom, elements, screenshot
 from tests.report.test_render import BROKEN, HOSTILE, SCRIPT, SEED, SOLUTION, result
 

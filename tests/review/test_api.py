@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from graders.assignment.contract import CHECK_IDS
+from assignments.a10.contract import CHECK_IDS
 from graders.gradebook.store import Gradebook
 from tests.review.conftest import MALLORY, STUDENTS, api, make_graded, start_review
 

@@ -16,19 +16,19 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from graders.assignment.spec import Assignment
 from graders.gradebook.exports.cells import number, safe
 from graders.gradebook.exports.roster import Roster
 from graders.gradebook.store import Grade
 from graders.results import write_text_atomic
 
-ASSIGNMENT = "Assignment 10"
-HEADER = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section", ASSIGNMENT)
+HEADER = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")  # then the assignment's title
 
 
-def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow([*HEADER, assignment.title])
     maximum = max((g.max_score for g in grades), default=0.0)
     writer.writerow(["Points Possible", "", "", "", "", number(maximum)])
     for grade in sorted(grades, key=lambda g: g.submission):

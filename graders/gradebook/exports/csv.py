@@ -14,24 +14,26 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from graders.assignment.contract import CHECK_IDS
+from graders.assignment.spec import Assignment
 from graders.gradebook.exports.cells import number, safe
 from graders.gradebook.exports.roster import Roster
-from graders.gradebook.questions import MANUAL_QUESTIONS
+from graders.gradebook.questions import manual_questions
 from graders.gradebook.store import Grade
 from graders.results import write_text_atomic
 
-HEADER = (
-    "submission",
-    "status",
-    "score",
-    "max_score",
-    "automatic_score",
-    *CHECK_IDS,
-    *(q.tag for q in MANUAL_QUESTIONS),
-    "manual",
-    "overrides",
-)
+
+def header(assignment: Assignment) -> tuple[str, ...]:
+    return (
+        "submission",
+        "status",
+        "score",
+        "max_score",
+        "automatic_score",
+        *assignment.check_ids,
+        *(q.tag for q in manual_questions(assignment)),
+        "manual",
+        "overrides",
+    )
 
 
 def manual_state(grade: Grade) -> str:
@@ -40,7 +42,7 @@ def manual_state(grade: Grade) -> str:
     return "pending" if grade.pending else "marked"
 
 
-def row(grade: Grade) -> list[str]:
+def row(grade: Grade, assignment: Assignment) -> list[str]:
     checks = {c.result.id: c.score for c in grade.checks}
     questions = {q.question.tag: q.points for q in grade.questions}
     return [
@@ -49,21 +51,21 @@ def row(grade: Grade) -> list[str]:
         number(grade.score),
         number(grade.max_score),
         number(grade.automatic_score),
-        *(number(checks.get(check_id, 0.0)) for check_id in CHECK_IDS),
-        *("" if questions.get(q.tag) is None else number(questions[q.tag] or 0.0) for q in MANUAL_QUESTIONS),
+        *(number(checks.get(check_id, 0.0)) for check_id in assignment.check_ids),
+        *("" if questions.get(q.tag) is None else number(questions[q.tag] or 0.0) for q in manual_questions(assignment)),
         manual_state(grade),
         safe("; ".join(f"{o.check_id}={number(o.score)} ({o.reason})" for o in grade.overrides)),
     ]
 
 
-def text(grades: Sequence[Grade]) -> str:
+def text(assignment: Assignment, grades: Sequence[Grade]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(HEADER)
-    writer.writerows(row(grade) for grade in sorted(grades, key=lambda g: g.submission))
+    writer.writerow(header(assignment))
+    writer.writerows(row(grade, assignment) for grade in sorted(grades, key=lambda g: g.submission))
     return buffer.getvalue()
 
 
-def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
     """Our own layout keys rows by submission id; the roster is not needed."""
-    write_text_atomic(out, text(grades))
+    write_text_atomic(out, text(assignment, grades))

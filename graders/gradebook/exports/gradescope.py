@@ -17,34 +17,32 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from graders.assignment.contract import CHECKS
+from graders.assignment.spec import Assignment
 from graders.gradebook.exports.cells import feedback
 from graders.gradebook.exports.roster import Roster
 from graders.gradebook.store import CheckGrade, Grade, QuestionGrade
 from graders.results import write_text_atomic
 
-TITLES = {check.id: check.title for check in CHECKS}
-# Every check but the derivation ones runs on hidden inputs: its message can describe them.
-ON_HIDDEN_INPUTS = {check.id for check in CHECKS if check.on_hidden_inputs}
 
-
-def results_json(grade: Grade) -> dict[str, Any]:
-    tests = [_check_test(check) for check in grade.checks] + [_question_test(q) for q in grade.questions if not q.pending]
+def results_json(grade: Grade, assignment: Assignment) -> dict[str, Any]:
+    tests = [_check_test(check, assignment) for check in grade.checks] + [_question_test(q) for q in grade.questions if not q.pending]
     return {"score": round(sum(t["score"] for t in tests), 4), "output": feedback(grade), "tests": tests}
 
 
-def _check_test(check: CheckGrade) -> dict[str, Any]:
+def _check_test(check: CheckGrade, assignment: Assignment) -> dict[str, Any]:
     result = check.result
+    spec = next((spec for spec in assignment.checks if spec.id == result.id), None)
     lines = [f"{result.status.value}: {result.message}".strip()]
     lines += [f"likely misconception: {name}" for name in result.misconceptions]
     if check.override is not None:
         lines.append(f"adjusted by course staff: {check.override.reason}")
     return {
-        "name": f"{TITLES.get(result.id, result.id)} ({result.id})",
+        "name": f"{spec.title if spec else result.id} ({result.id})",
         "score": check.score,
         "max_score": result.max_score,
         "output": "\n".join(lines),
-        "visibility": "after_published" if result.id in ON_HIDDEN_INPUTS else "visible",
+        # A check on hidden inputs can describe them in its message: shown once grades are published.
+        "visibility": "after_published" if spec is None or spec.on_hidden_inputs else "visible",
     }
 
 
@@ -59,10 +57,10 @@ def _question_test(question: QuestionGrade) -> dict[str, Any]:
     }
 
 
-def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
     for grade in grades:
         folder = folder_name(roster.identity(grade.submission).username or grade.submission)
-        write_text_atomic(out / folder / "results.json", json.dumps(results_json(grade), indent=2, sort_keys=True) + "\n")
+        write_text_atomic(out / folder / "results.json", json.dumps(results_json(grade, assignment), indent=2, sort_keys=True) + "\n")
 
 
 def folder_name(name: str) -> str:

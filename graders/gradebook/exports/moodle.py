@@ -4,7 +4,7 @@ Moodle's importer maps one column to a user field (email address, username or ID
 and each other column to a grade item or its feedback; grades are plain numbers with a dot
 decimal, and an empty grade cell is skipped. Columns: the identifier (the first of the
 roster's `email`, `username`, `id_number` columns that is filled in; without a roster the
-submission id as "Username"), "Assignment 10" (the total; EMPTY while written answers are
+submission id as "Username"), the assignment's title (the total; EMPTY while written answers are
 pending), "Feedback" (score, what is pending, staff adjustments with reasons).
 """
 
@@ -15,12 +15,12 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
+from graders.assignment.spec import Assignment
 from graders.gradebook.exports.cells import feedback, number, safe
 from graders.gradebook.exports.roster import Roster
 from graders.gradebook.store import Grade
 from graders.results import write_text_atomic
 
-ASSIGNMENT = "Assignment 10"
 IDENTIFIERS = (("email", "Email address"), ("username", "Username"), ("id_number", "ID number"))
 
 
@@ -29,11 +29,11 @@ def identifier(roster: Roster) -> tuple[str, str]:
     return next(((column, title) for column, title in IDENTIFIERS if roster.has_column(column)), IDENTIFIERS[1])
 
 
-def export(grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
     column, title = identifier(roster)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([title, ASSIGNMENT, "Feedback"])
+    writer.writerow([title, assignment.title, "Feedback"])
     for grade in sorted(grades, key=lambda g: g.submission):
         who = getattr(roster.identity(grade.submission), column) or grade.submission
         writer.writerow([safe(who), "" if grade.pending else number(grade.score), feedback(grade)])

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import sympy
 
 from graders.results import MAX_LATEX_CHARS
-from reference import symbolic
+from reference.a10 import symbolic
 
 
 class LatexParseError(ValueError):

@@ -1,7 +1,7 @@
 """`grader kit --out DIR`: the student handout that self-checks without the grader or `reference/`.
 
 The kit is six files: the template notebook (with a `check(...)` cell after each exercise),
-`check.py` (graders/assignment/kit_check.py, copied verbatim), two of the grader's own modules
+`check.py` (assignments/a10/kit_check.py, copied verbatim), two of the grader's own modules
 copied verbatim (`probe_runtime.py`, which calls the functions in every graded notebook, and
 `answer_lines.py`, which finds the derivation's answers), `kit_data.json` and a README. The
 data is derived from the grader at build time, never re-typed: the public plan's request (inputs,
@@ -24,10 +24,8 @@ import nbformat
 import numpy as np
 from scipy import stats
 
-from graders.assignment import answer_lines, kit_check, probe_runtime
-from graders.assignment.contract import PUBLIC_SEED, QUESTIONS
-from graders.errors import HarnessError, UsageError
-from graders.judge.checks import (
+from assignments.a10 import answer_lines, kit_check
+from assignments.a10.checks import (
     CHECKS,
     PERFECT_CORRELATION,
     SAMPLING_FINDINGS,
@@ -38,17 +36,24 @@ from graders.judge.checks import (
     ReparameterizeCheck,
     ValueCheck,
 )
-from graders.judge.comparison import LOSS_TOLERANCE, Tolerance, Unusable
-from graders.judge.diagnosis import DEDUCTIONS, WHOLE_FUNCTION
-from graders.judge.expected import ExpectedValues, compute_expected
-from graders.judge.observables import CallFailed, Observable
-from graders.judge.probes import VAE_WEIGHTS, Case, ProbePlan, build_plan
+from assignments.a10.contract import PUBLIC_SEED, QUESTIONS, NotebookParameters
+from assignments.a10.diagnosis import DEDUCTIONS, WHOLE_FUNCTION
+from assignments.a10.expected import compute_expected
+from assignments.a10.observables import LOSS_TOLERANCE
+from assignments.a10.plan import VAE_WEIGHTS, build_plan
+from graders.errors import HarnessError, UsageError
+from graders.judge import reading
+from graders.judge.comparison import Tolerance, Unusable
+from graders.judge.expected import ExpectedValues
+from graders.judge.probes import Case, ProbePlan
 from graders.judge.sampling import P_MIN
+from graders.judge.values import CallFailed, Observable
 from graders.pipeline.config import GradingConfig
-from reference.misconceptions import CATALOG
+from graders.runtime import probe_runtime
+from reference.a10.misconceptions import CATALOG
 
 HANDOUT = Path(__file__).resolve().parents[2] / "handout" / "assignment10.ipynb"
-README = Path(__file__).resolve().parent / "README.md"
+README = Path(__file__).resolve().parent / "kit_README.md"
 NOTEBOOK_NAME = "assignment10.ipynb"
 DATA_FORMAT = 2
 # (function whose definition the cell follows, the part it checks): each exercise ends with its check.
@@ -81,6 +86,7 @@ def build_kit(out: Path) -> Kit:
     shutil.copyfile(kit_check.__file__, out / "check.py")
     shutil.copyfile(probe_runtime.__file__, out / kit_check.RUNTIME_FILE)
     shutil.copyfile(answer_lines.__file__, out / kit_check.ANSWER_LINES_FILE)
+    shutil.copyfile(reading.__file__, out / kit_check.READING_FILE)
     shutil.copyfile(README, out / "README.md")
     (out / kit_check.DATA_FILE).write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
     nbformat.write(kit_notebook(nbformat.read(str(HANDOUT), as_version=4)), str(out / NOTEBOOK_NAME))
@@ -94,16 +100,13 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     """Everything check.py needs, as plain JSON: the request, the rules' constants and every public check's values."""
     for function in WHOLE_FUNCTION:
         if len(plan.cases_for(function)) != 1:  # check.py's diagnosis relies on it (no partial evidence to weigh)
-            raise HarnessError(f"the kit expects one public case of {function}; teach graders/assignment/kit_check.py more")
+            raise HarnessError(f"the kit expects one public case of {function}; teach assignments/a10/kit_check.py more")
     config = GradingConfig(seed=PUBLIC_SEED)
     return {
         "format": DATA_FORMAT,
         # Injected into the `parameters` cell as `grader check` does; data_dir stays the student's own.
         "parameters": {
-            "seed": config.notebook_seed(),
-            "epochs": config.epochs,
-            "train_size": config.train_size,
-            "batch_size": config.batch_size,
+            name: value for name, value in NotebookParameters(config.notebook_seed(), "").as_dict().items() if name != "data_dir"
         },
         "cell_timeout": config.cell_timeout,
         "request": plan.request(),

@@ -1,4 +1,4 @@
-"""The known-wrong variant implementations, one switch per misconception of the catalog (`reference.catalog`).
+"""The known-wrong variant implementations, one switch per misconception of the catalog (`assignments.a10.catalog`).
 
 A variant is the reference with some misconceptions switched on (`flags`), so that
 combinations come for free: the seed write-up's μ = α₃α₂α₁ is
@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from reference.catalog import CATALOG, Misconception, flag_subsets, names_for
+from assignments.a10.catalog import CATALOG, flag_subsets, names_for
+from graders.assignment.spec import Misconception
 
 __all__ = ["CATALOG", "Misconception", "closed_form_variant", "flag_subsets", "names_for", "reparameterize_variant", "vae_loss_variant"]
 

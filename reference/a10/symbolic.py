@@ -1,7 +1,7 @@
 """Instructor-only symbolic truth for Exercise 2.1 at t = 3, and its misconception variants.
 
 q(x₃ | x₀) = N(μ, Σ·I) with μ = √(α₁α₂α₃)·x₀ and Σ = 1 − α₁α₂α₃. The variants mirror
-`reference.misconceptions.closed_form_variant` flag for flag, so a LaTeX answer and a code
+`reference.a10.misconceptions.closed_form_variant` flag for flag, so a LaTeX answer and a code
 answer with the same mistake get the same misconception names.
 
 Symbols carry display names (α₁, x₀) because they end up in messages to students.

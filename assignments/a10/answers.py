@@ -2,8 +2,8 @@
 
 Derivation answers are display-math lines in markdown, `$$\\mu = …$$` and `$$\\Sigma = …$$`; the
 last of each counts (earlier ones are working); inline `$\\mu = …$` counts when no display line gives
-the quantity. They are read by `graders.judge.latex`, compared with the symbolic truth in
-`reference.symbolic`, and, when wrong, matched against the same misconception variants the code
+the quantity. They are read by `assignments.a10.latex`, compared with the symbolic truth in
+`reference.a10.symbolic`, and, when wrong, matched against the same misconception variants the code
 checks use.
 
 The free-text answers to the three KL questions are only collected, for staff to read.
@@ -27,8 +27,8 @@ from typing import Any
 
 import sympy
 
-from graders.assignment import answer_lines
-from graders.assignment.answer_lines import (
+from assignments.a10 import answer_lines
+from assignments.a10.answer_lines import (
     HEADING,
     Finder,
     cell_source,
@@ -41,11 +41,11 @@ from graders.assignment.answer_lines import (
     replace_spans,
     unread_chars,
 )
-from graders.assignment.contract import QUESTIONS, Question
-from graders.judge.latex import LatexParseError, describe, parse_latex
+from assignments.a10.contract import QUESTIONS, Question
+from assignments.a10.latex import LatexParseError, describe, parse_latex
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer, truncation_note
-from reference import symbolic
-from reference.misconceptions import CATALOG, flag_subsets, names_for
+from reference.a10 import symbolic
+from reference.a10.misconceptions import CATALOG, flag_subsets, names_for
 
 # ============================================================================= public API
 

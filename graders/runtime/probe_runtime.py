@@ -19,6 +19,7 @@ import time
 import traceback
 import zlib
 from collections.abc import Callable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -271,98 +272,6 @@ def _call_once(
         return _error("unencodable", exc)
 
 
-# ----------------------------------------------------------------------------- experiment
-
-
-def read_idx_images(path: str, count: int) -> np.ndarray:
-    """First `count` images of an IDX3 file as float32 rows in [0, 1]."""
-    with open(path, "rb") as handle:
-        magic, total, rows, cols = np.frombuffer(handle.read(16), dtype=">i4")
-        if magic != 2051:
-            raise ValueError(f"{path} is not an IDX image file")
-        count = min(count, int(total))
-        pixels = np.frombuffer(handle.read(count * rows * cols), dtype=np.uint8)
-    return pixels.reshape(count, rows * cols).astype(np.float32) / 255.0
-
-
-def run_experiment(namespace: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
-    """Train one fixed small VAE with the student's `vae_loss` at each weight, from the same seed.
-
-    Returns the trained models' reconstructions and posteriors on held-out images; the grader
-    compares them with the same training run with the reference loss, which it runs itself.
-    """
-    loss_fn = namespace.get("vae_loss")
-    if not callable(loss_fn):
-        return _error("missing", message="no function named 'vae_loss' is defined")
-    try:
-        import torch
-
-        train = torch.from_numpy(read_idx_images(spec["train_images"], spec["train_size"]))
-        held_out = torch.from_numpy(read_idx_images(spec["eval_images"], spec["eval_size"]))
-        adapted = _ShapeAdapter(loss_fn)
-        runs = {str(weight): train_once(adapted, train, held_out, float(weight), spec) for weight in spec["weights"]}
-    except ProbeTimeout as exc:
-        return _error("timeout", exc)
-    except BaseException as exc:  # noqa: BLE001
-        return _error("exception", exc)
-    return {"ok": True, "value": {"kind": "experiment", "runs": runs, "reshaped_x": adapted.flat}}
-
-
-class _ShapeAdapter:
-    """The loss as the handout calls it, or, if that raises on the first batch, with x flattened like x_hat.
-
-    The same convention `run_call` retries: a loss written for a training loop that flattens x first
-    is still trained and graded on what it computes (the grader names the convention separately).
-    """
-
-    def __init__(self, loss_fn: Callable[..., Any]) -> None:
-        self.loss_fn = loss_fn
-        self.flat: bool | None = None  # decided on the first call
-
-    def __call__(self, x: Any, x_hat: Any, mu: Any, logvar: Any, kl_loss_weight: float) -> Any:
-        if self.flat is None:
-            try:
-                loss = self.loss_fn(x, x_hat, mu, logvar, kl_loss_weight=kl_loss_weight)
-            except ProbeTimeout:
-                raise
-            except Exception:  # noqa: BLE001 - any failure with the handout's shapes earns one retry
-                loss = self.loss_fn(x.reshape(x_hat.shape), x_hat, mu, logvar, kl_loss_weight=kl_loss_weight)
-                self.flat = True
-            else:
-                self.flat = False
-            return loss
-        return self.loss_fn(x.reshape(x_hat.shape) if self.flat else x, x_hat, mu, logvar, kl_loss_weight=kl_loss_weight)
-
-
-def train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: float, spec: Mapping[str, Any]) -> Any:
-    """One training run, encoded; the grader runs this very function with the reference loss."""
-    import torch
-    from torch import nn
-
-    torch.manual_seed(spec["seed"])
-    latent, hidden = spec["latent"], spec["hidden"]
-    encoder = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
-    decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 784), nn.Sigmoid())
-    params = list(encoder.parameters()) + list(decoder.parameters())
-    optimiser = torch.optim.Adam(params, lr=spec["lr"])
-    batch = spec["batch_size"]
-    for step in range(spec["steps"]):
-        start = (step * batch) % train.shape[0]
-        x = train[start : start + batch]
-        # The encoder gives the log of the standard deviation: the loss gets the log-variance it
-        # expects, and this file, which students can read, holds no line of their sampler.
-        mu, log_scale = encoder(x).chunk(2, dim=1)
-        z = torch.addcmul(mu, log_scale.exp(), torch.randn_like(mu))
-        loss = loss_fn(x.view(-1, 1, 28, 28), decoder(z), mu, 2 * log_scale, kl_loss_weight=weight)
-        optimiser.zero_grad()
-        loss.backward()
-        optimiser.step()
-    with torch.no_grad():
-        mu, log_scale = encoder(held_out).chunk(2, dim=1)
-        x_hat = decoder(mu)
-    return encode((x_hat.to(torch.float16), mu, 2 * log_scale))
-
-
 # ----------------------------------------------------------------------------- entry points
 
 
@@ -372,13 +281,22 @@ def run_probes(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict
     for call in request["calls"]:
         results["calls"][call["id"]] = run_call(namespace, call, request["inputs"][call["inputs"]], limit)
     if request.get("experiment"):
-        with TimeLimit(float(request["experiment_time_limit"]), _experiment_timeout):
-            results["experiment"] = run_experiment(namespace, request["experiment"])
+        kernel = assignment_kernel(request["kernel"])
+        with TimeLimit(float(request["experiment_time_limit"]), lambda: ProbeTimeout(request["experiment_timeout_message"])):
+            results["experiment"] = kernel["run_experiment"](namespace, request["experiment"], TOOLS)
     return results
 
 
-def _experiment_timeout() -> ProbeTimeout:
-    return ProbeTimeout("the training run with your vae_loss did not finish in time")
+def assignment_kernel(source: str) -> dict[str, Any]:
+    """The assignment's kernel-side code (its experiment), run from its source text as this file is:
+    it imports nothing of the harness and gets what it needs of this runtime as `TOOLS`."""
+    kernel: dict[str, Any] = {"__name__": "grader_assignment_kernel"}
+    exec(compile(source, "grader_assignment_kernel", "exec"), kernel)  # noqa: S102 - the assignment's own code, sent by the grader
+    return kernel
+
+
+# What an assignment's kernel code may use of this runtime: it must encode and fail the same way.
+TOOLS = SimpleNamespace(encode=encode, failure=_error, ProbeTimeout=ProbeTimeout)
 
 
 def publish(results: Mapping[str, Any]) -> None:

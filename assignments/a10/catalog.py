@@ -1,26 +1,15 @@
 """The catalog of known misconceptions: name, the function it concerns, and what to tell the student.
 
 Plain data, importable without torch (the reports and a fully cached regrade need the titles and
-nothing else); the known-wrong variant implementations are in `reference.misconceptions`.
+nothing else); the known-wrong variant implementations are in `reference.a10.misconceptions`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import combinations
 
-
-@dataclass(frozen=True)
-class Misconception:
-    name: str
-    function: str  # which student function it is about: closed_form | vae_loss | reparameterize
-    title: str
-    explanation: str  # one sentence a student understands
-    # Whether a variant below computes it; the others are recognised from how a call behaves
-    # (a loss that only runs on flattened x, noise that never changes), not from its values.
-    has_variant: bool = True
-
+from graders.assignment.spec import Misconception
 
 CATALOG: dict[str, Misconception] = {
     m.name: m

@@ -52,6 +52,7 @@ DATA_FILE = "kit_data.json"
 # The grader's own modules this file uses, beside it in the kit and in the grader's package alike.
 RUNTIME_FILE = "probe_runtime.py"
 ANSWER_LINES_FILE = "answer_lines.py"
+READING_FILE = "reading.py"
 # Cells tagged so in the kit's template run check(); the grader blanks them (what they define is lost).
 KIT_CELL_TAG = "a10-kit-check"
 # `check` while a notebook is graded (check.py in its work dir, written by graders/execute/cold.py) and while
@@ -75,32 +76,21 @@ _STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 def kit_hash(kit_dir: Path = KIT_DIR) -> str:
     """The kit's content hash: the checker, the runtime and the data (not the notebook, which students edit)."""
     content = hashlib.sha256()
-    for name in ("check.py", RUNTIME_FILE, ANSWER_LINES_FILE, DATA_FILE):
+    for name in ("check.py", RUNTIME_FILE, READING_FILE, ANSWER_LINES_FILE, DATA_FILE):
         content.update(name.encode() + b"\0" + (kit_dir / name).read_bytes())
     return content.hexdigest()[:12]
 
 
-def recorded_kit(notebook: Mapping[str, Any]) -> str:
-    """The hash of the kit last run in a saved notebook (check() leaves an output saying so), or "".
-
-    Written by the student's side, so only informative: shown to staff, never decisive; a malformed one is ignored.
-    """
-    found = ""
-    for cell in notebook.get("cells", []):
-        for output in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            record = output.get("data", {}).get(KIT_MIME) if isinstance(output, Mapping) else None
-            if isinstance(record, Mapping) and isinstance(record.get("kit"), str) and re.fullmatch(r"[0-9a-f]{12}", record["kit"]):
-                found = record["kit"]
-    return found
-
-
-def write_check_stub(folder: Path) -> None:
-    """The stub as check.py in a notebook's work dir, where its kernel imports modules from."""
-    (folder / f"{CHECK_MODULE}.py").write_text(CHECK_STUB, encoding="utf-8")
-
-
 def load_data(kit_dir: Path = KIT_DIR) -> dict[str, Any]:
     return dict(json.loads((kit_dir / DATA_FILE).read_text(encoding="utf-8")))
+
+
+# Where the kit's companion files live in the grader's packages (this file is assignments/a10/kit_check.py there).
+_IN_THE_GRADER = {
+    RUNTIME_FILE: "graders.runtime.probe_runtime",
+    READING_FILE: "graders.judge.reading",
+    ANSWER_LINES_FILE: "assignments.a10.answer_lines",
+}
 
 
 def probe_runtime() -> ModuleType:
@@ -114,7 +104,9 @@ def answer_lines() -> ModuleType:
 
 
 def _beside(file_name: str) -> ModuleType:
-    """A module loaded from its file beside this one (no package needed)."""
+    """A module loaded from its file beside this one (no package needed); in the grader, the same module from its package."""
+    if __package__:
+        return importlib.import_module(_IN_THE_GRADER[file_name])
     name = f"a10_kit_{file_name.removesuffix('.py')}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, KIT_DIR / file_name)
@@ -185,41 +177,20 @@ def call_all(namespace: Mapping[str, Any], data: Mapping[str, Any], functions: s
 # ----------------------------------------------------------------------------- values: how the grader reads them too (graders/judge/comparison.py)
 
 
-class Unusable(Exception):
-    """Wrong in form (shape, NaN) before any comparison: the check fails."""
-
-
-class WrongType(Unusable):
-    """Not a number or tensor at all: the check is an error."""
+# The grader's reading of values (graders/judge/reading.py, beside this file in the kit as reading.py).
+reading = _beside(READING_FILE)
+Unusable = reading.Unusable
+WrongType = reading.WrongType
+describe = reading.describe
+as_array = reading.as_array
+as_scalar = reading.as_scalar
+agree = reading.agree
+correct_on = reading.correct_on
+explain_difference = reading.explain_difference
 
 
 class CallFailed(Exception):
     """The function gave no value (missing, raised, too slow): the check is an error."""
-
-
-def describe(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {tuple(value.shape)}"
-    if type(value).__name__ == "Opaque":
-        return f"a {value.type_name} ({value.text[:60]})"
-    if isinstance(value, tuple):
-        return f"a tuple of {len(value)} values"
-    return f"a {type(value).__name__}"
-
-
-def as_array(value: Any, what: str) -> np.ndarray:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return np.asarray(float(value))
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
-        return value.astype(np.float64)
-    raise WrongType(f"{what} should be a number or a tensor, but it is {describe(value)}")
-
-
-def as_scalar(value: Any, what: str) -> np.ndarray:
-    array = as_array(value, what)
-    if array.size != 1:
-        raise Unusable(f"{what} should be a single number (a 0-dim tensor), but it has shape {tuple(array.shape)}: sum over all elements")
-    return array.reshape(())
 
 
 def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
@@ -236,33 +207,6 @@ def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
         if np.all(diagonal == diagonal[0]) and np.count_nonzero(array - np.diag(diagonal)) == 0:
             return np.asarray(diagonal[0])
     raise Unusable(f"Sigma should be the variance 1 − ᾱ_t (a number) or the matrix Σ·I, but it is {describe(array)}")
-
-
-def agree(actual: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) -> bool:
-    """Same shape (a single number matches a single number of any shape) and close everywhere."""
-    if actual.size == 1 and expected.size == 1:
-        actual, expected = actual.reshape(()), expected.reshape(())
-    elif actual.shape != expected.shape:
-        return False
-    return bool(np.all(np.isfinite(actual)) and np.allclose(actual, expected, rtol=tolerance[0], atol=tolerance[1]))
-
-
-def correct_on(count: int) -> str:
-    """A value check's pass message, the same in the grader and the kit."""
-    return "Correct on the input." if count == 1 else f"Correct on all {count} inputs."
-
-
-def explain_difference(actual: np.ndarray, expected: np.ndarray) -> str:
-    if (actual.size != 1 or expected.size != 1) and actual.shape != expected.shape:
-        return f"it has shape {tuple(actual.shape)} where {tuple(expected.shape)} was expected"
-    if np.any(np.isnan(actual)):
-        return "it contains NaN"
-    if np.any(np.isinf(actual)):
-        return "it contains inf"
-    if actual.size == 1:
-        return f"it is {float(actual.reshape(())):.6g} where {float(expected.reshape(())):.6g} was expected"
-    worst = np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
-    return f"at index {tuple(int(i) for i in worst)} it is {actual[worst]:.6g} where {expected[worst]:.6g} was expected"
 
 
 # ----------------------------------------------------------------------------- observables (graders/judge/observables.py)

@@ -32,6 +32,9 @@ SOURCE_MAX = 16  # load_digits() pixels are counts 0..16
 MANIFEST = ".lookalike.json"  # next to the files: which recipe wrote them, and their hashes
 
 
+RAW = Path("MNIST") / "raw"  # torchvision's layout under a data root
+
+
 def ensure_mnist(root: Path, *, train_size: int = 1500, test_size: int = 297) -> Path:
     """Make `root/MNIST/raw/` hold the look-alike and return `root`.
 
@@ -40,7 +43,7 @@ def ensure_mnist(root: Path, *, train_size: int = 1500, test_size: int = 297) ->
     concurrent graders never read a partial file.
     """
     root = Path(root)
-    raw = root / "MNIST" / "raw"
+    raw = root / RAW
     raw.mkdir(parents=True, exist_ok=True)
     manifest = raw / MANIFEST
     recipe = _recipe(train_size, test_size)

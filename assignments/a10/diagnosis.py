@@ -9,7 +9,7 @@ checks are judged on what the values show, so one mistake costs one deduction.
 A story is named only from values that all exist. A function that gave no value on some input
 (raised, timed out, returned something unreadable or unusable) gets no diagnosis from the inputs it
 answered: a lookup table of one input's values would otherwise buy every "right, given your values"
-check. Its checks are then judged case by case (graders/judge/checks.py), and an input without
+check. Its checks are then judged case by case (assignments/a10/checks.py), and an input without
 the value a check compares fails that check.
 """
 
@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from graders.judge.comparison import CLOSED_FORM_TOLERANCE, LOSS_TOLERANCE, Tolerance, Unusable, agree
+from assignments.a10.observables import CLOSED_FORM_TOLERANCE, LOSS_TOLERANCE, closed_form_mu, closed_form_sigma, losses
+from graders.judge.comparison import Tolerance, Unusable, agree
 from graders.judge.expected import ExpectedValues
-from graders.judge.observables import CallFailed, Observable, closed_form_mu, closed_form_sigma, losses
 from graders.judge.probes import Case, ProbePlan, ProbeResults
-from reference.misconceptions import CATALOG
+from graders.judge.values import CallFailed, Observable
+from reference.a10.misconceptions import CATALOG
 
 # Which check each misconception costs under per-mistake scoring (the README's table).
 DEDUCTIONS: dict[str, str] = {

@@ -26,7 +26,7 @@ _MAX_LHS_CHARS = 200  # a longer left of `=` is no μ or Σ: this bounds the wor
 
 
 class AsksQuestion(Protocol):
-    """A KL question as far as finding it goes (graders.assignment.contract.Question)."""
+    """A KL question as far as finding it goes (assignments.a10.contract.Question)."""
 
     @property
     def tag(self) -> str: ...

@@ -1,0 +1,1 @@
+"""Assignments, one package each, each behind the harness's `Assignment` seam (graders/assignment/spec.py)."""

@@ -1,0 +1,52 @@
+"""Finding assignments: the `graders.assignments` entry-point group, like papermill's engines.
+
+An assignment package declares, in its pyproject.toml,
+`[project.entry-points."graders.assignments"] <id> = "<package>:ASSIGNMENT"`; the harness finds it by
+id (`--assignment`, a notebook's `metadata.grader.assignment`), or takes the one installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any
+
+from graders.assignment.spec import Assignment
+from graders.errors import UsageError
+
+GROUP = "graders.assignments"
+METADATA_KEY = "grader"  # notebook.metadata.grader.assignment names the assignment a notebook is for
+
+
+def installed() -> tuple[str, ...]:
+    return tuple(sorted(point.name for point in entry_points(group=GROUP)))
+
+
+@cache
+def load(assignment_id: str | None = None) -> Assignment:
+    """The assignment registered under `assignment_id`; None: the only one installed."""
+    points = {point.name: point for point in entry_points(group=GROUP)}
+    if assignment_id is None:
+        if len(points) != 1:
+            raise UsageError(f"name the assignment with --assignment: installed are {', '.join(sorted(points)) or 'none'}")
+        (assignment_id,) = points
+    if assignment_id not in points:
+        raise UsageError(f"no assignment {assignment_id!r} is installed (installed: {', '.join(sorted(points)) or 'none'})")
+    assignment = points[assignment_id].load()
+    if not isinstance(assignment, Assignment) or assignment.id != assignment_id:
+        raise UsageError(f"the entry point {assignment_id!r} of {GROUP} is not that assignment")
+    return assignment
+
+
+def recorded_in(settings: Mapping[str, Any]) -> Assignment:
+    """The assignment a run's recorded settings name (runs before the seam recorded none: the one installed)."""
+    named = settings.get("assignment")
+    return load(named if isinstance(named, str) else None)
+
+
+def named_in(notebook: Mapping[str, Any]) -> str | None:
+    """The assignment id a notebook's metadata names, if any (untrusted: only a short string is taken)."""
+    grader = notebook.get("metadata", {}).get(METADATA_KEY)
+    named = grader.get("assignment") if isinstance(grader, Mapping) else None
+    return named[:100] if isinstance(named, str) else None

@@ -1,0 +1,188 @@
+"""The assignment seam: everything assignment-specific sits behind `Assignment`, and the harness knows nothing else.
+
+An assignment is a package of its own (e.g. `assignments.a10`), registered in the
+`graders.assignments` entry-point group (graders.assignment.registry) the way papermill registers
+engines. It declares, as plain data: its id, title and version; the functions students write; the
+derivation's answer lines; the written questions with their rubrics and points; the checks with
+their points; the misconception catalog. Its behaviour is behind the methods below: the notebook's
+parameters, the grading data, the probe plan (public and hidden inputs), the expected values (its
+reference, instructor-only, under `reference/<assignment>/`), the configured checks (the check kinds
+of graders.judge), and the derivation's reading.
+
+Importing this module (or an assignment's `__init__`) imports no torch, numpy or sympy: a regrade in
+which nothing runs needs the data and none of the behaviour. Types from the judge are named for the
+type checker only.
+"""
+
+from __future__ import annotations
+
+import sys
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from graders.judge.expected import ExpectedValues
+    from graders.judge.probes import ProbePlan, ProbeResults
+    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    signature: str  # the `def` line exactly as the handout writes it
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """A derivation's result for one quantity: a display-math line `$$<latex> = …$$` in markdown."""
+
+    quantity: str  # the name the judge and results.json use
+    latex: str  # what stands left of the `=`
+
+    @property
+    def example(self) -> str:
+        return f"$${self.latex} = …$$"
+
+
+@dataclass(frozen=True)
+class Question:
+    """A written question: answered in free text, marked by staff with its rubric."""
+
+    text: str  # as the handout asks it
+    tag: str  # the tag on its answer cell
+    key: str  # a normalised phrase that finds the question when tags were lost
+    points: float = 1.0  # awarded by staff in manual review
+    rubric: str = ""  # what a full-marks answer says, shown to staff above the answers
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """What a check is worth; what it tests is the assignment's configured check of the same id."""
+
+    id: str
+    title: str
+    points: float
+    on_hidden_inputs: bool = True  # judged on inputs the student never saw (False: read from the markdown)
+
+
+@dataclass(frozen=True)
+class Misconception:
+    name: str
+    function: str  # which student function it is about
+    title: str
+    explanation: str  # one sentence a student understands
+    # Whether the reference has a variant that computes it; the others are recognised from how a
+    # call behaves (a shape convention, noise that never changes), not from its values.
+    has_variant: bool = True
+
+
+class Scoring(str, Enum):
+    """How mistakes turn into deductions (`grader grade --scoring`; README: Deductions)."""
+
+    PER_MISTAKE = "per-mistake"  # a named mistake costs the check it concerns, once (the default)
+    STRICT = "strict"  # every check is judged against the reference on its own
+
+
+class Assignment(ABC):
+    """One assignment, as the harness sees it. Subclasses set the data attributes and implement the methods."""
+
+    id: str  # stable, in results.json, the gradebook and notebook metadata, e.g. "assignment-10"
+    title: str  # for people: reports, LMS columns, the review app
+    subtitle: str  # one line under the title in a student's report
+    version: str  # bumped when grading changes; part of every cache key and recorded with every run
+    functions: tuple[Function, ...]
+    function_labels: Mapping[str, str]  # function -> the heading its checks get in a report
+    derivation: tuple[AnswerLine, ...]
+    questions: tuple[Question, ...]
+    checks: tuple[CheckSpec, ...]
+    catalog: Mapping[str, Misconception]
+    public_seed: int  # the self-check's seed: public, so it draws no hidden input
+    data_help: str  # what `--data-dir` must hold, for the CLI's help and errors
+
+    @cached_property
+    def check_ids(self) -> tuple[str, ...]:
+        return tuple(spec.id for spec in self.checks)
+
+    @cached_property
+    def max_score(self) -> float:
+        return sum(spec.points for spec in self.checks)
+
+    def check_spec(self, check_id: str) -> CheckSpec:
+        return next(spec for spec in self.checks if spec.id == check_id)
+
+    def question(self, tag: str) -> Question | None:
+        """A written question by its tag, with or without the `answer:` prefix."""
+        return next((q for q in self.questions if q.tag.removeprefix("answer:") == tag.removeprefix("answer:")), None)
+
+    # ------------------------------------------------------------------ the notebook and its data
+
+    @abstractmethod
+    def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
+        """The values injected into the notebook's `parameters` cell (the handout defines each name)."""
+
+    @abstractmethod
+    def prepare_data(self, folder: Path) -> Path:
+        """Write (once) the grading data into `folder`; returns the data root notebooks get."""
+
+    @abstractmethod
+    def data_files(self, data_dir: Path) -> tuple[Path, ...]:
+        """The files under a data root that grading reads, relative to it (fingerprinted for the cache, shared with notebooks)."""
+
+    @abstractmethod
+    def has_data(self, data_dir: Path) -> bool:
+        """Whether `data_dir` already holds what grading reads (`data_help` says what that is)."""
+
+    def package_dir(self) -> Path:
+        """The assignment package's folder: its code is part of the grader's fingerprint (graders.pipeline.cache)."""
+        module = sys.modules[type(self).__module__]
+        return Path(str(module.__file__)).resolve().parent
+
+    # ------------------------------------------------------------------ grading
+
+    @abstractmethod
+    def reference_hash(self) -> str:
+        """Content hash of the assignment's reference: a change of the truth changes every key."""
+
+    @abstractmethod
+    def build_plan(self, *, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
+        """Public inputs, and hidden ones drawn from `seed` when `hidden`; the experiment when there is data."""
+
+    @abstractmethod
+    def compute_expected(self, plan: ProbePlan, *, prefer_stored: bool = False) -> ExpectedValues:
+        """The reference's and every misconception variant's values on the plan."""
+
+    @abstractmethod
+    def judge(
+        self,
+        plan: ProbePlan,
+        student: ProbeResults,
+        expected: ExpectedValues,
+        derivation: tuple[DerivationAnswer, ...],
+        *,
+        self_check: bool = False,
+        scoring: Scoring = Scoring.PER_MISTAKE,
+    ) -> tuple[CheckResult, ...]:
+        """One result per `CheckSpec`, in the same order: the student's values and written answers judged."""
+
+    @abstractmethod
+    def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
+        """The derivation's answers as written in the notebook's markdown."""
+
+    @abstractmethod
+    def extract_free_text(self, notebook: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
+        """The answers to the written questions, in question order, for staff to mark."""
+
+    # ------------------------------------------------------------------ the student's side
+
+    @abstractmethod
+    def self_check_table(self, result: SubmissionResult) -> str:
+        """`grader check`'s table, in the words the student kit prints."""
+
+    @abstractmethod
+    def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
+        """Write the student kit into `out` (new or empty); returns its hash and its files."""
