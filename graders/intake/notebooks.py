@@ -88,7 +88,7 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
         raise NotebookError(f"the notebook is written for the {language[:40]!r} language; this assignment is graded in Python")
     try:
         major, minor = get_version(data)
-        notebook = nbformat.convert(nbformat.versions[major].to_notebook_json(data, minor=minor), 4)
+        notebook: nbformat.NotebookNode = nbformat.convert(nbformat.versions[major].to_notebook_json(data, minor=minor), 4)
         nbformat.validate(notebook)
     # nbformat's readers and upgraders assume a well-formed file: on untrusted JSON anything they
     # raise (a TypeError where a list was expected, a ValidationError, ...) means the structure is wrong.
