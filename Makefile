@@ -21,11 +21,13 @@ grade: $(STAMP)
 test: lint $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# ruff (lint, import order, format) and mypy, clean: part of `make test`.
+# ruff (lint, import order, format), mypy and the import contracts (pyproject.toml, [tool.importlinter]), clean:
+# part of `make test`.
 lint: $(STAMP)
 	$(BIN)/ruff check graders assignments reference tests handout bench
 	$(BIN)/ruff format --check graders assignments reference tests handout bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from assignments.a10.catalog import CATALOG
 from assignments.a10.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS, NotebookParameters
-from graders.assignment.spec import Assignment, Scoring
+from graders.assignment.spec import Assignment
 
 if TYPE_CHECKING:
+    from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
-    from graders.judge.probes import ProbePlan, ProbeResults
+    from graders.judge.probes import ProbePlan
     from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
 
 RAW_IMAGES = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")
@@ -74,20 +75,11 @@ class AssignmentTen(Assignment):
 
         return compute_expected(plan, prefer_stored=prefer_stored)
 
-    def judge(
-        self,
-        plan: ProbePlan,
-        student: ProbeResults,
-        expected: ExpectedValues,
-        derivation: tuple[DerivationAnswer, ...],
-        *,
-        self_check: bool = False,
-        scoring: Scoring = Scoring.PER_MISTAKE,
-    ) -> tuple[CheckResult, ...]:
-        from assignments.a10.checks import Evidence, run_checks
+    def judge(self, evidence: Evidence) -> tuple[CheckResult, ...]:
+        from assignments.a10.checks import Evidence as WithDiagnoses
+        from assignments.a10.checks import run_checks
 
-        mu, sigma = derivation
-        return run_checks(Evidence(plan, student, expected, (mu, sigma), self_check, scoring))
+        return run_checks(WithDiagnoses.of(evidence))
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
         from assignments.a10.answers import extract_derivation

@@ -41,8 +41,9 @@ from assignments.a10.answer_lines import (
     replace_spans,
     unread_chars,
 )
-from assignments.a10.contract import QUESTIONS, Question
+from assignments.a10.contract import QUESTIONS
 from assignments.a10.latex import LatexParseError, describe, parse_latex
+from graders.assignment.spec import Question
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer, truncation_note
 from reference.a10 import symbolic
 from reference.a10.misconceptions import CATALOG, flag_subsets, names_for

@@ -40,11 +40,11 @@ from assignments.a10.observables import (
 from assignments.a10.plan import ExperimentSpec
 from graders.assignment.spec import Scoring
 from graders.judge.comparison import Tolerance, Unusable, WrongType, agree, as_array, correct_on, explain_difference
-from graders.judge.expected import ExpectedValues
-from graders.judge.probes import Case, Experiment, ProbePlan, ProbeResults, call_id, repeat_id
+from graders.judge.evidence import Evidence as HarnessEvidence
+from graders.judge.probes import Case, Experiment, ProbeResults, call_id, repeat_id
 from graders.judge.sampling import sample_tests
 from graders.judge.values import CallFailed, Observable, call_error_message, redacted, value_of
-from graders.results import CheckResult, CheckStatus, DerivationAnswer
+from graders.results import CheckResult, CheckStatus
 from reference.a10.misconceptions import CATALOG
 from reference.a10.vae import kl_divergence, reconstruction_loss
 
@@ -71,15 +71,12 @@ def runs_agree(student: Mapping[str, Any], reference: Mapping[str, Any] | None) 
 
 
 @dataclass(frozen=True)
-class Evidence:
-    """Everything known about one submission when checks run."""
+class Evidence(HarnessEvidence):
+    """The harness's evidence, with each value-checked function's diagnosis made once for all of its checks."""
 
-    plan: ProbePlan
-    student: ProbeResults
-    expected: ExpectedValues
-    derivation: tuple[DerivationAnswer, DerivationAnswer]
-    self_check: bool = False  # students' own run: derivation answers are checked for form only
-    scoring: Scoring = Scoring.PER_MISTAKE
+    @classmethod
+    def of(cls, evidence: HarnessEvidence) -> Evidence:
+        return cls(evidence.plan, evidence.student, evidence.expected, evidence.derivation, evidence.self_check, evidence.scoring)
 
     @cached_property
     def diagnoses(self) -> Mapping[str, Diagnosis]:

@@ -9,25 +9,36 @@ very same `train_once` with the reference loss and each variant's (assignments.a
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 EXPERIMENT_TIMEOUT = "the training run with your vae_loss did not finish in time"
+IDX_IMAGES = 2051  # the magic number opening an IDX file of images
+
+
+class Tools(Protocol):
+    """What the probe runtime lends this code (graders.runtime.probe_runtime.TOOLS): it encodes and fails the same way."""
+
+    ProbeTimeout: type[BaseException]
+
+    def encode(self, value: Any) -> Any: ...
+
+    def failure(self, kind: str, exc: BaseException | None = None, message: str = "") -> dict[str, Any]: ...
 
 
 def read_idx_images(path: str, count: int) -> np.ndarray:
     """First `count` images of an IDX3 file as float32 rows in [0, 1]."""
     with open(path, "rb") as handle:
         magic, total, rows, cols = np.frombuffer(handle.read(16), dtype=">i4")
-        if magic != 2051:
+        if magic != IDX_IMAGES:
             raise ValueError(f"{path} is not an IDX image file")
         count = min(count, int(total))
         pixels = np.frombuffer(handle.read(count * rows * cols), dtype=np.uint8)
     return pixels.reshape(count, rows * cols).astype(np.float32) / 255.0
 
 
-def run_experiment(namespace: Mapping[str, Any], spec: Mapping[str, Any], tools: Any) -> dict[str, Any]:
+def run_experiment(namespace: Mapping[str, Any], spec: Mapping[str, Any], tools: Tools) -> dict[str, Any]:
     """Train one fixed small VAE with the student's `vae_loss` at each weight, from the same seed.
 
     Returns the trained models' reconstructions and posteriors on held-out images; the grader

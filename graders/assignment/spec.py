@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
-    from graders.judge.probes import ProbePlan, ProbeResults
+    from graders.judge.probes import ProbePlan
     from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
 
 
@@ -157,16 +158,7 @@ class Assignment(ABC):
         """The reference's and every misconception variant's values on the plan."""
 
     @abstractmethod
-    def judge(
-        self,
-        plan: ProbePlan,
-        student: ProbeResults,
-        expected: ExpectedValues,
-        derivation: tuple[DerivationAnswer, ...],
-        *,
-        self_check: bool = False,
-        scoring: Scoring = Scoring.PER_MISTAKE,
-    ) -> tuple[CheckResult, ...]:
+    def judge(self, evidence: Evidence) -> tuple[CheckResult, ...]:
         """One result per `CheckSpec`, in the same order: the student's values and written answers judged."""
 
     @abstractmethod

@@ -35,6 +35,7 @@ from graders.execute.handover import ChildChannel, write_json
 from graders.execute.jobs import ExecutionJob, kernel_environment
 from graders.execute.shell_engine import ENGINE_NAME
 from graders.sandbox import die_with_parent, enter_sandbox
+from graders.sandbox.libc import LAST_STDIO_FD
 
 HARNESS_FAILED = 70  # EX_SOFTWARE: the child's own machinery failed, not the student's code
 HARNESS_TRACEBACK = "harness_traceback"  # what the outcome file holds instead, then
@@ -88,7 +89,7 @@ def _confine(job: ExecutionJob, parent_alive: int | None) -> None:
 def _close_all_but(keep: tuple[int, ...]) -> None:
     """Every descriptor the zygote held (its pipes, its other children's channels) but stdio and `keep`."""
     for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
-        if fd > 2 and fd not in keep:
+        if fd > LAST_STDIO_FD and fd not in keep:
             with contextlib.suppress(OSError):  # the descriptor os.listdir used, closed by now
                 os.close(fd)
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterable, Iterator
 
+from graders.errors import HarnessError
 from graders.execute.jobs import ExecutionJob, ExecutionOutcome, kernel_environment
 
 
@@ -21,7 +22,8 @@ class Zygote:
     """One zygote process: jobs in, outcomes out (in completion order), as JSON lines."""
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen(
+        # S603: a fixed argv (this Python, the harness's own zygote module); nothing in it comes from a notebook.
+        self.process = subprocess.Popen(  # noqa: S603
             [sys.executable, "-m", "graders.execute.zygote"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -29,24 +31,25 @@ class Zygote:
             env=kernel_environment(os.environ.get("HOME", "/")),
             text=True,
         )
+        if self.process.stdin is None or self.process.stdout is None:  # unreachable with PIPE; narrows the types once
+            raise HarnessError("the zygote started without its pipes")
+        self._stdin, self._stdout = self.process.stdin, self.process.stdout
         self.warm = False
 
     def send(self, jobs: Iterable[ExecutionJob]) -> None:
         """Queue jobs in the pipe: the zygote reads them as soon as it is warm."""
-        assert self.process.stdin is not None
         for job in jobs:
-            self.process.stdin.write(json.dumps(job.to_json()) + "\n")
-        self.process.stdin.flush()
+            self._stdin.write(json.dumps(job.to_json()) + "\n")
+        self._stdin.flush()
 
     def has_spoken(self) -> bool:
         """Whether the zygote said it is warm (or anything else) yet; never blocks."""
-        return self.warm or bool(select.select([self.process.stdout], [], [], 0)[0])
+        return self.warm or bool(select.select([self._stdout], [], [], 0)[0])
 
     def receive(self) -> ExecutionOutcome | None:
         """The next job's outcome; None once the zygote is gone."""
-        assert self.process.stdout is not None
         while True:
-            line = self.process.stdout.readline()
+            line = self._stdout.readline()
             if not line:
                 return None
             message = json.loads(line)
@@ -56,8 +59,7 @@ class Zygote:
 
     def close(self, *, kill: bool = False) -> None:
         """Closing stdin lets the zygote finish its running jobs and exit; `kill` does not wait for them."""
-        assert self.process.stdin is not None
-        self.process.stdin.close()
+        self._stdin.close()
         if kill:
             self.process.kill()
         try:
@@ -82,15 +84,14 @@ class WarmExecutor:
         self.jobs = max(1, jobs)
         self._zygote: Zygote | None = None
 
-    def start(self) -> None:
+    def start(self) -> Zygote:
         if self._zygote is None:
             self._zygote = Zygote()
+        return self._zygote
 
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
         pending = iter(jobs)
-        self.start()
-        zygote, self._zygote = self._zygote, None
-        assert zygote is not None
+        zygote, self._zygote = self.start(), None
         in_flight: dict[str, ExecutionJob] = {}
         idle = True  # no job ever sent: the zygote's warm-up is not worth waiting for
         try:

@@ -76,7 +76,7 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
     """JSON text to a validated nbformat-4 notebook, or a NotebookError saying what is wrong."""
     _check_counts(text)
     data = _json(text)
-    if not isinstance(data, dict) or "cells" not in data and "worksheets" not in data:
+    if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
         raise NotebookError("the file is JSON but not a Jupyter notebook (no cells)")
     version = data.get("nbformat")
     if version not in SUPPORTED_NBFORMAT or isinstance(version, bool):
@@ -88,11 +88,11 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
         raise NotebookError(f"the notebook is written for the {language[:40]!r} language; this assignment is graded in Python")
     try:
         major, minor = get_version(data)
-        notebook = nbformat.convert(nbformat.versions[major].to_notebook_json(data, minor=minor), 4)
+        notebook: nbformat.NotebookNode = nbformat.convert(nbformat.versions[major].to_notebook_json(data, minor=minor), 4)
         nbformat.validate(notebook)
     # nbformat's readers and upgraders assume a well-formed file: on untrusted JSON anything they
     # raise (a TypeError where a list was expected, a ValidationError, ...) means the structure is wrong.
-    except Exception as exc:  # noqa: BLE001 - every failure here is the file's, reported to the student
+    except Exception as exc:  # every failure here is the file's, reported to the student
         raise NotebookError(f"the notebook structure is invalid ({_first_line(exc)})") from exc
     return notebook
 

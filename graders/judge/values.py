@@ -35,23 +35,30 @@ def value_of(results: ProbeResults, cid: str, case: Case) -> Any:
     return outcome.value
 
 
+_NO_CALL = {
+    "missing": "`{function}` is not defined in your notebook: check its name and that the cell defining it runs without error.",
+    "timeout": "`{function}` did not return within the time limit (an endless loop?).",
+}
+
+
 def call_error_message(function: str, error: CallError, *, public: bool = True) -> str:
     """Why a call gave no value, for the student; on a hidden input, nothing the student's code wrote."""
-    if error.kind == "missing":
-        return f"`{function}` is not defined in your notebook: check its name and that the cell defining it runs without error."
-    if error.kind == "timeout":
-        return f"`{function}` did not return within the time limit (an endless loop?)."
-    if error.kind == "exception" and error.type == "NotImplementedError":  # the handout's stub, not yet replaced
-        return f"`{function}` is not implemented yet: replace `raise NotImplementedError` in it by your code."
-    if error.kind == "exception" and public:
-        return f"`{function}` raised {error.type}: {error.message}"
+    if error.kind in _NO_CALL:
+        return _NO_CALL[error.kind].format(function=function)
     if error.kind == "exception":
-        return f"`{function}` raised {safe_exception_name(error.type)} on a hidden input (its message is not shown: it could reveal the input)."
-    if error.kind == "unencodable" and public:
-        return f"`{function}` returned a value the grader cannot read ({error.message})."
+        return _raised_message(function, error, public=public)
     if error.kind in ("unencodable", "unreadable"):
-        return f"`{function}` returned a value the grader cannot read."
+        detail = f" ({error.message})" if public and error.kind == "unencodable" else ""
+        return f"`{function}` returned a value the grader cannot read{detail}."
     return f"`{function}` could not be called: {error.message}"
+
+
+def _raised_message(function: str, error: CallError, *, public: bool) -> str:
+    if error.type == "NotImplementedError":  # the handout's stub, not yet replaced
+        return f"`{function}` is not implemented yet: replace `raise NotImplementedError` in it by your code."
+    if public:
+        return f"`{function}` raised {error.type}: {error.message}"
+    return f"`{function}` raised {safe_exception_name(error.type)} on a hidden input (its message is not shown: it could reveal the input)."
 
 
 def redacted(value: Any, case: Case, what: str) -> Any:

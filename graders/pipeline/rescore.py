@@ -21,6 +21,7 @@ from graders.errors import UsageError
 from graders.gradebook import record_run
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, now
+from graders.judge.evidence import Evidence
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, ProbeResults, read_probe_results
 from graders.pipeline.config import GradingConfig, generated_data_folder, grading_data
@@ -84,7 +85,7 @@ def rescore(
         student = ProbeResults({}, missing_reason="no executed notebook")
     else:
         student = read_probe_results(executed, plan)
-    judged = assignment.judge(plan, student, expected, result.derivation, scoring=config.scoring)
+    judged = assignment.judge(Evidence(plan, student, expected, result.derivation, scoring=config.scoring))
     # What judged it is new; what ran it (cache key, executor, timings, sandbox) is as it was.
     judged_by = {key: current[key] for key in ("grader_version", "grader_fingerprint", "reference_hash")}
     return replace(

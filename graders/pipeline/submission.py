@@ -25,6 +25,7 @@ from graders.execute.jobs import UNCONFINED, ExecutionJob, ExecutionOutcome
 from graders.execute.untrusted import remove_tree
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import read_submission
+from graders.judge.evidence import Evidence
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
 from graders.pipeline.config import GradingConfig
@@ -152,7 +153,7 @@ def assess(
         student = ProbeResults({}, missing_reason=outcome.message)
     assignment = config.assignment
     derivation = assignment.extract_derivation(pending.notebook)
-    checks = assignment.judge(plan, student, expected, derivation, self_check=self_check, scoring=config.scoring)
+    checks = assignment.judge(Evidence(plan, student, expected, derivation, self_check, config.scoring))
     messages = [pending.submission.note, "" if outcome.finished else f"Your notebook did not run to the end: {outcome.message}."]
     return SubmissionResult(
         submission=pending.submission.id,

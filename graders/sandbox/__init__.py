@@ -73,8 +73,8 @@ __all__ = [
 def capabilities() -> dict[str, bool | str]:
     """What this machine offers a sandbox, probed rather than guessed (one short fork per probe)."""
     found = cgroups.hierarchies()
-    v1 = {c: str(h.own_dir) for h in found if h.version == 1 for c in h.controllers}
-    v2 = next((h for h in found if h.version == 2), None)
+    v1 = {c: str(h.own_dir) for h in found if h.version == cgroups.V1 for c in h.controllers}
+    v2 = next((h for h in found if h.version == cgroups.V2), None)
     return {
         "euid": str(os.geteuid()),
         "kernel": os.uname().release,

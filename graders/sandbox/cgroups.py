@@ -35,6 +35,7 @@ CGROUP_PREFIX = "a10-sandbox-"
 _CGROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,200}")
 _RELEASE_SECONDS = 5.0
 _CPU_PERIOD_US = 100_000
+V1, V2 = 1, 2  # the two cgroup hierarchy versions (`Hierarchy.version`)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Hierarchy:
     def leaf_parents(self) -> list[Path]:
         """Where sandbox leaves may go: under our own cgroup; for v2 also next to it, because
         v2 enables no controller below a non-root cgroup that has processes (ours has us)."""
-        if self.version == 2 and self.own_dir != self.top:
+        if self.version == V2 and self.own_dir != self.top:
             return [self.own_dir, self.own_dir.parent]
         return [self.own_dir]
 
@@ -63,12 +64,12 @@ def hierarchies() -> list[Hierarchy]:
         if mount.fstype == "cgroup2" and "" in own:
             directory = _inside(mount, own[""])
             if directory is not None:
-                found.append(Hierarchy(2, _v2_controllers(directory), directory, Path(mount.point)))
+                found.append(Hierarchy(V2, _v2_controllers(directory), directory, Path(mount.point)))
         elif mount.fstype == "cgroup":
             for controllers, path in own.items():
                 names = frozenset(controllers.split(","))
                 if controllers and names <= mount.super_options and (directory := _inside(mount, path)) is not None:
-                    found.append(Hierarchy(1, names, directory, Path(mount.point)))
+                    found.append(Hierarchy(V1, names, directory, Path(mount.point)))
     return found
 
 
@@ -102,7 +103,7 @@ def join_cgroup(policy: SandboxPolicy, log_: Findings) -> dict[str, Path]:
         log_.warn(f"no cgroup: invalid cgroup_name {name!r} (letters, digits, '_', '.', '-')")
         return {}
     found = hierarchies()
-    v2 = next((h for h in found if h.version == 2 and {"memory", "pids"} <= h.controllers), None)
+    v2 = next((h for h in found if h.version == V2 and {"memory", "pids"} <= h.controllers), None)
     leaf = _join_v2(v2, name, policy, log_) if v2 else None
     if leaf is not None:
         joined = {"memory": leaf, "pids": leaf}
@@ -145,7 +146,7 @@ def _join_v2(hierarchy: Hierarchy, name: str, policy: SandboxPolicy, log_: Findi
 def _join_v1(found: list[Hierarchy], name: str, policy: SandboxPolicy, log_: Findings) -> dict[str, Path]:
     joined = {}
     for controller in ("memory", "pids", "cpu"):
-        hierarchy = next((h for h in found if h.version == 1 and controller in h.controllers), None)
+        hierarchy = next((h for h in found if h.version == V1 and controller in h.controllers), None)
         if hierarchy is None:
             if controller != "cpu":  # the cpu warning is join_cgroup's
                 log_.warn(f"no {controller} cgroup: neither a usable cgroup v2 nor a v1 {controller} hierarchy")

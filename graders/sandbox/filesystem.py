@@ -39,6 +39,7 @@ from enum import Enum
 from pathlib import Path
 
 from graders.sandbox.libc import (
+    LAST_STDIO_FD,
     MS_BIND,
     MS_NODEV,
     MS_NOEXEC,
@@ -87,7 +88,7 @@ DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1", "stderr": "/proc/self/fd/2"}
 # Where the new root is assembled before the pivot: any directory works, because every source is
 # opened (O_PATH) before it is covered; /tmp is replaced by a private tmpfs in the view anyway.
-_ASSEMBLY = "/tmp"
+_ASSEMBLY = "/tmp"  # noqa: S108 - a mount point only, covered by the view's own /tmp (below); nothing is written to it
 _SKELETON_TMPFS = "size=1m,nr_inodes=4096,mode=0755"  # holds only the mount points of the view
 # The harness, the assignments and their truth: hidden wherever an installation puts them in the
 # view (site-packages, a source checkout). The kernel needs none of them: the probe runtime and an
@@ -152,10 +153,10 @@ def plan_view(policy: SandboxPolicy, log_: Findings, *, drop_root: bool = False)
 
     writable, readonly = existing(policy.writable_dirs, "writable"), existing(policy.readonly_dirs, "readonly")
     private = existing(policy.private_dirs, "private")
-    entries = [*_system_entries(), *_python_entries(), Entry("/tmp", Kind.SCRATCH), Entry("/dev", Kind.DEVDIR)]
+    entries = [*_system_entries(), *_python_entries(), Entry("/tmp", Kind.SCRATCH), Entry("/dev", Kind.DEVDIR)]  # noqa: S108 - a fresh tmpfs
     entries += [Entry(f"/dev/{name}", Kind.DEVICE) for name in DEVICES if os.path.exists(f"/dev/{name}")]
     entries += [Entry(f"/dev/{name}", Kind.SYMLINK, target) for name, target in DEV_LINKS.items()]
-    entries += [Entry("/dev/shm", Kind.SCRATCH), Entry("/proc", Kind.PROC)]
+    entries += [Entry("/dev/shm", Kind.SCRATCH), Entry("/proc", Kind.PROC)]  # noqa: S108 - a fresh tmpfs
     entries += [Entry(path, Kind.READONLY) for path in readonly] + [Entry(path, Kind.WRITABLE) for path in writable]
     entries += [Entry(path, Kind.PRIVATE) for path in private]
     entries += [Entry(path, Kind.HIDDEN) for path in existing((*policy.hidden_dirs, *_package_dirs()), "hidden")]
@@ -274,7 +275,9 @@ def _close(sources: dict[str, int]) -> None:
         os.close(fd)  # an fd on the old tree would let openat(fd, "..") walk around the view
 
 
-def _place(
+# PLR0911, PLR0913: one branch per entry kind, each needing the same context; split, the steps of
+# the view would be spread over seven functions that each read as a fragment of this one.
+def _place(  # noqa: PLR0911, PLR0913
     entry: Entry, sources: dict[str, int], policy: SandboxPolicy, log_: Findings, *, own_proc: bool, owner: tuple[int, int] | None
 ) -> bool:
     """Mount or create one entry under the assembly root; True for a tmpfs to freeze read-only later."""
@@ -420,7 +423,7 @@ def close_inherited_dir_fds(log_: Findings) -> None:
     """A directory fd opened before the sandbox reaches the old tree (openat), so it goes."""
     for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
         try:
-            if fd > 2 and stat.S_ISDIR(os.fstat(fd).st_mode):
+            if fd > LAST_STDIO_FD and stat.S_ISDIR(os.fstat(fd).st_mode):
                 target = os.readlink(f"/proc/self/fd/{fd}")
                 os.close(fd)
                 log_.filesystem.append(f"closed inherited directory fd {fd}: {target}")

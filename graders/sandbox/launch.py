@@ -53,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"a10-grader sandbox: WARNING: {warning}", file=sys.stderr)
     sys.stderr.flush()
     try:
+        # S606: exec without a shell is this launcher's job: the command was given by the harness (a kernelspec's
+        # argv), and it now runs confined. No shell, so nothing in it is interpreted.
         if args.keep_env is None:
-            os.execvp(args.command[0], args.command)
+            os.execvp(args.command[0], args.command)  # noqa: S606
         kept = {name: os.environ[name] for name in args.keep_env.split(",") if name in os.environ}
-        os.execvpe(args.command[0], args.command, kept)
+        os.execvpe(args.command[0], args.command, kept)  # noqa: S606
     except OSError as exc:
         print(f"a10-grader sandbox: cannot run {args.command[0]}: {exc}", file=sys.stderr)
     return EXEC_FAILED

@@ -33,6 +33,8 @@ PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
+
+LAST_STDIO_FD = 2  # stdin, stdout, stderr are 0, 1, 2: kept when inherited descriptors are closed
 LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 # glibc has no pivot_root() wrapper: the raw system call, by architecture.
@@ -122,7 +124,8 @@ def mountinfo() -> list[Mount]:
     mounts = []
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         left, right = line.split(" - ", 1)
-        ours, theirs = left.split(), right.split()
-        options = frozenset(theirs[2].split(",")) if len(theirs) > 2 else frozenset()
-        mounts.append(Mount(_unescape(ours[3]), _unescape(ours[4]), theirs[0], options))
+        ours = left.split()
+        fstype, *source_and_options = right.split()  # "fstype source super-options"; the last two may be missing
+        options = frozenset(source_and_options[1].split(",")) if source_and_options[1:] else frozenset()
+        mounts.append(Mount(_unescape(ours[3]), _unescape(ours[4]), fstype, options))
     return mounts

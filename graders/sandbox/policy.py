@@ -102,10 +102,11 @@ def _checked_fields(cls: type, data: Any) -> dict[str, Any]:
         if "tuple" in kind:
             if not (isinstance(value, list) and all(isinstance(item, str) for item in value)):
                 raise ValueError(f"{cls.__name__}.{name}: expected a list of strings")
-            value = tuple(value)
-        elif not _is(value, kind):
+            values[name] = tuple(value)
+        elif _is(value, kind):
+            values[name] = value
+        else:
             raise ValueError(f"{cls.__name__}.{name}: {type(value).__name__} is not {kind}")
-        values[name] = value
     return values
 
 

@@ -31,7 +31,7 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bundle = root / "autograder.zip"
     secret = tmp_path_factory.mktemp("course") / ".grader-secret"
     command = [sys.executable, "-m", "graders.cli", "gradescope-bundle", "--out", str(bundle), "--secret-file", str(secret)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(bundle) as archive:
         names = archive.namelist()
@@ -55,7 +55,7 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_autograder(root: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "A10_AUTOGRADER_ROOT": str(root), "A10_GRADER_PYTHON": sys.executable, "PYTHONPATH": str(root / "source")}
-    return subprocess.run([str(root / "run_autograder")], capture_output=True, text=True, env=env, cwd=root, timeout=900)
+    return subprocess.run([str(root / "run_autograder")], capture_output=True, text=True, env=env, cwd=root, timeout=900, check=False)
 
 
 @pytest.mark.e2e

@@ -293,7 +293,7 @@ def test_hidden_inputs_never_reach_the_students_messages(plan, expected):
 # ----------------------------------------------------------------------------- the experiment
 
 
-@pytest.mark.parametrize("implementation", CORRECT_LOSSES + [s.vae_loss_flat_only], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("implementation", [*CORRECT_LOSSES, s.vae_loss_flat_only], ids=lambda f: f.__name__)
 def test_the_experiment_passes_correct_losses_trained_like_the_reference(plan, expected, implementation):
     for scoring in Scoring:
         result = run(s.evidence(plan, expected, experiment=True, vae_loss=implementation, scoring=scoring), "experiment.kl_tradeoff")

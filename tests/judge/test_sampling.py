@@ -41,8 +41,8 @@ def test_correct_samplers_pass_across_seeds_and_the_tests_are_calibrated(sampler
     for seed in SEEDS:
         result = sample_tests(draws(sampler, mu, logvar, dtype, seed), mu, sigma)
         assert result.failed() == (), (seed, result)
-        for family in p_values:
-            p_values[family].append(getattr(result, family))
+        for family, found in p_values.items():
+            found.append(getattr(result, family))
     for family, values in p_values.items():
         # The smallest of k uniform p-values has P(min <= p) = 1 - (1 - p)^k; map back to uniform and test.
         k = {"mean": 4, "spread": 4, "normality": 4, "correlation": 6}[family]

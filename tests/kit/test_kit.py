@@ -69,7 +69,7 @@ def kit_files(kit: Kit) -> dict[str, str]:
 def run_kit(python: str, kit: Kit, notebook_path: Path, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """check.py as a student runs it: isolated mode (no PYTHONPATH, no user site), from another folder."""
     argv = [python, "-I", str(kit.folder / "check.py"), str(notebook_path), "--timeout", str(CELL_TIMEOUT), *extra]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=cwd)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=cwd, check=False)
 
 
 # ----------------------------------------------------------------------------- no leaks
@@ -96,8 +96,8 @@ def test_no_line_of_the_reference_is_in_the_kit(kit):
     titles = {f'"{misconception.title}",' for misconception in CATALOG.values()}
     checked = 0
     for source in (ROOT / "reference").glob("*.py"):
-        for line in source.read_text(encoding="utf-8").splitlines():
-            line = line.strip()
+        for raw in source.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
             # No part of the truth: imports, decorators, short generic lines (`return x`, `"""`), a
             # misconception's name alone (`"mean_reduction",`: names are what students are told) and
             # the handout's own lines (the functions' signatures).
@@ -288,10 +288,10 @@ def student_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_the_student_environment_has_no_grader(student_python, tmp_path):
     for module in ("graders", "reference", "papermill", "ipykernel", "torchvision", "scipy", "matplotlib"):
-        probe = subprocess.run([student_python, "-I", "-c", f"import {module}"], capture_output=True, text=True, cwd=tmp_path)
+        probe = subprocess.run([student_python, "-I", "-c", f"import {module}"], capture_output=True, text=True, cwd=tmp_path, check=False)
         assert probe.returncode != 0, f"{module} is importable in the student environment"
     probe = subprocess.run(
-        [student_python, "-I", "-c", "import torch, nbformat, numpy, IPython"], capture_output=True, text=True, cwd=tmp_path
+        [student_python, "-I", "-c", "import torch, nbformat, numpy, IPython"], capture_output=True, text=True, cwd=tmp_path, check=False
     )
     assert probe.returncode == 0, probe.stderr
 
@@ -400,7 +400,9 @@ def kit_runs(
     paths = sorted(str(path) for path in corpus.glob("*.ipynb"))
     argv = [sys.executable, "-I", "-c", FORKING_RUNNER, str(kit.folder), str(out), str(CELL_TIMEOUT), str(grading_data)]
     with ThreadPoolExecutor(2) as pool:  # two runners, one per core
-        done = pool.map(lambda half: subprocess.run(argv + half, cwd=out, timeout=900, capture_output=True), (paths[::2], paths[1::2]))
+        done = pool.map(
+            lambda half: subprocess.run(argv + half, cwd=out, timeout=900, capture_output=True, check=False), (paths[::2], paths[1::2])
+        )
         assert all(run.returncode == 0 for run in done)
     return {
         Path(path).stem: subprocess.CompletedProcess(

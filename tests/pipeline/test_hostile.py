@@ -38,7 +38,7 @@ CONFIG = dict(seed=GRADING_SEED, cell_timeout=5.0, notebook_timeout=25.0, jobs=2
 # A cold kernel imports torch inside its first cell, and the cold per-cell limit is wall time: on
 # a busy machine that alone can take longer than the warm batch's 5 s.
 COLD = {**CONFIG, "cold": True, "cell_timeout": 90.0, "notebook_timeout": 300.0}
-SECRET_VALUE = "lms-token-5f1c0ffee-do-not-leak"
+SECRET_VALUE = "lms-token-5f1c0ffee-do-not-leak"  # noqa: S105 - a planted fake, asserted to reach no report
 
 
 def allowed_top_level() -> set[str]:
@@ -361,7 +361,7 @@ def test_a_killed_batch_resumes_without_regrading_finished_work(tmp_path, gradin
     assert wait_until(lambda: not [pid for pid in started if Path(f"/proc/{pid}").exists() and is_alive(pid)]), "orphaned process"
     assert wait_until(lambda: all(cgroup.endswith("[]") for cgroup in sandbox_cgroups(grader.pid))), sandbox_cgroups(grader.pid)
 
-    rerun = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    rerun = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert rerun.returncode == 0, rerun.stderr
     assert {p.parent.name: p.stat().st_mtime_ns for p in out.glob("quick-*/results.json")} == finished
     assert json.loads((out / "slow" / "results.json").read_text())["score"] == 12

@@ -39,7 +39,7 @@ DISK_MIB = 48
 # Graded as with a course secret: results.json then records the secret's hash, never the seed.
 CONFIG = dict(
     seed=SEED,
-    secret_hash="0123456789abcdef",
+    secret_hash="0123456789abcdef",  # noqa: S106 - a made-up hash, no secret behind it
     cell_timeout=60.0,
     notebook_timeout=240.0,
     jobs=2,
@@ -65,7 +65,7 @@ def answer_patterns() -> list[str]:
             if value is None or isinstance(value, (ast.Name, ast.Constant)):
                 continue
             names = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)}
-            if names & ASSIGNMENT_NAMES and len(names) > 1 or "logvar" in names:
+            if (names & ASSIGNMENT_NAMES and len(names) > 1) or "logvar" in names:
                 patterns.add(normalised(ast.unparse(value)))
     # And the forms the issue found in the harness itself.
     patterns |= {"mu+exp(0.5*logvar)*randn_like(mu)", "-0.5*sum(1+logvar-mu.pow(2)-logvar.exp())", "sqrt(prod(alphas"}

