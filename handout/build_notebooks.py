@@ -3,7 +3,7 @@
 Every notebook is the handout's cell sequence (handout/content.py) with the parts a student
 writes filled in (`Work`), so the template, the solution and the demo submissions
 (handout/demo_submissions.py) cannot drift apart: change a shared cell and all of them change.
-The grader depends on this layout through the assignment contract (graders/assignment/contract.py):
+The grader depends on this layout through the assignment contract (assignments/a10/contract.py):
 the `parameters` cell, the three function names and signatures, the display-math answer lines
 for Exercise 2.1, and the question tags on the free-text answers.
 

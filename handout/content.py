@@ -2,7 +2,7 @@
 
 Template and solution are `Work` values; the demo submissions (handout/demo_submissions.py) are
 more of them. Everything the grader relies on comes from the assignment contract
-(graders/assignment/contract.py): the function signatures, the questions and their tags.
+(assignments/a10/contract.py): the function signatures, the questions and their tags.
 """
 
 from __future__ import annotations

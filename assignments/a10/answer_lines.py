@@ -1,7 +1,7 @@
 """Finding Exercise 2.1's answer lines, `$$\\mu = …$$` and `$$\\Sigma = …$$`, in a notebook's markdown.
 
 Self-contained on purpose (the standard library only), like probe_runtime.py: the grader's answer
-reader (graders/judge/answers.py) and the student kit's check.py (which ships this file verbatim)
+reader (assignments/a10/answers.py) and the student kit's check.py (which ships this file verbatim)
 find the same answer in the same notebook. Whether an answer is right stays with the grader.
 
 Student text is read in time linear in its length, and only so much of it: the first `MAX_CELLS`

@@ -70,7 +70,7 @@ def judge_sigma(latex: str | None) -> AnswerVerdict:
 
 
 def extract_derivation(nb: Mapping[str, Any]) -> tuple[DerivationAnswer, DerivationAnswer]:
-    """The right-hand sides of the last μ and the last Σ lines (graders/assignment/answer_lines.py); None where
+    """The right-hand sides of the last μ and the last Σ lines (assignments/a10/answer_lines.py); None where
     there is none. Each carries the note on what of the notebook was not read (past a cap), for the checks' messages."""
     found = answer_lines.read_derivation(nb, QUESTIONS)
     return DerivationAnswer("mu", found.mu, found.note), DerivationAnswer("Sigma", found.sigma, found.note)

@@ -168,7 +168,7 @@ def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[
         return {**doc, "kind": "reparameterize", "function": "reparameterize", "cases": cases}
     if isinstance(check, ValueCheck):
         return {**doc, **_value_check_doc(check, plan, expected)}
-    raise HarnessError(f"check {check.id} has no form in the student kit; teach graders/kit/build.py about it")
+    raise HarnessError(f"check {check.id} has no form in the student kit; teach assignments/a10/kit.py about it")
 
 
 def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:

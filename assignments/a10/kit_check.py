@@ -135,7 +135,7 @@ class Call:
 
 
 def call_error_message(function: str, error: Mapping[str, Any]) -> str:
-    """The grader's words for a call without a value on a public input (graders/judge/observables.py)."""
+    """The grader's words for a call without a value on a public input (assignments/a10/observables.py)."""
     kind, kind_of_exception = error.get("kind"), str(error.get("type", ""))
     if kind == "missing":
         return f"`{function}` is not defined in your notebook: check its name and that the cell defining it runs without error."
@@ -209,7 +209,7 @@ def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
     raise Unusable(f"Sigma should be the variance 1 − ᾱ_t (a number) or the matrix Σ·I, but it is {describe(array)}")
 
 
-# ----------------------------------------------------------------------------- observables (graders/judge/observables.py)
+# ----------------------------------------------------------------------------- observables (assignments/a10/observables.py)
 
 
 def _value(calls: Mapping[str, Call], cid: str) -> Any:
@@ -276,7 +276,7 @@ def _verdict(spec: Mapping[str, Any], status: str, message: str, names: Sequence
 
 
 def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """The catalogued mistakes that explain all of a function's public values (graders/judge/diagnosis.py), or None.
+    """The catalogued mistakes that explain all of a function's public values (assignments/a10/diagnosis.py), or None.
 
     The kit has one public case per function (`grader kit` refuses others), so a call without a value
     leaves nothing to diagnose, and the first (smallest) story that fits all values is the one.
@@ -296,7 +296,7 @@ def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) 
 
 
 def judge_value(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any], story: tuple[str, ...] | None) -> Verdict:
-    """A value check under per-mistake scoring (graders/judge/checks.py, ValueCheck)."""
+    """A value check under per-mistake scoring (assignments/a10/checks.py, ValueCheck)."""
     if story:
         charged = [name for name in story if data["deductions"][name] == spec["id"]]
         if not charged:

@@ -37,7 +37,8 @@ def test_no_notebook_ships_outputs():
 def test_the_handout_asks_what_the_contract_says():
     """The template defines every injected parameter and every function as the contract states them,
     and tags one answer cell per question: the grader reads all three through the contract."""
-    from assignments.a10.contract import FUNCTIONS, PARAMETER_NAMES, PARAMETERS_TAG, QUESTIONS
+    from assignments.a10.contract import FUNCTIONS, PARAMETER_NAMES, QUESTIONS
+    from graders.tags import PARAMETERS_TAG
 
     template = nbformat.read(str(ROOT / "handout" / "assignment10.ipynb"), as_version=4)
     (parameters,) = [c for c in template.cells if PARAMETERS_TAG in c.metadata.get("tags", [])]

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import matplotlib
@@ -25,6 +26,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from assignments.a10 import ASSIGNMENT  # noqa: E402
 from graders.errors import UsageError  # noqa: E402
 from graders.execute.cluster import DaskExecutor  # noqa: E402
 from graders.execute.warm import WarmExecutor  # noqa: E402
@@ -201,7 +203,7 @@ def test_cluster_grades_like_the_local_path_without_a_shared_filesystem(cluster,
     monkeypatch.setattr("tempfile.tempdir", str(grader / "tmp"))  # the grader's scratch, hidden too
     cluster.start(workers=2, hide=(grader,))
     config = replace(CONFIG, data_dir=data)
-    with DaskExecutor(cluster.address, fingerprint=grader_fingerprint) as executor:
+    with DaskExecutor(cluster.address, fingerprint=partial(grader_fingerprint, ASSIGNMENT.package_dir())) as executor:
         results = grade_folder(corpus, out_dir=grader / "reports", config=config, executor=executor)
 
     assert verdicts(results) == local
