@@ -13,7 +13,7 @@ from pathlib import Path
 from handout.content import TEMPLATE
 from tests.broken import ANSWERS, CORRECT_CODE, notebook
 
-SECRET_NAME = "A10_TEST_SECRET"  # noqa: S105 - a variable's name, not a secret; set in the grader's environment by the tests; must reach no report
+SECRET_NAME = "A10_TEST_SECRET"
 # A correct function that burns ~3 s of CPU in its first call: full marks only if the per-call limit
 # does not count the time it waits for a CPU while a neighbour hogs them.
 CPU_HEAVY_CODE = CORRECT_CODE.replace(

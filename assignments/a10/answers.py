@@ -169,7 +169,8 @@ def _fingerprint(expr: sympy.Expr) -> tuple[complex, ...] | None:
 
 def _sample_value(symbol: sympy.Symbol, point: int) -> float:
     """A value depending only on the symbol's name and the point, so any two fingerprints line up."""
-    rng = random.Random(f"{symbol.name}/{point}")  # str seeds are hashed with SHA-512: same in every run
+    # str seeds are hashed with SHA-512: the same points in every run. Sample points, not a secret.
+    rng = random.Random(f"{symbol.name}/{point}")  # noqa: S311
     if symbol.is_positive:  # an α: a step's signal fraction, in (0, 1)
         return rng.uniform(0.05, 0.95)
     # x₀ can be negative; alternating signs tell √(ᾱ·x₀²) = √ᾱ·|x₀| apart from √ᾱ·x₀.

@@ -403,7 +403,7 @@ def _well_formed(trained: Experiment, eval_size: int, latent: int, weights: tupl
     shapes = ((eval_size, 784), (eval_size, latent), (eval_size, latent))
     return set(trained.runs) == {str(float(w)) for w in weights} and all(
         isinstance(run, tuple)
-        and len(run) == 3
+        and len(run) == len(shapes)
         and all(isinstance(v, np.ndarray) and v.shape == s for v, s in zip(run, shapes, strict=True))
         for run in trained.runs.values()
     )
@@ -415,8 +415,8 @@ def _measure(trained: Experiment, eval_images: str, eval_size: int) -> dict[str,
 
     x = torch.from_numpy(read_idx_images(eval_images, eval_size))
     measured: dict[str, dict[str, float]] = {"reconstruction": {}, "kl": {}}
-    for weight, (x_hat, mu, logvar) in trained.runs.items():
-        x_hat, mu, logvar = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in (x_hat, mu, logvar))
+    for weight, outputs in trained.runs.items():
+        x_hat, mu, logvar = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in outputs)
         label = f"{float(weight):g}"
         measured["reconstruction"][label] = float(reconstruction_loss(x, x_hat.clamp(1e-6, 1 - 1e-6)))
         measured["kl"][label] = float(kl_divergence(mu, logvar))

@@ -210,7 +210,7 @@ def _array_doc(value: Any) -> dict[str, Any]:
 
 def kit_notebook(template: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The template with a `check(...)` cell after each function's definition and a full check at the end."""
-    notebook = nbformat.from_dict(template)
+    notebook: nbformat.NotebookNode = nbformat.from_dict(template)
     for function, part in CHECK_CELLS:
         index = next(i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code" and f"def {function}(" in cell.source)
         notebook.cells.insert(index + 1, _check_cell(part, f'{CHECK_CELL_NOTE}from check import check\n\ncheck("{part}")'))
@@ -224,7 +224,7 @@ def kit_notebook(template: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _check_cell(name: str, source: str) -> nbformat.NotebookNode:
-    cell = nbformat.v4.new_code_cell(source)
+    cell: nbformat.NotebookNode = nbformat.v4.new_code_cell(source)
     cell.id = f"{kit_check.KIT_CELL_TAG}-{name}".replace("_", "-")  # stable ids: the same kit every build
     cell.metadata["tags"] = [kit_check.KIT_CELL_TAG]
     return cell

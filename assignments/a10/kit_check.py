@@ -67,6 +67,8 @@ CHECK_MODULE = "check"
 # check() in a notebook leaves an output of this type: the saved notebook carries the kit's hash.
 KIT_MIME = "application/vnd.a10-kit+json"
 PROBE_TAG = "a10-grader-probe"  # the grader's own cell, should a student have pasted one in
+MATRIX_DIMS = 2  # Σ given as the matrix Σ·I
+MIN_CORRELATED_DIMS = 2  # independence between dimensions needs two of them
 _STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 
 
@@ -110,7 +112,8 @@ def _beside(file_name: str) -> ModuleType:
     name = f"a10_kit_{file_name.removesuffix('.py')}"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, KIT_DIR / file_name)
-        assert spec is not None and spec.loader is not None
+        if spec is None or spec.loader is None:
+            raise ImportError(f"the kit's {file_name} is missing beside check.py: unpack the whole kit")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
@@ -119,7 +122,8 @@ def _beside(file_name: str) -> ModuleType:
 
 def array_from(doc: Mapping[str, Any]) -> np.ndarray:
     """`{"dtype", "shape", "values"}` → numpy array (the kit stores numbers, not encoded bytes)."""
-    return np.asarray(doc["values"], dtype=np.dtype(doc["dtype"])).reshape(doc["shape"])
+    array: np.ndarray = np.asarray(doc["values"], dtype=np.dtype(doc["dtype"])).reshape(doc["shape"])
+    return array
 
 
 # ----------------------------------------------------------------------------- calling the functions
@@ -178,15 +182,16 @@ def call_all(namespace: Mapping[str, Any], data: Mapping[str, Any], functions: s
 
 
 # The grader's reading of values (graders/judge/reading.py, beside this file in the kit as reading.py).
+# Loaded from a file, the module is untyped: its functions are named here with their types.
 reading = _beside(READING_FILE)
-Unusable = reading.Unusable
-WrongType = reading.WrongType
-describe = reading.describe
-as_array = reading.as_array
-as_scalar = reading.as_scalar
-agree = reading.agree
-correct_on = reading.correct_on
-explain_difference = reading.explain_difference
+Unusable: type[Exception] = reading.Unusable
+WrongType: type[Exception] = reading.WrongType
+describe: Callable[[Any], str] = reading.describe
+as_array: Callable[[Any, str], np.ndarray] = reading.as_array
+as_scalar: Callable[[Any, str], np.ndarray] = reading.as_scalar
+agree: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.agree
+correct_on: Callable[[int], str] = reading.correct_on
+explain_difference: Callable[[np.ndarray, np.ndarray], str] = reading.explain_difference
 
 
 class CallFailed(Exception):
@@ -197,12 +202,12 @@ def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
     """Σ as a number, a 0-dim tensor, a tensor shaped like x₀ with one value, or Σ·I → the number Σ."""
     array = as_array(value, "Sigma")
     if array.size == 1:
-        return array.reshape(())
+        return np.asarray(array.reshape(()))
     if array.shape == x0_shape and np.all(array == array.flat[0]):
-        return array.reshape(-1)[0]
+        return np.asarray(array.reshape(-1)[0])
     total = int(np.prod(x0_shape)) if x0_shape else 1
     sizes = {total, x0_shape[-1] if x0_shape else 1} | ({total // x0_shape[0]} if len(x0_shape) > 1 else set())
-    if array.ndim == 2 and array.shape[0] == array.shape[1] and array.shape[0] in sizes:
+    if array.ndim == MATRIX_DIMS and array.shape[0] == array.shape[1] and array.shape[0] in sizes:
         diagonal = np.diag(array)
         if np.all(diagonal == diagonal[0]) and np.count_nonzero(array - np.diag(diagonal)) == 0:
             return np.asarray(diagonal[0])
@@ -221,14 +226,15 @@ def _value(calls: Mapping[str, Call], cid: str) -> Any:
 
 def _pair(calls: Mapping[str, Call], case: str) -> tuple[Any, Any]:
     value = _value(calls, f"closed_form/{case}")
-    if not isinstance(value, tuple) or len(value) != 2:
+    if not isinstance(value, tuple) or len(value) != len(("mu", "Sigma")):
         raise WrongType(f"closed_form must return the pair (mu, Sigma), but it returned {describe(value)}.")
     return value
 
 
 def _loss(calls: Mapping[str, Call], case: str, weight: float) -> np.ndarray:
     what = f"vae_loss(…, kl_loss_weight={weight:g})"
-    return as_scalar(_value(calls, f"vae_loss/{case}/w={weight:g}"), what)
+    loss: np.ndarray = as_scalar(_value(calls, f"vae_loss/{case}/w={weight:g}"), what)
+    return loss
 
 
 def _weighted_by_own_kl(calls: Mapping[str, Call], case: str, data: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -372,7 +378,7 @@ def failed_sample_tests(z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, critic
 
 def _correlated(z: np.ndarray, critical_t: float) -> tuple[bool, float]:
     n, d = z.shape
-    if d < 2:
+    if d < MIN_CORRELATED_DIMS:
         return False, 0.0
     centred = z - z.mean(axis=0)
     norms = np.sqrt((centred**2).sum(axis=0))
@@ -654,7 +660,7 @@ class CellFailure:
     evalue: str
 
 
-def format_table(
+def format_table(  # noqa: PLR0913 - the table's parts, by keyword: the grader's `grader check` and the kit fill the same ones
     name: str,
     verdicts: Sequence[Verdict],
     message: str = "",
@@ -706,7 +712,7 @@ def kernel_like_shell(ipython_dir: str) -> Any:
 def check_stub_imported() -> Iterator[None]:
     """`import check` gives the grader's stub (CHECK_STUB) inside: what a graded notebook imports."""
     stub = ModuleType(CHECK_MODULE, "The student kit's check() while a notebook is graded.")
-    exec(compile(CHECK_STUB, f"{CHECK_MODULE}.py", "exec"), stub.__dict__)
+    exec(compile(CHECK_STUB, f"{CHECK_MODULE}.py", "exec"), stub.__dict__)  # noqa: S102 - the stub above, this file's own text
     saved = sys.modules.get(CHECK_MODULE)
     sys.modules[CHECK_MODULE] = stub
     try:

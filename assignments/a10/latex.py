@@ -441,7 +441,7 @@ class _Parser:
             self.pos += 1
             limits[marker] = self._subscript_tokens()
         lower, upper = limits.get("_"), limits.get("^")
-        if not lower or not upper or len(lower) < 3 or lower[1] != "=" or not lower[0].isalpha():
+        if not lower or not upper or len(lower) < len("s=1") or lower[1] != "=" or not lower[0].isalpha():
             raise LatexParseError(f"{name} needs limits like {name}_{{s=1}}^{{3}}")
         variable, first, last = lower[0], self._step(lower[2:]), self._step(upper)
         body = self.pos

@@ -26,7 +26,7 @@ LOSS_TOLERANCE = Tolerance(rtol=1e-4, atol=1e-3)
 
 def _pair(results: ProbeResults, case: Case) -> tuple[Any, Any]:
     value = value_of(results, call_id(case.function, case.name), case)
-    if not isinstance(value, tuple) or len(value) != 2:
+    if not isinstance(value, tuple) or len(value) != len(("mu", "Sigma")):
         shown = describe(value) if case.public else describe_shape_only(value)
         raise WrongType(f"closed_form must return the pair (mu, Sigma), but it returned {shown}.")
     return value
@@ -58,7 +58,8 @@ def reconstruction_term(results: ProbeResults, case: Case) -> np.ndarray:
 
 
 def kl_term(results: ProbeResults, case: Case) -> np.ndarray:
-    return loss_at(results, case, 1.0) - loss_at(results, case, 0.0)
+    difference: np.ndarray = loss_at(results, case, 1.0) - loss_at(results, case, 0.0)
+    return difference
 
 
 def weighted_kl_terms(results: ProbeResults, case: Case) -> np.ndarray:

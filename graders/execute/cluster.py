@@ -176,9 +176,10 @@ class DaskExecutor:
     def map(self, jobs: Iterable[ExecutionJob]) -> Iterator[ExecutionOutcome]:
         self.start()
         client = self._client
-        assert client is not None
+        if client is None:
+            raise HarnessError("the Dask executor maps jobs only between start() and close()")
         pending = iter(jobs)
-        out: dict[DaskFuture, ExecutionJob] = {}
+        out: dict[DaskFuture[NotebookDone], ExecutionJob] = {}
         shipped: dict[str, str] = {}  # data dir -> the fingerprint of the data the workers have
         completed = as_completed(loop=client.loop)
         try:
@@ -196,7 +197,7 @@ class DaskExecutor:
         self,
         client: Client,
         pending: Iterator[ExecutionJob],
-        out: dict[DaskFuture, ExecutionJob],
+        out: dict[DaskFuture[NotebookDone], ExecutionJob],
         shipped: dict[str, str],
         completed: as_completed,
     ) -> None:
@@ -221,7 +222,7 @@ class DaskExecutor:
             completed.add(future)
 
 
-def _collect(future: DaskFuture, job: ExecutionJob) -> ExecutionOutcome:
+def _collect(future: DaskFuture[NotebookDone], job: ExecutionJob) -> ExecutionOutcome:
     """The task's outcome, its executed notebook delivered to `job.output_path` as the local path does."""
     try:
         done: NotebookDone = future.result()

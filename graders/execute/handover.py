@@ -65,7 +65,8 @@ def snapshot(notebook: nbformat.NotebookNode, probe_index: int) -> str:
     """The notebook as it stands before the probe: every cell before it, outputs included."""
     record = nbformat.from_dict(notebook)
     record.cells = record.cells[:probe_index]
-    return nbformat.writes(record)
+    text: str = nbformat.writes(record)
+    return text
 
 
 def read_request(fd: int) -> str:

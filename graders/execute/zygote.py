@@ -104,7 +104,7 @@ def serve() -> None:
     import numpy  # noqa: F401 - imported for the children
     import torch
 
-    from graders import sandbox  # noqa: F401 - imported for the children
+    from graders import sandbox
     from graders.execute import cold, shell_engine  # noqa: F401
     from graders.runtime import probe_runtime  # noqa: F401
 

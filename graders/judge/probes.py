@@ -30,6 +30,7 @@ from graders.tags import PROBE_TAG
 # a covariance as a matrix). Anything larger is refused before it is allocated.
 VALUE_ELEMENTS_PER_INPUT_ELEMENT = 4
 MAX_ERROR_TEXT = 2000  # characters of a call's error message or traceback the grader keeps
+MAX_EXPERIMENT_RUNS = 8  # settings of an experiment (weights, …) the grader decodes; an assignment uses a few
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,7 @@ class ProbeResults:
 def probe_cell() -> nbformat.NotebookNode:
     """The cell appended after the student's cells: a placeholder until the executor hands the
     request over (graders.execute.handover); when it runs it leaves no names behind."""
-    cell = nbformat.v4.new_code_cell(PLACEHOLDER)
+    cell: nbformat.NotebookNode = nbformat.v4.new_code_cell(PLACEHOLDER)
     cell.id = PROBE_TAG
     cell.metadata["tags"] = [PROBE_TAG]
     cell.metadata["jupyter"] = {"source_hidden": True}
@@ -246,7 +247,7 @@ def _decode_call(raw: Mapping[str, Any], limit: int) -> CallResult:
 def _decode_value(value: Any, limit: int) -> Any:
     if isinstance(value, Mapping) and value.get("kind") == "experiment":
         runs = value["runs"]
-        if not isinstance(runs, Mapping) or len(runs) > 8:
+        if not isinstance(runs, Mapping) or len(runs) > MAX_EXPERIMENT_RUNS:
             raise probe_runtime.DecodeRefused("the experiment's runs are malformed")
         weights = [str(weight)[:20] for weight in runs]
         # Decoded as one sequence so that `limit` (which covers every weight) bounds them all together.

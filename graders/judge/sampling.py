@@ -24,6 +24,7 @@ import numpy as np
 from scipy import stats
 
 P_MIN = 1e-10  # the false-alarm rate of one test
+MIN_CORRELATED_DIMS = 2  # independence between dimensions needs two of them
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def sample_tests(z: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> SampleTest
 def _correlations(z: np.ndarray) -> tuple[float, float]:
     """The smallest p-value of the pairwise independence tests, and the smallest |r| of any pair."""
     n, d = z.shape
-    if d < 2:
+    if d < MIN_CORRELATED_DIMS:
         return 1.0, 0.0
     centred = z - z.mean(axis=0)
     norms = np.sqrt((centred**2).sum(axis=0))

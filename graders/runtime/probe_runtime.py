@@ -32,6 +32,9 @@ _DTYPES = {np.dtype(code).str: np.dtype(code) for code in "?bBhHiIlLqQefd"}
 _MAX_NESTING = 8  # a tuple of tuples of …: nothing the assignment returns is deeper than 2
 _MAX_ITEMS = 64  # items in one returned tuple or list
 _INPUT_ELEMENTS = 10**7  # the grader's own inputs, decoded in the kernel: trusted, only bounded
+MAX_ITEM_BYTES = 8  # float64 / int64: wider numbers are no answer here and decode as an object
+MAX_DIMS = 32  # numpy's own limit is 64; no input or answer of an assignment comes near
+_NO_TIME_LEFT = 0.001  # seconds: too little to arm an alarm for
 
 
 # ----------------------------------------------------------------------------- codec
@@ -51,7 +54,7 @@ def encode(value: Any) -> Any:
     if array is None:
         text = repr(value)
         return {"kind": "object", "type": type(value).__name__, "repr": text[:_REPR_LIMIT]}
-    if array.dtype.kind not in "biuf" or array.dtype.itemsize > 8:
+    if array.dtype.kind not in "biuf" or array.dtype.itemsize > MAX_ITEM_BYTES:
         return {"kind": "object", "type": f"{origin} of {array.dtype}", "repr": repr(array)[:_REPR_LIMIT]}
     array = array.astype(array.dtype.newbyteorder("="), copy=False)  # `decode` reads native order only
     return {
@@ -106,7 +109,7 @@ class _Decoder:
     def array(self, data: Mapping[str, Any]) -> np.ndarray:
         dtype = _DTYPES.get(data.get("dtype"))
         shape = data.get("shape")
-        if dtype is None or not isinstance(shape, list) or len(shape) > 32 or not all(type(n) is int and n >= 0 for n in shape):
+        if dtype is None or not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(type(n) is int and n >= 0 for n in shape):
             raise DecodeRefused("an array's dtype or shape is not one the grader reads")
         count = math.prod(shape)  # Python ints: a forged shape cannot overflow into a small number
         if count > self.remaining:
@@ -120,7 +123,8 @@ class _Decoder:
         raw = zlib.decompressobj().decompress(base64.b64decode(text, validate=True), size + 1)
         if len(raw) != size:
             raise DecodeRefused("an array's data does not match its shape")
-        return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        array: np.ndarray = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        return array
 
 
 class Opaque:
@@ -190,7 +194,7 @@ class TimeLimit:
 
     def _on_alarm(self, signum: int, frame: Any) -> None:
         remaining = self.seconds - self.used()
-        if remaining <= 0.001:
+        if remaining <= _NO_TIME_LEFT:
             raise self.error()
         signal.setitimer(signal.ITIMER_REAL, remaining)
 

@@ -9,6 +9,8 @@ on every probe input where it does not match the reference.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -30,10 +32,10 @@ def closed_form_variant(x0: torch.Tensor, t: int, alphas: torch.Tensor, flags: f
     return mu, sigma
 
 
-def vae_loss_variant(flags: frozenset[str]):
+def vae_loss_variant(flags: frozenset[str]) -> Callable[..., torch.Tensor]:
     """A `vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0)` with the given misconceptions."""
 
-    def vae_loss(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    def vae_loss(x: torch.Tensor, x_hat: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, kl_loss_weight: float = 1.0) -> torch.Tensor:
         x, x_hat = x.to(torch.float64).reshape(-1), x_hat.to(torch.float64).reshape(-1)
         mu, logvar = mu.to(torch.float64), logvar.to(torch.float64)
         # PyTorch's default reduction is the mean: the typical slip is in the library call (the
@@ -55,8 +57,8 @@ def vae_loss_variant(flags: frozenset[str]):
     return vae_loss
 
 
-def reparameterize_variant(flags: frozenset[str]):
-    def reparameterize(mu, logvar):
+def reparameterize_variant(flags: frozenset[str]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
         if "no_noise" in flags:
             return mu.clone()
         std = torch.exp(logvar) if "variance_as_std" in flags else torch.exp(0.5 * logvar)

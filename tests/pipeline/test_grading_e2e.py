@@ -26,7 +26,7 @@ from tests.conftest import GRADING_SEED
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-ALL_PASS = "all pass"  # noqa: S105 - a verdict, not a password
+ALL_PASS = "all pass"
 
 # submission -> {check id: (status, misconceptions)}; checks not listed must pass. Per-mistake scoring
 # (README, "Deductions"): each demo's one mistake costs the one check it concerns; the written

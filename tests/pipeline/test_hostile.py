@@ -38,7 +38,7 @@ CONFIG = dict(seed=GRADING_SEED, cell_timeout=5.0, notebook_timeout=25.0, jobs=2
 # A cold kernel imports torch inside its first cell, and the cold per-cell limit is wall time: on
 # a busy machine that alone can take longer than the warm batch's 5 s.
 COLD = {**CONFIG, "cold": True, "cell_timeout": 90.0, "notebook_timeout": 300.0}
-SECRET_VALUE = "lms-token-5f1c0ffee-do-not-leak"  # noqa: S105 - a planted fake, asserted to reach no report
+SECRET_VALUE = "lms-token-5f1c0ffee-do-not-leak"
 
 
 def allowed_top_level() -> set[str]:
