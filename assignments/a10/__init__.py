@@ -76,10 +76,9 @@ class AssignmentTen(Assignment):
         return compute_expected(plan, prefer_stored=prefer_stored)
 
     def judge(self, evidence: Evidence) -> tuple[CheckResult, ...]:
-        from assignments.a10.checks import Evidence as WithDiagnoses
         from assignments.a10.checks import run_checks
 
-        return run_checks(WithDiagnoses.of(evidence))
+        return run_checks(evidence)
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
         from assignments.a10.answers import extract_derivation

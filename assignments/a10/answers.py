@@ -44,19 +44,12 @@ from assignments.a10.answer_lines import (
 from assignments.a10.contract import QUESTIONS
 from assignments.a10.latex import LatexParseError, describe, parse_latex
 from graders.assignment.spec import Question
+from graders.judge.kinds.symbolic import AnswerVerdict
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer, truncation_note
 from reference.a10 import symbolic
 from reference.a10.misconceptions import CATALOG, flag_subsets, names_for
 
 # ============================================================================= public API
-
-
-@dataclass(frozen=True)
-class AnswerVerdict:
-    status: CheckStatus
-    misconceptions: tuple[str, ...]  # catalog names, in catalog order; empty unless status is FAIL
-    message: str  # for the student
-    parsed: str | None  # the expression as read, for staff; None when nothing could be read
 
 
 def judge_mu(latex: str | None) -> AnswerVerdict:

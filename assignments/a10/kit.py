@@ -25,26 +25,20 @@ import numpy as np
 from scipy import stats
 
 from assignments.a10 import answer_lines, kit_check
-from assignments.a10.checks import (
-    CHECKS,
-    PERFECT_CORRELATION,
-    SAMPLING_FINDINGS,
-    SAMPLING_PASS,
-    Check,
-    DerivationCheck,
-    KlTradeoffCheck,
-    ReparameterizeCheck,
-    ValueCheck,
-)
+from assignments.a10.checks import CHECKS, DEDUCTIONS, PERFECT_CORRELATION, SAMPLING_FINDINGS, SAMPLING_PASS, WHOLE_FUNCTION
 from assignments.a10.contract import PUBLIC_SEED, QUESTIONS, NotebookParameters
-from assignments.a10.diagnosis import DEDUCTIONS, WHOLE_FUNCTION
 from assignments.a10.expected import compute_expected
 from assignments.a10.observables import LOSS_TOLERANCE
 from assignments.a10.plan import VAE_WEIGHTS, build_plan
 from graders.errors import HarnessError, UsageError
 from graders.judge import reading
+from graders.judge.checks import Check
 from graders.judge.comparison import Tolerance, Unusable
 from graders.judge.expected import ExpectedValues
+from graders.judge.kinds.experiment import ExperimentCheck
+from graders.judge.kinds.sampler import GaussianSamplerCheck
+from graders.judge.kinds.symbolic import SymbolicAnswerCheck
+from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case, ProbePlan
 from graders.judge.sampling import P_MIN
 from graders.judge.values import CallFailed, Observable
@@ -119,13 +113,14 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
         "deductions": DEDUCTIONS,
         "diagnosis": {function: _diagnosis_doc(function, plan, expected) for function in WHOLE_FUNCTION},
         "sampling": _sampling_doc(plan),
-        "checks": [_check_doc(check, plan, expected) for check in CHECKS if not isinstance(check, KlTradeoffCheck)],
+        "checks": [_check_doc(check, plan, expected) for check in CHECKS if not isinstance(check, ExperimentCheck)],
     }
 
 
 def _diagnosis_doc(function: str, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     """The stories diagnosis.diagnose weighs, in its order (the reference first, smallest flag sets next)."""
-    observables, tolerance = WHOLE_FUNCTION[function]
+    whole = WHOLE_FUNCTION[function]
+    observables, tolerance = whole.observables, whole.tolerance
     (case,) = plan.cases_for(function)
     stories = []
     for flags, results in [(frozenset[str](), expected.reference), *expected.variants.get(function, ())]:
@@ -158,9 +153,9 @@ def _sampling_doc(plan: ProbePlan) -> dict[str, Any]:
 
 def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": check.id, "title": check.title, "points": check.points}
-    if isinstance(check, DerivationCheck):
+    if isinstance(check, SymbolicAnswerCheck):
         return {**doc, "kind": "derivation", "function": "", "quantity": check.quantity}
-    if isinstance(check, ReparameterizeCheck):
+    if isinstance(check, GaussianSamplerCheck):
         cases = {
             case.name: {"mu": case.args[0][0].tolist(), "logvar": case.args[1][0].tolist(), "shape": list(np.shape(case.args[0]))}
             for case in plan.cases_for("reparameterize")

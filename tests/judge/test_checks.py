@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from assignments.a10.checks import CHECKS, TRAINED_XHAT_ATOL, runs_agree
+from assignments.a10.checks import CHECKS, DEDUCTIONS, TRAINED_XHAT_ATOL, runs_agree
 from assignments.a10.contract import CHECK_IDS, MAX_SCORE
-from assignments.a10.diagnosis import DEDUCTIONS
 from graders.assignment.spec import Scoring
 from graders.judge.probes import Experiment, ProbeResults
 from graders.results import CheckStatus

@@ -19,8 +19,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assignments.a10.checks import CHECKS, Evidence, run_checks
-from assignments.a10.diagnosis import WHOLE_FUNCTION
+from assignments.a10.checks import CHECKS, WHOLE_FUNCTION, Evidence, run_checks
 from graders.assignment.spec import Scoring
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import CallError, CallResult, Case, repeat_id

@@ -34,11 +34,12 @@ import numpy as np
 import pytest
 
 from assignments.a10 import answer_lines, kit_check
-from assignments.a10.checks import CHECKS, SAMPLING_FINDINGS, ReparameterizeCheck, ValueCheck
+from assignments.a10.checks import CHECKS, SAMPLER, SAMPLING_FINDINGS
 from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED
 from assignments.a10.expected import compute_expected
 from assignments.a10.kit import Kit, public_plan
 from assignments.a10.plan import build_plan, hidden_cases
+from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case
 from graders.judge.sampling import sample_tests
 from graders.pipeline.batch import grade_folder
@@ -213,7 +214,7 @@ def test_the_kit_s_critical_values_find_what_the_grader_s_p_values_find(kit):
     mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
     findings = {}
     for name, (z, again) in _draw_models(case).items():
-        grader = ReparameterizeCheck.finding(case, z, again)
+        grader = SAMPLER.finding(case, z, again)
         kit_finding = kit_check.sampling_finding(z, again, mu, logvar, critical)
         assert kit_finding == grader, name
         assert kit_check.failed_sample_tests(z, mu, np.exp(0.5 * logvar), critical)[0] == sample_tests(z, mu, np.exp(0.5 * logvar)).failed()

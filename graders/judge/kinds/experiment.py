@@ -1,0 +1,63 @@
+"""The experiment check: a behavioural experiment run in the student's kernel with the student's function.
+
+The assignment's kernel code trains (or otherwise runs) something with the student's function from
+the grading seed; the grader runs the same with the reference and, under per-mistake scoring, with
+the variant of the mistake the function's diagnosis named (`ExpectedValues.trained`). The student's
+run passes when it ends where the reference's ends, or where the named mistake's ends (that mistake
+is deducted by the function's own checks, not again here). A forger would have to produce the
+reference run's outputs, i.e. run with a correct function. What "ends where" means, what is
+measured for staff and what a failure says are the assignment's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graders.assignment.spec import Scoring
+from graders.judge.checks import Check, Judged
+from graders.judge.probes import Experiment, ExperimentSpec
+from graders.judge.values import call_error_message
+from graders.results import CheckResult, CheckStatus
+
+Runs = Mapping[str, Any]  # the experiment's outputs per setting, decoded
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExperimentCheck(Check):
+    function: str  # the student's function the experiment runs with (and whose diagnosis it may follow)
+    run_with: str  # how a message names the run: "your loss"
+    well_formed: Callable[[Experiment, ExperimentSpec], bool]  # outputs of the shapes the spec asks for
+    measure: Callable[[Experiment, ExperimentSpec], dict[str, Any]]  # what staff see in the details
+    agrees: Callable[[Runs, Runs | None], bool]  # the student's run ends where this run of the grader's ends
+    passed: str
+    failure: Callable[[dict[str, Any]], str]  # what went wrong, from what was measured
+
+    def run(self, evidence: Judged) -> CheckResult:
+        spec = evidence.plan.experiment
+        outcome = evidence.student.experiment
+        if spec is None or outcome is None:
+            reason = evidence.student.missing_reason or "the experiment was not run"
+            return self.result(CheckStatus.ERROR, f"The training experiment could not run: {reason}.")
+        if outcome.error is not None:
+            return self.result(
+                CheckStatus.ERROR, f"Training with your {self.function} failed: " + call_error_message(self.function, outcome.error)
+            )
+        trained = outcome.value
+        if not isinstance(trained, Experiment) or not self.well_formed(trained, spec):
+            return self.result(CheckStatus.FAIL, "The training experiment returned something other than the trained model's outputs.")
+        measured = self.measure(trained, spec)
+        details: dict[str, Any] = {"measured": measured, "reshaped_x": trained.reshaped_x}
+        if self.agrees(trained.runs, evidence.expected.trained(frozenset())):
+            return self.result(CheckStatus.PASS, self.passed, details=details)
+        diagnosis = evidence.diagnoses.get(self.function)
+        story = diagnosis.flags if diagnosis is not None else None
+        if evidence.scoring is Scoring.PER_MISTAKE and story and self.agrees(trained.runs, evidence.expected.trained(story)):
+            return self.result(
+                CheckStatus.PASS,
+                f"Trained with {self.run_with}, the model behaves as its mistake predicts ({evidence.policy.titles(story)}); "
+                f"that mistake is deducted under the {self.function} checks, not again here.",
+                details={**details, "matched": sorted(story)},
+            )
+        return self.result(CheckStatus.FAIL, self.failure(measured), details=details)

@@ -1,0 +1,107 @@
+"""The sampler check: a Gaussian reparameterisation sampler's draws, judged as a sample.
+
+The function gets (μ, logvar) repeated over many identical rows; its draws must be independent
+samples of N(μ, exp(logvar)) with fresh noise on every call. What is wrong is one of `FINDINGS`;
+the assignment says, for each, the words and the misconception that explains it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from graders.judge.checks import Check, Judged
+from graders.judge.comparison import Unusable, WrongType, as_array
+from graders.judge.probes import Case, ProbeResults, call_id, repeat_id
+from graders.judge.sampling import sample_tests
+from graders.judge.values import CallFailed, redacted, value_of
+from graders.results import CheckResult, CheckStatus
+
+# What `GaussianSamplerCheck.finding` can say about draws that are not a fresh sample.
+FINDINGS = (
+    "constant",  # z does not vary at all
+    "repeated_and_wrong",  # the same z on every call, and not a sample of N(μ, σ²)
+    "repeated",  # two calls in a row return the same z
+    "perfectly_correlated",  # the dimensions move together
+    "correlated",
+    "variance_as_std",  # the spread fits exp(logvar) taken as the standard deviation
+    "mean",
+    "spread",
+    "normality",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class GaussianSamplerCheck(Check):
+    """Statistical: z from n identical rows of (μ, logvar) must be n independent draws of N(μ, exp(logvar)),
+    and a second call right after the first must draw new noise (graders/judge/sampling.py has the tests
+    and their false-alarm rate). A failure names the bug when one model of it fits the draws."""
+
+    function: str
+    passed: str  # the message when z is a fresh sample
+    # What the check says for each finding (see `finding`) and the misconception that explains it ("": none).
+    findings: Mapping[str, tuple[str, str]]
+    perfect_correlation: float = 0.9  # every pair of dimensions this correlated (|r|): one ε was shared between them
+
+    def run(self, evidence: Judged) -> CheckResult:
+        cases = evidence.plan.cases_for(self.function)
+        try:
+            draws = {
+                case.name: (
+                    self._draws(evidence.student, case, call_id(self.function, case.name)),
+                    self._draws(evidence.student, case, repeat_id(self.function, case.name)),
+                )
+                for case in cases
+            }
+        except CallFailed as failure:
+            return self.result(CheckStatus.ERROR, failure.message)
+        except WrongType as wrong_type:
+            return self.result(CheckStatus.ERROR, str(wrong_type))
+        except Unusable as unusable:
+            return self.result(CheckStatus.FAIL, str(unusable))
+        findings = [(case, self._problem(case, *draws[case.name])) for case in cases]
+        failing = [(case, problem) for case, problem in findings if problem is not None]
+        if not failing:
+            return self.result(CheckStatus.PASS, self.passed)
+        # Named only when every failing case tells the same story (the report adds the catalog's explanation).
+        names = {name for _, (_, name) in failing}
+        named = evidence.policy.in_order(names) if len(names) == 1 else ()
+        message, _ = failing[0][1]
+        return self.result(CheckStatus.FAIL, message, named, {"cases_failed": [case.name for case, _ in failing]})
+
+    @staticmethod
+    def _draws(results: ProbeResults, case: Case, cid: str) -> np.ndarray:
+        z = as_array(redacted(value_of(results, cid, case), case, "z"), "z")
+        if z.shape != np.shape(case.args[0]):
+            raise Unusable(f"z should have the shape of mu {tuple(np.shape(case.args[0]))}, but it has shape {tuple(z.shape)}.")
+        if not np.all(np.isfinite(z)):
+            raise Unusable("z contains NaN or inf.")
+        return z
+
+    def _problem(self, case: Case, z: np.ndarray, again: np.ndarray) -> tuple[str, str] | None:
+        """(what is wrong, the misconception that explains it or ""), or None when z is a fresh sample."""
+        finding = self.finding(case, z, again)
+        return None if finding is None else self.findings[finding]
+
+    def finding(self, case: Case, z: np.ndarray, again: np.ndarray) -> str | None:
+        """Which of `FINDINGS` describes the draws, or None when z is a fresh sample."""
+        mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
+        sigma = np.exp(0.5 * logvar)
+        if np.all(z.std(axis=0) == 0) or np.array_equal(z, np.broadcast_to(mu, z.shape)):
+            return "constant"
+        right = sample_tests(z, mu, sigma)
+        if np.array_equal(z, again):
+            return "repeated_and_wrong" if right.failed() else "repeated"
+        failed = right.failed()
+        if not failed:
+            return None
+        perfect = right.smallest_abs_correlation > self.perfect_correlation
+        if failed == ("correlation",) or ("correlation" in failed and perfect):
+            return "perfectly_correlated" if perfect else "correlated"
+        if not sample_tests(z, mu, np.exp(logvar)).failed():
+            return "variance_as_std"
+        if "mean" in failed:
+            return "mean"
+        return "spread" if "spread" in failed else "normality"
