@@ -16,6 +16,9 @@ PARAMETERS_TAG = "parameters"
 INJECTED_PARAMETERS_TAG = "injected-parameters"
 # Cells tagged so in a kit's template run check(); the grader blanks them (what they define is lost).
 KIT_CELL_TAG = "a10-kit-check"
+# A notebook's metadata may name the assignment it is for: metadata.grader.assignment.
+METADATA_KEY = "grader"
+MAX_ASSIGNMENT_ID = 100
 # check() in a notebook leaves an output of this type: the saved notebook carries the kit's hash.
 KIT_MIME = "application/vnd.a10-kit+json"
 # `check` while a notebook is graded (check.py in its work dir, written by graders/execute/cold.py) and while
@@ -32,6 +35,16 @@ def check(*args, **kwargs):
 def write_check_stub(folder: Path) -> None:
     """The stub as check.py in a notebook's work dir, where its kernel imports modules from."""
     (folder / f"{CHECK_MODULE}.py").write_text(CHECK_STUB, encoding="utf-8")
+
+
+def named_assignment(notebook: Mapping[str, Any]) -> str | None:
+    """The assignment id a notebook's metadata names (`metadata.grader.assignment`), if any.
+
+    Written by the student's side: only a short string is taken, and it only ever refuses a notebook."""
+    metadata = notebook.get("metadata")
+    grader = metadata.get(METADATA_KEY) if isinstance(metadata, Mapping) else None
+    named = grader.get("assignment") if isinstance(grader, Mapping) else None
+    return named[:MAX_ASSIGNMENT_ID] if isinstance(named, str) else None
 
 
 def recorded_kit(notebook: Mapping[str, Any]) -> str:

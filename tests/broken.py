@@ -32,12 +32,14 @@ PARAMETERS = "seed = 0\nepochs = 10\ndata_dir = 'data'\ntrain_size = None\nbatch
 ANSWERS = "$$\\mu = \\sqrt{\\bar\\alpha_3}\\, x_0$$\n\n$$\\Sigma = 1 - \\bar\\alpha_3$$"
 
 
-def notebook(*code: str, answers: str = ANSWERS) -> str:
+def notebook(*code: str, answers: str = ANSWERS, assignment: str | None = None) -> str:
     cells = [nbformat.v4.new_code_cell(PARAMETERS, metadata={"tags": ["parameters"]})]
     cells += [nbformat.v4.new_code_cell(source) for source in code]
     cells.append(nbformat.v4.new_markdown_cell(answers))
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if assignment is not None:  # the assignment its metadata names (graders.assignment.registry.named_in)
+        nb.metadata["grader"] = {"assignment": assignment}
     return nbformat.writes(nb)
 
 
@@ -63,6 +65,7 @@ BROKEN: dict[str, bytes | str] = {
     "not-a-notebook.ipynb": json.dumps(["just", "a", "list"]),
     "latin1-bytes.ipynb": '{"cells": [], "note": "caf\xe9"}'.encode("latin-1"),
     "old-nbformat-v3.ipynb": json.dumps(V3_NOTEBOOK),
+    "for-another-assignment.ipynb": notebook(CORRECT_CODE, assignment="assignment-11"),
     "no-functions.ipynb": notebook("x = 1"),
     "cell-raises-first.ipynb": notebook("raise RuntimeError('a cell that fails before the functions')", CORRECT_CODE),
     "syntax-error.ipynb": notebook("def closed_form(x0, t, alphas)\n    return x0"),

@@ -24,12 +24,13 @@ import nbformat
 import numpy as np
 from scipy import stats
 
-from assignments.a10 import answer_lines, kit_check
+from assignments.a10 import ASSIGNMENT, answer_lines, kit_check
 from assignments.a10.checks import CHECKS, DEDUCTIONS, PERFECT_CORRELATION, SAMPLING_FINDINGS, SAMPLING_PASS, WHOLE_FUNCTION
 from assignments.a10.contract import PUBLIC_SEED, QUESTIONS, NotebookParameters
 from assignments.a10.expected import compute_expected
 from assignments.a10.observables import LOSS_TOLERANCE
 from assignments.a10.plan import VAE_WEIGHTS, build_plan
+from graders import tags
 from graders.errors import HarnessError, UsageError
 from graders.judge import reading
 from graders.judge.checks import Check
@@ -49,7 +50,7 @@ from reference.a10.misconceptions import CATALOG
 HANDOUT = Path(__file__).resolve().parents[2] / "handout" / "assignment10.ipynb"
 README = Path(__file__).resolve().parent / "kit_README.md"
 NOTEBOOK_NAME = "assignment10.ipynb"
-DATA_FORMAT = 2
+DATA_FORMAT = 3  # 3: the assignment id (a notebook marked for another is refused)
 # (function whose definition the cell follows, the part it checks): each exercise ends with its check.
 CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameterize"), ("vae_loss", "vae_loss"))
 # Each check cell says so itself: check.py warns about code left there, this says it before any is.
@@ -81,6 +82,7 @@ def build_kit(out: Path) -> Kit:
     shutil.copyfile(probe_runtime.__file__, out / kit_check.RUNTIME_FILE)
     shutil.copyfile(answer_lines.__file__, out / kit_check.ANSWER_LINES_FILE)
     shutil.copyfile(reading.__file__, out / kit_check.READING_FILE)
+    shutil.copyfile(tags.__file__, out / kit_check.TAGS_FILE)
     shutil.copyfile(README, out / "README.md")
     (out / kit_check.DATA_FILE).write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
     nbformat.write(kit_notebook(nbformat.read(str(HANDOUT), as_version=4)), str(out / NOTEBOOK_NAME))
@@ -98,6 +100,7 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     config = GradingConfig(seed=PUBLIC_SEED)
     return {
         "format": DATA_FORMAT,
+        "assignment": ASSIGNMENT.id,  # a notebook whose metadata names another is refused, as the grader does
         # Injected into the `parameters` cell as `grader check` does; data_dir stays the student's own.
         "parameters": {
             name: value for name, value in NotebookParameters(config.notebook_seed(), "").as_dict().items() if name != "data_dir"

@@ -53,20 +53,7 @@ DATA_FILE = "kit_data.json"
 RUNTIME_FILE = "probe_runtime.py"
 ANSWER_LINES_FILE = "answer_lines.py"
 READING_FILE = "reading.py"
-# Cells tagged so in the kit's template run check(); the grader blanks them (what they define is lost).
-KIT_CELL_TAG = "a10-kit-check"
-# `check` while a notebook is graded (check.py in its work dir, written by graders/execute/cold.py) and while
-# `python check.py NOTEBOOK` runs its cells: a kit import anywhere in a notebook cannot break its grading.
-CHECK_STUB = '''"""The student kit's check() while a notebook is graded: it does nothing here; the grader checks after the last cell."""
-
-
-def check(*args, **kwargs):
-    return None
-'''
-CHECK_MODULE = "check"
-# check() in a notebook leaves an output of this type: the saved notebook carries the kit's hash.
-KIT_MIME = "application/vnd.a10-kit+json"
-PROBE_TAG = "a10-grader-probe"  # the grader's own cell, should a student have pasted one in
+TAGS_FILE = "tags.py"
 MATRIX_DIMS = 2  # Σ given as the matrix Σ·I
 MIN_CORRELATED_DIMS = 2  # independence between dimensions needs two of them
 _STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -78,7 +65,7 @@ _STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 def kit_hash(kit_dir: Path = KIT_DIR) -> str:
     """The kit's content hash: the checker, the runtime and the data (not the notebook, which students edit)."""
     content = hashlib.sha256()
-    for name in ("check.py", RUNTIME_FILE, READING_FILE, ANSWER_LINES_FILE, DATA_FILE):
+    for name in ("check.py", RUNTIME_FILE, READING_FILE, TAGS_FILE, ANSWER_LINES_FILE, DATA_FILE):
         content.update(name.encode() + b"\0" + (kit_dir / name).read_bytes())
     return content.hexdigest()[:12]
 
@@ -91,6 +78,7 @@ def load_data(kit_dir: Path = KIT_DIR) -> dict[str, Any]:
 _IN_THE_GRADER = {
     RUNTIME_FILE: "graders.runtime.probe_runtime",
     READING_FILE: "graders.judge.reading",
+    TAGS_FILE: "graders.tags",
     ANSWER_LINES_FILE: "assignments.a10.answer_lines",
 }
 
@@ -182,6 +170,17 @@ def call_all(namespace: Mapping[str, Any], data: Mapping[str, Any], functions: s
 
 
 # The grader's reading of values (graders/judge/reading.py, beside this file in the kit as reading.py).
+# The marks the grader puts on notebooks and finds in them (graders/tags.py, beside this file in the kit as
+# tags.py): the kit's check cells (blanked before grading), the `check` stub a graded notebook imports (also
+# while `python check.py NOTEBOOK` runs its cells), the kit's output type, the grader's probe cell.
+tags = _beside(TAGS_FILE)
+KIT_CELL_TAG: str = tags.KIT_CELL_TAG
+CHECK_STUB: str = tags.CHECK_STUB
+CHECK_MODULE: str = tags.CHECK_MODULE
+KIT_MIME: str = tags.KIT_MIME
+PROBE_TAG: str = tags.PROBE_TAG
+named_assignment: Callable[[Mapping[str, Any]], str | None] = tags.named_assignment
+
 # Loaded from a file, the module is untyped: its functions are named here with their types.
 reading = _beside(READING_FILE)
 Unusable: type[Exception] = reading.Unusable
@@ -775,6 +774,10 @@ def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the student's to fix, and said so
         verdicts = [Verdict(s["id"], "error", s["points"], f"Your notebook could not be read: {exc}.") for s in data["checks"]]
         return format_table(path.stem, verdicts), False
+    named = named_assignment(notebook)
+    if named is not None and named != data["assignment"]:  # as the grader refuses it (graders/pipeline/triage.py)
+        message = f"Your notebook could not be graded: its metadata says it is for {named!r}, and this kit checks {data['assignment']!r}."
+        return format_table(path.stem, [Verdict(s["id"], "error", s["points"], message) for s in data["checks"]]), False
     parameters = {**data["parameters"], **({"data_dir": data_dir} if data_dir else {})}
     # Imported before the first cell, outside its time limit, as the grader's warm kernels have it: torch's
     # first import can take longer than a cell may, and an import interrupted half-way would stay broken.

@@ -2,7 +2,8 @@
 
 An assignment package declares, in its pyproject.toml,
 `[project.entry-points."graders.assignments"] <id> = "<package>:ASSIGNMENT"`; the harness finds it by
-id (`--assignment`, a notebook's `metadata.grader.assignment`), or takes the one installed.
+id (`--assignment`, a run's recorded settings), or takes the one installed. A notebook may name the
+assignment it is for (graders.tags.named_assignment): a batch refuses one named for another.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from graders.assignment.spec import Assignment
 from graders.errors import UsageError
 
 GROUP = "graders.assignments"
-METADATA_KEY = "grader"  # notebook.metadata.grader.assignment names the assignment a notebook is for
 
 
 def installed() -> tuple[str, ...]:
@@ -43,10 +43,3 @@ def recorded_in(settings: Mapping[str, Any]) -> Assignment:
     """The assignment a run's recorded settings name (runs before the seam recorded none: the one installed)."""
     named = settings.get("assignment")
     return load(named if isinstance(named, str) else None)
-
-
-def named_in(notebook: Mapping[str, Any]) -> str | None:
-    """The assignment id a notebook's metadata names, if any (untrusted: only a short string is taken)."""
-    grader = notebook.get("metadata", {}).get(METADATA_KEY)
-    named = grader.get("assignment") if isinstance(grader, Mapping) else None
-    return named[:100] if isinstance(named, str) else None

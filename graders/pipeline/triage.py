@@ -16,12 +16,14 @@ from typing import Any
 
 import nbformat
 
+from graders.assignment.spec import Assignment
 from graders.errors import NotebookError
 from graders.intake.discovery import Submission
 from graders.intake.notebooks import parse_bytes, read_submission, sha256_of
 from graders.pipeline.cache import cache_key, cached_result, grader_fingerprint
 from graders.pipeline.config import GradingConfig
 from graders.results import CheckResult, CheckStatus, SubmissionResult, SubmissionStatus
+from graders.tags import named_assignment
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,19 @@ def sort_out(submissions: tuple[Submission, ...], *, out_dir: Path, config: Grad
             cached.append(hit)
             continue
         try:
-            pending.append(load_pending(submission, raw, key))
+            item = load_pending(submission, raw, key)
+            for_this_assignment(item.notebook, config.assignment)
+            pending.append(item)
         except NotebookError as exc:
             unreadable.append(unreadable_result(submission, str(exc), config, sha256=sha256_of(raw), key=key))
     return Triage(tuple(cached), tuple(unreadable), tuple(pending))
+
+
+def for_this_assignment(notebook: nbformat.NotebookNode, assignment: Assignment) -> None:
+    """A notebook whose metadata names another assignment is not graded as this one (NotebookError says why)."""
+    named = named_assignment(notebook)
+    if named is not None and named != assignment.id:
+        raise NotebookError(f"its metadata says it is for {named!r}, and this batch grades {assignment.id!r} ({assignment.title})")
 
 
 def load_pending(submission: Submission, raw: bytes, key: str = "") -> Pending:

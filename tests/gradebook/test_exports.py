@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from assignments.a10 import ASSIGNMENT
 from assignments.a10.checks import CHECKS
 from graders.errors import UsageError
 from graders.gradebook import exports
@@ -64,7 +65,7 @@ def read_csv(path: Path) -> list[list[str]]:
 
 def test_canvas_layout(grades, roster, tmp_path):
     out = tmp_path / "canvas.csv"
-    exports.write("canvas", grades, roster, out)
+    exports.write("canvas", ASSIGNMENT, grades, roster, out)
     header, points, *rows = read_csv(out)
     assert header[:5] == CANVAS_IDENTITY and header[5] == "Assignment 10" and len(header) == 6
     assert points == ["Points Possible", "", "", "", "", "15"]
@@ -80,7 +81,7 @@ def test_canvas_layout(grades, roster, tmp_path):
 
 def test_moodle_layout(grades, roster, tmp_path):
     out = tmp_path / "moodle.csv"
-    exports.write("moodle", grades, roster, out)
+    exports.write("moodle", ASSIGNMENT, grades, roster, out)
     header, *rows = read_csv(out)
     assert header == ["Email address", "Assignment 10", "Feedback"]
     by_user = {row[0]: row for row in rows}
@@ -88,13 +89,13 @@ def test_moodle_layout(grades, roster, tmp_path):
     assert by_user["'=evil"][1] == "" and "not marked yet" in by_user["'=evil"][2]
     for row in rows:
         assert row[1] == "" or (float(row[1]) >= 0 and "," not in row[1])
-    exports.write("moodle", grades, Roster(), out)  # no roster: ids as usernames
+    exports.write("moodle", ASSIGNMENT, grades, Roster(), out)  # no roster: ids as usernames
     assert read_csv(out)[0][0] == "Username"
 
 
 def test_gradescope_layout(grades, roster, tmp_path):
     out = tmp_path / "gradescope"
-    exports.write("gradescope", grades, roster, out)
+    exports.write("gradescope", ASSIGNMENT, grades, roster, out)
     documents = {path.parent.name: json.loads(path.read_text()) for path in out.glob("*/results.json")}
     assert set(documents) == {"ann", "bob", "=evil"}
     for document in documents.values():
@@ -114,7 +115,7 @@ def test_gradescope_layout(grades, roster, tmp_path):
 
 def test_csv_layout_has_every_check_the_written_answers_and_overrides(grades, tmp_path):
     out = tmp_path / "grades.csv"
-    exports.write("csv", grades, Roster(), out)
+    exports.write("csv", ASSIGNMENT, grades, Roster(), out)
     rows = {row["submission"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
     ann = rows["ann"]
     assert (ann["score"], ann["max_score"], ann["automatic_score"], ann["derivation.mu"]) == ("14.5", "15", "12", "1")

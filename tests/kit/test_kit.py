@@ -39,6 +39,8 @@ from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED
 from assignments.a10.expected import compute_expected
 from assignments.a10.kit import Kit, public_plan
 from assignments.a10.plan import build_plan, hidden_cases
+from graders import tags as graders_tags
+from graders.judge import reading
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case
 from graders.judge.sampling import sample_tests
@@ -47,7 +49,7 @@ from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
 from graders.results import CheckResult, CheckStatus, SubmissionResult
 from graders.runtime import probe_runtime
-from graders.tags import PROBE_TAG
+from reference.a10 import REFERENCE_DIR
 from reference.a10.misconceptions import CATALOG
 from tests import students
 from tests.broken import CORRECT_CODE, notebook, write_broken
@@ -57,7 +59,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CELL_TIMEOUT = 8.0
 # A notebook that kills its own process (os._exit) stops check.py too: there is no table to compare.
 KILLS_ITS_PROCESS = "kernel-dies"
-UNREADABLE = ("empty", "invalid-json", "not-a-notebook", "latin1-bytes")
+UNREADABLE = ("empty", "invalid-json", "not-a-notebook", "latin1-bytes", "for-another-assignment")
 
 
 PUBLIC_CHECK_IDS = tuple(i for i in CHECK_IDS if i != "experiment.kl_tradeoff")
@@ -83,11 +85,26 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> int:
 
 
 def test_the_kit_holds_its_files_and_prints_its_hash(kit):
-    assert kit.files == ("README.md", "answer_lines.py", "assignment10.ipynb", "check.py", "kit_data.json", "probe_runtime.py")
-    for name, module in (("check.py", kit_check), ("probe_runtime.py", probe_runtime), ("answer_lines.py", answer_lines)):
+    assert kit.files == (
+        "README.md",
+        "answer_lines.py",
+        "assignment10.ipynb",
+        "check.py",
+        "kit_data.json",
+        "probe_runtime.py",
+        "reading.py",
+        "tags.py",
+    )
+    shipped = (
+        ("check.py", kit_check),
+        ("probe_runtime.py", probe_runtime),
+        ("answer_lines.py", answer_lines),
+        ("reading.py", reading),
+        ("tags.py", graders_tags),
+    )
+    for name, module in shipped:
         assert (kit.folder / name).read_bytes() == Path(str(module.__file__)).read_bytes(), name
     assert re.fullmatch(r"[0-9a-f]{12}", kit.hash) and kit.hash == kit_check.kit_hash(kit.folder)
-    assert kit_check.PROBE_TAG == PROBE_TAG  # check.py cannot import the contract: the same tag, kept by this test
 
 
 def test_no_line_of_the_reference_is_in_the_kit(kit):
@@ -96,7 +113,7 @@ def test_no_line_of_the_reference_is_in_the_kit(kit):
     # A mistake's title is what every report shows students (the kit names mistakes in the same words).
     titles = {f'"{misconception.title}",' for misconception in CATALOG.values()}
     checked = 0
-    for source in (ROOT / "reference").glob("*.py"):
+    for source in REFERENCE_DIR.glob("*.py"):
         for raw in source.read_text(encoding="utf-8").splitlines():
             line = raw.strip()
             # No part of the truth: imports, decorators, short generic lines (`return x`, `"""`), a
@@ -177,6 +194,7 @@ def test_the_kit_checks_exactly_the_public_checks_with_the_grader_s_words(kit):
     assert data["sampling"]["findings"] == {key: list(value) for key, value in SAMPLING_FINDINGS.items()}
     # The same calls on the same public inputs as `grader check` (its plan adds the experiment).
     staff = json.loads(json.dumps(build_plan(seed=PUBLIC_SEED, hidden=False, data_dir=ROOT).request()))
+    del staff["kernel"], staff["experiment_timeout_message"]  # what runs the experiment, which the kit has not
     assert data["request"] == {**staff, "experiment": None}
 
 

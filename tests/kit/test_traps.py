@@ -16,7 +16,7 @@ import pytest
 
 from assignments.a10 import kit_check
 from assignments.a10.kit_check import KIT_CELL_TAG, LostDefinition, lost_definitions
-from graders.tags import PROBE_TAG
+from graders.tags import PROBE_TAG, write_check_stub
 from tests.broken import CORRECT_CODE
 from tests.kit.test_kit import load_kit_module, table_verdicts
 
@@ -39,7 +39,7 @@ def lost(*cells: dict[str, Any]) -> dict[int, tuple[str, ...]]:
 
 
 def test_the_stub_the_grader_writes_imports_both_ways_accepts_anything_and_says_nothing(tmp_path):
-    kit_check.write_check_stub(tmp_path)
+    write_check_stub(tmp_path)
     script = "from check import check\nimport check as module\nprint(repr(check()), repr(check('vae_loss', part=1)), repr(module.check(3)))"
     # Run from the work dir, as a kernel imports from there; -I so nothing but the stub could be `check`.
     run = subprocess.run(

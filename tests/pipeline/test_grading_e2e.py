@@ -110,6 +110,7 @@ def test_the_seed_writeup_is_told_exactly_what_is_wrong(graded):
         ("invalid-json", "not valid JSON"),
         ("not-a-notebook", "not a Jupyter notebook"),
         ("latin1-bytes", "not UTF-8"),
+        ("for-another-assignment", "for 'assignment-11', and this batch grades 'assignment-10'"),
     ],
 )
 def test_unreadable_files_are_error_results_with_a_reason(graded, submission, fragment):

@@ -558,8 +558,9 @@ def test_the_view_keeps_a_venv_under_tmp_but_never_the_repository_around_it(tmp_
     view = filesystem.plan_view(SandboxPolicy(), Findings())
     kinds = {entry.path: entry.kind for entry in view.entries}
     assert kinds[os.path.realpath(venv)] is filesystem.Kind.READONLY
-    assert kinds[os.path.realpath(REPO / "graders")] is filesystem.Kind.HIDDEN  # the harness: hidden wherever it would show
-    assert not [path for path in kinds if path in (str(clone), str(REPO), str(REPO / "reference"))]
+    for package in ("graders", "assignments", "reference"):  # the harness, the assignments, their truth: hidden wherever they show
+        assert kinds[os.path.realpath(REPO / package)] is filesystem.Kind.HIDDEN, package
+    assert not [path for path in kinds if path in (str(clone), str(REPO))]
     assert kinds["/tmp"] is filesystem.Kind.SCRATCH  # noqa: S108 - the view's /tmp is a fresh tmpfs and "/etc/shadow" not in kinds
 
 
