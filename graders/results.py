@@ -98,7 +98,7 @@ class FreeTextAnswer:
 class DerivationAnswer:
     """The LaTeX answer a student wrote for one quantity, as written."""
 
-    quantity: str  # "mu" | "Sigma"
+    quantity: str  # the assignment's answer line (graders.assignment.spec.AnswerLine.quantity)
     latex: str | None
     note: str = ""  # for the student: what of the notebook was not read for answers (past a cap); kept for `grader rescore`
 

@@ -11,7 +11,7 @@ CPU: a quota of `policy.cpu_cores` cores per period (v2 cpu.max, v1 cpu.cfs_quot
 notebook that forks 60 busy loops slows itself, not its neighbours. Without a cpu controller
 there is no CPU share at all (the report says so); what still holds is that the harness's
 per-call and per-cell limits count time the notebook ran or slept, not time it waited for a CPU
-(graders.runtime.probe_runtime.Budget), so a starved notebook is not failed for its neighbour.
+(graders.runtime.probe_runtime.TimeLimit, used time), so a starved notebook is not failed for its neighbour.
 """
 
 from __future__ import annotations
