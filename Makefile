@@ -24,8 +24,8 @@ test: lint $(STAMP)
 # ruff (lint, import order, format), mypy and the import contracts (pyproject.toml, [tool.importlinter]), clean:
 # part of `make test`.
 lint: $(STAMP)
-	$(BIN)/ruff check graders assignments reference tests handout bench
-	$(BIN)/ruff format --check graders assignments reference tests handout bench
+	$(BIN)/ruff check graders assignments reference tests bench
+	$(BIN)/ruff format --check graders assignments reference tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

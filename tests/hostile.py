@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from handout.content import TEMPLATE
+from assignments.a10.handout.content import TEMPLATE
 from tests.broken import ANSWERS, CORRECT_CODE, notebook
 
 SECRET_NAME = "A10_TEST_SECRET"
@@ -72,7 +72,7 @@ def look_around(repo: Path, allowed_top: set[str]) -> str:
     the reference, other folders at the top of the disk, secrets in /etc."""
     return (
         "import os\n"
-        + leak_if(f"os.path.exists({str(repo / 'handout' / 'solution.ipynb')!r})", "the solution notebook")
+        + leak_if(f"os.path.exists({str(repo / 'assignments' / 'a10' / 'handout' / 'solution.ipynb')!r})", "the solution notebook")
         + leak_if(f"os.path.exists({str(repo / '.git')!r})", "the history of the repository")
         + leak_if(f"set(os.listdir('/')) - {allowed_top!r}", "top-level folders")
         + leak_if("[n for n in ('shadow', 'gshadow', 'sudoers', 'ssh', 'pip.conf') if os.path.lexists('/etc/' + n)]", "/etc secrets")

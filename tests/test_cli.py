@@ -90,7 +90,7 @@ def test_no_file_name_makes_the_grader_write_outside_out(tmp_path, grading_data)
 
 @pytest.mark.e2e
 def test_self_check_passes_the_solution(grading_data):
-    result = grader("check", "handout/solution.ipynb", "--data-dir", str(grading_data))
+    result = grader("check", "assignments/a10/handout/solution.ipynb", "--data-dir", str(grading_data))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "12 / 12" in result.stdout and "FAIL" not in result.stdout
 

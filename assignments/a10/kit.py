@@ -47,7 +47,7 @@ from graders.pipeline.config import GradingConfig
 from graders.runtime import probe_runtime
 from reference.a10.misconceptions import CATALOG
 
-HANDOUT = Path(__file__).resolve().parents[2] / "handout" / "assignment10.ipynb"
+HANDOUT = Path(__file__).resolve().parent / "handout" / "assignment10.ipynb"
 README = Path(__file__).resolve().parent / "kit_README.md"
 NOTEBOOK_NAME = "assignment10.ipynb"
 DATA_FORMAT = 3  # 3: the assignment id (a notebook marked for another is refused)

@@ -10,17 +10,18 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
+HANDOUT = ROOT / "assignments" / "a10" / "handout"
 
 
 def test_committed_notebooks_match_the_build_script():
     check = subprocess.run(
-        [sys.executable, "-m", "handout.build_notebooks", "--check"], capture_output=True, text=True, cwd=ROOT, check=False
+        [sys.executable, "-m", "assignments.a10.handout.build_notebooks", "--check"], capture_output=True, text=True, cwd=ROOT, check=False
     )
     assert check.returncode == 0, check.stdout + check.stderr
 
 
 def test_template_has_stubs_a_parameters_cell_and_no_answers():
-    template = nbformat.read(str(ROOT / "handout" / "assignment10.ipynb"), as_version=4)
+    template = nbformat.read(str(HANDOUT / "assignment10.ipynb"), as_version=4)
     code = "\n".join(c.source for c in template.cells if c.cell_type == "code")
     assert code.count("raise NotImplementedError") == 3
     assert any("parameters" in c.metadata.get("tags", []) for c in template.cells)
@@ -29,7 +30,7 @@ def test_template_has_stubs_a_parameters_cell_and_no_answers():
 
 
 def test_no_notebook_ships_outputs():
-    for path in [*ROOT.glob("handout/*.ipynb"), *ROOT.glob("submissions/*.ipynb")]:
+    for path in [*HANDOUT.glob("*.ipynb"), *ROOT.glob("submissions/*.ipynb")]:
         notebook = nbformat.read(str(path), as_version=4)
         assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), path.name
 
@@ -40,7 +41,7 @@ def test_the_handout_asks_what_the_contract_says():
     from assignments.a10.contract import FUNCTIONS, PARAMETER_NAMES, QUESTIONS
     from graders.tags import PARAMETERS_TAG
 
-    template = nbformat.read(str(ROOT / "handout" / "assignment10.ipynb"), as_version=4)
+    template = nbformat.read(str(HANDOUT / "assignment10.ipynb"), as_version=4)
     (parameters,) = [c for c in template.cells if PARAMETERS_TAG in c.metadata.get("tags", [])]
     assert sorted(re.findall(r"^(\w+) =", parameters.source, re.MULTILINE)) == sorted(PARAMETER_NAMES)
     code = [c.source for c in template.cells if c.cell_type == "code"]

@@ -56,6 +56,7 @@ from tests.broken import CORRECT_CODE, notebook, write_broken
 from tests.kit.traps import TRAPS, check_cell_number, write_traps
 
 ROOT = Path(__file__).resolve().parents[2]
+HANDOUT = ROOT / "assignments" / "a10" / "handout"
 CELL_TIMEOUT = 8.0
 # A notebook that kills its own process (os._exit) stops check.py too: there is no table to compare.
 KILLS_ITS_PROCESS = "kernel-dies"
@@ -109,7 +110,7 @@ def test_the_kit_holds_its_files_and_prints_its_hash(kit):
 
 def test_no_line_of_the_reference_is_in_the_kit(kit):
     files = kit_files(kit)
-    handout = (ROOT / "handout" / "assignment10.ipynb").read_text(encoding="utf-8")
+    handout = (HANDOUT / "assignment10.ipynb").read_text(encoding="utf-8")
     # A mistake's title is what every report shows students (the kit names mistakes in the same words).
     titles = {f'"{misconception.title}",' for misconception in CATALOG.values()}
     checked = 0

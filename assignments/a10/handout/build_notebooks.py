@@ -1,14 +1,14 @@
 """Builds the handout (student template, solution) and the demo submissions from one source of truth.
 
-Every notebook is the handout's cell sequence (handout/content.py) with the parts a student
+Every notebook is the handout's cell sequence (assignments/a10/handout/content.py) with the parts a student
 writes filled in (`Work`), so the template, the solution and the demo submissions
-(handout/demo_submissions.py) cannot drift apart: change a shared cell and all of them change.
+(assignments/a10/handout/demo_submissions.py) cannot drift apart: change a shared cell and all of them change.
 The grader depends on this layout through the assignment contract (assignments/a10/contract.py):
 the `parameters` cell, the three function names and signatures, the display-math answer lines
 for Exercise 2.1, and the question tags on the free-text answers.
 
-    python -m handout.build_notebooks           # (re)write every notebook that changed
-    python -m handout.build_notebooks --check   # exit 1 if a committed notebook is stale
+    python -m assignments.a10.handout.build_notebooks           # (re)write every notebook that changed
+    python -m assignments.a10.handout.build_notebooks --check   # exit 1 if a committed notebook is stale
 
 Output is byte-for-byte deterministic: cell ids are numbered, no outputs, no timestamps.
 """
@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
 
 from assignments.a10.contract import QUESTIONS
-from graders.tags import PARAMETERS_TAG
-from handout.content import (
+from assignments.a10.handout.content import (
     CLOSED_FORM_TASK,
     CLOSED_FORM_TRY,
     DATA,
@@ -40,7 +40,7 @@ from handout.content import (
     VAE_LOSS_TASK,
     Work,
 )
-from handout.demo_submissions import (
+from assignments.a10.handout.demo_submissions import (
     KL_SIGN_FLIPPED,
     MEAN_REDUCTION,
     MISSING_SQRT,
@@ -49,13 +49,14 @@ from handout.demo_submissions import (
     STD_FOR_VARIANCE,
     WEIGHT_ON_RECONSTRUCTION,
 )
+from graders.tags import PARAMETERS_TAG
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]  # the repository: the notebooks are committed files there
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 NOTEBOOKS: dict[str, Work] = {
-    "handout/assignment10.ipynb": TEMPLATE,
-    "handout/solution.ipynb": SOLUTION,
+    "assignments/a10/handout/assignment10.ipynb": TEMPLATE,
+    "assignments/a10/handout/solution.ipynb": SOLUTION,
     "submissions/solution.ipynb": SOLUTION,
     "submissions/seed-writeup.ipynb": SEED_WRITEUP,
     "submissions/missing-sqrt.ipynb": MISSING_SQRT,
@@ -100,10 +101,11 @@ def build(work: Work) -> str:
     notebook = nbformat.v4.new_notebook(metadata=nbformat.from_dict({"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}))
     for number, (kind, source, tags) in enumerate(cells(work), start=1):
         metadata = nbformat.from_dict({"tags": list(tags)} if tags else {})
-        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+        make: Callable[..., nbformat.NotebookNode] = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
         notebook.cells.append(make(source=source, id=f"cell-{number:02d}", metadata=metadata))
     nbformat.validate(notebook)
-    return nbformat.writes(notebook) + "\n"
+    text: str = nbformat.writes(notebook)
+    return text + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

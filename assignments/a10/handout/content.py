@@ -1,6 +1,6 @@
 """The handout's content: the shared cells, the function cells, and what a student writes (`Work`).
 
-Template and solution are `Work` values; the demo submissions (handout/demo_submissions.py) are
+Template and solution are `Work` values; the demo submissions (assignments/a10/handout/demo_submissions.py) are
 more of them. Everything the grader relies on comes from the assignment contract
 (assignments/a10/contract.py): the function signatures, the questions and their tags.
 """

@@ -6,7 +6,7 @@ deserves), written as `Work` values so that they share every other cell with the
 
 from __future__ import annotations
 
-from handout.content import (
+from assignments.a10.handout.content import (
     Work,
     text,
 )

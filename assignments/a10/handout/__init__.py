@@ -1,0 +1,1 @@
+"""The handout and the demo submissions, generated from one source (`python -m assignments.a10.handout.build_notebooks`)."""
