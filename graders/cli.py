@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.command(args)
+        status: int = args.command(args)
+        return status
     except UsageError as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
@@ -101,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _staff_commands(commands: argparse._SubParsersAction) -> None:
+def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """After grading: the gradebook in REPORTS (graders.pipeline.staff)."""
     history = commands.add_parser("history", help="a submission's grading runs and what changed between them")
     history.add_argument("reports", type=Path)
@@ -177,9 +178,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+MAX_PORT = 65535
+
+
 def _port(text: str) -> int:
     value = int(text)
-    if not 0 <= value <= 65535:
+    if not 0 <= value <= MAX_PORT:
         raise argparse.ArgumentTypeError("must be a port number, 0..65535")
     return value
 

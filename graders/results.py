@@ -125,7 +125,8 @@ class SubmissionResult:
         _cap_field(self, "message", MAX_MESSAGE_CHARS)
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        document: dict[str, Any] = _jsonable(asdict(self))
+        return document
 
     def student_view(self) -> dict[str, Any]:
         """What a student may see: no compared values, no hidden inputs, no timings."""

@@ -659,7 +659,7 @@ class CellFailure:
     evalue: str
 
 
-def format_table(  # noqa: PLR0913 - the table's parts, by keyword: the grader's `grader check` and the kit fill the same ones
+def format_table(
     name: str,
     verdicts: Sequence[Verdict],
     message: str = "",

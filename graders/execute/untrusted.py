@@ -204,8 +204,8 @@ class _Removal:
             self.failed(name, exc)
             return False
         self.switch(fd)
-        if stat.S_IMODE(os.fstat(fd).st_mode) & 0o700 != 0o700:
-            self.attempt_on_fd(lambda: os.fchmod(fd, 0o700), name)  # 0500, 0600: entries could not be removed or reached
+        if stat.S_IMODE(os.fstat(fd).st_mode) & stat.S_IRWXU != stat.S_IRWXU:
+            self.attempt_on_fd(lambda: os.fchmod(fd, stat.S_IRWXU), name)  # 0500, 0600: entries could not be removed or reached
         folder = _Folder(name, _identity(fd), [])
         self.stack.append(folder)  # first: a failure inside it is named by its path
         folder.subfolders = self.clear()

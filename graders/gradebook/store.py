@@ -55,6 +55,7 @@ FILENAME = "gradebook.sqlite"
 BUSY_SECONDS = 30.0
 # The result of a `submissions s` row: its own text, or that of the row it points to (schema.py).
 _RESULT = "coalesce((SELECT h.result FROM submissions h WHERE h.run_id = s.result_run AND h.submission = s.submission), s.result)"
+_IDS_SHOWN = 10  # ids an error message lists before "and N more"
 
 
 def now() -> str:
@@ -650,8 +651,8 @@ def _within(value: float, maximum: float, what: str) -> None:
 def _known(ids: Sequence[str]) -> str:
     if not ids:
         return " (it has no submissions yet)"
-    shown = ", ".join(ids[:10])
-    return f"; known ids: {shown}" + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+    shown = ", ".join(ids[:_IDS_SHOWN])
+    return f"; known ids: {shown}" + (f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else "")
 
 
 def _run(row: Sequence[Any]) -> Run:

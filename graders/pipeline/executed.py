@@ -88,9 +88,12 @@ def _kept_from_probe(output: nbformat.NotebookNode) -> bool:
 
 def _results_only(output: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A probe error's name only (its message and traceback could quote the hidden inputs); results as they are."""
+    kept: nbformat.NotebookNode
     if output.get("output_type") == "error":
-        return nbformat.v4.new_output("error", ename=str(output.get("ename", ""))[:100], evalue="", traceback=[])
-    return nbformat.v4.new_output("display_data", data={MIME_TYPE: output["data"][MIME_TYPE]})
+        kept = nbformat.v4.new_output("error", ename=str(output.get("ename", ""))[:100], evalue="", traceback=[])
+    else:
+        kept = nbformat.v4.new_output("display_data", data={MIME_TYPE: output["data"][MIME_TYPE]})
+    return kept
 
 
 def load_executed(path: Path) -> nbformat.NotebookNode:
@@ -147,7 +150,7 @@ def cell_errors(
 
 def _was_running(cell: nbformat.NotebookNode, outcome: ExecutionOutcome) -> bool:
     if outcome.running_cell is not None:
-        return cell.source == outcome.running_cell
+        return bool(cell.source == outcome.running_cell)
     return cell.get("execution_count") is None and bool(cell.metadata.get("papermill", {}).get("start_time"))
 
 

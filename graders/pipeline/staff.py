@@ -17,8 +17,9 @@ from graders.errors import UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import CheckGrade, Gradebook, History, ManualEntry
+from graders.gradebook.store import Gradebook, History, ManualEntry, Override
 from graders.report import render as reporting
+from graders.results import CheckResult
 
 MANUAL_COLUMNS = ("submission", "question", "points", "comment")
 
@@ -107,15 +108,13 @@ def format_history(history: History) -> str:
 def drift_warnings(*, reports: Path) -> list[str]:
     """After a regrade: overrides whose automatic verdict changed underneath them."""
     with Gradebook.open(reports) as book:
-        return [_drift(check) for check in book.drifted_overrides()]
+        return [_drift(check.result, check.override) for check in book.drifted_overrides() if check.override is not None]
 
 
-def _drift(check: CheckGrade) -> str:
-    override = check.override
-    assert override is not None  # only drifted checks, which have one
+def _drift(result: CheckResult, override: Override) -> str:
     return (
-        f"warning: {override.submission} {check.result.id}: the automatic result is now {check.result.status.value} "
-        f"{check.result.score:g} (was {override.automatic_status} {override.automatic_score:g} when {override.by} overrode it "
+        f"warning: {override.submission} {result.id}: the automatic result is now {result.status.value} "
+        f"{result.score:g} (was {override.automatic_status} {override.automatic_score:g} when {override.by} overrode it "
         f"to {override.score:g}: {override.reason}); the override still applies — review it or clear it"
     )
 

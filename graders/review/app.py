@@ -328,7 +328,7 @@ class _Review:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Errors as JSON under /api/ (scripts parse them), as a short page elsewhere; always with a message."""
-    assert isinstance(exc, HTTPException)
+    status, detail = (exc.status_code, exc.detail) if isinstance(exc, HTTPException) else (500, "the review app failed")
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code)
-    return HTMLResponse(f"<!doctype html><title>{exc.status_code}</title><p>{escape(exc.detail)}</p>", status_code=exc.status_code)
+        return JSONResponse({"error": detail}, status_code=status)
+    return HTMLResponse(f"<!doctype html><title>{status}</title><p>{escape(detail)}</p>", status_code=status)

@@ -277,7 +277,7 @@ def _close(sources: dict[str, int]) -> None:
 
 # PLR0911, PLR0913: one branch per entry kind, each needing the same context; split, the steps of
 # the view would be spread over seven functions that each read as a fragment of this one.
-def _place(  # noqa: PLR0913
+def _place(
     entry: Entry, sources: dict[str, int], policy: SandboxPolicy, log_: Findings, *, own_proc: bool, owner: tuple[int, int] | None
 ) -> bool:
     """Mount or create one entry under the assembly root; True for a tmpfs to freeze read-only later."""
