@@ -1,7 +1,9 @@
 """`grader`: a thin command line over keyword-only functions in graders.pipeline (batch, selfcheck, staff) and the assignment (graders.assignment).
 
-Exit status: 0 when the batch completed (whatever the grades), 2 for a usage error, 1 for a
-fault of the harness itself. `grader check` exits 0 only when every check passes.
+Exit status: 0 when the batch completed (whatever the grades); otherwise EXIT_STATUS of the error
+(graders/errors.py draws the tree): 2 for a usage error, 75 while another grader holds the reports
+folder, 65 for a gradebook that cannot be used, 1 for a fault of the harness itself. `grader check`
+exits 0 only when every check passes.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graders.assignment.spec import Scoring
-from graders.errors import GraderError, UsageError
+from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, UsageError, mapped
 from graders.execute.jobs import default_jobs
 
 if TYPE_CHECKING:
@@ -25,17 +27,25 @@ if TYPE_CHECKING:
     from graders.results import SubmissionResult
 
 
+# The one mapping from errors to exit statuses; a class not listed takes its nearest listed ancestor's.
+EXIT_STATUS: dict[type[GraderError], int] = {
+    GraderError: 1,
+    UsageError: 2,  # argparse's own status for a bad command line
+    FolderBusy: 75,  # sysexits' EX_TEMPFAIL: the same command works once the other grader is done
+    CorruptGradebook: 65,  # sysexits' EX_DATAERR
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         status: int = args.command(args)
         return status
-    except UsageError as exc:
-        print(f"grader: {exc}", file=sys.stderr)
-        return 2
     except GraderError as exc:
-        print(f"grader: internal error: {exc}", file=sys.stderr)
-        return 1
+        # Only a harness fault is ours; every other message says what the person running it can do.
+        said = f"internal error: {exc}" if isinstance(exc, HarnessError) else str(exc)
+        print(f"grader: {said}", file=sys.stderr)
+        return mapped(exc, EXIT_STATUS)
     except KeyboardInterrupt:
         print("grader: interrupted; results written so far are kept", file=sys.stderr)
         return 130
@@ -210,7 +220,7 @@ def _assignment(args: argparse.Namespace) -> Assignment:
 def _check_data_dir(args: argparse.Namespace) -> None:
     assignment = _assignment(args)
     if args.data_dir is not None and not assignment.has_data(args.data_dir):
-        raise UsageError(f"--data-dir {args.data_dir} does not hold {assignment.id}'s grading data: {assignment.data_help}")
+        raise BadCommandLine(f"--data-dir {args.data_dir} does not hold {assignment.id}'s grading data: {assignment.data_help}")
 
 
 def _grade(args: argparse.Namespace) -> int:
@@ -223,11 +233,11 @@ def _grade(args: argparse.Namespace) -> int:
     # Usage errors first: the lock and the secret create files, and a bad command writes nothing.
     _check_data_dir(args)
     if not args.submissions.is_dir():
-        raise UsageError(f"{args.submissions} is not a folder of submissions")
+        raise BadCommandLine(f"{args.submissions} is not a folder of submissions")
     if args.seed is not None and args.secret_file is not None:
-        raise UsageError("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
+        raise BadCommandLine("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
     if args.scheduler is not None and args.cold:
-        raise UsageError("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
+        raise BadCommandLine("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
     # Connected (and the workers checked) before the lock: an unreachable scheduler writes nothing.
     with (
         _cluster(args.scheduler, _assignment(args)) as executor,
@@ -266,7 +276,7 @@ def _cluster(address: str | None, assignment: Assignment) -> contextlib.Abstract
     try:
         from graders.execute.cluster import DaskExecutor
     except ImportError as exc:
-        raise UsageError(f"--scheduler needs Dask ({exc}): pip install 'a10-grader[dask]', on the workers too") from exc
+        raise BadCommandLine(f"--scheduler needs Dask ({exc}): pip install 'a10-grader[dask]', on the workers too") from exc
     from functools import partial
 
     from graders.pipeline.cache import grader_fingerprint
@@ -281,7 +291,7 @@ def _check(args: argparse.Namespace) -> int:
     from graders.pipeline.selfcheck import all_passed, check_notebook, format_table
 
     if not args.notebook.is_file():
-        raise UsageError(f"{args.notebook} is not a file")
+        raise BadCommandLine(f"{args.notebook} is not a file")
     _check_data_dir(args)
     seed = args.seed if args.seed is not None else _assignment(args).public_seed
     config = _config(args, seed=seed, jobs=1)
@@ -329,12 +339,12 @@ def _override(args: argparse.Namespace) -> int:
 
     if args.clear:
         if args.score is not None:
-            raise UsageError("--clear takes no --score")
+            raise BadCommandLine("--clear takes no --score")
         staff.clear_override(reports=args.reports, submission=args.submission, check_id=args.check_id, by=args.by)
         done = f"cleared the override on {args.submission} {args.check_id}"
     else:
         if args.score is None:
-            raise UsageError("give --score X --reason TEXT, or --clear")
+            raise BadCommandLine("give --score X --reason TEXT, or --clear")
         staff.set_override(
             reports=args.reports, submission=args.submission, check_id=args.check_id, score=args.score, reason=args.reason, by=args.by
         )
@@ -351,14 +361,14 @@ def _manual(args: argparse.Namespace) -> int:
         staff.set_question_points(reports=args.reports, points=dict(_tag_points(text) for text in args.question_points))
     if args.from_csv is not None:
         if args.submission or args.points is not None:
-            raise UsageError("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")
+            raise BadCommandLine("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")
         entries = staff.read_manual_csv(args.from_csv)
     elif args.submission and args.question and args.points is not None:
         entries = [ManualEntry(args.submission, args.question, args.points, args.comment)]
     elif args.question_points and not args.submission:
         entries = []
     else:
-        raise UsageError("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
+        raise BadCommandLine("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
     count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0
     _rerendered(args.reports, f"{count} manual mark(s) recorded")
     return 0
@@ -369,7 +379,7 @@ def _tag_points(text: str) -> tuple[str, float]:
     try:
         return tag.strip(), float(value)
     except ValueError:
-        raise UsageError(f"--question-points takes TAG=POINTS, e.g. question_tag=2, not {text!r}") from None
+        raise BadCommandLine(f"--question-points takes TAG=POINTS, e.g. question_tag=2, not {text!r}") from None
 
 
 def _rerendered(reports: Path, done: str) -> None:

@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from graders.assignment.spec import Assignment
-from graders.errors import UsageError
+from graders.errors import BadCommandLine, HarnessError
 
 GROUP = "graders.assignments"
 
@@ -29,13 +29,14 @@ def load(assignment_id: str | None = None) -> Assignment:
     points = {point.name: point for point in entry_points(group=GROUP)}
     if assignment_id is None:
         if len(points) != 1:
-            raise UsageError(f"name the assignment with --assignment: installed are {', '.join(sorted(points)) or 'none'}")
+            raise BadCommandLine(f"name the assignment with --assignment: installed are {', '.join(sorted(points)) or 'none'}")
         (assignment_id,) = points
     if assignment_id not in points:
-        raise UsageError(f"no assignment {assignment_id!r} is installed (installed: {', '.join(sorted(points)) or 'none'})")
+        raise BadCommandLine(f"no assignment {assignment_id!r} is installed (installed: {', '.join(sorted(points)) or 'none'})")
     assignment = points[assignment_id].load()
     if not isinstance(assignment, Assignment) or assignment.id != assignment_id:
-        raise UsageError(f"the entry point {assignment_id!r} of {GROUP} is not that assignment")
+        # An installed package that registers something else under the id: its fault, not the command's.
+        raise HarnessError(f"the entry point {assignment_id!r} of {GROUP} is not that assignment")
     return assignment
 
 

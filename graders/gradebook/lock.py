@@ -11,14 +11,14 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from graders.errors import UsageError
+from graders.errors import FolderBusy
 
 LOCK_FILENAME = ".gradebook.lock"
 
 
 @contextlib.contextmanager
 def exclusive(reports_dir: Path) -> Iterator[None]:
-    """Hold REPORTS/.gradebook.lock for a whole batch; a second batch on the same folder is refused.
+    """Hold REPORTS/.gradebook.lock for a whole batch; a second batch on the same folder is FolderBusy.
 
     An flock dies with its process, so a grader killed with -9 leaves no stale lock behind.
     """
@@ -29,7 +29,7 @@ def exclusive(reports_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(handle, 64, 0).decode(errors="replace").strip() or "unknown"
-            raise UsageError(
+            raise FolderBusy(
                 f"another grader (pid {holder}) is writing to {reports_dir}; wait for it to finish, then run this again"
             ) from None
         os.ftruncate(handle, 0)

@@ -127,3 +127,9 @@ def migrate(connection: sqlite3.Connection) -> int:
 def _statements(script: str) -> list[str]:
     # Our migrations hold no string literals with ';', so splitting on it is exact.
     return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def tables(connection: sqlite3.Connection, limit: int = 5) -> tuple[str, ...]:
+    """Some of the database's tables, their names shortened and quoted: for a message about a database that is not ours."""
+    rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT ?", (limit,))
+    return tuple(repr(name[:40]) for (name,) in rows)

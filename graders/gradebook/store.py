@@ -6,7 +6,7 @@ It is longer than the house's ~500 lines on purpose: every write (and its valida
 read that applies overrides and marks share one connection discipline and one transaction rule,
 and splitting them would spread that rule over several modules.
 
-    with Gradebook.open(reports_dir) as book:            # UsageError: missing, corrupt, too new
+    with Gradebook.open(reports_dir) as book:            # UsageError missing; CorruptGradebook; FolderBusy
         book.record_run(results, info=RunInfo.from_provenance(p), kind="grade") -> Run
         book.runs() -> tuple[Run, ...]                    # oldest first
         book.submission_ids() -> tuple[str, ...]          # in the latest run
@@ -46,7 +46,7 @@ from typing import Any
 
 from graders.assignment import registry
 from graders.assignment.spec import Assignment
-from graders.errors import UsageError
+from graders.errors import CorruptGradebook, FolderBusy, UsageError
 from graders.gradebook import schema
 from graders.gradebook.questions import ManualQuestion, manual_questions
 from graders.results import CheckResult, SubmissionResult, SubmissionStatus
@@ -289,25 +289,16 @@ class Gradebook:
             # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE), one per write.
             connection = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         except sqlite3.Error as exc:
-            raise UsageError(f"cannot open the gradebook {path}: {exc}") from exc
+            raise _refusal(path, exc) from exc
         try:
+            _refuse_unknown(connection, path)  # before the first pragma: WAL mode is written into the file
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=FULL")
             connection.execute("PRAGMA foreign_keys=ON")
-            if schema.version(connection) > schema.SCHEMA_VERSION:
-                raise UsageError(
-                    f"the gradebook {path} was written by a newer grader (schema {schema.version(connection)}); upgrade this one"
-                )
             schema.migrate(connection)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             connection.close()
-            raise UsageError(f"the gradebook {path} is locked or unwritable ({exc}); is another grader using it?") from exc
-        except sqlite3.DatabaseError as exc:
-            connection.close()
-            raise UsageError(
-                f"{path} is not a readable gradebook ({exc}); nothing was changed. Move it aside to start a new one "
-                "(every results.json is still in place)"
-            ) from exc
+            raise _refusal(path, exc) from exc
         except BaseException:
             connection.close()
             raise
@@ -326,8 +317,8 @@ class Gradebook:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         try:
             self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise UsageError(f"the gradebook {self.path} stayed locked for {BUSY_SECONDS:g} s ({exc}); nothing was written") from exc
+        except sqlite3.Error as exc:
+            raise _refusal(self.path, exc) from exc
         try:
             yield self._db
         except BaseException:
@@ -615,6 +606,34 @@ class Gradebook:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def _refuse_unknown(connection: sqlite3.Connection, path: Path) -> None:
+    """A database this grader must not migrate: a newer grader's, or another program's (tables, yet no version)."""
+    found = schema.version(connection)
+    if found > schema.SCHEMA_VERSION:
+        raise CorruptGradebook(f"the gradebook {path} was written by a newer grader (schema {found}); upgrade this one")
+    foreign = schema.tables(connection) if found == 0 else ()
+    if foreign:
+        raise CorruptGradebook(
+            f"{path} is not a gradebook but another program's SQLite database (tables {', '.join(foreign)}); nothing was "
+            "changed. Move it aside to start a new gradebook"
+        )
+
+
+def _refusal(path: Path, exc: sqlite3.Error) -> FolderBusy | CorruptGradebook:
+    """What SQLite's refusal to open or write the gradebook means: another writer, or a file that is no gradebook."""
+    # By name, and only the primary code's part of it: SQLITE_BUSY_SNAPSHOT is a SQLITE_BUSY. Python 3.10
+    # has no names, only SQLite's messages ("database is locked", "database table is locked").
+    code = "_".join(getattr(exc, "sqlite_errorname", "").split("_")[:2])
+    if code in ("SQLITE_BUSY", "SQLITE_LOCKED") or (not code and str(exc).endswith("is locked")):
+        return FolderBusy(f"another grader kept the gradebook {path} locked for {BUSY_SECONDS:g} s ({exc}); nothing was written")
+    if code in ("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_IOERR"):
+        return CorruptGradebook(f"the gradebook {path} cannot be read or written ({exc}); check the file and its folder")
+    return CorruptGradebook(
+        f"the gradebook {path} is corrupt, not a readable gradebook ({exc}); nothing was changed. Move it aside to start a new one "
+        "(every results.json is still in place)"
+    )
 
 
 @dataclass(frozen=True)

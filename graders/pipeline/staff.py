@@ -13,7 +13,7 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from graders.errors import UsageError
+from graders.errors import FolderBusy, UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
@@ -25,11 +25,13 @@ MANUAL_COLUMNS = ("submission", "question", "points", "comment")
 
 
 def rerender(reports: Path) -> bool:
-    """Re-render every report from the gradebook; False when a running batch holds the folder (it will)."""
+    """Re-render every report from the gradebook; False when a running batch holds the folder (it will).
+
+    Only FolderBusy means "later": a corrupt gradebook or a failed render is raised, never reported as a busy folder."""
     try:
         with exclusive(reports):
             reporting.publish(reports)
-    except UsageError:
+    except FolderBusy:
         return False
     return True
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote, unquote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from graders.errors import HarnessError, NotebookError, UsageError
+from graders.errors import BadRequest, CorruptGradebook, FolderBusy, GraderError, HarnessError, NotebookError, UsageError, mapped
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.report.render import (
@@ -71,6 +71,14 @@ STATIC = {
 REPORT_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox"
 MAX_REVIEWER = 100
 T = TypeVar("T")
+# The one mapping from errors to HTTP statuses (a BadRequest carries its own); a class not listed
+# takes its nearest listed ancestor's. Busy is 503: the request was fine and works once the batch is done.
+HTTP_STATUS: dict[type[GraderError], int] = {
+    GraderError: 500,
+    UsageError: 400,
+    FolderBusy: 503,
+    CorruptGradebook: 500,
+}
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ def create_app(settings: ReviewSettings) -> Starlette:
     return Starlette(
         routes=routes,
         middleware=[Middleware(TokenGate, token=settings.token)],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: _http_error, GraderError: _http_error},
     )
 
 
@@ -119,7 +127,7 @@ def _notebook_start(request: Request) -> Position:
     try:
         return Position(int(request.query_params.get("cell", "1")), int(request.query_params.get("output", "1")))
     except ValueError as exc:
-        raise HTTPException(400, "cell and output must be whole numbers (counted from 1)") from exc
+        raise BadRequest("cell and output must be whole numbers (counted from 1)") from exc
 
 
 def _rubric(book: Gradebook, tag: str) -> str:
@@ -143,12 +151,9 @@ class _Review:
         self.publishing = threading.Lock()
 
     def _with_book(self, action: Callable[[Gradebook], T]) -> T:
-        """One gradebook connection per request; its bad-input errors are the client's (400)."""
-        try:
-            with Gradebook.open(self.settings.reports) as book:
-                return action(book)
-        except UsageError as exc:
-            raise HTTPException(400, str(exc)) from exc
+        """One gradebook connection per request; its errors reach the client through HTTP_STATUS."""
+        with Gradebook.open(self.settings.reports) as book:
+            return action(book)
 
     def _page(self, book: Gradebook, template: str, **context: Any) -> HTMLResponse:
         page = self.templates.get_template(template).render(
@@ -162,7 +167,7 @@ class _Review:
     @staticmethod
     def _known_submission(book: Gradebook, submission: str) -> str:
         if submission not in book.submission_ids():
-            raise HTTPException(404, f"no submission {submission!r} in this gradebook")
+            raise BadRequest(f"no submission {submission!r} in this gradebook", status=404)
         return submission
 
     # ------------------------------------------------------------------------- pages
@@ -180,7 +185,9 @@ class _Review:
         def page(book: Gradebook) -> Response:
             question = question_of(book.questions(), tag)
             if question is None:
-                raise HTTPException(404, f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}")
+                raise BadRequest(
+                    f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404
+                )
             groups = answer_groups(book.grades(), tag)
             return self._page(book, "question.html", question=question, rubric=_rubric(book, tag), groups=groups, href=_submission_href)
 
@@ -217,19 +224,19 @@ class _Review:
         try:
             return notebook_page(executed, start), ""
         except ValueError as exc:
-            raise HTTPException(404, str(exc)) from exc
+            raise BadRequest(str(exc), status=404) from exc
 
     def student_report(self, request: Request) -> Response:
         submission = self._with_book(lambda book: self._known_submission(book, request.path_params["submission"]))
         page = self.folder.report_html(submission)
         if page is None:
-            raise HTTPException(404, f"{submission} has no report.html")
+            raise BadRequest(f"{submission} has no report.html", status=404)
         return HTMLResponse(page, headers={"Content-Security-Policy": REPORT_POLICY})
 
     def static(self, request: Request) -> Response:
         path = STATIC.get(request.path_params["name"])
         if path is None:
-            raise HTTPException(404, "no such file")
+            raise BadRequest("no such file", status=404)
         return FileResponse(path)
 
     # ------------------------------------------------------------------------- API
@@ -252,7 +259,9 @@ class _Review:
         def save(book: Gradebook) -> dict[str, Any]:
             self._known_submission(book, submission)
             if question_of(book.questions(), tag) is None:
-                raise HTTPException(404, f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}")
+                raise BadRequest(
+                    f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404
+                )
             (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment)], by=by)
             files = self._publish(book, (submission,))
             return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission)), "files": files}
@@ -266,7 +275,7 @@ class _Review:
 
         def save(book: Gradebook) -> dict[str, Any]:
             if question_of(book.questions(), tag) is None:
-                raise HTTPException(404, f"no written question {tag!r}")
+                raise BadRequest(f"no written question {tag!r}", status=404)
             for submission in body.submissions:
                 self._known_submission(book, submission)
             marks = book.set_manual([ManualEntry(s, tag, body.points, body.comment) for s in body.submissions], by=by)
@@ -285,7 +294,7 @@ class _Review:
             self._known_submission(book, submission)
             known = book.assignment.check_ids
             if check_id not in known:
-                raise HTTPException(404, f"no check {check_id!r}; the checks are: {', '.join(known)}")
+                raise BadRequest(f"no check {check_id!r}; the checks are: {', '.join(known)}", status=404)
             if body is None:
                 override = book.clear_override(submission, check_id, by=by)
             else:
@@ -310,7 +319,7 @@ class _Review:
                         write_submission_report(grade, out_dir=self.settings.reports)
                 write_class_overview(grades, out_dir=self.settings.reports)
                 write_grades_csv(grades, out_dir=self.settings.reports)
-        except UsageError:
+        except FolderBusy:
             return "saved; a grader batch running on this folder will render it when it finishes"
         except (OSError, HarnessError) as exc:
             return f"saved, but the report files were not updated ({exc}); run `grader report {self.settings.reports}`"
@@ -322,13 +331,23 @@ class _Review:
             return self.settings.reviewer
         name = unquote(request.headers.get("x-reviewer", "")).strip()
         if not name:
-            raise HTTPException(400, "who is making this change? Start `grader review --reviewer NAME`, or send an X-Reviewer header")
+            raise BadRequest("who is making this change? Start `grader review --reviewer NAME`, or send an X-Reviewer header")
         return name[:MAX_REVIEWER]
+
+
+def _status(exc: Exception) -> tuple[int, str]:
+    """The status and message of a refused request: Starlette's own (an unknown route), or the grader's error."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code, exc.detail
+    if isinstance(exc, BadRequest):
+        return exc.status, str(exc)
+    error = cast(GraderError, exc)  # the handler is registered for HTTPException and GraderError only
+    return mapped(error, HTTP_STATUS), str(error)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Errors as JSON under /api/ (scripts parse them), as a short page elsewhere; always with a message."""
-    status, detail = (exc.status_code, exc.detail) if isinstance(exc, HTTPException) else (500, "the review app failed")
+    status, detail = _status(exc)
     if request.url.path.startswith("/api/"):
         return JSONResponse({"error": detail}, status_code=status)
     return HTMLResponse(f"<!doctype html><title>{status}</title><p>{escape(detail)}</p>", status_code=status)

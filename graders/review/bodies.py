@@ -1,4 +1,4 @@
-"""The JSON bodies of the API's changes, parsed into dataclasses or refused with a 4xx and a message.
+"""The JSON bodies of the API's changes, parsed into dataclasses or refused with a BadRequest (a 4xx and a message).
 
 Nothing is written before a body has parsed: a malformed one never reaches the gradebook.
 """
@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.exceptions import HTTPException
+from graders.errors import BadRequest
 
 MAX_BODY = 64 * 1024
 MAX_TEXT = 10_000
@@ -45,9 +45,9 @@ def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
     data = _object(raw, content_type)
     submissions = data.get("submissions")
     if not isinstance(submissions, list) or not submissions or not all(isinstance(s, str) for s in submissions):
-        raise HTTPException(400, '"submissions" must be a non-empty list of submission ids')
+        raise BadRequest('"submissions" must be a non-empty list of submission ids')
     if len(submissions) > MAX_GROUP:
-        raise HTTPException(400, f"at most {MAX_GROUP} submissions at once")
+        raise BadRequest(f"at most {MAX_GROUP} submissions at once")
     return GroupMarkBody(tuple(dict.fromkeys(submissions)), _number(data, "points"), _text(data, "comment", required=False))
 
 
@@ -58,15 +58,15 @@ def parse_override(raw: bytes, content_type: str) -> OverrideBody:
 
 def _object(raw: bytes, content_type: str) -> dict[str, Any]:
     if content_type.split(";")[0].strip().lower() != "application/json":
-        raise HTTPException(415, "send the body as JSON (Content-Type: application/json)")
+        raise BadRequest("send the body as JSON (Content-Type: application/json)", status=415)
     if len(raw) > MAX_BODY:
-        raise HTTPException(413, f"the body is over {MAX_BODY // 1024} KiB")
+        raise BadRequest(f"the body is over {MAX_BODY // 1024} KiB", status=413)
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise HTTPException(400, f"the body is not valid JSON ({exc})") from exc
+        raise BadRequest(f"the body is not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
-        raise HTTPException(400, "the body must be a JSON object")
+        raise BadRequest("the body must be a JSON object")
     return data
 
 
@@ -74,16 +74,16 @@ def _number(data: dict[str, Any], name: str) -> float:
     value = data.get(name)
     # bool is an int in Python; `true` points is a mistake, not 1.
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise HTTPException(400, f'"{name}" must be a number')
+        raise BadRequest(f'"{name}" must be a number')
     return float(value)
 
 
 def _text(data: dict[str, Any], name: str, *, required: bool) -> str:
     value = data.get(name, "")
     if not isinstance(value, str):
-        raise HTTPException(400, f'"{name}" must be a string')
+        raise BadRequest(f'"{name}" must be a string')
     if required and not value.strip():
-        raise HTTPException(400, f'"{name}" must say why (it is shown to the student)')
+        raise BadRequest(f'"{name}" must say why (it is shown to the student)')
     if len(value) > MAX_TEXT:
-        raise HTTPException(400, f'"{name}" is over {MAX_TEXT} characters')
+        raise BadRequest(f'"{name}" is over {MAX_TEXT} characters')
     return value

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from graders.errors import UsageError
+from graders.errors import BadCommandLine
 from graders.gradebook.store import Gradebook
 from graders.review.app import ReviewSettings, create_app
 from graders.review.auth import new_token
@@ -18,7 +18,7 @@ DEFAULT_PORT = 8765  # the CLI default; tests use 0
 
 def serve(reports: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, reviewer: str | None = None) -> None:
     """Blocks until interrupted. Port 0 picks a free port; the printed line says which."""
-    with Gradebook.open(reports):  # no readable gradebook is a usage error, before anything listens
+    with Gradebook.open(reports):  # no usable gradebook stops the command (its own exit status) before anything listens
         pass
     listener = _listen(host, port)
     bound_host, bound_port = listener.getsockname()[:2]
@@ -35,7 +35,7 @@ def serve(reports: Path, *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, r
 
 
 def _listen(host: str, port: int) -> socket.socket:
-    """Bound here rather than by uvicorn, so a busy port is a usage error and port 0 works."""
+    """Bound here rather than by uvicorn, so a busy port is a BadCommandLine and port 0 works."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -43,6 +43,6 @@ def _listen(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise UsageError(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from exc
+        raise BadCommandLine(f"cannot listen on {host}:{port} ({exc.strerror}); choose another --port or --host") from exc
     listener.listen(128)
     return listener
