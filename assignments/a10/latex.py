@@ -24,6 +24,7 @@ from graders.results import MAX_LATEX_CHARS
 from reference.a10 import symbolic
 
 
+# Not a GraderError: a student's unreadable answer, which answers.py turns into that answer's feedback.
 class LatexParseError(ValueError):
     """The LaTeX is outside what `parse_latex` reads; the message says which part, for the student."""
 

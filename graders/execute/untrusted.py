@@ -25,6 +25,8 @@ from typing import Any
 from graders.sandbox.libc import describe, umount_detached
 
 
+# Not GraderErrors: each caller maps these to what its file is (a NotebookError for a submission, a UsageError
+# for the course secret); raised and caught in the same process, never shown as they are.
 class NotAFile(Exception):
     """The path is something other than a regular file (a link, a folder, a FIFO, a device, ...)."""
 

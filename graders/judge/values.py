@@ -19,6 +19,7 @@ from graders.judge.probes import CallError, Case, ProbeResults, safe_exception_n
 Observable = Callable[[ProbeResults, Case], np.ndarray]
 
 
+# Not a GraderError: the student's failure, which the check kinds turn into the check's status; it never leaves them.
 class CallFailed(Exception):
     """The student's function produced no value for a case: the check is an error, not a fail."""
 

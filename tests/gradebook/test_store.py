@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from graders.errors import UsageError
+from graders.errors import CorruptGradebook, FolderBusy, UsageError
+from graders.gradebook import store
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import FILENAME, Gradebook, ManualEntry, RunInfo
 from graders.results import FreeTextAnswer
+from tests.gradebook.unusable import UNUSABLE, real_gradebook, write_unusable
 from tests.report.test_render import BROKEN, SEED, SOLUTION, result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,13 +143,38 @@ def test_an_error_result_is_recorded_too(book):
     assert book.grade("bob").result.status.value == "error"
 
 
-def test_a_missing_or_corrupt_gradebook_is_a_clear_usage_error(tmp_path):
+def test_a_missing_gradebook_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError, match="has no gradebook"):
         Gradebook.open(tmp_path)
-    (tmp_path / FILENAME).write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(UsageError, match="not a readable gradebook"):
-        Gradebook.open(tmp_path)
-    assert (tmp_path / FILENAME).read_bytes() == b"this is not SQLite" * 100
+
+
+@pytest.mark.parametrize("kind", UNUSABLE)
+def test_an_unusable_gradebook_is_refused_as_corrupt_and_left_as_it_was(tmp_path, kind):
+    """Not "busy": nothing about it goes away by waiting. Not migrated either: another program's
+    database must not get our tables, nor be switched to WAL (that is written into the file)."""
+    path = write_unusable(tmp_path, kind)
+    before = path.read_bytes()
+    for create in (False, True):  # `grader grade` opens with create=True: it must not start afresh over it either
+        with pytest.raises(CorruptGradebook, match=UNUSABLE[kind][1]) as refused:
+            Gradebook.open(tmp_path, create=create)
+        assert str(path) in str(refused.value) and "writing" not in str(refused.value)
+    assert path.read_bytes() == before
+
+
+def test_a_write_while_another_connection_holds_sqlites_write_lock_is_busy_and_writes_nothing(tmp_path, monkeypatch):
+    real_gradebook(tmp_path)
+    monkeypatch.setattr(store, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
+    with Gradebook.open(tmp_path) as book:
+        holder = sqlite3.connect(tmp_path / FILENAME, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(FolderBusy, match="locked"):
+                book.set_override(SEED.submission, "closed_form.mu", score=1.0, reason="r", by="ta")
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        assert book.overrides(SEED.submission) == ()
+        book.set_override(SEED.submission, "closed_form.mu", score=1.0, reason="r", by="ta")  # free again: it works
 
 
 def test_a_second_batch_on_the_same_reports_is_refused(tmp_path):
@@ -165,7 +192,7 @@ def test_a_second_batch_on_the_same_reports_is_refused(tmp_path):
     )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-        with pytest.raises(UsageError, match=f"another grader \\(pid {holder.pid}\\)"), exclusive(tmp_path):
+        with pytest.raises(FolderBusy, match=f"another grader \\(pid {holder.pid}\\)"), exclusive(tmp_path):
             pass
     finally:
         holder.communicate("\n", timeout=30)
