@@ -15,12 +15,13 @@ import pytest
 
 from graders.errors import UsageError
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import FILENAME, Gradebook, ManualEntry, RunInfo
+from graders.gradebook.store import FILENAME, Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
+from tests.provenance import provenance
 from tests.report.test_render import BROKEN, SEED, SOLUTION, result
 
 ROOT = Path(__file__).resolve().parents[2]
-INFO = RunInfo("0.1.0", "fp-one", "ref-one", "2.14.1", {"seed": 1, "cell_timeout": 120.0})
+INFO = provenance()
 OBSERVE = "What do you observe?"
 
 
@@ -120,7 +121,7 @@ def test_history_after_three_runs_says_what_changed_and_why(book):
     book.record_run([changed], info=INFO)
     book.set_override("ann", "experiment.kl_tradeoff", score=0.0, reason="copied plot", by="prof")
     book.set_manual([ManualEntry("ann", "kl_observe", 1.0)], by="ta")
-    book.record_run([changed], info=RunInfo("0.2.0", "fp-two", "ref-one", "2.14.1", {"seed": 2, "cell_timeout": 120.0}))
+    book.record_run([changed], info=provenance(grader_version="0.2.0", grader_fingerprint="fp-two", seed=2))
     history = book.history("ann")
     first, second, third = history.entries
     assert first.reasons == ("first run",) and first.automatic_score == 10.0
@@ -179,13 +180,14 @@ KILLED_WRITER = textwrap.dedent(
     from dataclasses import replace
     from itertools import count
     from pathlib import Path
-    from graders.gradebook.store import Gradebook, RunInfo
+    from graders.gradebook.store import Gradebook
+    from tests.provenance import provenance
     from tests.report.test_render import result
     results = [result(f"student-{i:03d}") for i in range(300)]
-    info = RunInfo("0.1.0", "fp", "ref", "2.14.1", {"seed": 1})
+    info = provenance()
     with Gradebook.open(Path(sys.argv[1]), create=True) as book:
         for attempt in count():  # every run's results differ, so every run stores them all
-            run = book.record_run([replace(r, provenance={"attempt": attempt}) for r in results], info=info)
+            run = book.record_run([replace(r, provenance=provenance(seconds=float(attempt))) for r in results], info=info)
             print(run.id, flush=True)
     """
 )
