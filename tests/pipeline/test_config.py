@@ -27,7 +27,7 @@ def test_run_settings_carry_every_shared_field_the_seed_and_the_assignment():
 
 
 def test_a_seed_drawn_from_the_course_secret_is_recorded_by_its_hash_only():
-    config = GradingConfig(seed=123456789, secret_hash="00ff", jobs=1)
+    config = GradingConfig(seed=123456789, secret_hash="00ff", jobs=1)  # noqa: S106  # a hash, not a password
     assert config.run_settings().seed == CourseSecretSeed("00ff")
     assert "123456789" not in config.run_settings().canonical()
 
