@@ -13,6 +13,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from graders.settings import Provenance
+
 # Caps on student-written text a result carries. A real KL answer is a paragraph or two, a
 # derivation answer line a few dozen characters; a cut text ends with `truncation_note`.
 MAX_ANSWER_CHARS = 10_000  # one written (free-text) answer
@@ -118,14 +120,15 @@ class SubmissionResult:
     cell_errors: tuple[CellError, ...] = ()
     derivation: tuple[DerivationAnswer, ...] = ()
     free_text: tuple[FreeTextAnswer, ...] = ()
-    # Provenance: grader version, reference hash, grading seed, executor, timings.
-    provenance: dict[str, Any] = field(default_factory=dict)
+    # What graded it: grader version, reference hash, settings (the seed), executor, timings. None: not recorded.
+    provenance: Provenance | None = None
 
     def __post_init__(self) -> None:
         _cap_field(self, "message", MAX_MESSAGE_CHARS)
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = _jsonable(asdict(self))
+        document["provenance"] = None if self.provenance is None else self.provenance.to_json()
         return document
 
     def student_view(self) -> dict[str, Any]:
@@ -133,9 +136,7 @@ class SubmissionResult:
         data = self.to_json()
         for check in data["checks"]:
             check.pop("details", None)
-        data["provenance"] = {
-            key: data["provenance"][key] for key in ("grader_version", "reference_hash", "kit") if key in data["provenance"]
-        }
+        data["provenance"] = {} if self.provenance is None else self.provenance.student_view()
         return data
 
     @classmethod
@@ -154,7 +155,8 @@ class SubmissionResult:
             cell_errors=tuple(CellError(**e) for e in data.get("cell_errors", ())),
             derivation=tuple(DerivationAnswer(**d) for d in data.get("derivation", ())),
             free_text=tuple(FreeTextAnswer(**f) for f in data.get("free_text", ())),
-            provenance=data.get("provenance", {}),
+            # Typed or legacy (graders.settings); ValueError if malformed. Absent or empty: not recorded.
+            provenance=Provenance.parse(data["provenance"]) if data.get("provenance") else None,
         )
 
     def write(self, path: Path) -> None:

@@ -64,7 +64,7 @@ def test_grading_draws_its_seed_from_the_course_secret_and_records_only_its_hash
 
     drawn = course_seed(secret)
     stored = json.loads((out / "alice" / "results.json").read_text())
-    assert stored["provenance"]["settings"]["seed"] == f"course secret {drawn.secret_hash}"
+    assert stored["provenance"]["settings"]["seed"] == {"kind": "course-secret", "secret_hash": drawn.secret_hash}
     assert str(drawn.seed) not in json.dumps(stored)
 
 

@@ -8,13 +8,15 @@ assignment it is for (graders.tags.named_assignment): a batch refuses one named 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING
 
 from graders.assignment.spec import Assignment
 from graders.errors import BadCommandLine, HarnessError
+
+if TYPE_CHECKING:  # graders.settings imports this package (Scoring): a name for annotations only
+    from graders.settings import RunSettings
 
 GROUP = "graders.assignments"
 
@@ -40,7 +42,7 @@ def load(assignment_id: str | None = None) -> Assignment:
     return assignment
 
 
-def recorded_in(settings: Mapping[str, Any]) -> Assignment:
-    """The assignment a run's recorded settings name (runs before the seam recorded none: the one installed)."""
-    named = settings.get("assignment")
-    return load(named if isinstance(named, str) else None)
+def recorded_in(settings: RunSettings | None) -> Assignment:
+    """The assignment a run's recorded settings name (None, or a run from before the seam, which
+    recorded none: the one installed)."""
+    return load(None if settings is None else settings.assignment_id)

@@ -7,19 +7,20 @@ migrations; `questions` the written questions marked by hand; `exports/` the LMS
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from graders.gradebook.store import Run
     from graders.results import SubmissionResult
+    from graders.settings import Provenance
 
 
-def record_run(out_dir: Path, results: Sequence[SubmissionResult], provenance: Mapping[str, Any], *, kind: str = "grade") -> Run:
+def record_run(out_dir: Path, results: Sequence[SubmissionResult], provenance: Provenance, *, kind: str = "grade") -> Run:
     """Add a run to REPORTS/gradebook.sqlite (created on first use); `provenance` says what graded it."""
     # Imported here: the package's light modules (lock) must not pull in the judge and torch.
-    from graders.gradebook.store import Gradebook, RunInfo
+    from graders.gradebook.store import Gradebook
 
     with Gradebook.open(out_dir, create=True) as book:
-        return book.record_run(results, info=RunInfo.from_provenance(provenance), kind=kind)
+        return book.record_run(results, info=provenance, kind=kind)

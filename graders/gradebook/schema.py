@@ -8,7 +8,10 @@ the schema, APPEND a migration; never edit one that has shipped.
 Tables (append-only history; nothing is ever updated in place except an override's clearing):
 
     runs         one row per `grader grade` or `grader rescore`: when, what kind, the grader
-                 version and fingerprint, reference hash, torch, the decisive settings and seed
+                 version and fingerprint, reference hash, torch, the decisive settings and seed;
+                 schema 3: `provenance`, the run's whole `graders.settings.Provenance` as JSON (what
+                 is read; `settings` holds its RunSettings, `seed` NULL). Rows written before have
+                 NULL there and are read from the other columns (`graders.settings` reads legacy dicts)
     submissions  per run and submission: sha256, status, automatic score, the whole
                  SubmissionResult as JSON (what results.json holds; reports are re-rendered from it)
                  and its sha256 (`result_sha256`). A result byte-identical to the submission's
@@ -94,6 +97,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE submissions ADD COLUMN result_sha256 TEXT;
     ALTER TABLE submissions ADD COLUMN result_run INTEGER REFERENCES runs(id);
+    """,
+    # 3: the run's typed provenance (the settings with a typed seed, the assignment's id and version,
+    # executor, python). Rows written before keep NULL: the store reads them from their columns.
+    """
+    ALTER TABLE runs ADD COLUMN provenance TEXT;
     """,
 )
 

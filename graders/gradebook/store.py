@@ -7,7 +7,7 @@ read that applies overrides and marks share one connection discipline and one tr
 and splitting them would spread that rule over several modules.
 
     with Gradebook.open(reports_dir) as book:            # UsageError missing; CorruptGradebook; FolderBusy
-        book.record_run(results, info=RunInfo.from_provenance(p), kind="grade") -> Run
+        book.record_run(results, info=p, kind="grade") -> Run   # p: graders.settings.Provenance
         book.runs() -> tuple[Run, ...]                    # oldest first
         book.submission_ids() -> tuple[str, ...]          # in the latest run
         book.result(submission) -> SubmissionResult       # latest automatic result (= results.json)
@@ -50,6 +50,7 @@ from graders.errors import CorruptGradebook, FolderBusy, UsageError
 from graders.gradebook import schema
 from graders.gradebook.questions import ManualQuestion, manual_questions
 from graders.results import CheckResult, SubmissionResult, SubmissionStatus
+from graders.settings import Provenance
 
 FILENAME = "gradebook.sqlite"
 BUSY_SECONDS = 30.0
@@ -76,33 +77,11 @@ def answer_digest(answer: str) -> str:
 
 
 @dataclass(frozen=True)
-class RunInfo:
-    """What graded a run: recorded once per run, compared between runs to say why scores changed."""
-
-    grader_version: str
-    grader_fingerprint: str
-    reference_hash: str
-    torch: str
-    settings: dict[str, Any]
-
-    @classmethod
-    def from_provenance(cls, provenance: Mapping[str, Any]) -> RunInfo:
-        """From a `provenance` dict as graders.pipeline.batch.provenance builds it."""
-        return cls(
-            grader_version=str(provenance.get("grader_version", "unknown")),
-            grader_fingerprint=str(provenance.get("grader_fingerprint", "")),
-            reference_hash=str(provenance.get("reference_hash", "")),
-            torch=str(provenance.get("torch", "")),
-            settings=dict(provenance.get("settings", {})),
-        )
-
-
-@dataclass(frozen=True)
 class Run:
     id: int
     kind: str  # "grade" | "rescore"
     started_at: str
-    info: RunInfo
+    info: Provenance  # what graded it; compared between runs to say why scores changed
 
 
 @dataclass(frozen=True)
@@ -328,7 +307,7 @@ class Gradebook:
 
     # ------------------------------------------------------------------------- runs
 
-    def record_run(self, results: Sequence[SubmissionResult], *, info: RunInfo, kind: str = "grade") -> Run:
+    def record_run(self, results: Sequence[SubmissionResult], *, info: Provenance, kind: str = "grade") -> Run:
         """Add one run with every result; never touches earlier runs.
 
         A result byte-identical to its submission's previous one (a regrade that reused it) is not
@@ -336,17 +315,19 @@ class Gradebook:
         started = now()
         with self._transaction() as db:
             cursor = db.execute(
-                "INSERT INTO runs (kind, started_at, grader_version, grader_fingerprint, reference_hash, torch, settings, seed)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (kind, started_at, grader_version, grader_fingerprint, reference_hash, torch, settings, seed, provenance)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     started,
+                    # The columns of schema 1 stay filled for whoever reads the file; `provenance` is what is read.
                     info.grader_version,
                     info.grader_fingerprint,
                     info.reference_hash,
                     info.torch,
-                    json.dumps(info.settings, sort_keys=True),
-                    info.settings.get("seed"),
+                    info.settings.canonical(),
+                    None,  # the seed is in the settings, typed
+                    json.dumps(info.to_json(), sort_keys=True),
                 ),
             )
             run_id = int(cursor.lastrowid or 0)
@@ -373,15 +354,16 @@ class Gradebook:
 
     def runs(self) -> tuple[Run, ...]:
         rows = self._db.execute(
-            "SELECT id, kind, started_at, grader_version, grader_fingerprint, reference_hash, torch, settings FROM runs ORDER BY id"
+            "SELECT id, kind, started_at, grader_version, grader_fingerprint, reference_hash, torch, settings, provenance"
+            " FROM runs ORDER BY id"
         )
-        return tuple(_run(row) for row in rows)
+        return tuple(_run(row, self.path) for row in rows)
 
     @property
     def assignment(self) -> Assignment:
         """The assignment this gradebook's runs graded (before any run: the one installed)."""
         latest = self.latest_run()
-        return registry.recorded_in(latest.info.settings if latest is not None else {})
+        return registry.recorded_in(latest.info.settings if latest is not None else None)
 
     def latest_run(self) -> Run | None:
         runs = self.runs()
@@ -674,9 +656,15 @@ def _known(ids: Sequence[str]) -> str:
     return f"; known ids: {shown}" + (f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else "")
 
 
-def _run(row: Sequence[Any]) -> Run:
-    run_id, kind, started_at, version, fingerprint, reference, torch, settings = row
-    return Run(int(run_id), kind, started_at, RunInfo(version, fingerprint, reference, torch, json.loads(settings)))
+def _run(row: Sequence[Any], path: Path) -> Run:
+    run_id, kind, started_at, version, fingerprint, reference, torch, settings, provenance = row
+    try:
+        if provenance is None:  # a run recorded before schema 3: its columns are all there is
+            columns = {"grader_version": version, "grader_fingerprint": fingerprint, "reference_hash": reference, "torch": torch}
+            return Run(int(run_id), kind, started_at, Provenance.parse({**columns, "settings": json.loads(settings)}))
+        return Run(int(run_id), kind, started_at, Provenance.parse(json.loads(provenance)))
+    except ValueError as exc:  # json's errors are ValueErrors too
+        raise CorruptGradebook(f"the gradebook {path} is damaged: run {run_id} has an unreadable provenance ({exc})") from None
 
 
 def _marks_at(marks: Sequence[ManualMark], moment: str) -> tuple[ManualMark, ...]:
@@ -736,10 +724,8 @@ def _why(before_run: Run, before: SubmissionResult, run: Run, result: Submission
         )
     if before_run.info.reference_hash != run.info.reference_hash:
         reasons.append("new reference")
-    if before_run.info.settings != run.info.settings:
-        changed = sorted(
-            k for k in {*before_run.info.settings, *run.info.settings} if before_run.info.settings.get(k) != run.info.settings.get(k)
-        )
+    changed = run.info.settings.changed_from(before_run.info.settings)
+    if changed:
         reasons.append("new settings (" + ", ".join(changed) + ")")
     if before.status is not result.status and result.status is SubmissionStatus.ERROR:
         reasons.append("the notebook could not be graded this time")

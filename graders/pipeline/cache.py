@@ -1,7 +1,8 @@
 """Incremental regrade: a result is reused only when nothing that decides it has changed.
 
 The key covers the submission's bytes, the grader's own code and templates, the reference
-implementation, the grading settings and the grading data. Anything else (worker count,
+implementation, every field of the grading settings (`RunSettings`, by its canonical JSON: a field
+declared there joins the key without being listed here) and the grading data. Anything else (worker count,
 warm or cold execution) does not change a grade, so it is not in the key.
 """
 
@@ -11,9 +12,9 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from graders.results import SubmissionResult
+from graders.settings import RunSettings
 
 GRADERS_DIR = Path(__file__).resolve().parents[1]
 
@@ -34,21 +35,22 @@ def data_fingerprint(data_dir: Path, files: tuple[Path, ...]) -> str:
     return hashlib.sha256(json.dumps(stats).encode()).hexdigest()[:16]
 
 
-def cache_key(*, sha256: str, settings: dict[str, Any], grader: str, reference_hash: str, data: str) -> str:
+def cache_key(*, sha256: str, settings: RunSettings, grader: str, reference_hash: str, data: str) -> str:
     material = json.dumps(
-        {"submission": sha256, "grader": grader, "reference": reference_hash, "settings": settings, "data": data},
+        {"submission": sha256, "grader": grader, "reference": reference_hash, "settings": settings.canonical(), "data": data},
         sort_keys=True,
     )
     return hashlib.sha256(material.encode()).hexdigest()
 
 
 def cached_result(out_dir: Path, submission_id: str, key: str) -> SubmissionResult | None:
-    """The stored result if it was made under the same key and its report is still there."""
+    """The stored result if it was made under the same key and its report is still there; a damaged
+    results.json (its provenance included) or one without provenance is a miss: graded again."""
     folder = out_dir / submission_id
     try:
         result = SubmissionResult.read(folder / "results.json")
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if result.provenance.get("cache_key") != key or not (folder / "report.html").exists():
+    if result.provenance is None or result.provenance.cache_key != key or not (folder / "report.html").exists():
         return None
     return result

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from graders.assignment import registry
 from graders.assignment.spec import Assignment, Scoring
 from graders.execute.jobs import default_jobs
+from graders.settings import CourseSecretSeed, GivenSeed, RunSettings, Seed
 
 DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
 
 
 @dataclass(frozen=True)
 class GradingConfig:
-    """Everything that decides a grade besides the submission and the grader's code."""
+    """Everything that decides a grade besides the submission and the grader's code (`run_settings`),
+    and how this run goes about it (`HOW_IT_RUNS`)."""
+
+    # Not in the cache key: how a run goes about grading, or (seed, secret_hash, assignment) what
+    # `run_settings` records in another form. Every other field is a RunSettings field of the same
+    # name, passed by name: a field that is neither fails at once (tests/pipeline/test_config.py).
+    HOW_IT_RUNS: ClassVar[frozenset[str]] = frozenset({"seed", "secret_hash", "jobs", "cold", "sandbox", "force", "data_dir", "assignment"})
 
     seed: int  # hidden inputs and the experiment's training (see graders.pipeline.secret)
     # Set when `seed` was derived from the course secret: a hash of the secret, never the seed
@@ -36,19 +43,28 @@ class GradingConfig:
     # What is graded: the one installed, or `--assignment` (graders.assignment.registry).
     assignment: Assignment = field(default_factory=registry.load)
 
-    def decisive(self) -> dict[str, Any]:
-        """The settings a grade depends on (not how many workers or which executor ran it)."""
-        return {
-            "seed": f"course secret {self.secret_hash}" if self.secret_hash else self.seed,
-            "cell_timeout": self.cell_timeout,
-            "notebook_timeout": self.notebook_timeout,
-            "memory_bytes": self.memory_bytes,
-            "disk_bytes": self.disk_bytes,
-            "hidden": self.hidden,
-            "scoring": self.scoring.value,
-            "assignment": self.assignment.id,
-            "assignment_version": self.assignment.version,
-        }
+    def run_settings(self) -> RunSettings:
+        """The settings a grade depends on, as recorded and keyed (not how many workers or which executor ran it)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.HOW_IT_RUNS}
+        return RunSettings(
+            seed=self.recorded_seed(),
+            assignment_id=self.assignment.id,
+            assignment_version=self.assignment.version,
+            **shared,
+        )
+
+    @classmethod
+    def from_settings(
+        cls, settings: RunSettings, *, seed: int, secret_hash: str, assignment: Assignment, data_dir: Path | None
+    ) -> GradingConfig:
+        """A config that grades as `settings` did (`run_settings`'s inverse): `seed` is the seed itself,
+        where the settings may hold only its secret's hash; `assignment` the one they name."""
+        shared = {f.name: getattr(settings, f.name) for f in fields(cls) if f.name not in cls.HOW_IT_RUNS}
+        return cls(seed=seed, secret_hash=secret_hash, assignment=assignment, data_dir=data_dir, **shared)
+
+    def recorded_seed(self) -> Seed:
+        """The seed as results record it: by its course secret's hash if drawn from it, else as given."""
+        return CourseSecretSeed(self.secret_hash) if self.secret_hash else GivenSeed(self.seed)
 
     def notebook_parameters(self, data_dir: Path) -> dict[str, Any]:
         return self.assignment.notebook_parameters(seed=self.notebook_seed(), data_dir=str(data_dir))

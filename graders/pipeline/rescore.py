@@ -2,7 +2,7 @@
 
 What a notebook returned is kept: the executed notebook (REPORTS/<id>/executed.ipynb) carries the
 probe payload, and the result carries the derivation answers and whether execution finished
-(`provenance.execution`). Rescoring re-reads those and runs the assignment's current checks (tolerances,
+(`Provenance.execution`). Rescoring re-reads those and runs the assignment's current checks (tolerances,
 points) on them, under the run's own seed and settings, so a mid-term fix of a tolerance or a
 point value reaches every student in seconds. No notebook, kernel or zygote is started.
 Submissions that could not be read at all (status "error") have nothing to rescore and are kept.
@@ -11,12 +11,11 @@ The executed notebook is untrusted (the student's code wrote it) and is read as 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from graders.assignment import registry
-from graders.assignment.spec import Assignment, Scoring
+from graders.assignment.spec import Assignment
 from graders.errors import UsageError
 from graders.gradebook import record_run
 from graders.gradebook.lock import exclusive
@@ -30,8 +29,7 @@ from graders.pipeline.secret import SECRET_NAME, course_seed
 from graders.pipeline.triage import provenance
 from graders.report import render as reporting
 from graders.results import SubmissionResult, SubmissionStatus
-
-SETTINGS = {f.name for f in fields(GradingConfig)}
+from graders.settings import CourseSecretSeed, Execution, GivenSeed, Provenance, RunSettings, Seed
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,7 @@ def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: 
         previous = [book.result(submission) for submission in book.submission_ids()]
         if latest is None or not previous:
             return ()
-        settings = {key: value for key, value in latest.info.settings.items() if key in SETTINGS}
-        settings["scoring"] = Scoring(settings.get("scoring", Scoring.PER_MISTAKE.value))  # stored as its value
-        settings.update(_seed_of(settings["seed"], secret_file or out_dir / SECRET_NAME))
-        settings["assignment"] = registry.load(settings.get("assignment"))  # stored as its id; older runs: the one installed
-        config = GradingConfig(**settings, data_dir=data_dir)
+        config = _config_of(latest.info.settings, secret_file or out_dir / SECRET_NAME, data_dir)
         plan = config.assignment.build_plan(seed=config.seed, hidden=config.hidden, data_dir=_data(config))
         expected = config.assignment.compute_expected(plan)
         current = provenance(config, "")
@@ -72,40 +66,60 @@ def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: 
 
 
 def rescore(
-    result: SubmissionResult, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, current: dict[str, Any], config: GradingConfig
+    result: SubmissionResult, out_dir: Path, plan: ProbePlan, expected: ExpectedValues, current: Provenance, config: GradingConfig
 ) -> SubmissionResult:
     assignment: Assignment = config.assignment
     if result.status is SubmissionStatus.ERROR or len(result.derivation) != len(assignment.derivation):
         return result
-    execution = result.provenance.get("execution", {"finished": True, "message": ""})
+    ran = result.provenance or current  # a result without provenance: what judges it now is all there is
+    execution = ran.execution or Execution(finished=True, message="")  # not recorded: taken as finished, as before
     executed = read_executed(out_dir / result.submission / "executed.ipynb")
-    if not execution.get("finished", True):
-        student = ProbeResults({}, missing_reason=str(execution.get("message", "")))
+    if not execution.finished:
+        student = ProbeResults({}, missing_reason=execution.message)
     elif executed is None:
         student = ProbeResults({}, missing_reason="no executed notebook")
     else:
         student = read_probe_results(executed, plan)
     judged = assignment.judge(Evidence(plan, student, expected, result.derivation, scoring=config.scoring))
     # What judged it is new; what ran it (cache key, executor, timings, sandbox) is as it was.
-    judged_by = {key: current[key] for key in ("grader_version", "grader_fingerprint", "reference_hash")}
+    judged_by = replace(
+        ran,
+        grader_version=current.grader_version,
+        grader_fingerprint=current.grader_fingerprint,
+        reference_hash=current.reference_hash,
+        rescored_at=now(),
+    )
     return replace(
         result,
         checks=judged,
         score=sum(check.score for check in judged),
         max_score=sum(check.max_score for check in judged),
-        provenance={**result.provenance, **judged_by, "rescored_at": now()},
+        provenance=judged_by,
     )
 
 
-def _seed_of(recorded: object, secret_file: Path) -> dict[str, Any]:
-    """The run's seed: recorded as a number (`--seed`), or as the hash of the course secret it was
-    drawn from, which must be the secret at hand."""
-    if isinstance(recorded, int):
-        return {"seed": recorded, "secret_hash": ""}
-    drawn = course_seed(secret_file)
-    if recorded != f"course secret {drawn.secret_hash}":
-        raise UsageError(f"the run was graded with another course secret than {secret_file} ({recorded}); pass that one with --secret-file")
-    return {"seed": drawn.seed, "secret_hash": drawn.secret_hash}
+def _config_of(settings: RunSettings, secret_file: Path, data_dir: Path | None) -> GradingConfig:
+    """A config that grades as the recorded `settings` did: its assignment (runs before assignments were
+    named: the one installed), its seed (from the course secret at hand if it was drawn from one)."""
+    seed, secret_hash = _seed_of(settings.seed, secret_file)
+    return GradingConfig.from_settings(
+        settings, seed=seed, secret_hash=secret_hash, assignment=registry.recorded_in(settings), data_dir=data_dir
+    )
+
+
+def _seed_of(recorded: Seed, secret_file: Path) -> tuple[int, str]:
+    """The run's seed and its secret's hash ("" for a given seed): recorded as it was given (`--seed`),
+    or by the hash of the course secret it was drawn from, which must be the secret at hand."""
+    match recorded:
+        case GivenSeed(value):
+            return value, ""
+        case CourseSecretSeed(secret_hash):
+            drawn = course_seed(secret_file)
+            if drawn.secret_hash != secret_hash:
+                raise UsageError(
+                    f"the run was graded with another course secret than {secret_file} (hash {secret_hash}); pass that one with --secret-file"
+                )
+            return drawn.seed, drawn.secret_hash
 
 
 def _data(config: GradingConfig) -> Path:

@@ -14,7 +14,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, ke
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
 from graders.results import SubmissionResult, SubmissionStatus, write_text_atomic
 from graders.sandbox import SandboxPolicy, SandboxReport
+from graders.settings import Execution
 from graders.tags import KIT_CELL_TAG, PROBE_TAG, recorded_kit
 
 Runner = Callable[[ExecutionJob], ExecutionOutcome]
@@ -166,15 +167,15 @@ def assess(
         cell_errors=cell_errors(executed, pending.notebook, CellLimits(config.cell_timeout, config.disk_bytes), outcome),
         derivation=derivation,
         free_text=assignment.extract_free_text(pending.notebook),
-        provenance={
-            **provenance(config, pending.cache_key),
-            "seconds": round(outcome.seconds, 2),
-            "execution": {"finished": outcome.finished, "message": outcome.message},  # what `grader rescore` re-reads
-            "executor": outcome.executor or ("cold" if config.cold else "warm"),
-            **({"exception": outcome.exception} if outcome.exception else {}),
-            "sandbox": sandbox_record(outcome, config),
-            "kit": recorded_kit(pending.notebook),  # which student kit the notebook was last self-checked with
-        },
+        provenance=replace(
+            provenance(config, pending.cache_key),
+            seconds=round(float(outcome.seconds), 2),
+            execution=Execution(outcome.finished, outcome.message),  # what `grader rescore` re-reads
+            executor=outcome.executor or ("cold" if config.cold else "warm"),
+            exception=outcome.exception or None,
+            sandbox=sandbox_record(outcome, config),
+            kit=recorded_kit(pending.notebook),  # which student kit the notebook was last self-checked with
+        ),
     )
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import nbformat
 
@@ -23,6 +22,7 @@ from graders.intake.notebooks import parse_bytes, read_submission, sha256_of
 from graders.pipeline.cache import cache_key, cached_result, grader_fingerprint
 from graders.pipeline.config import GradingConfig
 from graders.results import CheckResult, CheckStatus, SubmissionResult, SubmissionStatus
+from graders.settings import Provenance
 from graders.tags import named_assignment
 
 
@@ -56,7 +56,7 @@ def sort_out(submissions: tuple[Submission, ...], *, out_dir: Path, config: Grad
             continue
         key = cache_key(
             sha256=sha256_of(raw),
-            settings=config.decisive(),
+            settings=config.run_settings(),
             grader=grader_fingerprint(config.assignment.package_dir()),
             reference_hash=config.assignment.reference_hash(),
             data=data,
@@ -101,17 +101,18 @@ def unreadable_result(submission: Submission, reason: str, config: GradingConfig
     )
 
 
-def provenance(config: GradingConfig, key: str) -> dict[str, Any]:
-    return {
-        "grader_version": version("a10-grader"),
-        "grader_fingerprint": grader_fingerprint(config.assignment.package_dir()),
-        "reference_hash": config.assignment.reference_hash(),
-        "cache_key": key,
-        "settings": config.decisive(),
-        "executor": "cold" if config.cold else "warm",
-        "python": platform.python_version(),
-        "torch": version("torch"),
-    }
+def provenance(config: GradingConfig, key: str) -> Provenance:
+    """What grades under `config`; a result that ran adds how it ran (graders.pipeline.submission.assess)."""
+    return Provenance(
+        grader_version=version("a10-grader"),
+        grader_fingerprint=grader_fingerprint(config.assignment.package_dir()),
+        reference_hash=config.assignment.reference_hash(),
+        cache_key=key,
+        settings=config.run_settings(),
+        executor="cold" if config.cold else "warm",
+        python=platform.python_version(),
+        torch=version("torch"),
+    )
 
 
 @cache

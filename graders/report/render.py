@@ -59,7 +59,7 @@ def assignment_of(subjects: Sequence[SubmissionResult | Grade]) -> Assignment:
     """The assignment that graded these results, as their provenance records it (none: the one installed)."""
     first = next(iter(subjects), None)
     result = first.result if isinstance(first, Grade) else first
-    return registry.recorded_in(result.provenance.get("settings", {}) if result is not None else {})
+    return registry.recorded_in(result.provenance.settings if result is not None and result.provenance is not None else None)
 
 
 def page_context(assignment: Assignment) -> dict[str, Any]:
@@ -210,7 +210,7 @@ def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Call
     grades = sorted((_as_grade(s) for s in subjects), key=lambda g: g.submission)
     ordered = [g.result for g in grades]
     graded = [r for r in ordered if r.status is SubmissionStatus.GRADED]
-    isolation = Counter(w for r in ordered for w in r.provenance.get("sandbox", {}).get("warnings", []))
+    isolation = Counter(w for r in ordered if r.provenance is not None for w in r.provenance.sandbox_warnings)
     return {
         "isolation": sorted(isolation.items()),
         "rows": [_overview_row(g, href) for g in grades],

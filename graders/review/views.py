@@ -64,7 +64,7 @@ def flags(grade: Grade) -> tuple[str, ...]:
         found.append("timeout")
     if result.status is SubmissionStatus.ERROR:
         found.append("error")
-    if result.provenance.get("sandbox", {}).get("warnings"):
+    if result.provenance is not None and result.provenance.sandbox_warnings:
         found.append("sandbox warning")
     if any(q.stale for q in grade.questions):
         found.append("answer changed since marked")

@@ -207,10 +207,10 @@ def test_cluster_grades_like_the_local_path_without_a_shared_filesystem(cluster,
         results = grade_folder(corpus, out_dir=grader / "reports", config=config, executor=executor)
 
     assert verdicts(results) == local
-    ran_on = {r.provenance["executor"] for r in results if r.status.value == "graded"}
+    ran_on = {r.provenance.executor for r in results if r.status.value == "graded"}
     assert len(ran_on) == 2 and all(name.startswith("warm, Dask worker tcp://127.0.0.1:") for name in ran_on), ran_on  # both took part
     solution = next(r for r in results if r.submission == "solution")
-    assert solution.provenance["sandbox"]["warnings"] == []  # the worker's sandbox is whole
+    assert solution.provenance.sandbox["warnings"] == []  # the worker's sandbox is whole
 
     # Resume: a second run reuses every result (the cache), and submits nothing to the cluster.
     written = {p: p.stat().st_mtime_ns for p in (grader / "reports").glob("*/results.json")}
@@ -259,7 +259,7 @@ def test_a_submission_that_kills_every_worker_is_an_error_and_the_batch_complete
     killer = results["worker-killer"]
     assert killer.status.value == "error"
     assert "every Dask worker that ran it died" in killer.message
-    assert killer.provenance["cache_key"] == ""  # tried again next run
+    assert killer.provenance.cache_key == ""  # tried again next run
     assert (results["solution"].status.value, results["solution"].score) == ("graded", results["solution"].max_score)
 
 

@@ -23,11 +23,12 @@ from assignments.a10.checks import CHECKS
 from graders.errors import UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
-from graders.gradebook.store import Gradebook, ManualEntry, RunInfo
+from graders.gradebook.store import Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
+from tests.provenance import provenance
 from tests.report.test_render import BROKEN, result
 
-INFO = RunInfo("0.1.0", "fp", "ref", "2.14.1", {"seed": 1})
+INFO = provenance()
 CANVAS_IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 GRADESCOPE_VISIBILITY = {"hidden", "after_due_date", "after_published", "visible"}
 

@@ -27,10 +27,24 @@ from graders.results import (
     capped,
 )
 from tests.gradebook.test_store import INFO, OBSERVE, answered
+from tests.provenance import provenance
 from tests.report.test_render import SEED, result
 
 HUGE = 20_000_000  # the reported answer: 20 MB
 NOTE = "… [truncated: "
+# What the grader of schema 1 recorded of its settings (as in tests/fixtures/legacy/before-seam).
+SCHEMA_1_SETTINGS = {
+    "batch_size": 64,
+    "cell_timeout": 120.0,
+    "disk_bytes": 536870912,
+    "epochs": 1,
+    "hidden": True,
+    "memory_bytes": 2147483648,
+    "notebook_timeout": 900.0,
+    "scoring": "per-mistake",
+    "seed": 1,
+    "train_size": 256,
+}
 
 
 def huge_text(size: int) -> str:
@@ -117,7 +131,10 @@ def stored_bytes(path: Path) -> int:
 
 def class_of(count: int, attempt: int = 0) -> list[SubmissionResult]:
     """A class whose answers are at the cap (the heaviest results a run can store)."""
-    return [replace(answered(f"student-{i:03d}", huge_text(MAX_ANSWER_CHARS)), provenance={"attempt": attempt}) for i in range(count)]
+    return [
+        replace(answered(f"student-{i:03d}", huge_text(MAX_ANSWER_CHARS)), provenance=provenance(seconds=float(attempt)))
+        for i in range(count)
+    ]
 
 
 def test_unchanged_regrades_add_a_small_row_each_and_a_changed_one_stores_its_results(tmp_path):
@@ -179,7 +196,7 @@ def test_a_gradebook_written_before_schema_2_is_migrated_and_its_history_kept(tm
         db.execute(
             "INSERT INTO runs (kind, started_at, grader_version, grader_fingerprint, reference_hash, torch, settings, seed)"
             " VALUES ('grade', '2024-01-01T00:00:00.000000+00:00', '0.1.0', 'fp-one', 'ref-one', '2.14.1', ?, 1)",
-            (json.dumps(INFO.settings, sort_keys=True),),
+            (json.dumps(SCHEMA_1_SETTINGS, sort_keys=True),),
         )
         db.execute(
             "INSERT INTO submissions (run_id, submission, sha256, status, score, max_score, result) VALUES (1, 'ann', ?, 'graded', ?, 12, ?)",

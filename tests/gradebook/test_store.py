@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -14,15 +15,17 @@ from pathlib import Path
 import pytest
 
 from graders.errors import CorruptGradebook, FolderBusy, UsageError
-from graders.gradebook import store
+from graders.gradebook import schema, store
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import FILENAME, Gradebook, ManualEntry, RunInfo
+from graders.gradebook.store import FILENAME, Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
+from graders.settings import CourseSecretSeed
 from tests.gradebook.unusable import UNUSABLE, real_gradebook, write_unusable
+from tests.provenance import provenance
 from tests.report.test_render import BROKEN, SEED, SOLUTION, result
 
 ROOT = Path(__file__).resolve().parents[2]
-INFO = RunInfo("0.1.0", "fp-one", "ref-one", "2.14.1", {"seed": 1, "cell_timeout": 120.0})
+INFO = provenance()
 OBSERVE = "What do you observe?"
 
 
@@ -122,7 +125,7 @@ def test_history_after_three_runs_says_what_changed_and_why(book):
     book.record_run([changed], info=INFO)
     book.set_override("ann", "experiment.kl_tradeoff", score=0.0, reason="copied plot", by="prof")
     book.set_manual([ManualEntry("ann", "kl_observe", 1.0)], by="ta")
-    book.record_run([changed], info=RunInfo("0.2.0", "fp-two", "ref-one", "2.14.1", {"seed": 2, "cell_timeout": 120.0}))
+    book.record_run([changed], info=provenance(grader_version="0.2.0", grader_fingerprint="fp-two", seed=2))
     history = book.history("ann")
     first, second, third = history.entries
     assert first.reasons == ("first run",) and first.automatic_score == 10.0
@@ -206,13 +209,14 @@ KILLED_WRITER = textwrap.dedent(
     from dataclasses import replace
     from itertools import count
     from pathlib import Path
-    from graders.gradebook.store import Gradebook, RunInfo
+    from graders.gradebook.store import Gradebook
+    from tests.provenance import provenance
     from tests.report.test_render import result
     results = [result(f"student-{i:03d}") for i in range(300)]
-    info = RunInfo("0.1.0", "fp", "ref", "2.14.1", {"seed": 1})
+    info = provenance()
     with Gradebook.open(Path(sys.argv[1]), create=True) as book:
         for attempt in count():  # every run's results differ, so every run stores them all
-            run = book.record_run([replace(r, provenance={"attempt": attempt}) for r in results], info=info)
+            run = book.record_run([replace(r, provenance=provenance(seconds=float(attempt))) for r in results], info=info)
             print(run.id, flush=True)
     """
 )
@@ -252,3 +256,42 @@ def test_a_submission_whose_file_or_score_changed_since_the_run_before_is_flagge
     assert book.grade("ann").changed and not book.grade("bob").changed
     book.record_run([resubmitted, same], info=INFO)  # nothing new since the run before
     assert not any(grade.changed for grade in book.grades())
+
+
+LEGACY = ROOT / "tests" / "fixtures" / "legacy"
+
+
+@pytest.mark.parametrize(("era", "assignment"), [("before-seam", None), ("after-seam", "assignment-10")])
+def test_a_gradebook_written_before_typed_provenance_is_migrated_and_reads(tmp_path, era, assignment):
+    """Real files: written by `grader grade` (and `rescore`) at 762e862 and 04d5c18 (tests/fixtures/legacy/README.md)."""
+    shutil.copy(LEGACY / era / FILENAME, tmp_path / FILENAME)
+    with sqlite3.connect(tmp_path / FILENAME) as db:
+        columns = [json.loads(settings) for (settings,) in db.execute("SELECT settings FROM runs ORDER BY id")]
+    with Gradebook.open(tmp_path) as book:
+        old = book.runs()
+        assert [run.info.settings.assignment_id for run in old] == [assignment] * len(old)
+        assert [run.info.settings.seed for run in old] == [CourseSecretSeed(c["seed"].removeprefix("course secret ")) for c in columns]
+        assert book.assignment.id == "assignment-10"  # recorded, or (before the seam) the one installed
+        graded = book.grades()
+        new = book.record_run([grade.result for grade in graded], info=provenance())
+        assert book.runs() == (*old, new)
+        assert [grade.result for grade in book.grades()] == [grade.result for grade in graded]  # the same, under a typed run
+        reasons = book.history(graded[0].submission).entries[-1].reasons
+    assert any(reason.startswith("new settings (seed") for reason in reasons), reasons
+    with sqlite3.connect(tmp_path / FILENAME) as db:
+        assert schema.version(db) == schema.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("stored", ["{not json", '{"format": 1}', '{"format": 1, "settings": 3}', "[]"])
+def test_a_run_with_damaged_provenance_is_a_corrupt_gradebook_naming_the_run(book, stored):
+    book.record_run([SEED], info=INFO)
+    with sqlite3.connect(book.path) as db:
+        db.execute("UPDATE runs SET provenance = ?", (stored,))
+    with pytest.raises(CorruptGradebook, match="is damaged: run 1 has an unreadable provenance"):
+        book.runs()
+
+
+def test_a_run_records_its_provenance_whole(book):
+    ran = provenance(seed=7, assignment_version="2", executor="cold")
+    book.record_run([SEED], info=ran)
+    assert book.runs()[0].info == ran and book.assignment.id == "assignment-10"

@@ -10,16 +10,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from graders.gradebook import schema
-from graders.gradebook.store import FILENAME, Gradebook, RunInfo
+from graders.gradebook.store import FILENAME, Gradebook
+from tests.provenance import provenance
 from tests.report.test_render import SEED, SOLUTION
-
-INFO = RunInfo("0.1.0", "fp-one", "ref-one", "2.14.1", {"seed": 1, "cell_timeout": 120.0})
 
 
 def real_gradebook(reports: Path) -> Path:
     """A gradebook with one run of two students, closed (its WAL checkpointed into the file)."""
     with Gradebook.open(reports, create=True) as book:
-        book.record_run([SEED, SOLUTION], info=INFO)
+        book.record_run([SEED, SOLUTION], info=provenance())
     return reports / FILENAME
 
 

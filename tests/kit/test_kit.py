@@ -534,7 +534,7 @@ def test_cold_kernels_import_the_check_stub_and_the_work_dir_as_the_warm_path_do
     config = GradingConfig(seed=PUBLIC_SEED, hidden=False, cell_timeout=60.0, jobs=2, data_dir=grading_data, cold=True)
     cold = {r.submission: r for r in grade_folder(folder, out_dir=tmp_path / "out", config=config)}
     for name in COLD_TRAPS:
-        assert cold[name].provenance["executor"] == "cold"
+        assert cold[name].provenance.executor == "cold"
         assert [(c.id, c.status, c.misconceptions) for c in cold[name].checks] == [
             (c.id, c.status, c.misconceptions) for c in grader_verdicts[name].checks
         ], name
@@ -604,7 +604,7 @@ def test_the_grader_reads_which_kit_a_notebook_was_checked_with(kit, grading_dat
     nbformat.write(forged, str(folder / "forged.ipynb"))
     config = GradingConfig(seed=PUBLIC_SEED, hidden=False, cell_timeout=CELL_TIMEOUT, jobs=1, data_dir=grading_data)
     results = {r.submission: r for r in grade_folder(folder, out_dir=tmp_path / "out", config=config)}
-    assert results["checked"].provenance["kit"] == kit.hash and results["forged"].provenance["kit"] == ""
+    assert results["checked"].provenance.kit == kit.hash and results["forged"].provenance.kit == ""
     assert f"Self-checked with student kit {kit.hash}." in (tmp_path / "out" / "checked" / "report.html").read_text(encoding="utf-8")
     assert "Self-checked" not in (tmp_path / "out" / "forged" / "report.html").read_text(encoding="utf-8")
 

@@ -202,7 +202,7 @@ def test_a_regrade_that_runs_nothing_imports_no_torch_and_starts_no_zygote(grade
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert run.stdout.split() == ["0", "False", "False", "False"], run.stdout + run.stderr
-    unkeyed = {name for name, r in results.items() if not r.provenance.get("cache_key")}  # not a notebook file at all: read again
+    unkeyed = {name for name, r in results.items() if not r.provenance.cache_key}  # not a notebook file at all: read again
     assert {p.parent.name: p.stat().st_mtime_ns for p in out.glob("*/results.json") if p.parent.name not in unkeyed} == {
         name: mtime for name, mtime in before.items() if name not in unkeyed
     }

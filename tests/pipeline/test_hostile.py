@@ -182,7 +182,7 @@ def test_a_lookup_table_for_the_public_inputs_earns_what_a_stub_earns(batch):
 
 def test_every_result_records_that_the_sandbox_held(batch):
     _, results = batch
-    sandbox = results["solution"].provenance["sandbox"]
+    sandbox = results["solution"].provenance.sandbox
     assert sandbox["network_isolated"] and sandbox["filesystem_isolated"], sandbox
     assert sandbox["warnings"] == []
 
@@ -288,7 +288,7 @@ def test_the_notebook_sees_only_the_allow_listed_view(batch):
     result = batch[1]["look-around"]
     assert not leaked(result), result.cell_errors
     assert result.cell_errors == () and result.score == 12
-    view = result.provenance["sandbox"]["filesystem"]
+    view = result.provenance.sandbox["filesystem"]
     assert not [line for line in view if str(ROOT) in line and ".venv" not in line]  # neither the repository nor the harness
 
 
@@ -315,7 +315,7 @@ def test_output_caps_lifted_inside_the_child_still_hold_in_the_grader(batch):
 def test_a_malformed_outcome_is_one_notebooks_problem(batch, name):
     result = batch[1][name]
     assert "exited early" in result.message and result.status.value == "graded"
-    assert result.provenance["sandbox"]["filesystem_isolated"] is True  # the report is not the notebook's to forge
+    assert result.provenance.sandbox["filesystem_isolated"] is True  # the report is not the notebook's to forge
 
 
 def test_a_cpu_heavy_notebook_keeps_full_marks_beside_one_that_hogs_every_cpu(tmp_path, grading_data):
@@ -327,7 +327,7 @@ def test_a_cpu_heavy_notebook_keeps_full_marks_beside_one_that_hogs_every_cpu(tm
     results = {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "out", config=config)}
     heavy = results["cpu-heavy"]
     assert heavy.score == 12, (failing(heavy), heavy.message)
-    assert "cpu" in heavy.provenance["sandbox"]["cpu_limit"] or heavy.provenance["sandbox"]["cpu_limit"] == "none"
+    assert "cpu" in heavy.provenance.sandbox["cpu_limit"] or heavy.provenance.sandbox["cpu_limit"] == "none"
 
 
 def test_a_cold_kernel_sees_only_the_view_and_a_clean_environment(tmp_path, grading_data, monkeypatch):
@@ -339,7 +339,7 @@ def test_a_cold_kernel_sees_only_the_view_and_a_clean_environment(tmp_path, grad
     (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**COLD, data_dir=grading_data))
     assert not leaked(result) and cell_error_names(result) == ["RuntimeError"], result.cell_errors
     assert "HOME" in result.cell_errors[0].evalue and SECRET_VALUE not in result.cell_errors[0].evalue
-    assert result.score == 12 and result.provenance["sandbox"]["warnings"] == []
+    assert result.score == 12 and result.provenance.sandbox["warnings"] == []
     assert [p for p in (tmp_path / "out").rglob("*") if p.is_file() and SECRET_VALUE.encode() in p.read_bytes()] == []
 
 

@@ -173,9 +173,7 @@ def test_a_full_disk_stops_only_the_notebook_that_filled_it(batch):
     assert [e.ename for e in result.cell_errors] == ["OSError"] and "No space left" in result.cell_errors[0].evalue
     assert f"{DISK_MIB} MiB" in result.cell_errors[0].evalue  # it says what the limit is
     assert result.score == 12  # its functions still count
-    assert result.provenance["sandbox"]["filesystem"] and any(
-        f"({DISK_MIB} MiB)" in line for line in result.provenance["sandbox"]["filesystem"]
-    )
+    assert result.provenance.sandbox["filesystem"] and any(f"({DISK_MIB} MiB)" in line for line in result.provenance.sandbox["filesystem"])
 
 
 def test_a_child_holds_nothing_of_its_neighbours(batch):

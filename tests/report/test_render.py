@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -14,6 +15,7 @@ from assignments.a10.checks import CHECKS
 from graders.report.render import write_class_overview, write_grades_csv, write_submission_report
 from graders.results import CellError, CheckResult, CheckStatus, DerivationAnswer, FreeTextAnswer, SubmissionResult, SubmissionStatus
 from reference.a10.misconceptions import CATALOG
+from tests.provenance import provenance
 
 HIDDEN_VALUE = "0.123456789-hidden"
 SCRIPT = "<script>document.title='pwned'</script>"
@@ -41,7 +43,7 @@ def result(name: str, failing: dict[str, tuple[str, ...]] | None = None, **extra
         max_score=12.0,
         sha256="ab" * 32,
         checks=checks,
-        provenance={"grader_version": "9.9", "reference_hash": "feedbeef", "seed": 4242, "seconds": 3.21},
+        provenance=provenance(grader_version="9.9", reference_hash="feedbeef", seed=4242, seconds=3.21),
         **extra,
     )
 
@@ -64,7 +66,7 @@ BROKEN = SubmissionResult(
     "",
     tuple(CheckResult(c.id, CheckStatus.ERROR, 0.0, c.points, NOT_A_NOTEBOOK) for c in CHECKS),
     message=NOT_A_NOTEBOOK,
-    provenance={"grader_version": "9.9", "reference_hash": None},
+    provenance=provenance(grader_version="9.9", reference_hash=""),
 )
 # Every string a notebook controls, carrying markup.
 HOSTILE = result(
@@ -232,7 +234,7 @@ def test_overview_warns_loudly_when_isolation_was_incomplete(tmp_path):
     weak = SubmissionResult(
         **{
             **SOLUTION.__dict__,
-            "provenance": {**SOLUTION.provenance, "sandbox": {"warnings": ["network NOT isolated: unshare failed (EPERM)"]}},
+            "provenance": replace(SOLUTION.provenance, sandbox={"warnings": ["network NOT isolated: unshare failed (EPERM)"]}),
         }
     )
     page = overview([weak, result("erin")], tmp_path)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from graders.gradebook.store import Gradebook, ManualEntry, RunInfo
+from graders.gradebook.store import Gradebook, ManualEntry
 from graders.report.render import publish
 from graders.results import FreeTextAnswer
+from tests.provenance import provenance
 from tests.report.test_render import SCRIPT, SEED, result
 
-INFO = RunInfo("0.1.0", "fp", "ref", "2.14.1", {"seed": 1})
+INFO = provenance()
 
 
 def test_published_reports_show_overrides_marks_and_what_is_pending(tmp_path):

@@ -18,6 +18,7 @@ import pytest
 from graders.gradebook import record_run
 from graders.report.render import publish
 from graders.results import FreeTextAnswer, SubmissionResult
+from tests.provenance import provenance
 from tests.report.test_render import BROKEN, HOSTILE, SEED, SOLUTION, result
 
 # Each of these, if it ever ran, leaves a trace the tests look for: a dialog, a changed title, a global.
@@ -84,9 +85,7 @@ def make_graded(root: Path) -> Graded:
     for graded_result in results:
         graded_result.write(root / graded_result.submission / "results.json")
     nbformat.write(hostile_notebook(), root / MALLORY.submission / "executed.ipynb")
-    record_run(
-        root, results, {"grader_version": "9.9", "grader_fingerprint": "f00d", "reference_hash": "feedbeef", "settings": {"seed": 1}}
-    )
+    record_run(root, results, provenance(grader_version="9.9", grader_fingerprint="f00d", reference_hash="feedbeef"))
     publish(root)  # report.html, index.html, grades.csv from the gradebook, as `grader grade` does
     return Graded(root, results)
 
