@@ -22,9 +22,8 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -177,8 +176,7 @@ _NUMPY_PRINT = {"precision": 8, "threshold": 1000, "edgeitems": 3, "linewidth": 
 _NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
 
 
-@dataclass(frozen=True)
-class _Settings:
+class _Settings(NamedTuple):  # not a dataclass: exec'd from source, this module is in no sys.modules
     """The process-wide settings a notebook can change that alter what torch computes or how values print.
 
     Read and written through torch's C extension (`torch._C`), not the `torch.*` names, which a
@@ -233,8 +231,7 @@ class _Settings:
         torch._tensor_str.set_printoptions(**self.torch_print)
 
 
-@dataclass(frozen=True)
-class _Streams:
+class _Streams(NamedTuple):
     """The global random streams a function can draw from: torch's CPU generator, numpy's and Python's."""
 
     torch: Any
