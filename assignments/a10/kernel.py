@@ -8,6 +8,7 @@ very same `train_once` with the reference loss and each variant's (assignments.a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -89,16 +90,24 @@ class _ShapeAdapter:
 
 
 def train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: float, spec: Mapping[str, Any]) -> Any:
-    """One training run: (x_hat, mu, logvar) on the held-out images; the grader runs this very function with the reference loss."""
+    """One training run: (x_hat, mu, logvar) on the held-out images; the grader runs this very function with the reference loss.
+
+    Its randomness (initial weights, the noise of z) comes from its own generator, through torch's C
+    extension rather than the `torch.*` names a notebook can replace (`torch.manual_seed = ...`), so
+    neither a notebook's random streams nor what its loss draws changes the grader's model; the model
+    and its data are float32 on the CPU whatever the notebook set as defaults.
+    """
     import torch
     from torch import nn
 
-    torch.manual_seed(spec["seed"])
+    generator = torch._C.Generator()
+    generator.manual_seed(spec["seed"])
     latent, hidden = spec["latent"], spec["hidden"]
-    encoder = nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
-    decoder = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, 784), nn.Sigmoid())
+    encoder = nn.Sequential(_linear(784, hidden, generator), nn.ReLU(), _linear(hidden, 2 * latent, generator))
+    decoder = nn.Sequential(_linear(latent, hidden, generator), nn.ReLU(), _linear(hidden, 784, generator), nn.Sigmoid())
     params = list(encoder.parameters()) + list(decoder.parameters())
     optimiser = torch.optim.Adam(params, lr=spec["lr"])
+    train, held_out = train.to(dtype=torch.float32, device="cpu"), held_out.to(dtype=torch.float32, device="cpu")
     batch = spec["batch_size"]
     for step in range(spec["steps"]):
         start = (step * batch) % train.shape[0]
@@ -106,7 +115,8 @@ def train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: f
         # The encoder gives the log of the standard deviation: the loss gets the log-variance it
         # expects, and this file, which students can read, holds no line of their sampler.
         mu, log_scale = encoder(x).chunk(2, dim=1)
-        z = torch.addcmul(mu, log_scale.exp(), torch.randn_like(mu))
+        noise = torch._C._VariableFunctions.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        z = torch.addcmul(mu, log_scale.exp(), noise)
         loss = loss_fn(x.view(-1, 1, 28, 28), decoder(z), mu, 2 * log_scale, kl_loss_weight=weight)
         optimiser.zero_grad()
         loss.backward()
@@ -115,3 +125,17 @@ def train_once(loss_fn: Callable[..., Any], train: Any, held_out: Any, weight: f
         mu, log_scale = encoder(held_out).chunk(2, dim=1)
         x_hat = decoder(mu)
     return (x_hat.to(torch.float16), mu, 2 * log_scale)
+
+
+def _linear(inputs: int, outputs: int, generator: Any) -> Any:
+    """A float32 CPU `nn.Linear` initialised from `generator` by torch's own rule for it (weight and bias
+    uniform in ±1/√inputs), drawn in the order `nn.Linear` draws them."""
+    import torch
+    from torch import nn
+
+    layer = nn.Linear(inputs, outputs, dtype=torch.float32, device="cpu")
+    bound = 1 / math.sqrt(inputs)
+    with torch.no_grad():
+        for parameter in (layer.weight, layer.bias):
+            torch._C.TensorBase.uniform_(parameter, -bound, bound, generator=generator)
+    return layer

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import base64
 import math
+import random
 import signal
 import time
 import traceback
+import warnings
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -159,6 +162,145 @@ def _torch_from(data: Any) -> Any:
     return value
 
 
+# ----------------------------------------------------------------------------- known state
+
+# The settings the grader's calls and experiment run under: torch's and numpy's own defaults, and the
+# one thread every sandboxed kernel starts with (OMP_NUM_THREADS=1): a notebook that asks for 64
+# threads on a two-core cgroup would otherwise train the experiment oversubscribed.
+_KNOWN_THREADS = 1
+_UNSEEDED = 0  # the probe's random streams before a call names a seed
+# Printing bounds the repr `encode` takes of a value it cannot encode: `threshold=sys.maxsize`, common
+# at the top of notebooks, would otherwise build a huge array's whole text before it is cut.
+_TORCH_PRINT = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+_NUMPY_PRINT = {"precision": 8, "threshold": 1000, "edgeitems": 3, "linewidth": 75, "formatter": None}
+_NUMPY_ERRORS = {"divide": "warn", "over": "warn", "under": "ignore", "invalid": "warn"}
+
+
+class _Settings(NamedTuple):  # not a dataclass: exec'd from source, this module is in no sys.modules
+    """The process-wide settings a notebook can change that alter what torch computes or how values print.
+
+    Read and written through torch's C extension (`torch._C`), not the `torch.*` names, which a
+    notebook can replace (`torch.set_default_dtype = ...`).
+    """
+
+    dtype: Any
+    grad: bool
+    deterministic: tuple[bool, bool]  # (on, warn only)
+    anomaly: tuple[bool, bool]  # (on, check NaN)
+    threads: int
+    matmul_precision: str
+    mkldnn: bool
+    numpy_errors: Any  # numpy's own typed dict
+    numpy_print: Mapping[str, Any]
+    torch_print: Mapping[str, Any]
+
+    @classmethod
+    def known(cls, torch: Any) -> _Settings:
+        return cls(
+            torch.float32, True, (False, False), (False, True), _KNOWN_THREADS, "highest", True, _NUMPY_ERRORS, _NUMPY_PRINT, _TORCH_PRINT
+        )
+
+    @classmethod
+    def read(cls, torch: Any) -> _Settings:
+        c = torch._C
+        return cls(
+            dtype=c.get_default_dtype(),
+            grad=c.is_grad_enabled(),
+            deterministic=(c._get_deterministic_algorithms(), c._get_deterministic_algorithms_warn_only()),
+            anomaly=(c.is_anomaly_enabled(), c.is_anomaly_check_nan_enabled()),
+            threads=c.get_num_threads(),
+            matmul_precision=c._get_float32_matmul_precision(),
+            mkldnn=c._get_mkldnn_enabled(),
+            numpy_errors=np.geterr(),
+            numpy_print=np.get_printoptions(),
+            torch_print=torch._tensor_str.get_printoptions(),
+        )
+
+    def apply(self, torch: Any) -> None:
+        c = torch._C
+        c._set_default_dtype(self.dtype)
+        c._set_grad_enabled(self.grad)
+        c._set_deterministic_algorithms(self.deterministic[0], warn_only=self.deterministic[1])
+        c.set_anomaly_enabled(*self.anomaly)
+        if c.get_num_threads() != self.threads:  # resizing the pool is not free; most calls keep it
+            c.set_num_threads(self.threads)
+        c._set_float32_matmul_precision(self.matmul_precision)
+        c._set_mkldnn_enabled(self.mkldnn)
+        np.seterr(**self.numpy_errors)
+        np.set_printoptions(**self.numpy_print)
+        torch._tensor_str.set_printoptions(**self.torch_print)
+
+
+class _Streams(NamedTuple):
+    """The global random streams a function can draw from: torch's CPU generator, numpy's and Python's."""
+
+    torch: Any
+    numpy: Any
+    python: Any
+
+    @classmethod
+    def read(cls, torch: Any) -> _Streams:
+        return cls(torch._C.default_generator.get_state(), np.random.get_state(), random.getstate())
+
+    @classmethod
+    def seeded(cls, torch: Any, seed: int) -> _Streams:
+        generator = torch._C.Generator()
+        generator.manual_seed(seed)  # the CPU stream `torch.manual_seed(seed)` gives
+        python = random.Random(seed)  # noqa: S311 - a sampling stream, no secret
+        return cls(generator.get_state(), np.random.RandomState(seed % 2**32).get_state(), python.getstate())
+
+    def apply(self, torch: Any) -> None:
+        torch._C.default_generator.set_state(self.torch)
+        np.random.set_state(self.numpy)
+        random.setstate(self.python)
+
+
+class KnownState:
+    """Around each call of a student's function and around the experiment: a known state in, the notebook's back out.
+
+    A notebook may leave the process in any state (`torch.set_default_dtype(torch.float64)`, a
+    default device, grad mode off, deterministic algorithms, anomaly detection, thread counts, print
+    options, numpy's error mode, warnings as errors): the grader's inputs and its experiment's model
+    must not change with it, and the notebook's own settings must be as it left them afterwards
+    (the student kit's `check()` runs this in the student's session). Torch function modes (the
+    default device, an entered `torch.device(...)`) are lifted off and put back.
+
+    The random streams are the probe's own: a call that names a seed starts them from that seed, a
+    call that names none continues where the probe's previous call left them (a repeat), and the
+    notebook's streams are put back in between.
+
+    What remains possible: a notebook that replaces torch's C functions, its modules, optimisers or
+    Tensor methods still changes what runs in its process. It can change only its own values, which
+    a notebook's process could forge anyway; nothing here is trusted for more than fairness.
+    """
+
+    def __init__(self) -> None:
+        self._streams: _Streams | None = None
+
+    @contextmanager
+    def around(self, seed: int | None) -> Iterator[None]:
+        import torch
+
+        notebook, notebook_streams = _Settings.read(torch), _Streams.read(torch)
+        modes = [torch._C._pop_torch_function_stack() for _ in range(torch._C._len_torch_function_stack())]
+        try:
+            with warnings.catch_warnings(), torch._C._InferenceMode(False):
+                warnings.simplefilter("default")
+                _Settings.known(torch).apply(torch)
+                if seed is not None or self._streams is None:
+                    self._streams = _Streams.seeded(torch, _UNSEEDED if seed is None else seed)
+                self._streams.apply(torch)
+                try:
+                    yield
+                finally:
+                    self._streams = _Streams.read(torch)
+        finally:
+            notebook.apply(torch)
+            notebook_streams.apply(torch)
+            for mode in reversed(modes):
+                torch._C._push_on_torch_function_stack(mode)
+
+
 # ----------------------------------------------------------------------------- calls
 
 
@@ -231,8 +373,11 @@ def _error(kind: str, exc: BaseException | None = None, message: str = "") -> di
     return {"ok": False, "error": error}
 
 
-def run_call(namespace: Mapping[str, Any], call: Mapping[str, Any], inputs: list[Any], limit: float) -> dict[str, Any]:
-    """One call of one student function; every failure becomes data, never an exception.
+def run_call(
+    namespace: Mapping[str, Any], call: Mapping[str, Any], inputs: list[Any], limit: float, state: KnownState | None = None
+) -> dict[str, Any]:
+    """One call of one student function, in a known state (`state`'s: a request's calls share its random streams);
+    every failure becomes data, never an exception.
 
     A call marked `reshape_x_on_error` (the loss: the handout passes x as (B, 1, 28, 28) and x_hat as
     (B, 784)) that raises is tried once more with x reshaped to x_hat's shape; a value from that retry
@@ -241,10 +386,13 @@ def run_call(namespace: Mapping[str, Any], call: Mapping[str, Any], inputs: list
     function = namespace.get(call["function"])
     if not callable(function):
         return _error("missing", message=f"no function named {call['function']!r} is defined")
-    outcome = _call_once(function, call, inputs, limit, reshape_x=False)
+    state = state or KnownState()
+    with state.around(call.get("seed")):
+        outcome = _call_once(function, call, inputs, limit, reshape_x=False)
     if outcome["ok"] or not call.get("reshape_x_on_error") or outcome["error"]["kind"] != "exception":
         return outcome
-    retry = _call_once(function, call, inputs, limit, reshape_x=True)
+    with state.around(call.get("seed")):  # seeded as the first try was, or continuing its stream
+        retry = _call_once(function, call, inputs, limit, reshape_x=True)
     if not retry["ok"]:
         return outcome  # the error with the handout's shapes is the one that tells the student most
     return {**retry, "reshaped_x": outcome["error"]}
@@ -254,15 +402,11 @@ def _call_once(
     function: Callable[..., Any], call: Mapping[str, Any], inputs: list[Any], limit: float, *, reshape_x: bool
 ) -> dict[str, Any]:
     try:
-        import torch
-
         # Decoded afresh for every call: a function that edits its inputs in place harms only itself.
         args = [_torch_from(arg) for arg in inputs]
         if reshape_x:
             args[0] = args[0].reshape(args[1].shape)
         kwargs = {key: _torch_from(value) for key, value in call.get("kwargs", {}).items()}
-        if call.get("seed") is not None:
-            torch.manual_seed(call["seed"])
         started = time.perf_counter()
         result = _call_with_limit(function, args, kwargs, limit)
         seconds = time.perf_counter() - started
@@ -282,11 +426,15 @@ def _call_once(
 def run_probes(namespace: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
     limit = float(request["call_time_limit"])
     results: dict[str, Any] = {"runtime_version": RUNTIME_VERSION, "calls": {}}
+    state = KnownState()
     for call in request["calls"]:
-        results["calls"][call["id"]] = run_call(namespace, call, request["inputs"][call["inputs"]], limit)
+        results["calls"][call["id"]] = run_call(namespace, call, request["inputs"][call["inputs"]], limit, state)
     if request.get("experiment"):
         kernel = assignment_kernel(request["kernel"])
-        with TimeLimit(float(request["experiment_time_limit"]), lambda: ProbeTimeout(request["experiment_timeout_message"])):
+        with (
+            state.around(seed=None),
+            TimeLimit(float(request["experiment_time_limit"]), lambda: ProbeTimeout(request["experiment_timeout_message"])),
+        ):
             results["experiment"] = kernel["run_experiment"](namespace, request["experiment"], TOOLS)
     return results
 
