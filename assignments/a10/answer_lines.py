@@ -357,9 +357,9 @@ def _piece_at(math: str, index: int) -> tuple[str, int]:
                 end += 1
             return marker + "{" + "".join(script[c] for c in math[index:end]) + "}", end
     piece = _symbol(ch)
-    if index + 1 < len(math) and math[index + 1] in _ACCENTS:
+    if ch not in _ACCENTS and index + 1 < len(math) and math[index + 1] in _ACCENTS:
         return f"{_ACCENTS[math[index + 1]]}{{{piece}}}", index + 2  # one accent: a second one stays, unreadable
-    return piece, index + 1
+    return piece, index + 1  # an accent over nothing, or over a script, stays: unreadable
 
 
 def _symbol(ch: str) -> str:
@@ -369,7 +369,7 @@ def _symbol(ch: str) -> str:
 
 
 def _command_state(state: str, piece: str) -> str:
-    """After `piece`: "command" inside a command's name (`\mu`, not `\\` and a letter), "backslash" after an
+    r"""After `piece`: "command" inside a command's name (`\mu`, not `\\` and a letter), "backslash" after an
     unescaped `\\`, else ""."""
     for ch in piece:
         if ch == "\\":
