@@ -357,9 +357,11 @@ def _piece_at(math: str, index: int) -> tuple[str, int]:
                 end += 1
             return marker + "{" + "".join(script[c] for c in math[index:end]) + "}", end
     piece = _symbol(ch)
-    if ch not in _ACCENTS and index + 1 < len(math) and math[index + 1] in _ACCENTS:
-        return f"{_ACCENTS[math[index + 1]]}{{{piece}}}", index + 2  # one accent: a second one stays, unreadable
-    return piece, index + 1  # an accent over nothing, or over a script, stays: unreadable
+    # One accent over one character. A second one, one over a script or a `}` (which a rewrite ends with, so
+    # a second pass changes nothing) stays as it is, and unreadable.
+    if ch not in _ACCENTS and ch != "}" and index + 1 < len(math) and math[index + 1] in _ACCENTS:
+        return f"{_ACCENTS[math[index + 1]]}{{{piece}}}", index + 2
+    return piece, index + 1
 
 
 def _symbol(ch: str) -> str:
