@@ -308,9 +308,9 @@ _SYMBOLS = {
     **dict.fromkeys("·⋅∙", "\\cdot"),
     "×": "\\times",
     "÷": "\\div",
-    "∗": "*",
+    "\N{ASTERISK OPERATOR}": "*",
     "−": "-",
-    "⁄": "/",
+    "\N{FRACTION SLASH}": "/",
     "√": "\\sqrt",  # the sign only, as in MathJax: √{…} and √(…) are its argument, √ᾱ₃ x₀ roots ᾱ₃ alone
     "∛": "\\sqrt[3]",
     "∜": "\\sqrt[4]",
@@ -324,7 +324,9 @@ _SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒ�
 _SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵗᵀ", "0123456789+-=()nitT", strict=True))
 # Combining marks over the character before them: ᾱ is α + U+0304 (or U+0305, an overline) as often as U+1FB1.
 _ACCENTS = {"\u0304": "\\bar", "\u0305": "\\bar", "\u0302": "\\hat", "\u0303": "\\tilde", "\u0307": "\\dot"}
-_MATH_ALPHANUMERICS = range(0x1D400, 0x1D800)  # 𝐈, 𝐱, 𝛍, 𝚺, 𝟎: bold and italic letters, read as the letter
+_MATH_ALPHANUMERICS = range(0x1D400, 0x1D800)  # bold, italic, double-struck letters and digits (bold I, mu): as the plain one
+
+
 def math_as_latex(math: str) -> str:
     """The math with what students type for it in Unicode (μ, Σ, α, ᾱ, √, ·, ×, −, ∏, α₁, x₀, σ²) written
     as the LaTeX it renders like. ASCII stays as it is: LaTeX is unchanged, and a second pass changes nothing.
@@ -366,7 +368,7 @@ def _piece_at(math: str, index: int) -> tuple[str, int]:
 
 def _symbol(ch: str) -> str:
     if ord(ch) in _MATH_ALPHANUMERICS:
-        ch = unicodedata.normalize("NFKC", ch)  # 𝛍 → μ, 𝐈 → I, 𝟎 → 0; one character (an unassigned one stays)
+        ch = unicodedata.normalize("NFKC", ch)  # bold μ → μ, bold I → I; one character (an unassigned one stays)
     return _SYMBOLS.get(ch, ch)
 
 

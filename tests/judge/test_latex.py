@@ -159,10 +159,10 @@ NOTEBOOK_NOTATIONS = {
     "bar-defined-earlier": "Let $$ᾱₜ = ∏_{s=1}^{t} α_s.$$ Then $$μ = \\sqrt{ᾱ_t}\\,x_0$$ and $$Σ = (1 − ᾱ_t)\\mathbf{I}$$",
     "products-in-unicode-scripts": "$$μ = \\sqrt{∏ₛ₌₁³ αₛ}\\, x₀$$ $$Σ = 1 − ∏ₛ₌₁ᵗ αₛ$$",
     "boldsymbol-and-mathbf": "$$\\boldsymbol{μ} = \\sqrt{ᾱ_3}\\,\\mathbf{x}_0$$ $$\\mathbf{Σ} = (1-ᾱ_3)\\mathbf{I}$$",
-    "bold-unicode-letters": "$$𝛍 = √ᾱ₃ 𝐱₀$$ $$𝚺 = (1 − ᾱ₃)𝐈$$",
+    "bold-unicode-letters": "$$𝛍 = √ᾱ₃ 𝐱₀$$ $$𝚺 = (1 − ᾱ₃)\N{MATHEMATICAL BOLD CAPITAL I}$$",
     "aligned": "$$\\begin{aligned} μ_3 &= \\sqrt{α_3}\\sqrt{ᾱ_2}\\,x_0 \\\\ Σ_3 &= α_3(1 − ᾱ_2) + (1 − α_3) \\\\ &= 1 − ᾱ_3 \\end{aligned}$$",
     "split-over-lines": "$$μ = \\sqrt{α₁ α₂\n α₃}\n\\cdot x₀$$\n\n$$Σ =\n1 − α₁α₂α₃$$",
-    "identity-on-both-sides": "$$Σ·𝐈 = (1 − ᾱ₃)·𝐈$$ $$μ = ᾱ₃^{1/2} × x₀$$",
+    "identity-on-both-sides": "$$Σ·\N{MATHEMATICAL BOLD CAPITAL I} = (1 − ᾱ₃)·\N{MATHEMATICAL BOLD CAPITAL I}$$ $$μ = ᾱ₃^{1/2} × x₀$$",
     "variance-as-sigma-squared": "$$σ² = 1 − ᾱ₃$$ $$μ = (α₁α₂α₃)^½\\, x₀$$",
     "sigma-squared-with-step": "$$σ_t² = 1 − ᾱ_t$$ $$μ_t = \\sqrt{ᾱ_t} x_0$$",
     "inline-only": "So $μ = √ᾱ₃ x₀$ and $Σ = 1 − ᾱ₃$.",
@@ -182,7 +182,11 @@ def test_right_answers_in_real_notations_pass(markdown):
         ("$$μ = ᾱ₃ x₀$$ $$Σ = √(1 − ᾱ₃)$$", ("missing_sqrt",), ("std_for_variance",)),
         ("$$μ = √α₃ · x₀$$ $$Σ = 1 − α₃$$", ("last_alpha_only",), ("last_alpha_only",)),
         ("$$μ = √{∏ₛ₌₁⁴ αₛ} x₀$$ $$σ² = 1 − ᾱ₄$$", ("off_by_one_index",), ("off_by_one_index",)),
-        ("$$μ = √ᾱₜ$$ $$Σ·𝐈 = (1 − α₁α₂α₃α₄)·𝐈$$", ("missing_x0",), ("off_by_one_index",)),
+        (
+            "$$μ = √ᾱₜ$$ $$Σ·\N{MATHEMATICAL BOLD CAPITAL I} = (1 − α₁α₂α₃α₄)·\N{MATHEMATICAL BOLD CAPITAL I}$$",
+            ("missing_x0",),
+            ("off_by_one_index",),
+        ),
     ],
 )
 def test_wrong_answers_in_real_notations_name_the_mistake(markdown, mu, sigma):
@@ -206,7 +210,11 @@ def test_unicode_the_reader_does_not_know_is_an_error_naming_it(latex, fragment)
     assert verdict.status is ERROR and fragment in verdict.message, verdict.message
 
 
-UNREADABLE_TYPED = ["$$μ = √ᾱ₃ ε$$ $$Σ = 1 − ᾱ₃ Ж$$", "$$μ = √α₃ ≤ 1$$ $$Σ = 1 − γ$$", "$$μ = √ᾱ₃ x₀\u0304$$ $$Σ = 1 − ᾱ₃ ∞$$"]
+UNREADABLE_TYPED = [
+    "$$μ = √ᾱ₃ ε$$ $$Σ = 1 − ᾱ₃ Ж$$",
+    "$$μ = √α₃ ≤ 1$$ $$Σ = 1 − \N{GREEK SMALL LETTER GAMMA}$$",
+    "$$μ = √ᾱ₃ x₀\u0304$$ $$Σ = 1 − ᾱ₃ ∞$$",
+]
 
 
 @pytest.mark.parametrize("markdown", [*NOTEBOOK_NOTATIONS.values(), *UNREADABLE_TYPED])

@@ -349,7 +349,7 @@ DERIVATION_CASES = {
     # Typed in Unicode, as MathJax renders it like the LaTeX (issue 22, item 3).
     "derivation-unicode-greek-letters": "$$μ = \\sqrt{α_1 α_2 α_3}\\, x_0$$\n\n$$Σ = 1 − α_1 α_2 α_3$$",
     "derivation-unicode-throughout": "$$μ = √ᾱ₃ · x₀$$\n\n$$σ² = 1 − α\u0304₃$$",
-    "derivation-unicode-product-and-identity": "$$𝛍 = \\sqrt{∏ₛ₌₁³ αₛ}\\, 𝐱₀$$\n\n$$Σ·𝐈 = (1 − ᾱ₃)·𝐈$$",
+    "derivation-unicode-product-and-identity": "$$𝛍 = \\sqrt{∏ₛ₌₁³ αₛ}\\, 𝐱₀$$\n\n$$Σ·\N{MATHEMATICAL BOLD CAPITAL I} = (1 − ᾱ₃)·\N{MATHEMATICAL BOLD CAPITAL I}$$",
     "derivation-unicode-seed-mistake": "$$μ = α₃α₂α₁$$\n\n$$Σ = 1 − α₃α₂α₁$$",
     "derivation-unicode-unknown-symbol": "$$μ = √ᾱ₃ ε$$\n\n$$Σ = 1 − ᾱ₃ Ж$$",
 }
