@@ -345,7 +345,8 @@ def math_as_latex(math: str) -> str:
     return "".join(pieces)
 
 
-# The most characters one character becomes: an accent over the longest symbol (a run of n scripts becomes n + 3).
+# The most characters one character becomes: an accent over the longest symbol (with the space that may come
+# before a piece, a character gives at most 14 and a run of n scripts n + 3).
 _MAX_GROWTH = max(map(len, _ACCENTS.values())) + len("{}") + max(map(len, _SYMBOLS.values()))
 
 
@@ -401,7 +402,7 @@ _SUBSCRIPT = r"_(?:\{(?:[^{}]|\{[^{}]*\})*\}|\\[A-Za-z]+|[A-Za-z0-9])"
 _LHS_PATTERNS = {
     "mu": re.compile(rf"\\mu(?:{_SUBSCRIPT})?"),
     # Σ, Σ_t, ΣI and Σ·I (the matrix, when the right-hand side carries I too) and σ², σ_t², σ²_t.
-    "Sigma": re.compile(rf"\\Sigma(?:{_SUBSCRIPT})?(?:\\cdot)?I?|\\sigma(?:{_SUBSCRIPT})?\^(?:2|\{{2\}})(?:{_SUBSCRIPT})?"),
+    "Sigma": re.compile(rf"\\Sigma(?:{_SUBSCRIPT})?(?:(?:\\cdot)?I)?|\\sigma(?:{_SUBSCRIPT})?\^(?:2|\{{2\}})(?:{_SUBSCRIPT})?"),
 }
 _LHS_WRAPPER = re.compile(r"\\(?:boldsymbol|mathbf|bm|pmb|mathrm|mathbb|text)\s*\{([^{}]*)\}")
 

@@ -190,6 +190,7 @@ def test_a_unicode_answer_is_found_as_its_latex():
         ("σₜ² = B", None, "B"),
         ("Σ·\N{MATHEMATICAL BOLD CAPITAL I} = B", None, "B"),
         ("Σ × \N{MATHEMATICAL BOLD CAPITAL I} = B", None, None),  # not how Σ·I is written
+        ("Σ· = B", None, None),
         ("μ = A, Σ = B", "A", "B"),
         ("σ = B", None, None),  # σ alone is a standard deviation
         ("μ\u0303 = A", None, None),  # μ with a tilde is another quantity
