@@ -457,6 +457,7 @@ _KNOWN_COMMANDS = {
         rf"\{name}"
         for name in ("alpha", "bar", "overline", "sqrt", "frac", "dfrac", "tfrac", "cdot", "times", "ast", "prod", "left", "right")
     ),
+    *(rf"\{name}" for name in ("sum", "exp", "log", "ln")),
     *(rf"\{name}" for name in ("big", "Big", "bigg", "Bigg", "mathbf", "boldsymbol", "bm", "mathrm", "operatorname", "div", "quad")),
     *(rf"\{ch}" for ch in ",;:! {}"),
 }
@@ -483,10 +484,12 @@ def _unreadable(latex: str) -> str:
             return "unexpected '}'"
     if depth:
         return "a '}' is missing"
-    for token in re.findall(r"\\[A-Za-z]+|\\.|[A-Za-z]", latex):
+    # x₀, t, I, Euler's e, and a product's or sum's variable (\prod_{s=1}^{3}); Unicode the reader did not rewrite is none
+    symbols = {"x", "I", "t", "e", *re.findall(r"_\{\s*([A-Za-z])\s*=", latex)}
+    for token in re.findall(r"\\[A-Za-z]+|\\.|[A-Za-z]|[^\x00-\x7f]", latex):
         if token.startswith("\\") and token not in _KNOWN_COMMANDS:
             return f"'{token}' is not something this checker understands"
-        if not token.startswith("\\") and token not in "xIt":
+        if not token.startswith("\\") and token not in symbols:
             return f"the symbol '{token}' is unexpected here"
     return ""
 

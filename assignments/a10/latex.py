@@ -1,7 +1,7 @@
 r"""Reading one LaTeX answer for Exercise 2.1 into sympy: a small tokenizer and recursive-descent parser.
 
 Written for this exercise's notation (α_s with step indices, ᾱ_t, x₀, products and sums with limits,
-√, fractions, exp and log, Σ·I) rather than sympy's `parse_latex`. The ANTLR backend needs a pinned
+√, fractions, exp and log, Σ·I), in LaTeX or as students type it in Unicode (`answer_lines.math_as_latex`) rather than sympy's `parse_latex`. The ANTLR backend needs a pinned
 antlr4 runtime, which we do not want. The Lark backend (sympy 1.14, lark 1.2.2) was tried against
 every μ/Σ answer with an expected verdict in tests/judge/test_answers.py and tests/judge/test_latex.py
 (81 answers), its symbols mapped onto ours (alpha_{3} → α₃, x_{0} → x₀, \bar{\alpha}_t → ᾱ₃, I → 1):
@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 import sympy
 
+from assignments.a10.answer_lines import math_as_latex
 from graders.results import MAX_LATEX_CHARS
 from reference.a10 import symbolic
 
@@ -44,7 +45,7 @@ def parse_latex(latex: str) -> sympy.Expr:
     # this much of an answer, a longer one cut with a note (graders/results.py): none is an answer.
     if len(latex) >= MAX_LATEX_CHARS:
         raise LatexParseError("it is too long")
-    tokens = _tokenise(latex)
+    tokens = _tokenise(math_as_latex(latex))  # as the answer finder reads it: μ, ᾱ₃, √ as \mu, \bar{\alpha}_{3}, \sqrt
     if len(tokens) > _MAX_TOKENS:
         raise LatexParseError("it is too long")
     tokens = _normalise_tokens(tokens)
@@ -84,6 +85,11 @@ _DELIMITER_ALIASES = {"\\{": "(", "\\}": ")", "\\lbrace": "(", "\\rbrace": ")", 
 _MATH_FONTS = {"\\mathbf", "\\boldsymbol", "\\bm", "\\pmb", "\\mathbb", "\\mathit", "\\mathsf", "\\vec"}
 _TEXT_FONTS = {"\\text", "\\mathrm", "\\textrm", "\\textbf", "\\textit", "\\operatorname"}
 _TRAILING_PUNCTUATION = {".", ",", ";"}
+
+
+def _is_digit(token: str) -> bool:
+    """0 to 9 only: `str.isdigit` is true of ² and ① too, which `int` does not read."""
+    return token.isascii() and token.isdigit()
 
 
 def _tokenise(latex: str) -> list[str]:
@@ -276,7 +282,7 @@ class _Parser:
 
     def _atom(self) -> sympy.Expr:
         token = self._next()
-        if token.isdigit() or token == ".":
+        if _is_digit(token) or token == ".":
             return self._number(token)
         if token in _CLOSERS:
             return self._group(_CLOSERS[token])
@@ -296,9 +302,9 @@ class _Parser:
 
     def _number(self, first: str) -> sympy.Expr:
         text = first
-        while (token := self._peek()) is not None and (token.isdigit() or (token == "." and "." not in text)):
+        while (token := self._peek()) is not None and (_is_digit(token) or (token == "." and "." not in text)):
             text += self._next()
-        if not any(ch.isdigit() for ch in text):
+        if not any(map(_is_digit, text)):
             raise LatexParseError("unexpected '.'")
         if len(text) > _MAX_DIGITS:
             raise LatexParseError(f"the number {_quoted(text)} is too long")
@@ -317,7 +323,7 @@ class _Parser:
         if token == "{":
             self.pos += 1
             return self._group("}")
-        if token is not None and token.isdigit():
+        if token is not None and _is_digit(token):
             self.pos += 1
             return sympy.Integer(token)
         return self._primary()
@@ -368,9 +374,9 @@ class _Parser:
                 sign = -1 if token == "-" else 1
                 index += 1
                 continue
-            if token.isdigit():
+            if _is_digit(token):
                 digits = token
-                while index + 1 < len(tokens) and tokens[index + 1].isdigit():
+                while index + 1 < len(tokens) and _is_digit(tokens[index + 1]):
                     index += 1
                     digits += tokens[index]
                 value = int(digits)

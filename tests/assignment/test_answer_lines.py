@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assignments.a10 import answer_lines
-from assignments.a10.answer_lines import MAX_CELL_CHARS, MAX_CELLS, read_derivation
+from assignments.a10.answer_lines import _MAX_GROWTH, MAX_CELL_CHARS, MAX_CELLS, math_as_latex, read_derivation
 from assignments.a10.contract import QUESTIONS
 from tests.timing import SLACK, assert_linear, cpu_seconds, repeat_to
 
@@ -62,6 +62,11 @@ PILED_UP = {
     "inline-statements": lambda n: repeat_to("$\\sigma^2 = 1$ ", n),
     "question-lines": lambda n: repeat_to("### 1) What do you observe?\n", n),
     "prose": lambda n: repeat_to("Setting t to 3 we get the following values. ", n),
+    "unicode-statements": lambda n: "$$" + repeat_to("μ = √ᾱ₃·x₀, Σ = 1 − ᾱ₃ ", n) + "$$",
+    "unicode-script-run": lambda n: "$$μ = α" + "₁" * n + "$$",
+    "unicode-accents-piled-up": lambda n: "$$Σ = " + "α\u0304" * (n // 2) + "$$",
+    "unicode-bold-letters": lambda n: "$$𝛍 = " + repeat_to("𝐱₀𝟎𝚺", n) + "$$",
+    "unicode-next-to-commands": lambda n: "$$\\mu = " + repeat_to("\\cdot\N{MATHEMATICAL BOLD CAPITAL I}μx", n) + "$$",
 }
 
 
@@ -125,6 +130,7 @@ PIECES = [
     "<!--", "-->", "```", "`", "~~~", "\\[", "\\]", "\\(", "\\)", "\\\\", "\\", ",", "\\,", " ", "\n", "a", "\\quad", "&",
     "\\begin{aligned}", "\\end{aligned}", "_t", "_{3}", "\\bar\\alpha_3", "x_0", "\\sqrt", "\\Rightarrow", "\\boldsymbol{", "I",
     "# ", "?", "What do you observe?", "\\$", "\\{",
+    "μ", "Σ", "σ²", "ᾱ₃", "α", "\u0304", "√", "·", "×", "−", "∏ₛ₌₁³", "x₀", "\N{MATHEMATICAL BOLD CAPITAL I}", "₁₂", "≔",
 ]  # fmt: skip
 MARKDOWN = st.lists(st.sampled_from(PIECES) | st.text(max_size=4), min_size=1, max_size=30).map("".join)
 
@@ -147,3 +153,77 @@ def test_any_markdown_piled_up_is_read_in_time_proportional_to_its_length(piece)
         assert_linear(read, lambda n: repeat_to(piece, n), size=25_000)
     finally:
         answer_lines.MAX_CELL_CHARS = answer_lines_cap
+
+
+# ============================================================================= math typed in Unicode
+
+
+@pytest.mark.parametrize(
+    ("typed", "latex"),
+    [
+        ("μ = √{α₁α₂α₃}·x₀", r"\mu = \sqrt{\alpha_{1}\alpha_{2}\alpha_{3}}\cdot x_{0}"),
+        ("Σ = 1 − ᾱₜ", r"\Sigma = 1 - \bar{\alpha}_{t}"),
+        ("σ² = (1 − α\u0304₃)×\N{MATHEMATICAL BOLD CAPITAL I}", r"\sigma^{2} = (1 - \bar{\alpha}_{3})\times I"),
+        ("∏ₛ₌₁³ αₛ ≔ α\u0305₃", r"\prod_{s=1}^{3} \alpha_{s} := \bar{\alpha}_{3}"),
+        ("ε ϵ φ ϕ µ", r"\varepsilon \epsilon \varphi \phi \mu"),  # as MathJax draws \varepsilon and \epsilon
+        ("μx \\cdot\N{MATHEMATICAL BOLD CAPITAL I} \\mux", r"\mu x \cdot I \mux"),  # what was typed stays, even \mux
+        ("αₜ₋₁ x₁₂", r"\alpha_{t-1} x_{12}"),
+    ],
+)
+def test_unicode_math_is_written_as_the_latex_it_renders_like(typed, latex):
+    assert math_as_latex(typed) == latex
+
+
+def test_a_unicode_answer_is_found_as_its_latex():
+    found = read("$$μ = √ᾱ₃·x₀$$\n\n$$Σ·\N{MATHEMATICAL BOLD CAPITAL I} = (1 − ᾱ₃)·\N{MATHEMATICAL BOLD CAPITAL I}$$")
+    assert (found.mu, found.sigma) == (r"\sqrt\bar{\alpha}_{3}\cdot x_{0}", r"(1 - \bar{\alpha}_{3})\cdot I")
+
+
+@pytest.mark.parametrize(
+    ("block", "mu", "sigma"),
+    [
+        ("μ₃ = A", "A", None),
+        ("𝛍 = A", "A", None),
+        ("\\boldsymbol{μ} = A", "A", None),
+        ("Σₜ = B", None, "B"),
+        ("σ² = B", None, "B"),
+        ("σₜ² = B", None, "B"),
+        ("Σ·\N{MATHEMATICAL BOLD CAPITAL I} = B", None, "B"),
+        ("Σ × \N{MATHEMATICAL BOLD CAPITAL I} = B", None, None),  # not how Σ·I is written
+        ("Σ· = B", None, None),
+        ("μ = A, Σ = B", "A", "B"),
+        ("σ = B", None, None),  # σ alone is a standard deviation
+        ("μ\u0303 = A", None, None),  # μ with a tilde is another quantity
+        ("μ\u0304 = A", None, None),
+    ],
+)
+def test_which_unicode_statements_count_as_answers(block, mu, sigma):
+    found = read(f"$${block}$$")
+    assert (found.mu, found.sigma) == (mu, sigma)
+
+
+UNICODE_MATH = st.text(st.sampled_from("μΣσαᾱ√·×−∏₀₁₂₃ₛₜ²\u0304\u0305\N{MATHEMATICAL BOLD CAPITAL I}𝛍xIa\\{}_^ =,"), max_size=40) | st.text(
+    max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(UNICODE_MATH)
+def test_rewriting_is_bounded_and_a_second_pass_changes_nothing(math):
+    latex = math_as_latex(math)
+    assert len(latex) <= _MAX_GROWTH * len(math)
+    assert math_as_latex(latex) == latex
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(max_codepoint=0x7F), max_size=60))
+def test_ascii_latex_is_left_as_it_is(latex):
+    assert math_as_latex(latex) == latex
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["μ", "α₁", "₁", "α\u0304", "\u0304", "\N{MATHEMATICAL BOLD CAPITAL I}", "\\cdot\N{MATHEMATICAL BOLD CAPITAL I}", "\\\\μ", "√ᾱ₃·x₀ − "],
+)
+def test_rewriting_takes_time_proportional_to_the_length(unit):
+    assert_linear(math_as_latex, lambda n: repeat_to(unit, n))

@@ -131,36 +131,36 @@ def test_correct_sigma_passes_in_every_notation(latex):
     assert verdict.status is PASS, verdict.message
 
 
-@pytest.mark.parametrize(
-    ("latex", "names"),
-    [
-        (r"\bar\alpha_3 x_0", ("missing_sqrt",)),
-        (r"\alpha_1\alpha_2\alpha_3 x_0", ("missing_sqrt",)),
-        (r"\sqrt{\bar\alpha_3}", ("missing_x0",)),
-        (r"\sqrt{\alpha_3}x_0", ("last_alpha_only",)),
-        (r"\sqrt{\alpha_t}x_0", ("last_alpha_only",)),
-        (r"\sqrt{\alpha_1\alpha_2\alpha_3\alpha_4}x_0", ("off_by_one_index",)),
-        (r"\sqrt{\bar\alpha_4}x_0", ("off_by_one_index",)),
-        (r"\sqrt{\bar\alpha_{t+1}}x_0", ("off_by_one_index",)),
-        (r"\alpha_3 \alpha_2 \alpha_1", ("missing_sqrt", "missing_x0")),
-        (r"\alpha_3 x_0", ("missing_sqrt", "last_alpha_only")),
-        (r"\sqrt{\alpha_4}x_0", ("off_by_one_index", "last_alpha_only")),
-    ],
-)
+MU_MISTAKES = [
+    (r"\bar\alpha_3 x_0", ("missing_sqrt",)),
+    (r"\alpha_1\alpha_2\alpha_3 x_0", ("missing_sqrt",)),
+    (r"\sqrt{\bar\alpha_3}", ("missing_x0",)),
+    (r"\sqrt{\alpha_3}x_0", ("last_alpha_only",)),
+    (r"\sqrt{\alpha_t}x_0", ("last_alpha_only",)),
+    (r"\sqrt{\alpha_1\alpha_2\alpha_3\alpha_4}x_0", ("off_by_one_index",)),
+    (r"\sqrt{\bar\alpha_4}x_0", ("off_by_one_index",)),
+    (r"\sqrt{\bar\alpha_{t+1}}x_0", ("off_by_one_index",)),
+    (r"\alpha_3 \alpha_2 \alpha_1", ("missing_sqrt", "missing_x0")),
+    (r"\alpha_3 x_0", ("missing_sqrt", "last_alpha_only")),
+    (r"\sqrt{\alpha_4}x_0", ("off_by_one_index", "last_alpha_only")),
+]
+
+
+@pytest.mark.parametrize(("latex", "names"), MU_MISTAKES)
 def test_mu_misconceptions_are_named(latex, names):
     verdict = judge_mu(latex)
     assert (verdict.status, verdict.misconceptions) == (FAIL, names)
 
 
-@pytest.mark.parametrize(
-    ("latex", "names"),
-    [
-        (r"\sqrt{1-\bar\alpha_3}", ("std_for_variance",)),
-        (r"1-\alpha_3", ("last_alpha_only",)),
-        (r"1-\alpha_1\alpha_2\alpha_3\alpha_4", ("off_by_one_index",)),
-        (r"\sqrt{1-\alpha_3}", ("std_for_variance", "last_alpha_only")),
-    ],
-)
+SIGMA_MISTAKES = [
+    (r"\sqrt{1-\bar\alpha_3}", ("std_for_variance",)),
+    (r"1-\alpha_3", ("last_alpha_only",)),
+    (r"1-\alpha_1\alpha_2\alpha_3\alpha_4", ("off_by_one_index",)),
+    (r"\sqrt{1-\alpha_3}", ("std_for_variance", "last_alpha_only")),
+]
+
+
+@pytest.mark.parametrize(("latex", "names"), SIGMA_MISTAKES)
 def test_sigma_misconceptions_are_named(latex, names):
     verdict = judge_sigma(latex)
     assert (verdict.status, verdict.misconceptions) == (FAIL, names)

@@ -346,6 +346,12 @@ DERIVATION_CASES = {
     "derivation-inline-only": "$\\mu = \\sqrt{\\bar\\alpha_3} x_0$ and $\\Sigma = 1 - \\bar\\alpha_3$",
     "derivation-chain-and-remark": "$$\\mu = \\sqrt{\\alpha_1\\alpha_2\\alpha_3}\\,x_0, \\quad \\text{where } t = 3$$\n\n"
     "$$\\Sigma_3 = 1 - \\bar\\alpha_3 = 1 - \\alpha_1\\alpha_2\\alpha_3$$",
+    # Typed in Unicode, as MathJax renders it like the LaTeX (issue 22, item 3).
+    "derivation-unicode-greek-letters": "$$μ = \\sqrt{α_1 α_2 α_3}\\, x_0$$\n\n$$Σ = 1 − α_1 α_2 α_3$$",
+    "derivation-unicode-throughout": "$$μ = √ᾱ₃ · x₀$$\n\n$$σ² = 1 − α\u0304₃$$",
+    "derivation-unicode-product-and-identity": "$$𝛍 = \\sqrt{∏ₛ₌₁³ αₛ}\\, 𝐱₀$$\n\n$$Σ·\N{MATHEMATICAL BOLD CAPITAL I} = (1 − ᾱ₃)·\N{MATHEMATICAL BOLD CAPITAL I}$$",
+    "derivation-unicode-seed-mistake": "$$μ = α₃α₂α₁$$\n\n$$Σ = 1 − α₃α₂α₁$$",
+    "derivation-unicode-unknown-symbol": "$$μ = √ᾱ₃ ε$$\n\n$$Σ = 1 − ᾱ₃ Ж$$",
 }
 STUDENT_HELPERS = (students._bce_sum, students._kl)
 
