@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from assignments.a10 import ASSIGNMENT
 from graders.assignment import registry
 from graders.errors import UsageError
+from graders.settings import RunSettings
 from graders.tags import named_assignment
+from tests.provenance import SETTINGS
 
 
 def test_the_installed_assignment_is_found_by_its_id_and_taken_when_none_is_named():
@@ -23,16 +27,22 @@ def test_an_assignment_that_is_not_installed_is_a_usage_error_that_lists_the_ins
 
 
 @pytest.mark.parametrize(
-    ("settings", "found"),
-    [({}, ASSIGNMENT), ({"assignment": "assignment-10"}, ASSIGNMENT), ({"assignment": 10}, ASSIGNMENT), ({"seed": 1}, ASSIGNMENT)],
+    "settings",
+    [None, replace(SETTINGS, assignment_id=None, assignment_version=None), replace(SETTINGS, assignment_id="assignment-10")],
+    ids=["no settings", "a run from before the seam", "a run naming assignment-10"],
 )
-def test_a_run_finds_its_assignment_from_its_recorded_settings_and_older_runs_the_installed_one(settings, found):
-    assert registry.recorded_in(settings) is found
+def test_a_run_finds_its_assignment_from_its_recorded_settings_and_older_runs_the_installed_one(settings):
+    assert registry.recorded_in(settings) is ASSIGNMENT
 
 
 def test_a_run_recorded_for_an_assignment_no_longer_installed_says_so():
     with pytest.raises(UsageError, match="assignment-7"):
-        registry.recorded_in({"assignment": "assignment-7"})
+        registry.recorded_in(replace(SETTINGS, assignment_id="assignment-7"))
+
+
+def test_a_recorded_assignment_id_that_is_not_a_string_is_refused_when_read():
+    with pytest.raises(ValueError, match="assignment_id"):
+        RunSettings.from_json({**SETTINGS.to_json(), "assignment_id": 10})
 
 
 @pytest.mark.parametrize(
