@@ -1,7 +1,7 @@
 """`make bench-dask` (and the end of `make bench`): the cost of grading on a Dask cluster, per notebook.
 
 A loopback cluster (`dask scheduler` + W `dask worker --nthreads 1 --no-nanny` processes, as the
-README starts one by hand) against the local warm path with `--jobs W`, for W = 1 and 2. Fixed
+docs/operators.md starts one by hand) against the local warm path with `--jobs W`, for W = 1 and 2. Fixed
 costs are measured apart from the per-notebook cost, because they are paid differently: the local
 path warms a zygote up in every `grader grade`, a cluster once per worker for as long as it lives.
 

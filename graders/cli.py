@@ -154,11 +154,11 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     report.add_argument("reports", type=Path)
     report.set_defaults(command=_report)
 
-    export = commands.add_parser("export", help="grades for an LMS: csv, canvas, moodle or gradescope (README: Exports)")
+    export = commands.add_parser("export", help="grades for an LMS: csv, canvas, moodle or gradescope (docs/staff.md: Exports)")
     export.add_argument("reports", type=Path)
     export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
     export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
-    export.add_argument("--roster", type=Path, default=None, help="CSV mapping submission ids to LMS identities (README: Roster)")
+    export.add_argument("--roster", type=Path, default=None, help="CSV mapping submission ids to LMS identities (docs/staff.md: Roster)")
     export.set_defaults(command=_export)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")

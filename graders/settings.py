@@ -90,7 +90,7 @@ class RunSettings:
     memory_bytes: int
     disk_bytes: int  # each notebook's work dir: a tmpfs of this size
     hidden: bool  # False for the student self-check: public inputs only
-    scoring: Scoring  # how a named mistake turns into deductions (README: Deductions)
+    scoring: Scoring  # how a named mistake turns into deductions (docs/instructors.md: Deductions)
     # What was graded (graders.assignment.registry); None: recorded before assignments were named.
     assignment_id: str | None
     assignment_version: str | None

@@ -4,7 +4,7 @@ closed_form's μ and Σ and vae_loss's three terms are value checks on their obs
 (observables.py); the derivation's μ and Σ are symbolic answers (answers.py reads them);
 reparameterize is a Gaussian sampler; the KL-weight experiment trains the kernel's small VAE with the
 student's loss (kernel.py). `POLICY` is the deduction policy: which check each catalogued mistake
-costs (the README's table) and which functions are diagnosed as a whole.
+costs (the table in this package's README.md) and which functions are diagnosed as a whole.
 
 To add a check: write an observable (or configure another kind) and append it to `CHECKS`, with its
 `CheckSpec` in contract.py.
@@ -57,7 +57,7 @@ def _from_contract(check_id: str) -> tuple[str, str, float]:
 
 # ----------------------------------------------------------------------------- the deduction policy
 
-# Which check each misconception costs under per-mistake scoring (the README's table).
+# Which check each misconception costs under per-mistake scoring (the table in this package's README.md).
 DEDUCTIONS: dict[str, str] = {
     "missing_sqrt": "closed_form.mu",
     "missing_x0": "closed_form.mu",

@@ -83,7 +83,7 @@ class Misconception:
 
 
 class Scoring(str, Enum):
-    """How mistakes turn into deductions (`grader grade --scoring`; README: Deductions)."""
+    """How mistakes turn into deductions (`grader grade --scoring`; docs/instructors.md: Deductions)."""
 
     PER_MISTAKE = "per-mistake"  # a named mistake costs the check it concerns, once (the default)
     STRICT = "strict"  # every check is judged against the reference on its own

@@ -39,7 +39,7 @@ class GradingConfig:
     force: bool = False  # regrade even submissions whose cached result is still valid
     data_dir: Path | None = None  # None: the assignment's generated data (graders.pipeline.config.grading_data)
     hidden: bool = True  # False for the student self-check: public inputs only
-    scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (README: Deductions)
+    scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (docs/instructors.md: Deductions)
     # What is graded: the one installed, or `--assignment` (graders.assignment.registry).
     assignment: Assignment = field(default_factory=registry.load)
 

@@ -136,7 +136,7 @@ def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | No
     pending = [g.submission for g in grades if g.pending]
     if pending and format_name != "csv":
         warnings.append(
-            f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial (see README)"
+            f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial (see docs/staff.md)"
         )
     exports.write(format_name, assignment, grades, roster, out)
     return warnings

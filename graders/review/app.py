@@ -2,7 +2,7 @@
 
 Pages: `/` the class, `/questions/{question}` grade by question, `/submissions/{id}` a student
 (its executed notebook a page at a time: `?cell=N&output=M` says where the page starts).
-JSON API under `/api/` (README.md documents it). Every request passes `auth.TokenGate` first.
+JSON API under `/api/` (docs/staff.md documents it). Every request passes `auth.TokenGate` first.
 Grades, overrides and manual marks live in the gradebook (REPORTS/gradebook.sqlite), opened per
 request: the app keeps no state of its own, so `grader` commands may run beside it. A change
 is acknowledged only after its SQLite transaction committed (synchronous=FULL), so a killed

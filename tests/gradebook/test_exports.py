@@ -1,4 +1,4 @@
-"""Each export against the column rules its importer documents (README "Exports" cites them).
+"""Each export against the column rules its importer documents (docs/staff.md, "Exports", cites them).
 
 Canvas (gradebook import): identity columns Student, ID, SIS User ID, SIS Login ID, Section, in
 that order, then one column per assignment; a "Points Possible" row right after the header;

@@ -1,7 +1,7 @@
 """Every check against hand-written student code, in-process (no kernel): the verdict and the
 misconception it names. Correct variants in every accepted form must pass without names.
 
-Expected verdicts follow the deduction policy by hand (README, "Deductions"): a mistake costs the
+Expected verdicts follow the deduction policy by hand (assignments/a10/README.md, "Deductions"): a mistake costs the
 one check it concerns; `strict` scoring judges every check against the reference on its own.
 """
 
@@ -338,8 +338,8 @@ def test_every_catalogued_loss_mistake_trains_far_from_the_reference(plan, expec
     assert distance > 9 * TRAINED_XHAT_ATOL
 
 
-def test_the_readme_deduction_table_is_the_policy():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+def test_the_assignment_readme_deduction_table_is_the_policy():
+    readme = (Path(__file__).resolve().parents[2] / "assignments" / "a10" / "README.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| `(\w+)` \| `([\w.]+)` \| (\d) \|$", readme, re.MULTILINE)
     assert {name: check for name, check, _ in rows} == DEDUCTIONS
     points = {check.id: check.points for check in CHECKS}

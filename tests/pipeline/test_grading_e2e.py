@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ALL_PASS = "all pass"
 
 # submission -> {check id: (status, misconceptions)}; checks not listed must pass. Per-mistake scoring
-# (README, "Deductions"): each demo's one mistake costs the one check it concerns; the written
+# (assignments/a10/README.md, "Deductions"): each demo's one mistake costs the one check it concerns; the written
 # derivation is an answer of its own, so a mistake written there too costs its derivation point.
 DEMO_VERDICTS = {
     "solution": {},

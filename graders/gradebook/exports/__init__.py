@@ -1,4 +1,4 @@
-"""Grades out of the gradebook, in the layouts LMS importers document (README "Exports").
+"""Grades out of the gradebook, in the layouts LMS importers document (docs/staff.md, "Exports").
 
 Every exporter is a function `(assignment, grades, roster, out) -> None` over `store.Grade`s (the
 assignment names the grade column and the checks); `write` picks one by name. The roster (exports.roster) maps submission ids to LMS identities.
