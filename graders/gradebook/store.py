@@ -79,7 +79,6 @@ __all__ = [
     "Override",
     "QuestionGrade",
     "Run",
-    "answer_digest",
     "now",
 ]
 
