@@ -25,7 +25,7 @@ from graders.errors import (
     UsageError,
     mapped,
 )
-from graders.gradebook import store
+from graders.gradebook import connection
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import FILENAME, Gradebook
 from tests.gradebook.unusable import UNUSABLE, real_gradebook, write_unusable
@@ -133,7 +133,7 @@ def test_a_folder_another_batch_holds_exits_75_for_batches_and_defers_the_render
 def test_a_gradebook_sqlite_keeps_locked_exits_75_and_writes_nothing(tmp_path, capsys, monkeypatch):
     reports = tmp_path / "reports"
     real_gradebook(reports)
-    monkeypatch.setattr(store, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
+    monkeypatch.setattr(connection, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
     holder = sqlite3.connect(reports / FILENAME, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
     try:

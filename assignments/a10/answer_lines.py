@@ -18,7 +18,7 @@ import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, islice, repeat
+from itertools import accumulate, chain, islice, repeat
 from typing import Any, Protocol, TypeVar
 
 MAX_CELLS = 300  # cells read for answers; the handout has 23
@@ -59,10 +59,12 @@ def read_derivation(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) ->
     per_cell = [_cell_statements(cell) for cell in cells]
     display, inline = [found[0] for found in per_cell], [found[1] for found in per_cell]
     # Display math first; inline `$\\mu = …$` counts only when no display line gives the quantity.
-    searches = [_flat(found) for statements in (display, inline) for found in (statements[:kl_start], statements)]
+    searches = [list(chain.from_iterable(found)) for statements in (display, inline) for found in (statements[:kl_start], statements)]
 
     def answer(quantity: str) -> str | None:
-        return next((rhs for found in searches if (rhs := _last_for(quantity, found))), None)
+        """The last statement's right-hand side in the first search whose last statement about `quantity` has one."""
+        last = (next((rhs for q, rhs in reversed(found) if q == quantity), None) for found in searches)
+        return next((rhs for rhs in last if rhs), None)
 
     return DerivationLines(answer("mu"), answer("Sigma"), reading_note(nb, questions))
 
@@ -282,26 +284,14 @@ def _cell_statements(cell: Mapping[str, Any]) -> tuple[list[tuple[str, str]], li
     )
 
 
-def _flat(per_cell: Iterable[list[tuple[str, str]]]) -> list[tuple[str, str]]:
-    return [statement for statements in per_cell for statement in statements]
-
-
 # ============================================================================= math as students type it
 
 # What MathJax renders like a LaTeX command, as the command: `$$μ = √{α₁α₂α₃}\, x₀$$` looks like
 # `$$\mu = \sqrt{\alpha_1\alpha_2\alpha_3}\, x_0$$` in Jupyter, so it reads like it. Greek letters as
 # MathJax names them (ε is \varepsilon, ϵ is \epsilon); capitals that look like Latin letters are left.
-_GREEK = dict(
-    zip(
-        "αβγδεζηθικλμνξπρστυφχψωϵϑϕϖϱςµΓΔΘΛΞΠΣΥΦΨΩ",
-        (
-            *"alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon".split(),
-            *"varphi chi psi omega epsilon vartheta phi varpi varrho varsigma mu".split(),
-            *"Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega".split(),
-        ),
-        strict=True,
-    )
-)
+_GREEK_NAMES = """alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon
+    varphi chi psi omega epsilon vartheta phi varpi varrho varsigma mu Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"""
+_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψωϵϑϕϖϱςµΓΔΘΛΞΠΣΥΦΨΩ", _GREEK_NAMES.split(), strict=True))
 _SYMBOLS = {
     **{letter: "\\" + name for letter, name in _GREEK.items()},
     "ᾱ": "\\bar{\\alpha}",
@@ -503,7 +493,3 @@ def _depths(text: str) -> list[int]:
     Escaped `\\{` `\\}` are delimiters that count as nothing: whatever a backslash escapes is blanked first."""
     unescaped = _ESCAPED.sub("  ", text)
     return list(accumulate(map(_DEPTH_STEP.get, unescaped, repeat(0)), initial=0))
-
-
-def _last_for(quantity: str, statements: list[tuple[str, str]]) -> str | None:
-    return next((rhs for q, rhs in reversed(statements) if q == quantity), None)

@@ -1,8 +1,9 @@
 """The gradebook: every grading run, staff overrides and manual marks, in REPORTS/gradebook.sqlite.
 
-`graders.gradebook.store` is the API (its docstring lists it); `schema` holds the tables and
-migrations; `questions` the written questions marked by hand; `exports/` the LMS layouts;
-`bundle` the Gradescope autograder zip. Layering: above judge and intake, below report and pipeline.
+`graders.gradebook.store` is the API (its docstring lists it; every caller imports from it);
+behind it `records` (the values), `connection` (opening, transactions), `runs` and `adjustments`
+(the SQL), `history`; `schema` holds the tables and migrations; `questions` the written questions
+marked by hand; `exports/` the LMS layouts. Layering: above judge and intake, below report and pipeline.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from graders.errors import CorruptGradebook, FolderBusy, UsageError
-from graders.gradebook import schema, store
+from graders.gradebook import connection, schema
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import FILENAME, Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
@@ -166,7 +166,7 @@ def test_an_unusable_gradebook_is_refused_as_corrupt_and_left_as_it_was(tmp_path
 
 def test_a_write_while_another_connection_holds_sqlites_write_lock_is_busy_and_writes_nothing(tmp_path, monkeypatch):
     real_gradebook(tmp_path)
-    monkeypatch.setattr(store, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
+    monkeypatch.setattr(connection, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
     with Gradebook.open(tmp_path) as book:
         holder = sqlite3.connect(tmp_path / FILENAME, isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")

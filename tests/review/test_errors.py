@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 
-from graders.gradebook import store
+from graders.gradebook import connection
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import FILENAME, Gradebook
 from graders.review.app import ReviewSettings, create_app
@@ -101,7 +101,7 @@ def _marks(reports: Path) -> tuple[Any, ...]:
 
 
 def test_a_write_while_sqlites_lock_stays_taken_is_a_503_and_writes_nothing(graded, monkeypatch):
-    monkeypatch.setattr(store, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
+    monkeypatch.setattr(connection, "BUSY_SECONDS", 0.2)  # SQLite's wait; the lock below is held for longer
     app = app_on(graded)
     before = _marks(graded)
     holder = sqlite3.connect(graded / FILENAME, isolation_level=None)

@@ -1,0 +1,87 @@
+"""Staff adjustments in SQL: the `overrides`, `manual_marks` and `settings` tables (schema.py).
+
+Append-only but for one update: a new override, or a clear, stamps the active one cleared. The
+newest mark per (submission, question) is the current one. Writes happen inside the caller's
+transaction (`connection.transaction`), after the store has validated them.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+
+from graders.gradebook.records import ManualMark, Override
+from graders.results import CheckResult
+
+_ACTIVE = "cleared_at IS NULL"
+_CURRENT = "id IN (SELECT max(id) FROM manual_marks GROUP BY submission, question)"
+
+
+def insert_override(
+    db: sqlite3.Connection, submission: str, check: CheckResult, *, score: float, reason: str, by: str, moment: str
+) -> Override:
+    """The check's override from `moment` on, over its automatic verdict `check`; the one active before is cleared."""
+    # One active override per check: setting a new one clears the old one (kept in history).
+    db.execute(
+        f"UPDATE overrides SET cleared_at = ?, cleared_by = ? WHERE submission = ? AND check_id = ? AND {_ACTIVE}",
+        (moment, by, submission, check.id),
+    )
+    row = (submission, check.id, score, reason, by, moment, check.status.value, check.score)
+    cursor = db.execute(
+        "INSERT INTO overrides (submission, check_id, score, reason, by, at, automatic_status, automatic_score)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        row,
+    )
+    return Override(int(cursor.lastrowid or 0), *row)
+
+
+def clear_override(db: sqlite3.Connection, override_id: int, *, by: str, moment: str) -> None:
+    db.execute("UPDATE overrides SET cleared_at = ?, cleared_by = ? WHERE id = ?", (moment, by, override_id))
+
+
+def overrides(db: sqlite3.Connection, submission: str | None, *, active: bool) -> tuple[Override, ...]:
+    """Oldest first: this submission's (every submission's when None), only those not cleared when `active`."""
+    rows = db.execute(
+        "SELECT id, submission, check_id, score, reason, by, at, automatic_status, automatic_score, cleared_at, cleared_by"
+        f" FROM overrides {_where(submission, _ACTIVE if active else None)} ORDER BY id",
+        () if submission is None else (submission,),
+    )
+    return tuple(Override(*row) for row in rows)
+
+
+def insert_marks(db: sqlite3.Connection, rows: Sequence[tuple[str, str, float, str, str, str, str]]) -> tuple[ManualMark, ...]:
+    """Rows of (submission, question, points, comment, by, at, answer's digest), as marks in that order."""
+    first = int(db.execute("SELECT coalesce(max(id), 0) FROM manual_marks").fetchone()[0]) + 1
+    db.executemany(
+        "INSERT INTO manual_marks (submission, question, points, comment, by, at, answer_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+    )
+    return tuple(ManualMark(first + index, *row) for index, row in enumerate(rows))
+
+
+def marks(db: sqlite3.Connection, submission: str | None, *, current: bool) -> tuple[ManualMark, ...]:
+    """Oldest first: this submission's (every submission's when None), only the newest per question when `current`."""
+    rows = db.execute(
+        "SELECT id, submission, question, points, comment, by, at, answer_sha256"
+        f" FROM manual_marks {_where(submission, _CURRENT if current else None)} ORDER BY id",
+        () if submission is None else (submission,),
+    )
+    return tuple(ManualMark(*row) for row in rows)
+
+
+def question_points(db: sqlite3.Connection) -> dict[str, float]:
+    """The points staff set per question tag; a question not in it keeps the assignment's."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'question_points'").fetchone()
+    return {tag: float(points) for tag, points in json.loads(row[0]).items()} if row else {}
+
+
+def save_question_points(db: sqlite3.Connection, points: Mapping[str, float]) -> None:
+    db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('question_points', ?)", (json.dumps(dict(points), sort_keys=True),))
+
+
+def _where(submission: str | None, condition: str | None) -> str:
+    """A WHERE clause of this module's own conditions; the submission is always a `?` parameter."""
+    parts = [condition] if condition else []
+    if submission is not None:
+        parts.append("submission = ?")
+    return "WHERE " + " AND ".join(parts) if parts else ""
