@@ -23,8 +23,8 @@ with `mapped`, so a subclass without its own entry gets its parent's.
 
 Lower-level exceptions (json, nbformat, nbclient, OSError, sqlite3) are mapped to these in one
 place each — `graders.intake.notebooks.load_notebook`, `graders.execute.cold.run_notebook` and
-`graders.gradebook.store.Gradebook.open` — with `raise … from exc`, so the original cause stays
-visible. Every class here pickles with its message and attributes: errors raised in pool and Dask
+`graders.gradebook.connection` (behind `Gradebook.open` and every write) — with `raise … from exc`,
+so the original cause stays visible. Every class here pickles with its message and attributes: errors raised in pool and Dask
 workers come back to the grader that way.
 """
 
