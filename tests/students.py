@@ -290,7 +290,9 @@ def reparameterize_numpy_round_trip(mu, logvar):
 def reparameterize_tolist(mu, logvar):
     eps = torch.randn_like(mu)
     std = torch.exp(0.5 * logvar)
-    return torch.tensor([[m + s * e for m, s, e in zip(*rows)] for rows in zip(mu.tolist(), std.tolist(), eps.tolist())])
+    return torch.tensor(
+        [[m + s * e for m, s, e in zip(*rows, strict=True)] for rows in zip(mu.tolist(), std.tolist(), eps.tolist(), strict=True)]
+    )
 
 
 # Right distribution, gradient to mu only: logvar_without_gradient.

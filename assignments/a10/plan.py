@@ -102,7 +102,9 @@ def hidden_cases(seed: int) -> tuple[Case, ...]:
     seed_of_draws = int(rng.integers(1, 2**31))
     # Drawn after every other hidden input, so that adding it changed none of them.
     gradient = _gradient_probe(rng, latent=len(mu))
-    cases.append(Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=seed_of_draws, repeat=True, gradient=gradient))
+    cases.append(
+        Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=seed_of_draws, repeat=True, gradient=gradient)
+    )
     return tuple(cases)
 
 

@@ -87,7 +87,7 @@ class Case:
     def call_ids(self) -> tuple[str, ...]:
         if self.weights:
             return tuple(call_id(self.function, self.name, weight) for weight in self.weights)
-        ids = (call_id(self.function, self.name),)
+        ids: tuple[str, ...] = (call_id(self.function, self.name),)
         if self.repeat:
             ids += (repeat_id(self.function, self.name),)
         if self.gradient is not None:
@@ -157,7 +157,10 @@ class ProbePlan:
                     "reshape_x_on_error": case.reshape_x_on_error,
                 }
                 if case.gradient is not None and cid == gradient_id(case.function, case.name):
-                    call["gradient"] = {"arguments": list(case.gradient.arguments), "projection": probe_runtime.encode(case.gradient.projection)}
+                    call["gradient"] = {
+                        "arguments": list(case.gradient.arguments),
+                        "projection": probe_runtime.encode(case.gradient.projection),
+                    }
                 calls.append(call)
         experiment = None
         if self.experiment is not None and functions is None:

@@ -30,9 +30,10 @@ from scipy import stats
 
 P_MIN = 1e-10  # the false-alarm rate of one test
 MIN_CORRELATED_DIMS = 2  # independence between dimensions needs two of them
-# How far a gradient may be from a reparameterised sample's, relative to the size of its terms (|z|, |μ|, σ):
-# float32 rounding is ~1e-7 of it, the nearest wrong gradient (σ·ε for ½·σ·ε) off by half of it.
+# How far a gradient may be from a reparameterised sample's: GRADIENT_RTOL of the term's size (1 for μ, σ for
+# logvar), plus float32's rounding of z, which ε = (z − μ)/σ inherits (2^-20: 8 ulps of |z| + |μ|).
 GRADIENT_RTOL = 1e-3
+FLOAT32_ROUNDING = 2.0**-20
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,9 @@ def gradient_flaw(z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, projection: 
     reaches nothing.
     """
     gradient_mu, gradient_logvar = gradients if len(gradients) == 2 else (None, None)  # noqa: PLR2004 - μ and logvar
-    scale = np.abs(projection) * (np.abs(z) + np.abs(mu) + sigma)
+    logvar_slack = np.abs(projection) * (GRADIENT_RTOL * sigma + FLOAT32_ROUNDING * (np.abs(z) + np.abs(mu)))
     mu_right = _close(gradient_mu, projection, GRADIENT_RTOL * np.abs(projection))
-    logvar_right = _close(gradient_logvar, 0.5 * (z - mu) * projection, GRADIENT_RTOL * scale)
+    logvar_right = _close(gradient_logvar, 0.5 * (z - mu) * projection, logvar_slack)
     if mu_right and logvar_right:
         return None
     if not (_reaches(gradient_mu) or _reaches(gradient_logvar)):

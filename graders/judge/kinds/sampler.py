@@ -97,9 +97,7 @@ class GaussianSamplerCheck(Check):
         cid = gradient_id(case.function, case.name)
         return cls._draws(results, case, cid), probe.projection, results.get(cid).gradients
 
-    def _problem(
-        self, case: Case, z: np.ndarray, again: np.ndarray, gradients: Gradients | None
-    ) -> tuple[str, str] | None:
+    def _problem(self, case: Case, z: np.ndarray, again: np.ndarray, gradients: Gradients | None) -> tuple[str, str] | None:
         """(what is wrong, the misconception that explains it or ""), or None when z is a fresh sample with the right gradients.
         The draws come first: a gradient is judged only on a sampler that draws right (a wrong draw is the one deduction)."""
         finding = self.finding(case, z, again)
@@ -118,9 +116,7 @@ class GaussianSamplerCheck(Check):
         """Which of `FINDINGS` describes the draws, or None when z is a fresh sample."""
         mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
         sigma = np.exp(0.5 * logvar)
-        if np.array_equal(z, np.broadcast_to(mu, z.shape)):
-            return "constant"
-        if np.all(z == z[:1]):  # every row alike (the rows' μ and logvar are): one draw broadcast over the batch, or none
+        if np.all(z == z[:1]):  # every row alike, as the rows' mu and logvar are: no noise, or one draw for the whole batch
             return "constant" if np.array_equal(z, again) else "same_for_every_row"
         right = sample_tests(z, mu, sigma)
         if np.array_equal(z, again):
