@@ -18,7 +18,7 @@ import torch
 from assignments.a10.checks import CHECKS, DEDUCTIONS, SAMPLING_FINDINGS, TRAINED_XHAT_ATOL, runs_agree
 from assignments.a10.contract import CHECK_IDS, MAX_SCORE
 from graders.assignment.spec import Scoring
-from graders.judge.probes import Experiment, ProbeResults, decode_results
+from graders.judge.probes import CallError, CallResult, Experiment, ProbeResults, decode_results
 from graders.results import CheckStatus
 from graders.runtime import probe_runtime
 from reference.a10.misconceptions import CATALOG, flag_subsets
@@ -418,3 +418,16 @@ def test_the_assignment_readme_deduction_table_is_the_policy():
     assert {name: check for name, check, _ in rows} == DEDUCTIONS
     points = {check.id: check.points for check in CHECKS}
     assert all(points[check] == float(cost) for _, check, cost in rows)
+
+
+def test_stored_results_from_before_gradients_were_probed_are_rescored_on_their_draws_alone(plan, expected):
+    """`grader rescore` of a run graded before the gradient call existed: the draws are judged as they were, and
+    staff see that the gradient was not probed; a gradient call that is there but failed is still the check's error."""
+    evidence = s.evidence(plan, expected, reparameterize=s.reparameterize_sample)
+    gradient_calls = {case.call_ids()[-1] for case in plan.cases_for("reparameterize")}
+    old = {cid: outcome for cid, outcome in evidence.student.calls.items() if cid not in gradient_calls}
+    result = run(replace(evidence, student=replace(evidence.student, calls=old)), "reparameterize")
+    assert result.status is CheckStatus.PASS
+    assert result.details == {"gradient_not_probed": [case.name for case in plan.cases_for("reparameterize")]}
+    failed = {**old, **{cid: CallResult(error=CallError("timeout", "")) for cid in gradient_calls}}
+    assert run(replace(evidence, student=replace(evidence.student, calls=failed)), "reparameterize").status is CheckStatus.ERROR

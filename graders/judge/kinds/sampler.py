@@ -65,7 +65,11 @@ class GaussianSamplerCheck(Check):
                 )
                 for case in cases
             }
-            gradients = {case.name: self._gradients(evidence.student, case, case.gradient) for case in cases if case.gradient is not None}
+            gradients = {
+                case.name: self._gradients(evidence.student, case, case.gradient)
+                for case in cases
+                if case.gradient is not None and not self._predates_gradients(evidence.student, case)
+            }
         except CallFailed as failure:
             return self.result(CheckStatus.ERROR, failure.message)
         except WrongType as wrong_type:
@@ -75,7 +79,8 @@ class GaussianSamplerCheck(Check):
         findings = [(case, self._problem(case, *draws[case.name], gradients.get(case.name))) for case in cases]
         failing = [(case, problem) for case, problem in findings if problem is not None]
         if not failing:
-            return self.result(CheckStatus.PASS, self.passed)
+            unprobed = [case.name for case in cases if case.gradient is not None and case.name not in gradients]
+            return self.result(CheckStatus.PASS, self.passed, details={"gradient_not_probed": unprobed} if unprobed else None)
         # Named only when every failing case tells the same story (the report adds the catalog's explanation).
         names = {name for _, (_, name) in failing}
         named = evidence.policy.in_order(names) if len(names) == 1 else ()
@@ -90,6 +95,14 @@ class GaussianSamplerCheck(Check):
         if not np.all(np.isfinite(z)):
             raise Unusable("z contains NaN or inf.")
         return z
+
+    @staticmethod
+    def _predates_gradients(results: ProbeResults, case: Case) -> bool:
+        """Results with the draws but no gradient call at all: a run from before gradients were probed, rescored
+        (`grader rescore`). Its draws alone are judged, as when it was graded. A notebook that forges its results
+        could leave the call out, or as easily forge the right gradients: nothing is lost by it."""
+        error = results.get(gradient_id(case.function, case.name)).error
+        return error is not None and error.kind == "absent" and not results.missing_reason
 
     @classmethod
     def _gradients(cls, results: ProbeResults, case: Case, probe: GradientProbe) -> Gradients:
