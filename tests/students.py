@@ -247,6 +247,88 @@ def reparameterize_wrong_shape(mu, logvar):
     return (mu + torch.exp(0.5 * logvar) * torch.randn_like(mu))[0]
 
 
+def reparameterize_inplace_std(mu, logvar):
+    # The PyTorch VAE example's idiom: in-place exp_ and normal_, then eps * std + mu.
+    std = logvar.mul(0.5).exp_()
+    eps = std.new_empty(std.size()).normal_()
+    return eps.mul(std).add_(mu)
+
+
+def reparameterize_independent_rsample(mu, logvar):
+    return torch.distributions.Independent(torch.distributions.Normal(mu, torch.exp(0.5 * logvar)), 1).rsample()
+
+
+def reparameterize_inplace_on_mu(mu, logvar):
+    # Adds the noise into mu in place: fine in training, where mu is the encoder's output, not a leaf.
+    return mu.add_(torch.exp(0.5 * logvar) * torch.randn_like(mu))
+
+
+# Right distribution, no gradient to mu or logvar (issue 22): sample_without_gradient.
+
+
+def reparameterize_sample(mu, logvar):
+    return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).sample()
+
+
+def reparameterize_independent_sample(mu, logvar):
+    return torch.distributions.Independent(torch.distributions.Normal(mu, torch.exp(0.5 * logvar)), 1).sample()
+
+
+def reparameterize_detached(mu, logvar):
+    return (mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)).detach()
+
+
+def reparameterize_data(mu, logvar):
+    return mu.data + torch.exp(0.5 * logvar.data) * torch.randn_like(mu)
+
+
+def reparameterize_numpy_round_trip(mu, logvar):
+    m, s = mu.detach().numpy(), np.exp(0.5 * logvar.detach().numpy())
+    return torch.tensor(np.random.normal(m, s), dtype=torch.float32)
+
+
+def reparameterize_tolist(mu, logvar):
+    eps = torch.randn_like(mu)
+    std = torch.exp(0.5 * logvar)
+    return torch.tensor(
+        [[m + s * e for m, s, e in zip(*rows, strict=True)] for rows in zip(mu.tolist(), std.tolist(), eps.tolist(), strict=True)]
+    )
+
+
+# Right distribution, gradient to mu only: logvar_without_gradient.
+
+
+def reparameterize_std_detached(mu, logvar):
+    return mu + torch.exp(0.5 * logvar).detach() * torch.randn_like(mu)
+
+
+def reparameterize_mu_plus_sampled_noise(mu, logvar):
+    return mu + torch.distributions.Normal(torch.zeros_like(mu), torch.exp(0.5 * logvar)).sample()
+
+
+# Right distribution, a gradient that is neither: no name.
+
+
+def reparameterize_mu_detached(mu, logvar):
+    return mu.detach() + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+
+# Noise drawn once per latent dimension and shared by every row of the batch: shared_noise, not no_noise.
+
+
+def reparameterize_noise_per_dimension(mu, logvar):
+    eps = torch.randn(mu.shape[1])
+    return mu + torch.exp(0.5 * logvar) * eps
+
+
+def reparameterize_noise_like_first_row(mu, logvar):
+    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu[0])
+
+
+def reparameterize_one_noise_value(mu, logvar):
+    return mu + torch.exp(0.5 * logvar) * torch.randn(1)
+
+
 CORRECT = {
     "closed_form": closed_form_prod,
     "vae_loss": vae_loss_correct,

@@ -107,9 +107,11 @@ CATALOG: dict[str, Misconception] = {
         Misconception(
             "shared_noise",
             "reparameterize",
-            "One noise value shared by every latent dimension",
-            "ε must have the shape of μ (torch.randn_like(mu)); one ε per sample, like torch.randn(B, 1), moves "
-            "every dimension together, so the dimensions of z are perfectly correlated.",
+            "Noise shared where each entry of z needs its own",
+            "ε must have the shape of μ (torch.randn_like(mu)): one independent draw per sample and latent dimension. "
+            "Noise of a smaller shape is broadcast, and whatever shares a draw moves together: one ε per sample, like "
+            "torch.randn(B, 1), makes the dimensions of z perfectly correlated; one ε per dimension, like "
+            "torch.randn(D), makes every sample in the batch the same.",
             has_variant=False,
         ),
         Misconception(
@@ -118,6 +120,25 @@ CATALOG: dict[str, Misconception] = {
             "The same noise on every call",
             "ε must be drawn afresh on every call; noise drawn once (at definition time or cached) gives the "
             "same z for the same μ and σ every time, so training never sees a new sample.",
+            has_variant=False,
+        ),
+        Misconception(
+            "sample_without_gradient",
+            "reparameterize",
+            "z carries no gradient to μ and logvar",
+            "z has the right distribution, but it is drawn in a way autograd cannot follow (a sampling call that "
+            "tracks no gradient, a detached or copied tensor, numbers taken out with .item(), .data or numpy), so the "
+            "loss's gradient never reaches the encoder through z. Keeping that path is what the reparameterisation "
+            "trick is for: the randomness goes into noise drawn on its own, and z is computed from μ, logvar and that noise.",
+            has_variant=False,
+        ),
+        Misconception(
+            "logvar_without_gradient",
+            "reparameterize",
+            "z carries no gradient to logvar",
+            "z follows μ, but the part that scales the noise is cut off from autograd (detached, drawn by a sampling "
+            "call that tracks no gradient, or computed outside torch), so the encoder's variance never learns from "
+            "the reconstruction loss through z.",
             has_variant=False,
         ),
     )

@@ -75,6 +75,8 @@ DEDUCTIONS: dict[str, str] = {
     "no_noise": "reparameterize",
     "shared_noise": "reparameterize",
     "noise_reused": "reparameterize",
+    "sample_without_gradient": "reparameterize",
+    "logvar_without_gradient": "reparameterize",
 }
 
 # The functions diagnosed as a whole: all their values, as observables per case, and how close they must be.
@@ -105,6 +107,11 @@ PERFECT_CORRELATION = 0.9  # every pair of dimensions this correlated (|r|) mean
 # that explains it ("": none). Plain data: the student kit ships it, so both say the same words.
 SAMPLING_FINDINGS: dict[str, tuple[str, str]] = {
     "constant": ("z does not vary at all: no noise is drawn.", "no_noise"),
+    "same_for_every_row": (
+        "Every row of z is the same, though each row is a separate sample (z does change from call to call): "
+        "one draw of noise is shared by the whole batch.",
+        "shared_noise",
+    ),
     "repeated_and_wrong": ("z is the same on every call and is not a sample of N(mu, σ²): it holds no randomness.", "no_noise"),
     "repeated": ("Two calls in a row returned exactly the same z: the noise is not drawn afresh.", "noise_reused"),
     "perfectly_correlated": ("The dimensions of z move together: they are perfectly correlated.", "shared_noise"),
@@ -113,6 +120,19 @@ SAMPLING_FINDINGS: dict[str, tuple[str, str]] = {
     "mean": ("The samples' mean is not mu: z = mu + σ·ε should be centred on mu.", ""),
     "spread": ("The samples' standard deviation is not exp(½·logvar): check how you turn logvar into σ and that ε ~ N(0, I).", ""),
     "normality": ("The samples are not normally distributed: ε must come from torch.randn_like (a standard normal).", ""),
+    "no_gradient": (
+        "z has the right distribution but carries no gradient to mu or logvar: training could not update the encoder through it.",
+        "sample_without_gradient",
+    ),
+    "gradient_to_mean_only": (
+        "z carries a gradient to mu but none to logvar: training could not learn the encoder's variance through it.",
+        "logvar_without_gradient",
+    ),
+    "wrong_gradient": (
+        "z has the right distribution, but its gradients with respect to mu and logvar are not those of a reparameterised "
+        "sample: z does not move with mu and logvar as the noise it drew says it should.",
+        "",
+    ),
 }
 
 

@@ -41,7 +41,7 @@ from graders.judge.kinds.sampler import GaussianSamplerCheck
 from graders.judge.kinds.symbolic import SymbolicAnswerCheck
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case, ProbePlan
-from graders.judge.sampling import P_MIN
+from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, P_MIN
 from graders.judge.values import CallFailed, Observable
 from graders.pipeline.config import GradingConfig
 from graders.runtime import probe_runtime
@@ -149,6 +149,7 @@ def _sampling_doc(plan: ProbePlan) -> dict[str, Any]:
         "correlation": float(stats.t.isf(P_MIN / 2, n - 2)),
         "normality": float(stats.kstwo.isf(P_MIN, n)),
         "perfect_correlation": PERFECT_CORRELATION,
+        "gradient_tolerance": {"rtol": GRADIENT_RTOL, "float32_rounding": FLOAT32_ROUNDING},
         "pass": SAMPLING_PASS,
         "findings": SAMPLING_FINDINGS,
     }

@@ -124,6 +124,7 @@ class Call:
     value: Any = None
     failure: str = ""  # why there is no value, in the grader's words ("" when there is one)
     reshaped_x: str = ""  # the value came from a retry with x flattened: why the handout's shapes failed
+    gradients: tuple[Any, ...] = ()  # a gradient call's: an array per argument it named, an Opaque None where none reached it
 
 
 def call_error_message(function: str, error: Mapping[str, Any]) -> str:
@@ -157,12 +158,19 @@ def call_all(namespace: Mapping[str, Any], data: Mapping[str, Any], functions: s
             calls[call["id"]] = Call(failure=call_error_message(name, outcome["error"]))
             continue
         try:
-            value = runtime.decode(outcome["value"], data["value_limits"][call["id"]])
+            limit = data["value_limits"][call["id"]]
+            if "gradients" in outcome:  # a gradient call's value and gradients within one budget, as the grader decodes them
+                value, gradients = runtime.decode({"kind": "sequence", "items": [outcome["value"], outcome["gradients"]]}, limit)
+            else:
+                value, gradients = runtime.decode(outcome["value"], limit), ()
         except runtime.DecodeRefused as refused:
             calls[call["id"]] = Call(failure=call_error_message(name, {"kind": "unreadable", "message": str(refused)}))
             continue
+        if not isinstance(gradients, tuple):
+            calls[call["id"]] = Call(failure=call_error_message(name, {"kind": "unreadable", "message": "gradients: not a sequence"}))
+            continue
         reshaped = outcome.get("reshaped_x")
-        calls[call["id"]] = Call(value=value, reshaped_x=call_error_message(name, reshaped) if reshaped else "")
+        calls[call["id"]] = Call(value=value, reshaped_x=call_error_message(name, reshaped) if reshaped else "", gradients=gradients)
     return calls
 
 
@@ -407,8 +415,8 @@ def _draws(calls: Mapping[str, Call], cid: str, shape: tuple[int, ...]) -> np.nd
 
 def sampling_finding(z: np.ndarray, again: np.ndarray, mu: np.ndarray, logvar: np.ndarray, critical: Mapping[str, Any]) -> str | None:
     """Which of the grader's findings describes the draws (a key of its SAMPLING_FINDINGS), None for a fresh sample."""
-    if np.all(z.std(axis=0) == 0) or np.array_equal(z, np.broadcast_to(mu, z.shape)):
-        return "constant"
+    if np.all(z == z[:1]):  # every row alike, as the rows' mu and logvar are: no noise, or one draw for the whole batch
+        return "constant" if np.array_equal(z, again) else "same_for_every_row"
     failed, smallest = failed_sample_tests(z, mu, np.exp(0.5 * logvar), critical)
     if np.array_equal(z, again):
         return "repeated_and_wrong" if failed else "repeated"
@@ -423,6 +431,47 @@ def sampling_finding(z: np.ndarray, again: np.ndarray, mu: np.ndarray, logvar: n
     return "spread" if "spread" in failed else "normality"
 
 
+def gradient_flaw(
+    z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, projection: np.ndarray, gradients: tuple[Any, ...], tolerance: Mapping[str, float]
+) -> str | None:
+    """The grader's comparison of z's gradients with a reparameterised sample's (graders/judge/sampling.py): the
+    gradient of sum(z · projection) must be the projection for mu, and for logvar the projection times ½·(z − mu),
+    the noise recovered from z itself. A key of SAMPLING_FINDINGS, None when both are right."""
+    gradient_mu, gradient_logvar = gradients if len(gradients) == 2 else (None, None)  # noqa: PLR2004 - mu and logvar
+    rtol, rounding = tolerance["rtol"], tolerance["float32_rounding"]
+    mu_right = _close(gradient_mu, projection, rtol * np.abs(projection))
+    logvar_right = _close(
+        gradient_logvar, 0.5 * (z - mu) * projection, np.abs(projection) * (rtol * sigma + rounding * (np.abs(z) + np.abs(mu)))
+    )
+    if mu_right and logvar_right:
+        return None
+    if not (_reaches(gradient_mu) or _reaches(gradient_logvar)):
+        return "no_gradient"
+    return "gradient_to_mean_only" if mu_right and not _reaches(gradient_logvar) else "wrong_gradient"
+
+
+def _reaches(gradient: Any) -> bool:
+    return isinstance(gradient, np.ndarray) and gradient.dtype.kind == "f" and bool(np.any(gradient != 0))
+
+
+def _close(gradient: Any, target: np.ndarray, tolerance: np.ndarray) -> bool:
+    if not isinstance(gradient, np.ndarray) or gradient.shape != target.shape or gradient.dtype.kind not in "fiu":
+        return False
+    return bool(np.all(np.abs(gradient.astype(np.float64) - target) <= tolerance))
+
+
+def _gradient_finding(calls: Mapping[str, Call], case: str, c: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
+    """The gradient call's finding on one case, None when the request makes none for it."""
+    cid = f"reparameterize/{case}/gradient"
+    request = next((call for call in data["request"]["calls"] if call["id"] == cid and call.get("gradient")), None)
+    if request is None:
+        return None
+    z = _draws(calls, cid, tuple(c["shape"])).astype(np.float64)
+    projection = np.asarray(probe_runtime().decode(request["gradient"]["projection"], z.size), dtype=np.float64)
+    mu, logvar = (np.broadcast_to(np.asarray(c[key], dtype=np.float64), z.shape) for key in ("mu", "logvar"))
+    return gradient_flaw(z, mu, np.exp(0.5 * logvar), projection, calls[cid].gradients, data["sampling"]["gradient_tolerance"])
+
+
 def judge_reparameterize(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> Verdict:
     try:
         draws = {
@@ -432,14 +481,17 @@ def judge_reparameterize(spec: Mapping[str, Any], calls: Mapping[str, Call], dat
             )
             for case, c in spec["cases"].items()
         }
+        gradients = {case: _gradient_finding(calls, case, c, data) for case, c in spec["cases"].items()}
     except CallFailed as failure:
         return _verdict(spec, "error", str(failure))
     except WrongType as wrong_type:
         return _verdict(spec, "error", str(wrong_type))
     except Unusable as unusable:
         return _verdict(spec, "fail", str(unusable))
+    # The draws first; a gradient is judged only on a sampler that draws right, as the grader does.
     findings = [
-        sampling_finding(*draws[case], np.asarray(c["mu"]), np.asarray(c["logvar"]), data["sampling"]) for case, c in spec["cases"].items()
+        sampling_finding(*draws[case], np.asarray(c["mu"]), np.asarray(c["logvar"]), data["sampling"]) or gradients[case]
+        for case, c in spec["cases"].items()
     ]
     failing = [finding for finding in findings if finding is not None]
     if not failing:

@@ -2,7 +2,8 @@
 
 The inputs mirror the handout: closed_form on (x₀, t, alphas); vae_loss on x as the DataLoader gives
 it and x_hat from a (B, 784) sigmoid decoder, at four KL weights; reparameterize on many identical
-rows, so that its draws can be tested as a sample. The experiment trains the kernel's small VAE
+rows, so that its draws can be tested as a sample, and once more with mu and logvar requiring grad, so that
+its gradients can be compared with a reparameterised sample's. The experiment trains the kernel's small VAE
 (assignments/a10/kernel.py) with the student's loss at weights 0 and 30.
 """
 
@@ -20,10 +21,12 @@ from assignments.a10 import kernel
 from assignments.a10.contract import CLOSED_FORM, IMAGE_SHAPE, KL_WEIGHT, PIXELS, REPARAMETERIZE, VAE_LOSS
 from assignments.a10.dataset import RAW
 from assignments.a10.kernel import EXPERIMENT_TIMEOUT
-from graders.judge.probes import Case, ProbePlan
+from graders.judge.probes import Case, GradientProbe, ProbePlan
 
 VAE_WEIGHTS = (0.0, 1.0, 0.5, 30.0)
 REPARAM_DRAWS = 2000
+# The weights of z's elements in the gradient call's sum(z · w): none zero, exact in float32, few enough to compress.
+PROJECTION_WEIGHTS = (-1.5, -1.0, -0.5, 0.5, 1.0, 1.5)
 KERNEL_SOURCE = inspect.getsource(kernel)
 
 
@@ -76,6 +79,7 @@ def public_cases() -> tuple[Case, ...]:
             _reparam_inputs(np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])),
             seed=7,
             repeat=True,
+            gradient=_gradient_probe(np.random.default_rng(20242), latent=4),
         ),
     )
 
@@ -95,7 +99,12 @@ def hidden_cases(seed: int) -> tuple[Case, ...]:
         )
     mu = rng.uniform(-2.0, 2.0, size=4)
     logvar = rng.choice([-1.5, -0.7, 0.6, 1.3], size=4, replace=False)
-    cases.append(Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=int(rng.integers(1, 2**31)), repeat=True))
+    seed_of_draws = int(rng.integers(1, 2**31))
+    # Drawn after every other hidden input, so that adding it changed none of them.
+    gradient = _gradient_probe(rng, latent=len(mu))
+    cases.append(
+        Case(REPARAMETERIZE.name, "hidden-1", False, _reparam_inputs(mu, logvar), seed=seed_of_draws, repeat=True, gradient=gradient)
+    )
     return tuple(cases)
 
 
@@ -112,6 +121,12 @@ def _vae_inputs(rng: np.random.Generator, batch: int, latent: int, image_shaped:
 def _reparam_inputs(mu: np.ndarray, logvar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     rows = np.ones((REPARAM_DRAWS, 1), dtype=np.float32)
     return rows * mu.astype(np.float32), rows * logvar.astype(np.float32)
+
+
+def _gradient_probe(rng: np.random.Generator, latent: int) -> GradientProbe:
+    """reparameterize(mu, logvar) called with both requiring grad; z's elements weighted at random in the sum."""
+    projection = rng.choice(np.array(PROJECTION_WEIGHTS, dtype=np.float32), size=(REPARAM_DRAWS, latent))
+    return GradientProbe(arguments=(0, 1), projection=projection)
 
 
 def build_plan(*, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:

@@ -49,10 +49,21 @@ class CallResult:
     error: CallError | None = None
     # The value came from a retry with x reshaped to x_hat's shape; this is why the handout's shapes failed.
     reshaped_x: CallError | None = None
+    # A gradient call's gradients, one per argument it named: an array, or an `Opaque` None where none reached it.
+    gradients: tuple[Any, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+@dataclass(frozen=True)
+class GradientProbe:
+    """One more call with `arguments` (positions) requiring grad: it returns the value and, for each argument,
+    the gradient of sum(value · projection). `projection` has the value's shape and no zero in it."""
+
+    arguments: tuple[int, ...]
+    projection: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -71,13 +82,17 @@ class Case:
     # A call that raises is retried with its first argument reshaped to the second's shape (see probe_runtime.run_call).
     reshape_x_on_error: bool = False
     extra_value_elements: int = 0  # decoded beyond VALUE_ELEMENTS_PER_INPUT_ELEMENT per input element
+    gradient: GradientProbe | None = None  # called once more, last, for the value's gradients (continuing the random stream)
 
     def call_ids(self) -> tuple[str, ...]:
         if self.weights:
             return tuple(call_id(self.function, self.name, weight) for weight in self.weights)
+        ids: tuple[str, ...] = (call_id(self.function, self.name),)
         if self.repeat:
-            return (call_id(self.function, self.name), repeat_id(self.function, self.name))
-        return (call_id(self.function, self.name),)
+            ids += (repeat_id(self.function, self.name),)
+        if self.gradient is not None:
+            ids += (gradient_id(self.function, self.name),)
+        return ids
 
     def max_value_elements(self) -> int:
         """The most array elements the grader decodes from one call on these inputs."""
@@ -91,6 +106,10 @@ def call_id(function: str, case: str, weight: float | None = None) -> str:
 
 def repeat_id(function: str, case: str) -> str:
     return f"{function}/{case}/again"
+
+
+def gradient_id(function: str, case: str) -> str:
+    return f"{function}/{case}/gradient"
 
 
 class ExperimentSpec(Protocol):
@@ -129,16 +148,20 @@ class ProbePlan:
             key = call_id(case.function, case.name)
             inputs[key] = [probe_runtime.encode(arg) for arg in case.args]
             for cid, kwargs, seed in _calls_of(case):
-                calls.append(
-                    {
-                        "id": cid,
-                        "function": case.function,
-                        "inputs": key,
-                        "kwargs": kwargs,
-                        "seed": seed,
-                        "reshape_x_on_error": case.reshape_x_on_error,
+                call = {
+                    "id": cid,
+                    "function": case.function,
+                    "inputs": key,
+                    "kwargs": kwargs,
+                    "seed": seed,
+                    "reshape_x_on_error": case.reshape_x_on_error,
+                }
+                if case.gradient is not None and cid == gradient_id(case.function, case.name):
+                    call["gradient"] = {
+                        "arguments": list(case.gradient.arguments),
+                        "projection": probe_runtime.encode(case.gradient.projection),
                     }
-                )
+                calls.append(call)
         experiment = None
         if self.experiment is not None and functions is None:
             experiment = asdict(self.experiment)  # type: ignore[call-overload]  # an assignment's spec is a dataclass
@@ -164,7 +187,7 @@ def _calls_of(case: Case) -> list[tuple[str, dict[str, Any], int | None]]:
         return [
             (cid, {case.weight_keyword: probe_runtime.encode(w)}, case.seed) for cid, w in zip(case.call_ids(), case.weights, strict=True)
         ]
-    # A repeat continues the random stream of the call before it instead of reseeding.
+    # A repeat (and a gradient call) continues the random stream of the call before it instead of reseeding.
     return [(cid, {}, case.seed if index == 0 else None) for index, cid in enumerate(case.call_ids())]
 
 
@@ -237,10 +260,15 @@ def decode_results(payload: Mapping[str, Any], plan: ProbePlan) -> ProbeResults:
 def _decode_call(raw: Mapping[str, Any], limit: int) -> CallResult:
     if raw.get("ok"):
         try:
-            value = _decode_value(raw["value"], limit)
+            if "gradients" in raw:  # one budget for the value and its gradients together
+                value, gradients = probe_runtime.decode({"kind": "sequence", "items": [raw["value"], raw["gradients"]]}, max_elements=limit)
+            else:
+                value, gradients = _decode_value(raw["value"], limit), ()
         except probe_runtime.DecodeRefused as refused:
             return CallResult(error=CallError("unreadable", f"the grader refused the returned value: {refused}"))
-        return CallResult(value=value, reshaped_x=_call_error(raw["reshaped_x"]) if raw.get("reshaped_x") else None)
+        if not isinstance(gradients, tuple):
+            return CallResult(error=CallError("unreadable", "the grader refused the returned gradients: not a sequence"))
+        return CallResult(value=value, reshaped_x=_call_error(raw["reshaped_x"]) if raw.get("reshaped_x") else None, gradients=gradients)
     return CallResult(error=_call_error(raw["error"]))
 
 

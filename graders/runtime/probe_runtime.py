@@ -357,9 +357,29 @@ def _run_queue_delay() -> float:
         return 0.0
 
 
-def _call_with_limit(function: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], limit: float) -> Any:
-    with TimeLimit(limit, lambda: ProbeTimeout(f"did not return within {limit:g} s")):
-        return function(*args, **kwargs)
+def _requiring_grad(args: list[Any], arguments: list[int]) -> list[Any]:
+    """The arguments a gradient call names, as leaves that require grad. The function gets a copy of each that is
+    not a leaf, as an encoder's outputs are in training: an in-place edit that training allows must work here too."""
+    leaves = []
+    for index in arguments:
+        leaf = args[index].detach().requires_grad_(True)
+        args[index] = leaf.clone()
+        leaves.append(leaf)
+    return leaves
+
+
+def _gradients(value: Any, leaves: list[Any], projection: Any) -> tuple[Any, ...]:
+    """d sum(value · projection) / d leaf for each leaf, None where no gradient reaches it.
+
+    A fixed projection (the grader's, of the value's shape) rather than a sum: every element of the value
+    counts with its own weight, so a gradient that lands on the wrong element does not cancel out.
+    """
+    import torch
+
+    if not isinstance(value, torch.Tensor) or not value.requires_grad or tuple(value.shape) != tuple(projection.shape):
+        return (None,) * len(leaves)
+    objective = (value * projection.to(value.dtype)).sum()
+    return tuple(torch.autograd.grad(objective, leaves, allow_unused=True))
 
 
 def _error(kind: str, exc: BaseException | None = None, message: str = "") -> dict[str, Any]:
@@ -382,6 +402,10 @@ def run_call(
     A call marked `reshape_x_on_error` (the loss: the handout passes x as (B, 1, 28, 28) and x_hat as
     (B, 784)) that raises is tried once more with x reshaped to x_hat's shape; a value from that retry
     carries the first error under `reshaped_x`, so the grader can name the shape convention.
+
+    A call with `gradient` (`{"arguments": [index, …], "projection": an encoded array}`) passes those
+    arguments requiring grad and returns, under `gradients`, d sum(value · projection) / d argument for each
+    (None where no gradient reaches it): whether a sampler's value is differentiable in its parameters.
     """
     function = namespace.get(call["function"])
     if not callable(function):
@@ -407,15 +431,23 @@ def _call_once(
         if reshape_x:
             args[0] = args[0].reshape(args[1].shape)
         kwargs = {key: _torch_from(value) for key, value in call.get("kwargs", {}).items()}
+        gradient = call.get("gradient")
+        leaves = _requiring_grad(args, gradient["arguments"]) if gradient else []
         started = time.perf_counter()
-        result = _call_with_limit(function, args, kwargs, limit)
+        with TimeLimit(limit, lambda: ProbeTimeout(f"did not return within {limit:g} s")):
+            result = function(*args, **kwargs)
+            # The student's backward (a custom autograd Function's) runs here too: under the same limit.
+            gradients = _gradients(result, leaves, _torch_from(gradient["projection"])) if gradient else None
         seconds = time.perf_counter() - started
     except ProbeTimeout as exc:
         return _error("timeout", exc)
     except BaseException as exc:  # noqa: BLE001 - a student's SystemExit or KeyboardInterrupt is data too
         return _error("exception", exc)
     try:
-        return {"ok": True, "value": encode(result), "seconds": round(seconds, 4)}
+        outcome = {"ok": True, "value": encode(result), "seconds": round(seconds, 4)}
+        if gradients is not None:
+            outcome["gradients"] = encode(gradients)  # a sequence: an array per argument, None (an object) where none reached it
+        return outcome
     except Exception as exc:  # noqa: BLE001
         return _error("unencodable", exc)
 

@@ -196,3 +196,99 @@ def test_a_starved_call_is_timed_by_the_time_it_ran_not_the_time_it_waited():
             hog.wait()
     if waited < 1.0:
         pytest.skip(f"the busy loops did not slow the call down ({waited:.2f} s): nothing was shown")
+
+
+# ----------------------------------------------------------------------------- gradient calls
+
+
+def gradient_call(projection: torch.Tensor, arguments=(0, 1)) -> dict:
+    return {"function": "f", "kwargs": {}, "gradient": {"arguments": list(arguments), "projection": encode(projection)}}
+
+
+MU, LOGVAR = torch.tensor([[0.5, -1.0, 2.0]]), torch.tensor([[-1.0, 0.0, 1.0]])
+PROJECTION = torch.tensor([[1.5, -0.5, 1.0]])
+
+
+def gradients_of(function, projection=PROJECTION, inputs=(MU, LOGVAR)) -> tuple:
+    outcome = run_call({"f": function}, gradient_call(projection), [encode(arg) for arg in inputs], limit=5)
+    assert outcome["ok"], outcome
+    return decode(outcome["value"]), decode(outcome["gradients"])
+
+
+def test_a_gradient_call_returns_the_gradient_of_the_projected_value_for_each_argument():
+    z, (d_mu, d_logvar) = gradients_of(lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn_like(mu))
+    assert np.allclose(d_mu, PROJECTION.numpy())
+    assert np.allclose(d_logvar, 0.5 * (z - MU.numpy()) * PROJECTION.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "function",
+    [
+        lambda mu, logvar: torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).sample(),
+        lambda mu, logvar: (mu + logvar).detach(),
+        lambda mu, logvar: mu.data + logvar.data,
+        lambda mu, logvar: torch.tensor(mu.tolist()),
+        lambda mu, logvar: mu.detach().numpy(),  # not even a tensor
+        lambda mu, logvar: float(mu.sum().item()),
+    ],
+)
+def test_where_no_gradient_reaches_an_argument_its_gradient_is_none(function):
+    _, gradients = gradients_of(function)
+    assert [type(g) for g in gradients] == [Opaque, Opaque] and all(g.type_name == "NoneType" for g in gradients)
+
+
+def test_an_argument_the_value_does_not_use_has_no_gradient_and_the_other_keeps_its_own():
+    _, (d_mu, d_logvar) = gradients_of(lambda mu, logvar: mu * 2)
+    assert np.array_equal(d_mu, 2 * PROJECTION.numpy()) and isinstance(d_logvar, Opaque)
+
+
+def test_a_value_of_another_shape_than_the_projection_has_no_gradient_rather_than_a_broadcast_one():
+    _, gradients = gradients_of(lambda mu, logvar: (mu + logvar)[0])
+    assert all(isinstance(g, Opaque) for g in gradients)
+
+
+def test_the_function_gets_inputs_it_can_edit_in_place_as_an_encoder_s_outputs_allow():
+    z, (d_mu, _) = gradients_of(lambda mu, logvar: mu.add_(torch.exp(0.5 * logvar)))
+    assert np.allclose(z, (MU + torch.exp(0.5 * LOGVAR)).numpy()) and np.array_equal(d_mu, PROJECTION.numpy())
+
+
+def test_a_plain_call_passes_no_input_that_requires_grad_and_returns_no_gradients():
+    outcome = run_call({"f": lambda mu, logvar: mu.requires_grad}, {"function": "f", "kwargs": {}}, [encode(MU), encode(LOGVAR)], limit=5)
+    assert decode(outcome["value"]) is False and "gradients" not in outcome
+
+
+def test_gradients_flow_though_the_notebook_left_grad_mode_off():
+    previous = torch.is_grad_enabled()
+    torch.set_grad_enabled(False)
+    try:
+        _, (d_mu, _) = gradients_of(lambda mu, logvar: mu + logvar)
+    finally:
+        torch.set_grad_enabled(previous)
+    assert np.array_equal(d_mu, PROJECTION.numpy())
+
+
+class _EndlessBackward(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        while True:
+            pass
+
+
+def test_a_backward_that_never_returns_is_a_timeout_like_a_call_that_never_returns():
+    outcome = run_call(
+        {"f": lambda mu, logvar: _EndlessBackward.apply(mu)}, gradient_call(PROJECTION), [encode(MU), encode(LOGVAR)], limit=0.3
+    )
+    assert outcome["error"]["kind"] == "timeout"
+
+
+def test_a_backward_that_raises_is_the_call_s_exception():
+    def hooked(mu, logvar):
+        mu.register_hook(lambda grad: 1 / 0)
+        return mu * 1
+
+    outcome = run_call({"f": hooked}, gradient_call(PROJECTION), [encode(MU), encode(LOGVAR)], limit=5)
+    assert outcome["error"]["kind"] == "exception" and outcome["error"]["type"] == "ZeroDivisionError"

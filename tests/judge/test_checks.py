@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from assignments.a10.checks import CHECKS, DEDUCTIONS, TRAINED_XHAT_ATOL, runs_agree
+from assignments.a10.checks import CHECKS, DEDUCTIONS, SAMPLING_FINDINGS, TRAINED_XHAT_ATOL, runs_agree
 from assignments.a10.contract import CHECK_IDS, MAX_SCORE
 from graders.assignment.spec import Scoring
-from graders.judge.probes import Experiment, ProbeResults
+from graders.judge.probes import CallError, CallResult, Experiment, ProbeResults, decode_results
 from graders.results import CheckStatus
+from graders.runtime import probe_runtime
 from reference.a10.misconceptions import CATALOG, flag_subsets
 from tests import students as s
 
@@ -242,20 +243,93 @@ def test_a_per_sample_loss_fails_with_a_message_about_reduction(plan, expected):
     ("implementation", "status", "names"),
     [
         (s.reparameterize_correct, CheckStatus.PASS, ()),
-        (s.reparameterize_normal, CheckStatus.PASS, ()),
         (s.reparameterize_rsample, CheckStatus.PASS, ()),
+        (s.reparameterize_independent_rsample, CheckStatus.PASS, ()),
+        (s.reparameterize_inplace_std, CheckStatus.PASS, ()),
+        (s.reparameterize_inplace_on_mu, CheckStatus.PASS, ()),
         (s.reparameterize_variance, CheckStatus.FAIL, ("variance_as_std",)),
         (s.reparameterize_no_noise, CheckStatus.FAIL, ("no_noise",)),
         (s.reparameterize_plus_minus_std, CheckStatus.FAIL, ("no_noise",)),
         (s.reparameterize_shared_noise, CheckStatus.FAIL, ("shared_noise",)),
         (s.reparameterize_noise_reused, CheckStatus.FAIL, ("noise_reused",)),
         (s.reparameterize_wrong_shape, CheckStatus.FAIL, ()),
+        # Right draws, no gradient to mu or logvar (issue 22): torch.normal's gradient is all zeros, the others have none.
+        (s.reparameterize_normal, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_sample, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_independent_sample, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_detached, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_data, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_numpy_round_trip, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_tolist, CheckStatus.FAIL, ("sample_without_gradient",)),
+        (s.reparameterize_std_detached, CheckStatus.FAIL, ("logvar_without_gradient",)),
+        (s.reparameterize_mu_plus_sampled_noise, CheckStatus.FAIL, ("logvar_without_gradient",)),
+        (s.reparameterize_mu_detached, CheckStatus.FAIL, ()),
+        # Noise shared by every row of the batch: z varies across dimensions and calls, so not no_noise.
+        (s.reparameterize_noise_per_dimension, CheckStatus.FAIL, ("shared_noise",)),
+        (s.reparameterize_noise_like_first_row, CheckStatus.FAIL, ("shared_noise",)),
+        (s.reparameterize_one_noise_value, CheckStatus.FAIL, ("shared_noise",)),
     ],
     ids=lambda v: getattr(v, "__name__", ""),
 )
 def test_reparameterize_is_checked_statistically(plan, expected, implementation, status, names):
     result = run(s.evidence(plan, expected, reparameterize=implementation), "reparameterize")
     assert (result.status, result.misconceptions) == (status, names), result.message
+
+
+def test_the_gradient_is_judged_on_every_case_the_hidden_ones_included(plan):
+    cases = plan.cases_for("reparameterize")
+    assert {case.public for case in cases if case.gradient is not None} == {True, False}
+    assert all(case.gradient is not None and case.gradient.arguments == (0, 1) and np.all(case.gradient.projection != 0) for case in cases)
+
+
+def test_a_sampler_s_message_claims_nothing_its_values_contradict(plan, expected):
+    """Noise shared by every row still varies across dimensions and calls: not "does not vary at all"; a sampler without
+    a gradient has the right distribution; a sampler that draws wrong is told about its draws, whatever its gradient."""
+    constant = SAMPLING_FINDINGS["constant"][0]
+    for sampler in (s.reparameterize_noise_per_dimension, s.reparameterize_noise_like_first_row, s.reparameterize_one_noise_value):
+        evidence = s.evidence(plan, expected, reparameterize=sampler)
+        first, again = (evidence.student.get(cid).value for cid in plan.cases_for("reparameterize")[0].call_ids()[:2])
+        assert np.all(first == first[:1]) and not np.array_equal(first, again)  # the evidence the message must fit
+        message = run(evidence, "reparameterize").message
+        assert message == SAMPLING_FINDINGS["same_for_every_row"][0] != constant, message
+    assert run(s.evidence(plan, expected, reparameterize=s.reparameterize_no_noise), "reparameterize").message == constant
+    wrong_and_detached = lambda mu, logvar: (mu + torch.exp(logvar) * torch.randn_like(mu)).detach()  # noqa: E731
+    result = run(s.evidence(plan, expected, reparameterize=wrong_and_detached), "reparameterize")
+    assert (result.misconceptions, result.message) == (("variance_as_std",), SAMPLING_FINDINGS["variance_as_std"][0])
+
+
+def test_a_sampler_that_fails_only_when_its_inputs_require_grad_is_an_error_that_says_why(plan, expected):
+    def numpy_round_trip(mu, logvar):  # mu.numpy() refuses a tensor that requires grad, as an encoder's output does
+        return torch.from_numpy(np.random.normal(mu.numpy(), np.exp(0.5 * logvar.numpy())).astype(np.float32))
+
+    result = run(s.evidence(plan, expected, reparameterize=numpy_round_trip), "reparameterize")
+    assert (result.status, result.score) == (CheckStatus.ERROR, 0.0)
+    assert "RuntimeError" in result.message
+
+
+def test_a_forged_gradient_decides_only_its_own_check_and_is_read_within_the_call_s_budget(plan, expected):
+    evidence = s.evidence(plan, expected, reparameterize=s.reparameterize_sample)
+    for case in plan.cases_for("reparameterize"):
+        cid = case.call_ids()[-1]
+        outcome = evidence.student.get(cid)
+        z = np.asarray(outcome.value, dtype=np.float64)
+        right = (case.gradient.projection, 0.5 * (z - case.args[0]) * case.gradient.projection)
+        forged = replace(evidence.student, calls={**evidence.student.calls, cid: replace(outcome, gradients=right)})
+        evidence = replace(evidence, student=forged)
+    assert run(evidence, "reparameterize").status is CheckStatus.PASS
+    case = plan.cases_for("reparameterize")[0]
+    huge = probe_runtime.encode(np.zeros((len(case.args[0]) * 100, 4), dtype=np.float32))
+    raw = {
+        "calls": {
+            case.call_ids()[-1]: {
+                "ok": True,
+                "value": probe_runtime.encode(case.args[0]),
+                "gradients": {"kind": "sequence", "items": [huge, huge]},
+            }
+        }
+    }
+    refused = decode_results(raw, plan).get(case.call_ids()[-1])
+    assert refused.error is not None and refused.error.kind == "unreadable"
 
 
 # ----------------------------------------------------------------------------- partial evidence, redaction
@@ -344,3 +418,16 @@ def test_the_assignment_readme_deduction_table_is_the_policy():
     assert {name: check for name, check, _ in rows} == DEDUCTIONS
     points = {check.id: check.points for check in CHECKS}
     assert all(points[check] == float(cost) for _, check, cost in rows)
+
+
+def test_stored_results_from_before_gradients_were_probed_are_rescored_on_their_draws_alone(plan, expected):
+    """`grader rescore` of a run graded before the gradient call existed: the draws are judged as they were, and
+    staff see that the gradient was not probed; a gradient call that is there but failed is still the check's error."""
+    evidence = s.evidence(plan, expected, reparameterize=s.reparameterize_sample)
+    gradient_calls = {case.call_ids()[-1] for case in plan.cases_for("reparameterize")}
+    old = {cid: outcome for cid, outcome in evidence.student.calls.items() if cid not in gradient_calls}
+    result = run(replace(evidence, student=replace(evidence.student, calls=old)), "reparameterize")
+    assert result.status is CheckStatus.PASS
+    assert result.details == {"gradient_not_probed": [case.name for case in plan.cases_for("reparameterize")]}
+    failed = {**old, **{cid: CallResult(error=CallError("timeout", "")) for cid in gradient_calls}}
+    assert run(replace(evidence, student=replace(evidence.student, calls=failed)), "reparameterize").status is CheckStatus.ERROR

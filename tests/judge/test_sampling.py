@@ -10,7 +10,8 @@ import torch
 from scipy import stats
 
 from assignments.a10.plan import REPARAM_DRAWS, build_plan
-from graders.judge.sampling import P_MIN, false_alarm_bound, per_case_test_count, sample_tests
+from graders.judge.sampling import P_MIN, false_alarm_bound, gradient_flaw, per_case_test_count, sample_tests
+from graders.runtime.probe_runtime import decode, encode, run_call
 from tests import students as s
 
 SAMPLERS = [s.reparameterize_correct, s.reparameterize_normal, s.reparameterize_rsample]
@@ -59,3 +60,71 @@ def test_each_bug_is_far_past_the_threshold():
     assert "spread" in variance.failed()
     plus_minus = sample_tests(draws(s.reparameterize_plus_minus_std, mu, logvar, torch.float32, 0), mu, sigma)
     assert "normality" in plus_minus.failed() and "mean" not in plus_minus.failed() and "spread" not in plus_minus.failed()
+
+
+# ----------------------------------------------------------------------------- gradients
+
+
+def gradient_evidence(sampler, mu: np.ndarray, logvar: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, tuple[object, ...]]:
+    """(z, projection, gradients) as the probe runtime returns them for `sampler` on rows of (mu, logvar), in float32."""
+    rows = np.ones((REPARAM_DRAWS, 1), dtype=np.float32)
+    inputs = [rows * mu.astype(np.float32), rows * logvar.astype(np.float32)]
+    projection = np.random.default_rng(seed).choice(np.array([-1.5, -1.0, -0.5, 0.5, 1.0, 1.5], dtype=np.float32), size=inputs[0].shape)
+    call = {"function": "f", "kwargs": {}, "seed": seed, "gradient": {"arguments": [0, 1], "projection": encode(projection)}}
+    outcome = run_call({"f": sampler}, call, [encode(arg) for arg in inputs], limit=10)
+    return decode(outcome["value"], 10**6), projection, decode(outcome["gradients"], 10**6)
+
+
+def flaw(sampler, mu: np.ndarray, logvar: np.ndarray, seed: int = 0) -> str | None:
+    z, projection, gradients = gradient_evidence(sampler, mu, logvar, seed)
+    rows = np.ones((REPARAM_DRAWS, 1))
+    return gradient_flaw(z.astype(np.float64), rows * mu, rows * np.exp(0.5 * logvar), projection.astype(np.float64), gradients)
+
+
+SCALES = [  # (mu, logvar): the plan's ranges, and far beyond them both ways (the tolerance is relative)
+    (np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])),
+    (np.array([1e3, -1e3, 0.0, 5.0]), np.array([-12.0, -6.0, 0.0, 12.0])),
+    (np.array([1e-4, -3e-4, 2e-4, 0.0]), np.array([-18.0, -16.0, -14.0, -12.0])),
+]
+RIGHT = [s.reparameterize_correct, s.reparameterize_rsample, s.reparameterize_independent_rsample, s.reparameterize_inplace_std]
+
+
+@pytest.mark.parametrize("scale", range(len(SCALES)))
+@pytest.mark.parametrize("sampler", RIGHT, ids=lambda f: f.__name__)
+def test_a_reparameterised_sample_s_float32_gradients_are_right_at_every_scale_and_seed(sampler, scale):
+    mu, logvar = SCALES[scale]
+    assert [flaw(sampler, mu, logvar, seed) for seed in range(5)] == [None] * 5
+
+
+@pytest.mark.parametrize(
+    ("sampler", "expected"),
+    [
+        (s.reparameterize_normal, "no_gradient"),  # all-zero gradients
+        (s.reparameterize_sample, "no_gradient"),  # None
+        (s.reparameterize_detached, "no_gradient"),
+        (s.reparameterize_numpy_round_trip, "no_gradient"),
+        (s.reparameterize_std_detached, "gradient_to_mean_only"),
+        (s.reparameterize_mu_detached, "wrong_gradient"),
+        (s.reparameterize_variance, "wrong_gradient"),  # ∂z/∂logvar is σ²·ε: twice the noise's share, and σ² for σ
+        # The value unchanged, a hundredth added to logvar's gradient:
+        (lambda mu, logvar: mu + torch.exp(0.5 * logvar) * torch.randn_like(mu) + 0.01 * (logvar - logvar.detach()), "wrong_gradient"),
+        (lambda mu, logvar: mu + torch.exp(0.5 * logvar).flip(0) * torch.randn_like(mu), "wrong_gradient"),  # another row's σ
+    ],
+    ids=lambda v: getattr(v, "__name__", str(v)),
+)
+def test_gradients_that_are_not_a_reparameterised_sample_s_are_told_apart(sampler, expected):
+    for mu, logvar in SCALES[:2]:
+        assert flaw(sampler, mu, logvar) == expected
+
+
+def test_a_gradient_that_is_not_an_array_of_z_s_shape_or_not_finite_is_not_right():
+    mu, logvar = SCALES[0]
+    z, projection, (d_mu, d_logvar) = gradient_evidence(s.reparameterize_correct, mu, logvar, seed=3)
+    rows = np.ones((REPARAM_DRAWS, 1))
+    judge = lambda *gradients: gradient_flaw(z, rows * mu, rows * np.exp(0.5 * logvar), projection, gradients)  # noqa: E731
+    assert judge(d_mu, d_logvar) is None
+    assert judge(d_mu) == "no_gradient"  # one gradient for two arguments (forged): nothing the grader reads reached
+    assert judge(d_mu[:1], d_logvar) == "wrong_gradient"
+    assert judge(d_mu, np.where(np.arange(d_logvar.size).reshape(d_logvar.shape) == 7, np.nan, d_logvar)) == "wrong_gradient"
+    assert judge(d_mu, d_logvar.astype(bool)) == "gradient_to_mean_only"  # a forged type is no gradient
+    assert judge(np.zeros_like(d_mu), None) == "no_gradient"

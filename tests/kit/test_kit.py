@@ -208,6 +208,7 @@ def _draw_models(case: Case) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     mu, logvar = (np.asarray(a, dtype=np.float64) for a in case.args)
     eps, again = rng.standard_normal(mu.shape), rng.standard_normal(mu.shape)
     shared = np.repeat(rng.standard_normal((mu.shape[0], 1)), mu.shape[1], axis=1)
+    per_dimension = np.broadcast_to(rng.standard_normal(mu.shape[1]), mu.shape)  # one ε per dimension, shared by every row
     uniform = rng.uniform(-np.sqrt(3), np.sqrt(3), mu.shape)
     std = np.exp(0.5 * logvar)
     mixed = eps.copy()
@@ -218,6 +219,7 @@ def _draw_models(case: Case) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         "no_noise": (mu, mu),
         "noise_reused": (mu + std * eps, mu + std * eps),
         "shared_noise": (mu + std * shared, mu + std * shared[::-1]),
+        "same_for_every_row": (mu + std * per_dimension, mu + std * per_dimension[:, ::-1]),
         "correlated": (mu + std * mixed, mu + std * again),
         "shifted": (mu + 0.2 + std * eps, mu + 0.2 + std * again),
         "too_wide": (mu + 1.2 * std * eps, mu + 1.2 * std * again),
@@ -238,7 +240,47 @@ def test_the_kit_s_critical_values_find_what_the_grader_s_p_values_find(kit):
         assert kit_finding == grader, name
         assert kit_check.failed_sample_tests(z, mu, np.exp(0.5 * logvar), critical)[0] == sample_tests(z, mu, np.exp(0.5 * logvar)).failed()
         findings[name] = grader
-    assert findings["right"] is None and len(set(findings.values())) >= 7, findings
+    assert findings["right"] is None and len(set(findings.values())) >= 8, findings
+
+
+def _gradient_models(z: np.ndarray, mu: np.ndarray, projection: np.ndarray) -> dict[str, tuple[object, ...]]:
+    """The gradients of sum(z · projection) for (mu, logvar): right, and wrong in every way the grader tells apart, near its tolerance too."""
+    d_mu, d_logvar = projection, 0.5 * (z - mu) * projection
+    nudged = d_logvar.copy()
+    nudged[0, 0] += 0.02 * abs(projection[0, 0])
+    return {
+        "right": (d_mu, d_logvar),
+        "float32": (d_mu.astype(np.float32), d_logvar.astype(np.float32)),
+        "none": (None, None),
+        "zeros": (np.zeros_like(d_mu), np.zeros_like(d_logvar)),
+        "mean_only": (d_mu, None),
+        "logvar_only": (None, d_logvar),
+        "variance_as_std": (d_mu, 2 * d_logvar),
+        "one_element_off": (d_mu, nudged),
+        "wrong_shape": (d_mu[0], d_logvar),
+        "one_gradient": (d_mu,),
+    }
+
+
+def test_the_kit_judges_a_sampler_s_gradients_as_the_grader_does(kit):
+    data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    (case,) = public_plan().cases_for("reparameterize")
+    assert case.gradient is not None
+    mu, logvar = (np.asarray(a, dtype=np.float64) for a in case.args)
+    z = mu + np.exp(0.5 * logvar) * np.random.default_rng(5).standard_normal(mu.shape)
+    projection = case.gradient.projection.astype(np.float64)
+    findings = {}
+    for name, gradients in _gradient_models(z, mu, projection).items():
+        grader = SAMPLER.gradient_finding(case, z, case.gradient.projection, gradients)
+        kit_finding = kit_check.gradient_flaw(z, mu, np.exp(0.5 * logvar), projection, gradients, data["sampling"]["gradient_tolerance"])
+        assert kit_finding == grader, name
+        findings[name] = grader
+    assert findings["right"] is None and findings["float32"] is None
+    assert {findings["none"], findings["zeros"], findings["mean_only"], findings["variance_as_std"]} == set(SAMPLING_FINDINGS) & {
+        "no_gradient",
+        "gradient_to_mean_only",
+        "wrong_gradient",
+    }
 
 
 # ----------------------------------------------------------------------------- without the grader
