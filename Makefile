@@ -19,7 +19,7 @@ grade: $(STAMP)
 	$(BIN)/grader grade $(SUBMISSIONS) --out $(REPORTS)
 
 test: lint $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 # ruff (lint, import order, format), mypy and the import contracts (pyproject.toml, [tool.importlinter]), clean:
 # part of `make test`.
