@@ -41,6 +41,7 @@ from graders.judge.kinds.sampler import GaussianSamplerCheck
 from graders.judge.kinds.symbolic import SymbolicAnswerCheck
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case, ProbePlan
+from graders.judge.separation import require_separated
 from graders.judge.sampling import P_MIN
 from graders.judge.values import CallFailed, Observable
 from graders.pipeline.config import GradingConfig
@@ -97,6 +98,7 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     for function in WHOLE_FUNCTION:
         if len(plan.cases_for(function)) != 1:  # check.py's diagnosis relies on it (no partial evidence to weigh)
             raise HarnessError(f"the kit expects one public case of {function}; teach assignments/a10/kit_check.py more")
+    require_separated(plan, expected, WHOLE_FUNCTION)  # else the kit would say "correct" where the grader deducts
     config = GradingConfig(seed=PUBLIC_SEED)
     return {
         "format": DATA_FORMAT,
