@@ -31,6 +31,7 @@ from assignments.a10.expected import compute_expected
 from assignments.a10.observables import LOSS_TOLERANCE
 from assignments.a10.plan import VAE_WEIGHTS, build_plan
 from graders import tags
+from graders.assignment.spec import KitHints
 from graders.errors import HarnessError, UsageError
 from graders.judge import reading
 from graders.judge.checks import Check
@@ -41,8 +42,8 @@ from graders.judge.kinds.sampler import GaussianSamplerCheck
 from graders.judge.kinds.symbolic import SymbolicAnswerCheck
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case, ProbePlan
-from graders.judge.separation import require_separated
 from graders.judge.sampling import P_MIN
+from graders.judge.separation import require_separated
 from graders.judge.values import CallFailed, Observable
 from graders.pipeline.config import GradingConfig
 from graders.runtime import probe_runtime
@@ -56,6 +57,20 @@ DATA_FORMAT = 3  # 3: the assignment id (a notebook marked for another is refuse
 CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameterize"), ("vae_loss", "vae_loss"))
 # Each check cell says so itself: check.py warns about code left there, this says it before any is.
 CHECK_CELL_NOTE = "# The grader empties this cell before it runs your notebook: keep your own code in other cells.\n"
+# What the kit says of draws that are not a fresh sample: how they look, never how z is computed (the
+# grader's words, SAMPLING_FINDINGS, may say it). A finding the kit has no words for gets the general one.
+NOT_A_FRESH_SAMPLE = "The draws are not a fresh sample of N(mu, σ²) with independent dimensions."
+KIT_FINDINGS = {
+    "constant": "z does not vary at all.",
+    "repeated_and_wrong": "z is the same on every call, and it is not a sample of N(mu, σ²).",
+    "repeated": "Two calls in a row returned exactly the same z.",
+    "perfectly_correlated": "The dimensions of z move together: they are perfectly correlated.",
+    "correlated": "The dimensions of z are correlated: they are not independent.",
+    "variance_as_std": "The samples do not have the standard deviation σ that logvar = log σ² gives.",
+    "mean": "The samples' mean is not mu.",
+    "spread": "The samples do not have the standard deviation σ that logvar = log σ² gives.",
+    "normality": "The samples are not normally distributed.",
+}
 
 
 @dataclass(frozen=True)
@@ -114,11 +129,23 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
         "x0_shapes": {case.name: list(np.shape(case.args[0])) for case in plan.cases_for("closed_form")},
         "loss_atol": LOSS_TOLERANCE.atol,
         "questions": [{"tag": q.tag, "key": q.key} for q in QUESTIONS],  # where the KL part starts (answer_lines)
-        "titles": {name: misconception.title for name, misconception in CATALOG.items()},
+        "catalog": list(CATALOG),  # the mistakes' ids, in the order messages name them
+        "hints": ASSIGNMENT.kit_hints.value,
+        "mistakes": _mistake_words(ASSIGNMENT.kit_hints),
         "deductions": DEDUCTIONS,
         "diagnosis": {function: _diagnosis_doc(function, plan, expected) for function in WHOLE_FUNCTION},
         "sampling": _sampling_doc(plan),
         "checks": [_check_doc(check, plan, expected) for check in CHECKS if not isinstance(check, ExperimentCheck)],
+    }
+
+
+def _mistake_words(level: KitHints) -> dict[str, dict[str, str]]:
+    """What the kit may say of each catalogued mistake: its title, and its student-safe hint (never the
+    explanation, which the report shows after grading and which may state the right formula)."""
+    if level is KitHints.VALUES:
+        return {}
+    return {
+        name: {"title": m.title, **({"hint": m.hint} if level is KitHints.EXPLANATIONS and m.hint else {})} for name, m in CATALOG.items()
     }
 
 
@@ -152,7 +179,8 @@ def _sampling_doc(plan: ProbePlan) -> dict[str, Any]:
         "normality": float(stats.kstwo.isf(P_MIN, n)),
         "perfect_correlation": PERFECT_CORRELATION,
         "pass": SAMPLING_PASS,
-        "findings": SAMPLING_FINDINGS,
+        # The kit's own words for each finding (the grader's may state the right formula); the mistake it names, the same.
+        "findings": {key: [KIT_FINDINGS.get(key, NOT_A_FRESH_SAMPLE), name] for key, (_, name) in SAMPLING_FINDINGS.items()},
     }
 
 
@@ -172,10 +200,10 @@ def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[
 
 
 def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
-    if check.observable.__name__ not in kit_check.OBSERVABLES:
+    if check.observable.__name__ not in kit_check.OBSERVABLES or check.observable.__name__ not in kit_check.OBSERVED:
         raise HarnessError(f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES there")
     consistency = check.consistency.__name__ if check.consistency else None
-    if consistency is not None and consistency not in kit_check.CONSISTENCIES:
+    if consistency is not None and (consistency not in kit_check.CONSISTENCIES or consistency not in kit_check.OBSERVED):
         raise HarnessError(f"check {check.id}: check.py has no consistency {consistency}; add it to CONSISTENCIES there")
     (case,) = plan.cases_for(check.function)
     variants = []
@@ -189,7 +217,6 @@ def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValue
         "observable": check.observable.__name__,
         "consistency": consistency,
         "tolerance": _tolerance(check.tolerance),
-        "expectation": check.expectation,
         "reference": {case.name: _array_doc(check.observable(expected.reference, case))},
         "variants": variants,
     }
