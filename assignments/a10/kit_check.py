@@ -5,10 +5,11 @@
     check("closed_form")                # one part: closed_form, derivation, vae_loss, reparameterize
 
 The functions are called by the grader's own probe runtime (`probe_runtime.py` beside this file),
-with the same inputs, seeds and time limits. What is checked, the messages and the misconceptions
-named are the grader's: they come as data (`kit_data.json`, written by `grader kit`) with the
-reference's and each known mistake's values on the public inputs. The hidden inputs, the
-derivation's verdict and the training experiment are graded after you submit.
+with the same inputs, seeds and time limits. What is checked and the misconceptions named are the
+grader's: they come as data (`kit_data.json`, written by `grader kit`) with the reference's and each
+known mistake's values on the public inputs. A message says how your values differ and which known
+mistake they match (as much as the assignment's hint level allows), never the right formula. The
+hidden inputs, the derivation's verdict and the training experiment are graded after you submit.
 
 From a terminal, the notebook runs as the grader runs it: in an IPython shell (magics and `!` lines
 run, as in Jupyter), the kit's own check cells emptied, and `check` importing the stub the grader
@@ -912,26 +913,6 @@ def _notebook_cells(namespace: Mapping[str, Any]) -> list[Any] | None:
         return None
 
 
-@contextlib.contextmanager
-def random_state_kept() -> Iterator[None]:
-    """The notebook's random streams (random, numpy's global one, torch's) as they were before: a check
-    must not change what the student's next cell draws."""
-    import random
-
-    import torch
-
-    saved = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
-    cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else None
-    try:
-        yield
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-        torch.random.set_rng_state(saved[2])
-        if cuda is not None:
-            torch.cuda.set_rng_state_all(cuda)
-
-
 def check(part: str | None = None) -> None:
     """Check the functions defined in this notebook on the public inputs (all parts, or one)."""
     namespace = sys._getframe(1).f_globals
@@ -942,8 +923,9 @@ def check(part: str | None = None) -> None:
     if cells is None and part is not None and about_derivation:
         print("Your written answers are checked from a terminal (a kernel cannot read its notebook): python check.py NOTEBOOK")
         return
-    with random_state_kept():
-        verdicts = judge_all(data, namespace, cells, part)
+    # The probe runtime calls every function in its own known state, random streams included (KnownState),
+    # and gives the notebook's back: a check does not change what the student's next cell draws.
+    verdicts = judge_all(data, namespace, cells, part)
     if not verdicts:
         parts = sorted({s["id"].split(".")[0] for s in data["checks"]})
         print(f"Nothing to check for {part!r}: the parts are {', '.join(parts)}.")
