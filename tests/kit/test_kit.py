@@ -53,6 +53,7 @@ from reference.a10 import REFERENCE_DIR
 from reference.a10.misconceptions import CATALOG
 from tests import students
 from tests.broken import CORRECT_CODE, notebook, write_broken
+from tests.kit.formulas import formulas_in
 from tests.kit.traps import TRAPS, check_cell_number, write_traps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -495,6 +496,26 @@ def test_the_kit_and_the_grader_agree_on_every_public_check(grader_verdicts, kit
         else:
             assert {status for status, _ in kit.values()} == {"error"} == {s for s, _ in grader.values()}
     assert not disagreements
+
+
+def test_no_kit_message_on_the_corpus_states_a_correct_formula(kit, kit_runs):
+    assert not formulas_in((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    stated = {name: formulas_in(run.stdout + run.stderr) for name, run in kit_runs.items()}
+    assert not {name: found for name, found in stated.items() if found}
+    assert sum("FAIL" in run.stdout for run in kit_runs.values()) > 20  # wrong values of every kind were described
+
+
+TOTAL = re.compile(r"(\d+(?:\.\d+)?) / (\d+(?:\.\d+)?) points")
+
+
+def test_the_kit_states_one_total_the_grader_s_score_for_the_same_checks(grader_verdicts, kit_runs):
+    """On every notebook: one total, and it is what the grader gives the checks the kit scores (not the derivations)."""
+    for name, run in sorted(kit_runs.items()):
+        if name == KILLS_ITS_PROCESS:
+            continue
+        (total,) = TOTAL.findall(run.stdout)
+        scored = [c for c in grader_verdicts[name].checks if c.id in PUBLIC_CHECK_IDS and not c.id.startswith("derivation.")]
+        assert (float(total[0]), float(total[1])) == (sum(c.score for c in scored), sum(c.max_score for c in scored)), name
 
 
 def kit_warnings(stdout: str) -> dict[int, set[str]]:
