@@ -5,11 +5,15 @@ The kit is six files: the template notebook (with a `check(...)` cell after each
 copied verbatim (`probe_runtime.py`, which calls the functions in every graded notebook, and
 `answer_lines.py`, which finds the derivation's answers), `kit_data.json` and a README. The
 data is derived from the grader at build time, never re-typed: the public plan's request (inputs,
-calls, seeds, time limits), each public check's words and the reference's and every misconception
-variant's values of its observable on the public inputs, the diagnosis stories, the deduction
-policy, and the sampling tests as critical values at the grader's false-alarm rate. So the kit
-judges like `grader check` while carrying no line of `reference/`, no hidden input, no grading
-seed and no experiment (its reference is training from the grading seed).
+calls, seeds, time limits), each public check's title and points and the reference's and every
+misconception variant's values of its observable on the public inputs, the diagnosis stories, the
+deduction policy, and the sampling tests as critical values at the grader's false-alarm rate. So the
+kit judges like `grader check` while carrying no line of `reference/`, no hidden input, no grading
+seed and no experiment (its reference is training from the grading seed). What it says of a wrong
+value is its own (issue 22): how the values differ and, at the assignment's `kit_hints` level, the
+matching mistake's title and hint; never a check's expectation or a mistake's explanation, which state
+the right formula (the grader's report gives those after grading). Public inputs on which a catalogued
+mistake gives the reference's values are refused (graders/judge/separation.py).
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ from reference.a10.misconceptions import CATALOG
 HANDOUT = Path(__file__).resolve().parent / "handout" / "assignment10.ipynb"
 README = Path(__file__).resolve().parent / "kit_README.md"
 NOTEBOOK_NAME = "assignment10.ipynb"
-DATA_FORMAT = 3  # 3: the assignment id (a notebook marked for another is refused)
+DATA_FORMAT = 4  # 3: the assignment id (a notebook marked for another is refused); 4: hint level, no expectations
 # (function whose definition the cell follows, the part it checks): each exercise ends with its check.
 CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameterize"), ("vae_loss", "vae_loss"))
 # Each check cell says so itself: check.py warns about code left there, this says it before any is.
@@ -201,10 +205,12 @@ def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[
 
 def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     if check.observable.__name__ not in kit_check.OBSERVABLES or check.observable.__name__ not in kit_check.OBSERVED:
-        raise HarnessError(f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES there")
+        raise HarnessError(
+            f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES and OBSERVED there"
+        )
     consistency = check.consistency.__name__ if check.consistency else None
     if consistency is not None and (consistency not in kit_check.CONSISTENCIES or consistency not in kit_check.OBSERVED):
-        raise HarnessError(f"check {check.id}: check.py has no consistency {consistency}; add it to CONSISTENCIES there")
+        raise HarnessError(f"check {check.id}: check.py has no consistency {consistency}; add it to CONSISTENCIES and OBSERVED there")
     (case,) = plan.cases_for(check.function)
     variants = []
     for flags, results in expected.variants.get(check.function, ()):

@@ -390,7 +390,10 @@ def _charged_message(spec: Mapping[str, Any], calls: Mapping[str, Call], data: M
     why = next((call.reshaped_x for cid, call in calls.items() if cid.startswith(f"{spec['function']}/{case}") and call.reshaped_x), "")
     if not why:
         return None
-    return f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
+    return (
+        f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
+        + about_mistakes(charged, data)
+    )
 
 
 def _differs(observable: str, student: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) -> str:
