@@ -97,7 +97,7 @@ def closed_form_last_alpha(x0, t, alphas):
 
 def closed_form_ddpm_indexing(x0, t, alphas):
     # DDPM code's alphas_cumprod[t], used with the sheet's 1-based t: one step too far, and past the
-    # end of the table at t = T (the public input).
+    # end of the table at t = T.
     alphas_cumprod = torch.cumprod(alphas, dim=0)
     return torch.sqrt(alphas_cumprod[t]) * x0, 1 - alphas_cumprod[t]
 

@@ -93,7 +93,11 @@ class AssignmentTen(Assignment):
     def self_check_table(self, result: SubmissionResult) -> str:
         from assignments.a10.kit_check import CellFailure, Verdict, format_table
 
-        verdicts = [Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions) for c in result.checks]
+        # The derivations are read for form only in a self-check (graders/pipeline/selfcheck.py): no points there.
+        verdicts = [
+            Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions, scored=self.check_spec(c.id).on_hidden_inputs)
+            for c in result.checks
+        ]
         failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
         return format_table(result.submission, verdicts, result.message, failures)
 

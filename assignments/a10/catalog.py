@@ -19,30 +19,35 @@ CATALOG: dict[str, Misconception] = {
             "closed_form",
             "Square root missing on ᾱ_t",
             "The mean scales x₀ by √ᾱ_t, not ᾱ_t: each step multiplies x by √α_s, so after t steps the " "factors multiply to √(α₁⋯α_t).",
+            hint="Your mean scales x₀ by the product of the alphas itself. Go back to the factor one step multiplies x by, and see what t such factors give.",
         ),
         Misconception(
             "missing_x0",
             "closed_form",
             "x₀ missing from the mean",
             "μ is a scaled copy of the clean image, √ᾱ_t·x₀; without x₀ it is a number, not an image-shaped mean.",
+            hint="Your mean does not depend on x₀: it is a number, where the mean of x_t has the shape of x₀.",
         ),
         Misconception(
             "std_for_variance",
             "closed_form",
             "Standard deviation given for the variance",
             "Σ is the variance 1 − ᾱ_t; √(1 − ᾱ_t) is the standard deviation that multiplies ε in the " "reparameterised sample.",
+            hint="Your Σ is a square root of the value the grader expects: a standard deviation, where the question asks for the variance.",
         ),
         Misconception(
             "off_by_one_index",
             "closed_form",
             "Product runs one step too far",
             "alphas[s-1] holds α_s, so ᾱ_t is the product of alphas[0..t-1]; the product here includes α_{t+1}.",
+            hint="Your product takes one α too many: alphas[s-1] holds α_s, so count which entries steps 1 to t use.",
         ),
         Misconception(
             "last_alpha_only",
             "closed_form",
             "Only the last α used",
             "q(x_t | x₀) skips all t steps at once, so it needs the product α₁⋯α_t, not just α_t (that is q(x_t | x_{t−1})).",
+            hint="Your value uses α_t alone: going from x₀ to x_t takes every step from 1 to t.",
         ),
         Misconception(
             "kl_sign_flipped",
@@ -50,24 +55,28 @@ CATALOG: dict[str, Misconception] = {
             "KL term has the wrong sign",
             "KL(N(μ, σ²) ‖ N(0, 1)) = −½ Σ(1 + log σ² − μ² − σ²) is never negative; with the sign flipped, "
             "minimising the loss pushes the posterior away from the prior.",
+            hint="Your KL term is negative, and a KL divergence never is: check the sign in front of it.",
         ),
         Misconception(
             "kl_missing_half",
             "vae_loss",
             "Factor ½ missing in the KL term",
             "The Gaussian KL carries a factor −½ in front of the sum; without it the KL term is counted twice.",
+            hint="Your KL term is twice as large as it should be: check the constant factor in front of the sum.",
         ),
         Misconception(
             "weight_on_reconstruction",
             "vae_loss",
             "kl_loss_weight multiplies the wrong term",
             "kl_loss_weight scales the KL term only (BCE + w·KL); here it scales the reconstruction term instead.",
+            hint="Changing kl_loss_weight changes your reconstruction term instead of your KL term.",
         ),
         Misconception(
             "weight_ignored",
             "vae_loss",
             "kl_loss_weight has no effect",
             "The loss must change with kl_loss_weight (BCE + w·KL); here the weight is never used.",
+            hint="Your loss is the same whatever kl_loss_weight is.",
         ),
         Misconception(
             "mean_reduction",
@@ -75,6 +84,7 @@ CATALOG: dict[str, Misconception] = {
             "Averaged instead of summed",
             "The loss sums over all elements; a mean (PyTorch's default reduction) divides the term by the "
             "number of elements and silently changes the balance between BCE and KL.",
+            hint="Your loss is far smaller than a sum over all elements: one of its terms is averaged. Check the reduction of each term.",
         ),
         Misconception(
             "loss_expects_flat_x",
@@ -84,6 +94,7 @@ CATALOG: dict[str, Misconception] = {
             "(B, 784); your loss only runs once x is flattened. Flatten x inside vae_loss (x.view(-1, 784)) so "
             "that it takes the images as they come.",
             has_variant=False,
+            hint="Your loss fails with x shaped (B, 1, 28, 28), as the DataLoader gives it, and runs once x is flattened.",
         ),
         Misconception(
             "mse_instead_of_bce",
@@ -91,18 +102,21 @@ CATALOG: dict[str, Misconception] = {
             "Squared error instead of binary cross-entropy",
             "Pixels in [0, 1] with a Bernoulli decoder call for binary cross-entropy; squared error is a "
             "different likelihood (a Gaussian one).",
+            hint="Your reconstruction term is a squared error, and the handout asks for binary cross-entropy.",
         ),
         Misconception(
             "variance_as_std",
             "reparameterize",
             "exp(logvar) used as the standard deviation",
             "logvar is log σ², so the standard deviation is exp(½·logvar); exp(logvar) is the variance.",
+            hint="Your samples spread as if exp(logvar) were their standard deviation; logvar is log σ².",
         ),
         Misconception(
             "no_noise",
             "reparameterize",
             "No noise drawn",
             "z = μ + σ·ε needs fresh ε ~ N(0, I) on every call; without it the encoder's variance is never sampled.",
+            hint="Your z does not vary: no noise is drawn.",
         ),
         Misconception(
             "shared_noise",
@@ -113,6 +127,7 @@ CATALOG: dict[str, Misconception] = {
             "torch.randn(B, 1), makes the dimensions of z perfectly correlated; one ε per dimension, like "
             "torch.randn(D), makes every sample in the batch the same.",
             has_variant=False,
+            hint="Entries of z share one noise value and move together: the dimensions of a sample, or the samples of a batch.",
         ),
         Misconception(
             "noise_reused",
@@ -121,6 +136,7 @@ CATALOG: dict[str, Misconception] = {
             "ε must be drawn afresh on every call; noise drawn once (at definition time or cached) gives the "
             "same z for the same μ and σ every time, so training never sees a new sample.",
             has_variant=False,
+            hint="Your z is the same on every call: the noise is not drawn afresh.",
         ),
         Misconception(
             "sample_without_gradient",
@@ -131,6 +147,7 @@ CATALOG: dict[str, Misconception] = {
             "loss's gradient never reaches the encoder through z. Keeping that path is what the reparameterisation "
             "trick is for: the randomness goes into noise drawn on its own, and z is computed from μ, logvar and that noise.",
             has_variant=False,
+            hint="Your z has the right distribution, but no gradient flows from it back to mu or logvar.",
         ),
         Misconception(
             "logvar_without_gradient",
@@ -140,6 +157,7 @@ CATALOG: dict[str, Misconception] = {
             "call that tracks no gradient, or computed outside torch), so the encoder's variance never learns from "
             "the reconstruction loss through z.",
             has_variant=False,
+            hint="A gradient flows from your z back to mu, but none to logvar.",
         ),
     )
 }

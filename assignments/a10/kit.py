@@ -5,11 +5,15 @@ The kit is six files: the template notebook (with a `check(...)` cell after each
 copied verbatim (`probe_runtime.py`, which calls the functions in every graded notebook, and
 `answer_lines.py`, which finds the derivation's answers), `kit_data.json` and a README. The
 data is derived from the grader at build time, never re-typed: the public plan's request (inputs,
-calls, seeds, time limits), each public check's words and the reference's and every misconception
-variant's values of its observable on the public inputs, the diagnosis stories, the deduction
-policy, and the sampling tests as critical values at the grader's false-alarm rate. So the kit
-judges like `grader check` while carrying no line of `reference/`, no hidden input, no grading
-seed and no experiment (its reference is training from the grading seed).
+calls, seeds, time limits), each public check's title and points and the reference's and every
+misconception variant's values of its observable on the public inputs, the diagnosis stories, the
+deduction policy, and the sampling tests as critical values at the grader's false-alarm rate. So the
+kit judges like `grader check` while carrying no line of `reference/`, no hidden input, no grading
+seed and no experiment (its reference is training from the grading seed). What it says of a wrong
+value is its own (issue 22): how the values differ and, at the assignment's `kit_hints` level, the
+matching mistake's title and hint; never a check's expectation or a mistake's explanation, which state
+the right formula (the grader's report gives those after grading). Public inputs on which a catalogued
+mistake gives the reference's values are refused (graders/judge/separation.py).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from assignments.a10.expected import compute_expected
 from assignments.a10.observables import LOSS_TOLERANCE
 from assignments.a10.plan import VAE_WEIGHTS, build_plan
 from graders import tags
+from graders.assignment.spec import KitHints
 from graders.errors import HarnessError, UsageError
 from graders.judge import reading
 from graders.judge.checks import Check
@@ -42,6 +47,7 @@ from graders.judge.kinds.symbolic import SymbolicAnswerCheck
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case, ProbePlan
 from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, P_MIN
+from graders.judge.separation import require_separated
 from graders.judge.values import CallFailed, Observable
 from graders.pipeline.config import GradingConfig
 from graders.runtime import probe_runtime
@@ -50,11 +56,29 @@ from reference.a10.misconceptions import CATALOG
 HANDOUT = Path(__file__).resolve().parent / "handout" / "assignment10.ipynb"
 README = Path(__file__).resolve().parent / "kit_README.md"
 NOTEBOOK_NAME = "assignment10.ipynb"
-DATA_FORMAT = 3  # 3: the assignment id (a notebook marked for another is refused)
+DATA_FORMAT = 4  # 3: the assignment id (a notebook marked for another is refused); 4: hint level, no expectations
 # (function whose definition the cell follows, the part it checks): each exercise ends with its check.
 CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameterize"), ("vae_loss", "vae_loss"))
 # Each check cell says so itself: check.py warns about code left there, this says it before any is.
 CHECK_CELL_NOTE = "# The grader empties this cell before it runs your notebook: keep your own code in other cells.\n"
+# What the kit says of draws that are not a fresh sample: how they look, never how z is computed (the
+# grader's words, SAMPLING_FINDINGS, may say it). A finding the kit has no words for gets the general one.
+NOT_A_FRESH_SAMPLE = "The draws are not a fresh sample of N(mu, σ²) with independent dimensions."
+KIT_FINDINGS = {
+    "constant": "z does not vary at all.",
+    "repeated_and_wrong": "z is the same on every call, and it is not a sample of N(mu, σ²).",
+    "repeated": "Two calls in a row returned exactly the same z.",
+    "perfectly_correlated": "The dimensions of z move together: they are perfectly correlated.",
+    "correlated": "The dimensions of z are correlated: they are not independent.",
+    "variance_as_std": "The samples do not have the standard deviation σ that logvar = log σ² gives.",
+    "mean": "The samples' mean is not mu.",
+    "spread": "The samples do not have the standard deviation σ that logvar = log σ² gives.",
+    "normality": "The samples are not normally distributed.",
+    "same_for_every_row": "Every row of z is the same draw, although z changes from call to call: the rows share their noise.",
+    "no_gradient": "z is distributed right but carries no gradient back to mu or logvar, so training cannot reach the encoder through it.",
+    "gradient_to_mean_only": "z carries a gradient back to mu but none to logvar.",
+    "wrong_gradient": "z's gradients with respect to mu and logvar are not those of a sample drawn as a function of them.",
+}
 
 
 @dataclass(frozen=True)
@@ -97,6 +121,7 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
     for function in WHOLE_FUNCTION:
         if len(plan.cases_for(function)) != 1:  # check.py's diagnosis relies on it (no partial evidence to weigh)
             raise HarnessError(f"the kit expects one public case of {function}; teach assignments/a10/kit_check.py more")
+    require_separated(plan, expected, WHOLE_FUNCTION)  # else the kit would say "correct" where the grader deducts
     config = GradingConfig(seed=PUBLIC_SEED)
     return {
         "format": DATA_FORMAT,
@@ -112,11 +137,23 @@ def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
         "x0_shapes": {case.name: list(np.shape(case.args[0])) for case in plan.cases_for("closed_form")},
         "loss_atol": LOSS_TOLERANCE.atol,
         "questions": [{"tag": q.tag, "key": q.key} for q in QUESTIONS],  # where the KL part starts (answer_lines)
-        "titles": {name: misconception.title for name, misconception in CATALOG.items()},
+        "catalog": list(CATALOG),  # the mistakes' ids, in the order messages name them
+        "hints": ASSIGNMENT.kit_hints.value,
+        "mistakes": _mistake_words(ASSIGNMENT.kit_hints),
         "deductions": DEDUCTIONS,
         "diagnosis": {function: _diagnosis_doc(function, plan, expected) for function in WHOLE_FUNCTION},
         "sampling": _sampling_doc(plan),
         "checks": [_check_doc(check, plan, expected) for check in CHECKS if not isinstance(check, ExperimentCheck)],
+    }
+
+
+def _mistake_words(level: KitHints) -> dict[str, dict[str, str]]:
+    """What the kit may say of each catalogued mistake: its title, and its student-safe hint (never the
+    explanation, which the report shows after grading and which may state the right formula)."""
+    if level is KitHints.VALUES:
+        return {}
+    return {
+        name: {"title": m.title, **({"hint": m.hint} if level is KitHints.EXPLANATIONS and m.hint else {})} for name, m in CATALOG.items()
     }
 
 
@@ -151,7 +188,8 @@ def _sampling_doc(plan: ProbePlan) -> dict[str, Any]:
         "perfect_correlation": PERFECT_CORRELATION,
         "gradient_tolerance": {"rtol": GRADIENT_RTOL, "float32_rounding": FLOAT32_ROUNDING},
         "pass": SAMPLING_PASS,
-        "findings": SAMPLING_FINDINGS,
+        # The kit's own words for each finding (the grader's may state the right formula); the mistake it names, the same.
+        "findings": {key: [KIT_FINDINGS.get(key, NOT_A_FRESH_SAMPLE), name] for key, (_, name) in SAMPLING_FINDINGS.items()},
     }
 
 
@@ -171,11 +209,13 @@ def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[
 
 
 def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
-    if check.observable.__name__ not in kit_check.OBSERVABLES:
-        raise HarnessError(f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES there")
+    if check.observable.__name__ not in kit_check.OBSERVABLES or check.observable.__name__ not in kit_check.OBSERVED:
+        raise HarnessError(
+            f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES and OBSERVED there"
+        )
     consistency = check.consistency.__name__ if check.consistency else None
-    if consistency is not None and consistency not in kit_check.CONSISTENCIES:
-        raise HarnessError(f"check {check.id}: check.py has no consistency {consistency}; add it to CONSISTENCIES there")
+    if consistency is not None and (consistency not in kit_check.CONSISTENCIES or consistency not in kit_check.OBSERVED):
+        raise HarnessError(f"check {check.id}: check.py has no consistency {consistency}; add it to CONSISTENCIES and OBSERVED there")
     (case,) = plan.cases_for(check.function)
     variants = []
     for flags, results in expected.variants.get(check.function, ()):
@@ -188,7 +228,6 @@ def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValue
         "observable": check.observable.__name__,
         "consistency": consistency,
         "tolerance": _tolerance(check.tolerance),
-        "expectation": check.expectation,
         "reference": {case.name: _array_doc(check.observable(expected.reference, case))},
         "variants": variants,
     }

@@ -5,10 +5,11 @@
     check("closed_form")                # one part: closed_form, derivation, vae_loss, reparameterize
 
 The functions are called by the grader's own probe runtime (`probe_runtime.py` beside this file),
-with the same inputs, seeds and time limits. What is checked, the messages and the misconceptions
-named are the grader's: they come as data (`kit_data.json`, written by `grader kit`) with the
-reference's and each known mistake's values on the public inputs. The hidden inputs, the
-derivation's verdict and the training experiment are graded after you submit.
+with the same inputs, seeds and time limits. What is checked and the misconceptions named are the
+grader's: they come as data (`kit_data.json`, written by `grader kit`) with the reference's and each
+known mistake's values on the public inputs. A message says how your values differ and which known
+mistake they match (as much as the assignment's hint level allows), never the right formula. The
+hidden inputs, the derivation's verdict and the training experiment are graded after you submit.
 
 From a terminal, the notebook runs as the grader runs it: in an IPython shell (magics and `!` lines
 run, as in Jupyter), the kit's own check cells emptied, and `check` importing the stub the grader
@@ -57,6 +58,7 @@ TAGS_FILE = "tags.py"
 MATRIX_DIMS = 2  # Σ given as the matrix Σ·I
 MIN_CORRELATED_DIMS = 2  # independence between dimensions needs two of them
 _STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+UNSCORED = "checked at grading"  # a derivation's row: readable or not here, right or wrong after submission
 
 
 # ----------------------------------------------------------------------------- the kit's files
@@ -218,7 +220,7 @@ def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
         diagonal = np.diag(array)
         if np.all(diagonal == diagonal[0]) and np.count_nonzero(array - np.diag(diagonal)) == 0:
             return np.asarray(diagonal[0])
-    raise Unusable(f"Sigma should be the variance 1 − ᾱ_t (a number) or the matrix Σ·I, but it is {describe(array)}")
+    raise Unusable(f"Sigma should be a single number (the variance) or the matrix Σ·I, but it is {describe(array)}")
 
 
 # ----------------------------------------------------------------------------- observables (assignments/a10/observables.py)
@@ -262,6 +264,16 @@ OBSERVABLES: dict[str, Observable] = {
     "kl_term": lambda calls, case, data: _loss(calls, case, 1.0) - _loss(calls, case, 0.0),
     "weighted_kl_terms": lambda calls, case, data: np.stack([_loss(calls, case, w) - _loss(calls, case, 0.0) for w in (0.5, 30.0)]),
 }
+# What each observable is, in the kit's words: where values differ, never what they should be.
+OBSERVED: dict[str, str] = {
+    "closed_form_mu": "μ",
+    "closed_form_sigma": "Σ",
+    "losses": "The loss",
+    "reconstruction_term": "The loss at kl_loss_weight=0",
+    "kl_term": "loss(w=1) − loss(w=0)",
+    "weighted_kl_terms": "loss(w) − loss(0) at w = 0.5 and 30",
+    "weighted_by_own_kl": "loss(w) at w = 0.5 and 30, against loss(0) + w·(loss(1) − loss(0)) from your own values,",
+}
 # (what the student's values give, what they should give), judged on the student's own values.
 CONSISTENCIES: dict[str, Callable[[Mapping[str, Call], str, Mapping[str, Any]], tuple[np.ndarray, np.ndarray]]] = {
     "weighted_by_own_kl": _weighted_by_own_kl,
@@ -278,14 +290,64 @@ class Verdict:
     points: float
     message: str
     misconceptions: tuple[str, ...] = ()
+    scored: bool = True  # False: only read here (a derivation), its points are the grader's to give
 
     @property
     def score(self) -> float:
-        return self.points if self.status == "pass" else 0.0
+        return self.points if self.status == "pass" and self.scored else 0.0
 
 
 def _verdict(spec: Mapping[str, Any], status: str, message: str, names: Sequence[str] = ()) -> Verdict:
-    return Verdict(spec["id"], status, spec["points"], message, tuple(names))
+    return Verdict(spec["id"], status, spec["points"], message, tuple(names), scored=spec["kind"] != "derivation")
+
+
+# ----------------------------------------------------------------------------- what a message may say (the assignment's hint level)
+
+
+def named(names: Sequence[str], data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The mistakes a verdict names: none when the kit gives values only."""
+    return tuple(names) if data["hints"] != "values" else ()
+
+
+def about_mistakes(names: Sequence[str], data: Mapping[str, Any]) -> str:
+    """What the kit says of the catalogued mistakes the values match, at the assignment's hint level (never the right formula)."""
+    if data["hints"] == "values":
+        return ""
+    if not names:
+        return " This matches no mistake the grader knows."
+    words = [data["mistakes"][name] for name in names]
+    said = " ".join(f"{w['title']}." + (f" {w['hint']}" if w.get("hint") else "") for w in words)
+    return f" This matches a known mistake: {said}"
+
+
+def how_values_differ(actual: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) -> str:
+    """Where, by how much and in which direction the values differ from the grader's."""
+    if ((actual.size != 1 or expected.size != 1) and actual.shape != expected.shape) or not np.all(np.isfinite(actual)):
+        return explain_difference(actual, expected)  # shape, NaN, inf: the grader's own words
+    if actual.size == 1:
+        a, e = float(actual.reshape(())), float(expected.reshape(()))
+        return f"it is {a:.6g} where {e:.6g} was expected{_direction(a, e)}"
+    off = ~np.isclose(actual, expected, rtol=tolerance[0], atol=tolerance[1])
+    worst = np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
+    a, e = float(actual[worst]), float(expected[worst])
+    said = (
+        f"{int(off.sum())} of its {actual.size} values differ, the most at index {tuple(int(i) for i in worst)}: "
+        f"{a:.6g} where {e:.6g} was expected{_direction(a, e)}"
+    )
+    if np.all(expected != 0):
+        ratios = actual / expected
+        if np.allclose(ratios, ratios.flat[0], rtol=1e-4, atol=0):
+            said += f"; every value is {float(ratios.flat[0]):.4g} times the expected one"
+    return said
+
+
+def _direction(actual: float, expected: float) -> str:
+    if expected == 0:
+        return ""
+    if actual * expected < 0:
+        return " (the opposite sign)"
+    relative = (actual - expected) / abs(expected)
+    return f" ({100 * abs(relative):.3g}% too {'large' if relative > 0 else 'small'})"
 
 
 def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -304,7 +366,7 @@ def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) 
     for story in whole["stories"]:
         if all(agree(v, array_from(doc), whole["tolerance"]) for v, doc in zip(values, story["values"], strict=True)):
             flags = set(story["flags"]) | ({"loss_expects_flat_x"} if reshaped else set())
-            return tuple(name for name in data["titles"] if name in flags)
+            return tuple(name for name in data["catalog"] if name in flags)
     return None
 
 
@@ -314,28 +376,36 @@ def judge_value(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mappin
         charged = [name for name in story if data["deductions"][name] == spec["id"]]
         if not charged:
             elsewhere = [name for name in story if data["deductions"][name] != spec["id"]]
-            titles = "; ".join(data["titles"][name] for name in elsewhere)
+            titles = "; ".join(data["mistakes"][name]["title"] for name in named(elsewhere, data))
             under = ", ".join(sorted({data["deductions"][name] for name in elsewhere}))
             return _verdict(
                 spec,
                 "pass",
-                f"Right, given your values: they are explained by one mistake ({titles}), which is deducted once, under {under}.",
+                f"Right, given your values: they are explained by one mistake{f' ({titles})' if titles else ''}, "
+                f"which is deducted once, under {under}.",
             )
-        message = _charged_message(spec, calls, data)
+        message = _charged_message(spec, calls, data, charged)
         if message is not None:
-            return _verdict(spec, "fail", message, charged)
+            return _verdict(spec, "fail", message, named(charged, data))
     return _judge_on_its_own(spec, calls, data)
 
 
-def _charged_message(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> str | None:
+def _charged_message(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any], charged: Sequence[str]) -> str | None:
     (case,) = spec["reference"]
     student, expected = OBSERVABLES[spec["observable"]](calls, case, data), array_from(spec["reference"][case])
     if not agree(student, expected, spec["tolerance"]):
-        return f"{spec['expectation']} On the public input {explain_difference(student, expected)}."
+        return _differs(spec["observable"], student, expected, spec["tolerance"]) + about_mistakes(charged, data)
     why = next((call.reshaped_x for cid, call in calls.items() if cid.startswith(f"{spec['function']}/{case}") and call.reshaped_x), "")
     if not why:
         return None
-    return f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
+    return (
+        f"Your loss gives the right values once x is flattened, but not with the shapes the handout passes. {why}".strip()
+        + about_mistakes(charged, data)
+    )
+
+
+def _differs(observable: str, student: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) -> str:
+    return f"{OBSERVED[observable]} on the public input: {how_values_differ(student, expected, tolerance)}."
 
 
 def _judge_on_its_own(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> Verdict:
@@ -351,15 +421,13 @@ def _judge_on_its_own(spec: Mapping[str, Any], calls: Mapping[str, Call], data: 
     except WrongType as wrong_type:
         return _verdict(spec, "error", str(wrong_type))
     except Unusable as unusable:
-        return _verdict(spec, "fail", f"{unusable}. {spec['expectation']}")
+        return _verdict(spec, "fail", f"{unusable}.")
     if agree(student, expected, spec["tolerance"]):
         return _verdict(spec, "pass", correct_on(1))
     variants = () if own else spec["variants"]
     names = next((v["misconceptions"] for v in variants if agree(student, array_from(v["values"][case]), spec["tolerance"])), ())
-    message = f"{spec['expectation']} On the public input {explain_difference(student, expected)}."
-    if not names:
-        message += " This does not match any mistake the grader knows; compare your code with the formula step by step."
-    return _verdict(spec, "fail", message, names)
+    message = _differs(spec["consistency"] or spec["observable"], student, expected, spec["tolerance"]) + about_mistakes(names, data)
+    return _verdict(spec, "fail", message, named(names, data))
 
 
 # ----------------------------------------------------------------------------- reparameterisation (graders/judge/sampling.py)
@@ -497,8 +565,9 @@ def judge_reparameterize(spec: Mapping[str, Any], calls: Mapping[str, Call], dat
     if not failing:
         return _verdict(spec, "pass", data["sampling"]["pass"])
     names = {data["sampling"]["findings"][finding][1] for finding in failing}
-    named = [name for name in data["titles"] if name in names] if len(names) == 1 else []
-    return _verdict(spec, "fail", data["sampling"]["findings"][failing[0]][0], named)
+    matched = [name for name in data["catalog"] if name in names] if len(names) == 1 else []
+    message = data["sampling"]["findings"][failing[0]][0] + (about_mistakes(matched, data) if matched else "")
+    return _verdict(spec, "fail", message, named(matched, data))
 
 
 # ----------------------------------------------------------------------------- the written answers (form only)
@@ -556,12 +625,12 @@ def judge_derivation(spec: Mapping[str, Any], cells: Sequence[Mapping[str, Any]]
             f"No answer for {symbol} found. End your derivation with a markdown line that holds only "
             f"display math with {symbol} left of the = sign, like $${command} = …$$ (with $$ on both sides)."
         )
-        return Verdict(spec["id"], "error", spec["points"], message)
+        return _verdict(spec, "error", message)
     problem = _unreadable(latex)
     if problem:
         message = f"Your answer {symbol} = {latex} could not be read: {problem}. {_NOTATION_HINT}"
-        return Verdict(spec["id"], "error", spec["points"], message)
-    return Verdict(spec["id"], "pass", spec["points"], f"Found and readable: {latex}. Whether it is right is graded after you submit.")
+        return _verdict(spec, "error", message)
+    return _verdict(spec, "pass", f"Readable: {latex}. Whether it is right is checked at grading.")
 
 
 def judge_all(
@@ -721,15 +790,26 @@ def format_table(
     cell_failures: Sequence[CellFailure] = (),
     width: int = 100,
     warnings: Sequence[str] = (),
+    *,
+    whole: bool = True,
 ) -> str:
-    score, total = sum(v.score for v in verdicts), sum(v.points for v in verdicts)
-    rows = [f"Self-check of {name}: {score:g} / {total:g} points on the public inputs"]
+    """One total, stated once (of every check shown, or none for one part): what the grader gives the same
+    checks on the same inputs. A check only read here (a derivation) counts no points: grading decides it."""
+    scored = [v for v in verdicts if v.scored]
+    score, total = sum(v.score for v in scored), sum(v.points for v in scored)
+    if whole:
+        rows = [f"Self-check of {name}: {score:g} / {total:g} points on the public inputs, as the grader scores these checks"]
+    else:
+        rows = [f"Self-check of {name}, these checks only (check() with no argument gives the total)"]
     if message:
         rows.append(textwrap.fill(message, width))
     rows.append("")
     id_width = max((len(v.id) for v in verdicts), default=0)
     for v in verdicts:
-        rows.append(f"{_STATUS_WORD[v.status]:<6} {v.id:<{id_width}}  {v.score:g}/{v.points:g}")
+        if v.scored:
+            rows.append(f"{_STATUS_WORD[v.status]:<6} {v.id:<{id_width}}  {v.score:g}/{v.points:g}")
+        else:
+            rows.append(f"{'READ' if v.status == 'pass' else _STATUS_WORD[v.status]:<6} {v.id:<{id_width}}  {UNSCORED}")
         body = v.message + (f" [misconceptions: {', '.join(v.misconceptions)}]" if v.misconceptions else "")
         rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
     for failure in cell_failures:
@@ -827,12 +907,12 @@ def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data
         notebook = nbformat.read(str(path), as_version=4)
         nbformat.validate(notebook)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is the student's to fix, and said so
-        verdicts = [Verdict(s["id"], "error", s["points"], f"Your notebook could not be read: {exc}.") for s in data["checks"]]
+        verdicts = [_verdict(s, "error", f"Your notebook could not be read: {exc}.") for s in data["checks"]]
         return format_table(path.stem, verdicts), False
     named = named_assignment(notebook)
     if named is not None and named != data["assignment"]:  # as the grader refuses it (graders/pipeline/triage.py)
         message = f"Your notebook could not be graded: its metadata says it is for {named!r}, and this kit checks {data['assignment']!r}."
-        return format_table(path.stem, [Verdict(s["id"], "error", s["points"], message) for s in data["checks"]]), False
+        return format_table(path.stem, [_verdict(s, "error", message) for s in data["checks"]]), False
     parameters = {**data["parameters"], **({"data_dir": data_dir} if data_dir else {})}
     # Imported before the first cell, outside its time limit, as the grader's warm kernels have it: torch's
     # first import can take longer than a cell may, and an import interrupted half-way would stay broken.
@@ -898,12 +978,15 @@ def check(part: str | None = None) -> None:
     if cells is None and part is not None and about_derivation:
         print("Your written answers are checked from a terminal (a kernel cannot read its notebook): python check.py NOTEBOOK")
         return
+    # The probe runtime calls every function in its own known state, random streams included (KnownState),
+    # and gives the notebook's back: a check does not change what the student's next cell draws.
     verdicts = judge_all(data, namespace, cells, part)
     if not verdicts:
         parts = sorted({s["id"].split(".")[0] for s in data["checks"]})
         print(f"Nothing to check for {part!r}: the parts are {', '.join(parts)}.")
         return
-    table = format_table("this notebook", verdicts, warnings=definition_warnings(saved, data)) + f"\n\nChecked with kit {kit_hash()}."
+    table = format_table("this notebook", verdicts, warnings=definition_warnings(saved, data), whole=part is None)
+    table += f"\n\nChecked with kit {kit_hash()}."
     if cells is None:
         table += " Your written answers (derivation.*) are checked from a terminal: python check.py NOTEBOOK."
     try:

@@ -59,7 +59,8 @@ class ExperimentSpec:
 def public_cases() -> tuple[Case, ...]:
     """Fixed inputs students may see; the self-check runs only these."""
     x0 = np.array([[1.0, -2.0], [0.5, 3.0]], dtype=np.float32)
-    alphas = np.array([0.9, 0.8, 0.7], dtype=np.float32)
+    # More alphas than t: alphas[:t+1] (off_by_one_index) must differ from the answer here too (issue 22).
+    alphas = np.array([0.9, 0.8, 0.7, 0.6, 0.5], dtype=np.float32)
     rng = np.random.default_rng(20241)
     return (
         _closed_form_case("public", True, (x0, 3, alphas)),

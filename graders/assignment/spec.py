@@ -80,6 +80,17 @@ class Misconception:
     # Whether the reference has a variant that computes it; the others are recognised from how a
     # call behaves (a shape convention, noise that never changes), not from its values.
     has_variant: bool = True
+    # What the student kit says before submission: what to look at, never the correct formula (the
+    # explanation, which may state it, is for the report after grading). "" : the kit shows the title only.
+    hint: str = ""
+
+
+class KitHints(str, Enum):
+    """How much the student kit says about a wrong value; it never states the correct formula."""
+
+    VALUES = "values"  # where, by how much and in which direction the values differ
+    NAMES = "names"  # and the title of the catalogued mistake they match
+    EXPLANATIONS = "explanations"  # and that mistake's hint
 
 
 class Scoring(str, Enum):
@@ -104,6 +115,7 @@ class Assignment(ABC):
     catalog: Mapping[str, Misconception]
     public_seed: int  # the self-check's seed: public, so it draws no hidden input
     data_help: str  # what `--data-dir` must hold, for the CLI's help and errors
+    kit_hints: KitHints = KitHints.EXPLANATIONS  # what the student kit says about a wrong value
 
     @cached_property
     def check_ids(self) -> tuple[str, ...]:

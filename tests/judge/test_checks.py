@@ -17,6 +17,7 @@ import torch
 
 from assignments.a10.checks import CHECKS, DEDUCTIONS, SAMPLING_FINDINGS, TRAINED_XHAT_ATOL, runs_agree
 from assignments.a10.contract import CHECK_IDS, MAX_SCORE
+from assignments.a10.expected import compute_expected
 from graders.assignment.spec import Scoring
 from graders.judge.probes import CallError, CallResult, Experiment, ProbeResults, decode_results
 from graders.results import CheckStatus
@@ -335,10 +336,14 @@ def test_a_forged_gradient_decides_only_its_own_check_and_is_read_within_the_cal
 # ----------------------------------------------------------------------------- partial evidence, redaction
 
 
-def test_values_from_the_inputs_that_ran_name_no_mistake_when_one_raised(plan, expected):
-    """alphas_cumprod[t] with 1-based t: off by one on every hidden input, IndexError at t = T (the public input).
+def test_values_from_the_inputs_that_ran_name_no_mistake_when_one_raised(plan):
+    """alphas_cumprod[t] with 1-based t: off by one on every hidden input, IndexError at t = T (here the public input).
     The hidden values alone single out off_by_one_index, but a mistake is named only from values that all exist."""
-    evidence = s.evidence(plan, expected, closed_form=s.closed_form_ddpm_indexing)
+    (public,) = [case for case in plan.cases_for("closed_form") if case.public]
+    x0, _, alphas = public.args
+    at_the_end = replace(public, args=(x0, len(alphas), alphas))
+    plan = replace(plan, cases=tuple(at_the_end if case is public else case for case in plan.cases))
+    evidence = s.evidence(plan, compute_expected(plan), closed_form=s.closed_form_ddpm_indexing)
     for check_id in ("closed_form.mu", "closed_form.sigma"):
         result = run(evidence, check_id)
         assert (result.status, result.misconceptions, result.score) == (CheckStatus.FAIL, (), 0.0), result.message

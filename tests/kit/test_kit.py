@@ -35,7 +35,7 @@ import pytest
 
 from assignments.a10 import answer_lines, kit_check
 from assignments.a10.checks import CHECKS, SAMPLER, SAMPLING_FINDINGS
-from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED
+from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED, QUESTIONS
 from assignments.a10.expected import compute_expected
 from assignments.a10.kit import Kit, public_plan
 from assignments.a10.plan import build_plan, hidden_cases
@@ -53,6 +53,7 @@ from reference.a10 import REFERENCE_DIR
 from reference.a10.misconceptions import CATALOG
 from tests import students
 from tests.broken import CORRECT_CODE, notebook, write_broken
+from tests.kit.formulas import formulas_in
 from tests.kit.traps import TRAPS, check_cell_number, write_traps
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,8 +192,12 @@ def test_the_kit_checks_exactly_the_public_checks_with_the_grader_s_words(kit):
         check = by_id[spec["id"]]
         assert (spec["title"], spec["points"]) == (check.title, check.points)
         if isinstance(check, ValueCheck):
-            assert spec["expectation"] == check.expectation and spec["observable"] in kit_check.OBSERVABLES
-    assert data["sampling"]["findings"] == {key: list(value) for key, value in SAMPLING_FINDINGS.items()}
+            # What the value should be is the grader's report's to say, after submission (issue 22, item 7).
+            assert "expectation" not in spec and spec["observable"] in kit_check.OBSERVABLES
+    # Every finding of the grader's, naming the same mistake, in the kit's own words.
+    assert {key: name for key, (_, name) in data["sampling"]["findings"].items()} == {
+        key: name for key, (_, name) in SAMPLING_FINDINGS.items()
+    }
     # The same calls on the same public inputs as `grader check` (its plan adds the experiment).
     staff = json.loads(json.dumps(build_plan(seed=PUBLIC_SEED, hidden=False, data_dir=ROOT).request()))
     del staff["kernel"], staff["experiment_timeout_message"]  # what runs the experiment, which the kit has not
@@ -363,7 +368,8 @@ def test_the_kit_runs_where_only_torch_nbformat_and_ipython_are_installed(kit, s
     correct.write_text(notebook(CORRECT_CODE), encoding="utf-8")
     result = run_kit(student_python, kit, correct, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "11 / 11 points" in result.stdout and f"Checked with kit {kit.hash}." in result.stdout
+    # The six checks scored on values: 2 + 1 + 2 + 2 + 1 + 1 (the derivations are read, not scored).
+    assert "9 / 9 points" in result.stdout and f"Checked with kit {kit.hash}." in result.stdout
 
     template = run_kit(student_python, kit, kit.folder / "assignment10.ipynb", cwd=tmp_path)
     assert template.returncode == 1
@@ -480,7 +486,8 @@ def kit_runs(
     }
 
 
-ROW = re.compile(r"^(PASS|FAIL|ERROR)\s+(\S+)\s+\S+$")
+ROW = re.compile(rf"^(PASS|FAIL|ERROR|READ)\s+(\S+)\s+(\S+/\S+|{kit_check.UNSCORED})$")
+READ = {"read": "pass"}  # a derivation found and readable: what `grader check` calls a pass
 
 
 def table_verdicts(stdout: str) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -490,7 +497,8 @@ def table_verdicts(stdout: str) -> dict[str, tuple[str, tuple[str, ...]]]:
     for line in stdout.splitlines():
         if match := ROW.match(line):
             current = match.group(2)
-            bodies[current] = (match.group(1).lower(), [])
+            status = match.group(1).lower()
+            bodies[current] = (READ.get(status, status), [])
         elif current and line.startswith("       "):
             bodies[current][1].append(line.strip())
         else:
@@ -530,6 +538,39 @@ def test_the_kit_and_the_grader_agree_on_every_public_check(grader_verdicts, kit
         else:
             assert {status for status, _ in kit.values()} == {"error"} == {s for s, _ in grader.values()}
     assert not disagreements
+
+
+def _without_the_students_answers(corpus: Path, name: str, said: str) -> str:
+    """The kit's words, less the derivation answers it quotes back (the student's own, right or wrong)."""
+    said = " ".join(said.split())
+    try:
+        written = nbformat.read(str(corpus / f"{name}.ipynb"), as_version=4)  # as check.py reads it (nbformat 3 included)
+        answers = answer_lines.derivation_answers(written, [kit_check.QuestionKey(q.tag, q.key) for q in QUESTIONS])
+    except (ValueError, AttributeError, TypeError):  # an unreadable notebook (NotJSONError is a ValueError): nothing of its is quoted
+        return said
+    for answer in answers:
+        said = said.replace(" ".join((answer or "\0").split()), "<the student's answer>")
+    return said
+
+
+def test_no_kit_message_on_the_corpus_states_a_correct_formula(kit, corpus, kit_runs):
+    assert not formulas_in((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    stated = {name: formulas_in(_without_the_students_answers(corpus, name, run.stdout + run.stderr)) for name, run in kit_runs.items()}
+    assert not {name: found for name, found in stated.items() if found}
+    assert sum("FAIL" in run.stdout for run in kit_runs.values()) > 20  # wrong values of every kind were described
+
+
+TOTAL = re.compile(r"(\d+(?:\.\d+)?) / (\d+(?:\.\d+)?) points")
+
+
+def test_the_kit_states_one_total_the_grader_s_score_for_the_same_checks(grader_verdicts, kit_runs):
+    """On every notebook: one total, and it is what the grader gives the checks the kit scores (not the derivations)."""
+    for name, run in sorted(kit_runs.items()):
+        if name == KILLS_ITS_PROCESS:
+            continue
+        (total,) = TOTAL.findall(run.stdout)
+        scored = [c for c in grader_verdicts[name].checks if c.id in PUBLIC_CHECK_IDS and not c.id.startswith("derivation.")]
+        assert (float(total[0]), float(total[1])) == (sum(c.score for c in scored), sum(c.max_score for c in scored)), name
 
 
 def kit_warnings(stdout: str) -> dict[int, set[str]]:
@@ -634,7 +675,8 @@ def test_on_the_seed_writeup_the_derivation_is_checked_for_form_only(kit_runs, g
     assert graded["derivation.mu"].status is CheckStatus.FAIL and graded["derivation.mu"].misconceptions
     assert verdicts["derivation.mu"] == ("pass", ())
     said = " ".join(kit_runs["seed-writeup"].stdout.split())
-    assert "Found and readable: \\alpha_3 \\alpha_2 \\alpha_1. Whether it is right is graded after you submit." in said
+    assert "Readable: \\alpha_3 \\alpha_2 \\alpha_1. Whether it is right is checked at grading." in said
+    assert re.search(rf"^READ\s+derivation\.mu\s+{kit_check.UNSCORED}$", kit_runs["seed-writeup"].stdout, re.MULTILINE)
     # Its code is right, and closed_form.mu says so; the same μ = α₃α₂α₁ in code is named there.
     assert verdicts["closed_form.mu"] == ("pass", ())
     scalar_mu = table_verdicts(kit_runs["student-closed-form-scalar-mu"].stdout)["closed_form.mu"]

@@ -42,8 +42,9 @@ INTRO = text(r"""
     - Run the whole notebook from top to bottom (Kernel → Restart & Run All).
 
     The data is read from `data_dir` in torchvision's layout (`data_dir/MNIST/raw/`) with
-    `download=False`, so running the notebook never downloads anything. Put MNIST there once, or
-    create a small look-alike with `grader make-data data`.
+    `download=False`, so running the notebook never downloads anything. Put MNIST there once with
+    torchvision, from a terminal in this folder:
+    `python -c "from torchvision import datasets; datasets.MNIST('data', download=True)"`.
 """)
 
 PARAMETERS = text("""
@@ -94,7 +95,7 @@ CLOSED_FORM_TASK = text(r"""
 """)
 
 CLOSED_FORM_TRY = text("""
-    example_alphas = torch.tensor([0.9, 0.8, 0.7])
+    example_alphas = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.5])
     example_mu, example_Sigma = closed_form(torch.ones(2, 2), 3, example_alphas)
     print("mu =", example_mu, "\\nSigma =", example_Sigma)
 """)
