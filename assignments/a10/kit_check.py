@@ -189,6 +189,7 @@ describe: Callable[[Any], str] = reading.describe
 as_array: Callable[[Any, str], np.ndarray] = reading.as_array
 as_scalar: Callable[[Any, str], np.ndarray] = reading.as_scalar
 agree: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.agree
+as_predicted: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.as_predicted
 correct_on: Callable[[int], str] = reading.correct_on
 explain_difference: Callable[[np.ndarray, np.ndarray], str] = reading.explain_difference
 
@@ -294,7 +295,7 @@ def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) 
         return None
     reshaped = any(call.reshaped_x for cid, call in calls.items() if cid.startswith(f"{function}/{case}"))
     for story in whole["stories"]:
-        if all(agree(v, array_from(doc), whole["tolerance"]) for v, doc in zip(values, story["values"], strict=True)):
+        if all(as_predicted(v, array_from(doc), whole["tolerance"]) for v, doc in zip(values, story["values"], strict=True)):
             flags = set(story["flags"]) | ({"loss_expects_flat_x"} if reshaped else set())
             return tuple(name for name in data["titles"] if name in flags)
     return None
