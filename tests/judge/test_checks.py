@@ -18,6 +18,7 @@ import torch
 from assignments.a10.checks import CHECKS, DEDUCTIONS, TRAINED_XHAT_ATOL, runs_agree
 from assignments.a10.contract import CHECK_IDS, MAX_SCORE
 from graders.assignment.spec import Scoring
+from graders.judge.expected import TrainingFailed
 from graders.judge.probes import Experiment, ProbeResults
 from graders.results import CheckStatus
 from reference.a10.misconceptions import CATALOG, flag_subsets
@@ -325,9 +326,18 @@ def test_a_forged_experiment_earns_nothing(plan, expected):
     assert measured["reconstruction"]["0"] < measured["reconstruction"]["30"] and measured["kl"]["30"] < measured["kl"]["0"]
 
 
-@pytest.mark.parametrize("flags", list(flag_subsets("vae_loss", 2)), ids=lambda f: ",".join(sorted(f)))
+# (BCE + w·KL)/(1 + w) is the right loss scaled at each weight: Adam trains it like the reference
+# (tests/judge/test_weighting.py), and only its values cost it a point.
+TRAINS_LIKE_THE_REFERENCE = frozenset({"weight_normalised"})
+
+
+@pytest.mark.parametrize(
+    "flags", [flags for flags in flag_subsets("vae_loss", 2) if flags != TRAINS_LIKE_THE_REFERENCE], ids=lambda f: ",".join(sorted(f))
+)
 def test_every_catalogued_loss_mistake_trains_far_from_the_reference(plan, expected, flags):
     trained = expected.trained(flags)
+    if isinstance(trained, TrainingFailed):  # as far as a run can be: training with this mistake does not finish
+        return
     assert not runs_agree(trained, expected.trained(frozenset()))
     # Far, not marginally: at least ten times the tolerance somewhere.
     distance = max(
