@@ -217,6 +217,13 @@ def vae_loss_weight_as_divisor(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     return _bce_sum(x, x_hat) + _kl(mu, logvar) / kl_loss_weight
 
 
+def vae_loss_weight_as_divisor_manual_bce(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # The same divisor with BCE written out: training at weight 0 turns to NaN and carries on instead of raising.
+    x = x.reshape(x_hat.shape)
+    bce = -(x * torch.log(x_hat) + (1 - x) * torch.log(1 - x_hat)).sum()
+    return bce + _kl(mu, logvar) / kl_loss_weight
+
+
 def vae_loss_normalised(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     # Coefficients normalised to sum to one: 1/(1+w) and w/(1+w).
     total = 1.0 + kl_loss_weight

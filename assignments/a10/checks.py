@@ -156,6 +156,11 @@ def runs_agree(student: Mapping[str, Any], reference: Mapping[str, Any] | None) 
     return True
 
 
+def runs_diverged(runs: Mapping[str, Any]) -> bool:
+    """Whether a training ended in NaN or inf somewhere (as one with a loss infinite at weight 0 does)."""
+    return any(not np.all(np.isfinite(np.asarray(value, dtype=np.float64))) for run in runs.values() for value in run)
+
+
 _AS_EXPECTED = "As expected: weight 0 reconstructs better, weight 30 keeps the posterior closer to the prior."
 
 
@@ -182,7 +187,9 @@ def _measure(trained: Experiment, spec: HarnessExperimentSpec) -> dict[str, Any]
     for weight, outputs in trained.runs.items():
         x_hat, mu, logvar = (torch.from_numpy(np.asarray(v, dtype=np.float64)) for v in outputs)
         label = f"{float(weight):g}"
-        measured["reconstruction"][label] = float(reconstruction_loss(x, x_hat.clamp(1e-6, 1 - 1e-6)))
+        # A run that ended in NaN has no reconstruction error (BCE refuses NaN): the failure says it diverged.
+        diverged = not bool(torch.isfinite(x_hat).all())
+        measured["reconstruction"][label] = float("nan") if diverged else float(reconstruction_loss(x, x_hat.clamp(1e-6, 1 - 1e-6)))
         measured["kl"][label] = float(kl_divergence(mu, logvar))
     return measured
 
@@ -263,6 +270,7 @@ CHECKS: tuple[Check, ...] = (
         well_formed=_well_formed,
         measure=_measure,
         agrees=runs_agree,
+        diverged=runs_diverged,
         passed=_AS_EXPECTED,
         failure=_what_went_wrong,
     ),

@@ -309,10 +309,9 @@ def judge_value(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mappin
             elsewhere = [name for name in story if data["deductions"][name] != spec["id"]]
             titles = "; ".join(data["titles"][name] for name in elsewhere)
             under = ", ".join(sorted({data["deductions"][name] for name in elsewhere}))
+            counted, each = ("one mistake", "which is") if len(elsewhere) == 1 else (f"{len(elsewhere)} mistakes", "each")
             return _verdict(
-                spec,
-                "pass",
-                f"Right, given your values: they are explained by one mistake ({titles}), which is deducted once, under {under}.",
+                spec, "pass", f"Right, given your values: they are explained by {counted} ({titles}), {each} deducted once, under {under}."
             )
         message = _charged_message(spec, calls, data)
         if message is not None:

@@ -35,6 +35,7 @@ IDIOMS = [
     (s.vae_loss_convex_mixture_alpha, {"weight_convex_mixture": "vae_loss.weighting"}),
     (s.vae_loss_weight_on_both, {"weight_on_both_terms": "vae_loss.weighting"}),
     (s.vae_loss_weight_as_divisor, {"weight_as_divisor": "vae_loss.weighting"}),
+    (s.vae_loss_weight_as_divisor_manual_bce, {"weight_as_divisor": "vae_loss.weighting"}),
     (s.vae_loss_normalised, {"weight_normalised": "vae_loss.weighting"}),
     (s.vae_loss_weight_twice, {"weight_squared": "vae_loss.weighting"}),
     (s.vae_loss_kl_mean, {"kl_mean_reduction": "vae_loss.kl"}),
@@ -91,6 +92,16 @@ def test_a_weight_used_as_a_divisor_breaks_training_as_its_mistake_predicts(plan
     assert per_mistake.status is CheckStatus.PASS and "fails too" in per_mistake.message
     strict = s.evidence(plan, expected, experiment=True, vae_loss=s.vae_loss_weight_as_divisor, scoring=Scoring.STRICT)
     assert run(strict, "experiment.kl_tradeoff").status is CheckStatus.ERROR
+
+
+def test_a_divisor_whose_training_ends_in_nan_is_what_its_mistake_predicts_too(plan, expected):
+    """A hand-written BCE does not refuse NaN: that student's training finishes, in NaN, where the grader's raised."""
+    evidence = s.evidence(plan, expected, experiment=True, vae_loss=s.vae_loss_weight_as_divisor_manual_bce)
+    assert evidence.student.experiment.error is None
+    assert run(evidence, "experiment.kl_tradeoff").status is CheckStatus.PASS
+    strict = s.evidence(plan, expected, experiment=True, vae_loss=s.vae_loss_weight_as_divisor_manual_bce, scoring=Scoring.STRICT)
+    result = run(strict, "experiment.kl_tradeoff")
+    assert result.status is CheckStatus.FAIL and "diverged" in result.message, result.message
 
 
 def test_a_normalised_loss_trains_like_the_reference(plan, expected):
@@ -184,3 +195,14 @@ def test_the_kit_diagnoses_and_judges_like_the_grader(kit_public, idiom, mistake
         kit = kit_check.judge_value(spec, calls, data, story)
         grader = run(evidence, spec["id"])
         assert (kit.status, kit.misconceptions) == (grader.status.value, grader.misconceptions), spec["id"]
+
+
+def test_two_mistakes_are_not_called_one(plan, expected, kit_public):
+    """The reconstruction check passes a loss with two mistakes charged elsewhere, and says two, in the grader and the kit."""
+    result = run(s.evidence(plan, expected, vae_loss=s.vae_loss_convex_mixture_kl_batch_mean), "vae_loss.reconstruction")
+    assert result.status is CheckStatus.PASS and "explained by 2 mistakes" in result.message, result.message
+    _, _, data = kit_public
+    calls = kit_check.call_all({**s.CORRECT, "vae_loss": s.vae_loss_convex_mixture_kl_batch_mean}, data, {"vae_loss"})
+    spec = next(spec for spec in data["checks"] if spec["id"] == "vae_loss.reconstruction")
+    kit = kit_check.judge_value(spec, calls, data, kit_check.diagnose("vae_loss", calls, data))
+    assert kit.message == result.message
