@@ -192,6 +192,70 @@ def vae_loss_flat_only_sign_flipped(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     return bce - kl_loss_weight * _kl(mu, logvar)
 
 
+# How a weight enters, as public beta-VAE code applies it (issue 22): each one mistake in the weighting.
+
+
+def vae_loss_convex_mixture(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # beta-VAE code that balances the two terms: (1 - beta) * recon + beta * kl.
+    recon_loss = _bce_sum(x, x_hat)
+    kl_loss = _kl(mu, logvar)
+    return (1 - kl_loss_weight) * recon_loss + kl_loss_weight * kl_loss
+
+
+def vae_loss_convex_mixture_alpha(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # The same mixture written with alpha = 1 - w on the reconstruction, terms in the other order.
+    alpha = 1.0 - kl_loss_weight
+    return kl_loss_weight * _kl(mu, logvar) + alpha * F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="sum")
+
+
+def vae_loss_weight_on_both(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return kl_loss_weight * (_bce_sum(x, x_hat) + _kl(mu, logvar))
+
+
+def vae_loss_weight_as_divisor(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # The weight read as a temperature: the KL divided by it.
+    return _bce_sum(x, x_hat) + _kl(mu, logvar) / kl_loss_weight
+
+
+def vae_loss_weight_as_divisor_manual_bce(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # The same divisor with BCE written out: training at weight 0 turns to NaN and carries on instead of raising.
+    x = x.reshape(x_hat.shape)
+    bce = -(x * torch.log(x_hat) + (1 - x) * torch.log(1 - x_hat)).sum()
+    return bce + _kl(mu, logvar) / kl_loss_weight
+
+
+def vae_loss_normalised(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # Coefficients normalised to sum to one: 1/(1+w) and w/(1+w).
+    total = 1.0 + kl_loss_weight
+    return _bce_sum(x, x_hat) / total + kl_loss_weight / total * _kl(mu, logvar)
+
+
+def vae_loss_weight_twice(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # A KL helper that already applies beta (as in `self.beta / 2 * torch.sum(...)`), weighted again by the caller.
+    def kld_loss(mu, logvar, beta):
+        return beta / 2 * torch.sum(logvar.exp() - logvar - 1 + mu.pow(2))
+
+    return _bce_sum(x, x_hat) + kl_loss_weight * kld_loss(mu, logvar, kl_loss_weight)
+
+
+def vae_loss_kl_mean(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # The weight applied to a KL averaged over every element.
+    kld = -0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp())
+    return _bce_sum(x, x_hat) + kl_loss_weight * kld
+
+
+def vae_loss_kl_batch_mean(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # The weight applied to a KL summed per sample and averaged over the batch (common in public code).
+    kld = torch.mean(-0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1), dim=0)
+    return _bce_sum(x, x_hat) + kl_loss_weight * kld
+
+
+def vae_loss_convex_mixture_kl_batch_mean(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # Two mistakes: a batch-averaged KL, and the convex mixture.
+    kld = torch.mean(-0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1))
+    return (1 - kl_loss_weight) * _bce_sum(x, x_hat) + kl_loss_weight * kld
+
+
 def vae_loss_per_sample(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     # Forgot to reduce over the batch: a vector, not a scalar.
     bce = F.binary_cross_entropy(x_hat, x.view(-1, 784), reduction="none").sum(dim=1)

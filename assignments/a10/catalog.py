@@ -65,6 +65,22 @@ CATALOG: dict[str, Misconception] = {
             hint="Your KL term is twice as large as it should be: check the constant factor in front of the sum.",
         ),
         Misconception(
+            "kl_mean_reduction",
+            "vae_loss",
+            "KL term averaged instead of summed",
+            "The KL term sums over the batch and every latent dimension; torch.mean divides it by the number of "
+            "those elements, so kl_loss_weight then weights a KL that shrinks as the batch or the latent space grows.",
+            hint="Your KL term is far smaller than a sum over the latent dimensions and the batch: it is averaged. Check its reduction.",
+        ),
+        Misconception(
+            "kl_batch_mean",
+            "vae_loss",
+            "KL term averaged over the batch",
+            "The loss sums over the whole batch, the reconstruction term as well as the KL; a KL summed per sample "
+            "and then averaged over the batch is divided by the batch size, while the reconstruction term is not.",
+            hint="Your KL term shrinks as the batch grows: it is averaged over the batch, where the reconstruction term is not.",
+        ),
+        Misconception(
             "weight_on_reconstruction",
             "vae_loss",
             "kl_loss_weight multiplies the wrong term",
@@ -77,6 +93,45 @@ CATALOG: dict[str, Misconception] = {
             "kl_loss_weight has no effect",
             "The loss must change with kl_loss_weight (BCE + w·KL); here the weight is never used.",
             hint="Your loss is the same whatever kl_loss_weight is.",
+        ),
+        Misconception(
+            "weight_convex_mixture",
+            "vae_loss",
+            "kl_loss_weight mixes the two terms",
+            "kl_loss_weight scales the KL term only (BCE + w·KL); here it also takes (1 − w) of the reconstruction "
+            "term, as in (1 − w)·BCE + w·KL, so at w = 1 the reconstruction term vanishes and above 1 it is rewarded.",
+            hint="Raising kl_loss_weight also shrinks your reconstruction term: the weight takes part of the loss away from it.",
+        ),
+        Misconception(
+            "weight_on_both_terms",
+            "vae_loss",
+            "kl_loss_weight multiplies the whole loss",
+            "kl_loss_weight scales the KL term only (BCE + w·KL); here it multiplies the reconstruction term too, "
+            "w·(BCE + KL), so w = 0 makes the whole loss zero and nothing is learnt.",
+            hint="kl_loss_weight scales your whole loss, the reconstruction term included.",
+        ),
+        Misconception(
+            "weight_as_divisor",
+            "vae_loss",
+            "kl_loss_weight divides the KL term",
+            "kl_loss_weight scales the KL term by multiplying it (BCE + w·KL); dividing by it, BCE + KL / w, "
+            "turns a large weight into a small one and makes the loss infinite at w = 0.",
+            hint="Your KL term gets smaller as kl_loss_weight grows, and your loss is infinite at weight 0.",
+        ),
+        Misconception(
+            "weight_normalised",
+            "vae_loss",
+            "The loss divided by 1 + kl_loss_weight",
+            "The loss is BCE + w·KL as it stands; normalising the two coefficients to sum to one, "
+            "(BCE + w·KL) / (1 + w), gives other loss values at every weight but 0.",
+            hint="Your whole loss shrinks as kl_loss_weight grows: it is divided by something that grows with the weight.",
+        ),
+        Misconception(
+            "weight_squared",
+            "vae_loss",
+            "kl_loss_weight applied twice",
+            "kl_loss_weight multiplies the KL term once (BCE + w·KL); applied twice, as w²·KL, a weight of 30 counts " "the KL 900 times.",
+            hint="Your KL term grows faster than kl_loss_weight: the weight is applied more than once.",
         ),
         Misconception(
             "mean_reduction",
@@ -163,14 +218,33 @@ CATALOG: dict[str, Misconception] = {
 }
 
 
+# Misconceptions that are alternatives to each other: one loss averages its KL one way and applies its
+# weight one way, so no story combines two of a group (and a combination of two would compute one of them).
+ALTERNATIVES: tuple[frozenset[str], ...] = (
+    frozenset({"kl_mean_reduction", "kl_batch_mean"}),
+    frozenset(
+        {
+            "weight_on_reconstruction",
+            "weight_ignored",
+            "weight_convex_mixture",
+            "weight_on_both_terms",
+            "weight_as_divisor",
+            "weight_normalised",
+            "weight_squared",
+        }
+    ),
+)
+
+
 def names_for(function: str) -> tuple[str, ...]:
     """This function's misconceptions that a variant computes, in catalog order."""
     return tuple(name for name, m in CATALOG.items() if m.function == function and m.has_variant)
 
 
 def flag_subsets(function: str, max_size: int = 2) -> Iterator[frozenset[str]]:
-    """Non-empty combinations of this function's variant misconceptions, smallest first, in catalog order."""
+    """Non-empty combinations of this function's variant misconceptions (no two alternatives), smallest first, in catalog order."""
     names = names_for(function)
     for size in range(1, max_size + 1):
         for combo in combinations(names, size):
-            yield frozenset(combo)
+            if all(len(group.intersection(combo)) <= 1 for group in ALTERNATIVES):
+                yield frozenset(combo)

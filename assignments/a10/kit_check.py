@@ -199,6 +199,7 @@ describe: Callable[[Any], str] = reading.describe
 as_array: Callable[[Any, str], np.ndarray] = reading.as_array
 as_scalar: Callable[[Any, str], np.ndarray] = reading.as_scalar
 agree: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.agree
+as_predicted: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.as_predicted
 correct_on: Callable[[int], str] = reading.correct_on
 explain_difference: Callable[[np.ndarray, np.ndarray], str] = reading.explain_difference
 
@@ -364,7 +365,7 @@ def diagnose(function: str, calls: Mapping[str, Call], data: Mapping[str, Any]) 
         return None
     reshaped = any(call.reshaped_x for cid, call in calls.items() if cid.startswith(f"{function}/{case}"))
     for story in whole["stories"]:
-        if all(agree(v, array_from(doc), whole["tolerance"]) for v, doc in zip(values, story["values"], strict=True)):
+        if all(as_predicted(v, array_from(doc), whole["tolerance"]) for v, doc in zip(values, story["values"], strict=True)):
             flags = set(story["flags"]) | ({"loss_expects_flat_x"} if reshaped else set())
             return tuple(name for name in data["catalog"] if name in flags)
     return None
@@ -378,11 +379,12 @@ def judge_value(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mappin
             elsewhere = [name for name in story if data["deductions"][name] != spec["id"]]
             titles = "; ".join(data["mistakes"][name]["title"] for name in named(elsewhere, data))
             under = ", ".join(sorted({data["deductions"][name] for name in elsewhere}))
+            counted, each = ("one mistake", "which is") if len(elsewhere) == 1 else (f"{len(elsewhere)} mistakes", "each")
             return _verdict(
                 spec,
                 "pass",
-                f"Right, given your values: they are explained by one mistake{f' ({titles})' if titles else ''}, "
-                f"which is deducted once, under {under}.",
+                f"Right, given your values: they are explained by {counted}{f' ({titles})' if titles else ''}, "
+                f"{each} deducted once, under {under}.",
             )
         message = _charged_message(spec, calls, data, charged)
         if message is not None:

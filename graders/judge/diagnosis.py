@@ -22,9 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from graders.assignment.spec import Misconception
-from graders.judge.comparison import Tolerance, Unusable, agree
+from graders.judge.comparison import Tolerance, Unusable
 from graders.judge.expected import ExpectedValues
 from graders.judge.probes import Case, ProbePlan, ProbeResults
+from graders.judge.reading import as_predicted
 from graders.judge.values import CallFailed, Observable
 
 
@@ -96,7 +97,7 @@ def diagnose(plan: ProbePlan, student: ProbeResults, expected: ExpectedValues, f
 def _explains(results: ProbeResults, cases: tuple[Case, ...], values: dict[str, list[np.ndarray]], whole: WholeFunction) -> bool:
     try:
         return all(
-            agree(student, observable(results, case), whole.tolerance)
+            as_predicted(student, observable(results, case), (whole.tolerance.rtol, whole.tolerance.atol))
             for case in cases
             for student, observable in zip(values[case.name], whole.observables, strict=True)
         )

@@ -22,19 +22,36 @@ from graders.runtime.probe_runtime import run_probes
 Trainer = Callable[[frozenset[str]], Mapping[str, Any]]
 
 
+@dataclass(frozen=True)
+class TrainingFailed:
+    """A variant's training raised: a mistake can break the run itself (a loss infinite at some weight
+    turns the model into NaN, which the next step refuses), and a student's run with it fails too."""
+
+    reason: str
+
+
 class TrainedRuns:
     """The experiment trained in the grader with the reference or a variant: each once per batch, on demand."""
 
     def __init__(self, train: Trainer | None) -> None:
         self._train = train
-        self._runs: dict[frozenset[str], Mapping[str, Any]] = {}
+        self._runs: dict[frozenset[str], Mapping[str, Any] | TrainingFailed] = {}
 
-    def __call__(self, flags: frozenset[str]) -> Mapping[str, Any] | None:
+    def __call__(self, flags: frozenset[str]) -> Mapping[str, Any] | TrainingFailed | None:
         if self._train is None:
             return None
         if flags not in self._runs:
-            self._runs[flags] = self._train(flags)
+            self._runs[flags] = self._trained(flags)
         return self._runs[flags]
+
+    def _trained(self, flags: frozenset[str]) -> Mapping[str, Any] | TrainingFailed:
+        assert self._train is not None  # noqa: S101 - __call__ returned before
+        try:
+            return self._train(flags)
+        except Exception as failure:
+            if not flags:  # the reference must train: that failure is the grader's own
+                raise
+            return TrainingFailed(f"{type(failure).__name__}: {failure}")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,20 @@ def agree(actual: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) 
     return bool(np.all(np.isfinite(actual)) and np.allclose(actual, expected, rtol=tolerance[0], atol=tolerance[1]))
 
 
+def as_predicted(actual: np.ndarray, predicted: np.ndarray, tolerance: Sequence[float]) -> bool:
+    """Whether a diagnosis's story predicts a value: close where it predicts a number, the same infinity where it predicts one.
+
+    `agree` never accepts a value that is not finite (a right answer is finite), but a story may predict one:
+    a weight used as a divisor makes the loss infinite at weight 0. A predicted NaN explains nothing.
+    """
+    if actual.size == 1 and predicted.size == 1:
+        actual, predicted = actual.reshape(()), predicted.reshape(())
+    elif actual.shape != predicted.shape:
+        return False
+    infinite = np.isinf(predicted)
+    return bool(np.array_equal(actual[infinite], predicted[infinite]) and agree(actual[~infinite], predicted[~infinite], tolerance))
+
+
 def correct_on(count: int) -> str:
     """A value check's pass message, the same in the grader and the kit."""
     return "Correct on the input." if count == 1 else f"Correct on all {count} inputs."

@@ -45,16 +45,38 @@ def vae_loss_variant(flags: frozenset[str]) -> Callable[..., torch.Tensor]:
             recon = F.mse_loss(x_hat, x, reduction=reduction)
         else:
             recon = F.binary_cross_entropy(x_hat, x, reduction=reduction)
-        kl_sum = (1 + logvar - mu.pow(2) - logvar.exp()).sum()
+        kl_sum = _kl_reduced(1 + logvar - mu.pow(2) - logvar.exp(), flags)
         kl = -kl_sum if "kl_missing_half" in flags else -0.5 * kl_sum
         if "kl_sign_flipped" in flags:
             kl = -kl
         weight = 1.0 if "weight_ignored" in flags else kl_loss_weight
-        if "weight_on_reconstruction" in flags:
-            return weight * recon + kl
-        return recon + weight * kl
+        applied = next((_WEIGHTINGS[name] for name in _WEIGHTINGS if name in flags), _weighted)
+        return applied(recon, kl, weight)
 
     return vae_loss
+
+
+def _kl_reduced(terms: torch.Tensor, flags: frozenset[str]) -> torch.Tensor:
+    if "kl_mean_reduction" in flags:
+        return terms.mean()
+    if "kl_batch_mean" in flags:  # summed per sample, then averaged over the batch
+        return terms.sum(dim=1).mean()
+    return terms.sum()
+
+
+def _weighted(recon: torch.Tensor, kl: torch.Tensor, weight: float) -> torch.Tensor:
+    return recon + weight * kl
+
+
+# The ways a weight is applied in public beta-VAE code, each a catalogued mistake (catalog.ALTERNATIVES: one at a time).
+_WEIGHTINGS: dict[str, Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]] = {
+    "weight_on_reconstruction": lambda recon, kl, w: w * recon + kl,
+    "weight_convex_mixture": lambda recon, kl, w: (1 - w) * recon + w * kl,
+    "weight_on_both_terms": lambda recon, kl, w: w * (recon + kl),
+    "weight_as_divisor": lambda recon, kl, w: recon + kl / w,
+    "weight_normalised": lambda recon, kl, w: (recon + w * kl) / (1 + w),
+    "weight_squared": lambda recon, kl, w: recon + w**2 * kl,
+}
 
 
 def reparameterize_variant(flags: frozenset[str]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -19,6 +19,7 @@ from assignments.a10.checks import CHECKS, DEDUCTIONS, SAMPLING_FINDINGS, TRAINE
 from assignments.a10.contract import CHECK_IDS, MAX_SCORE
 from assignments.a10.expected import compute_expected
 from graders.assignment.spec import Scoring
+from graders.judge.expected import TrainingFailed
 from graders.judge.probes import CallError, CallResult, Experiment, ProbeResults, decode_results
 from graders.results import CheckStatus
 from graders.runtime import probe_runtime
@@ -404,17 +405,32 @@ def test_a_forged_experiment_earns_nothing(plan, expected):
     assert measured["reconstruction"]["0"] < measured["reconstruction"]["30"] and measured["kl"]["30"] < measured["kl"]["0"]
 
 
-@pytest.mark.parametrize("flags", list(flag_subsets("vae_loss", 2)), ids=lambda f: ",".join(sorted(f)))
+# (BCE + w·KL)/(1 + w) is the right loss scaled at each weight: Adam trains it like the reference
+# (tests/judge/test_weighting.py), and only its values cost it a point.
+TRAINS_LIKE_THE_REFERENCE = frozenset({"weight_normalised"})
+
+
+@pytest.mark.parametrize(
+    "flags", [flags for flags in flag_subsets("vae_loss", 2) if flags != TRAINS_LIKE_THE_REFERENCE], ids=lambda f: ",".join(sorted(f))
+)
 def test_every_catalogued_loss_mistake_trains_far_from_the_reference(plan, expected, flags):
     trained = expected.trained(flags)
+    if isinstance(trained, TrainingFailed):  # as far as a run can be: only a loss infinite at weight 0 stops training
+        assert "weight_as_divisor" in flags, trained.reason
+        return
     assert not runs_agree(trained, expected.trained(frozenset()))
-    # Far, not marginally: at least ten times the tolerance somewhere.
+    # Far, not marginally: at least ten times the tolerance somewhere (NaN where the reference has a number is infinitely far).
     distance = max(
-        float(np.nanmax(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)))) - tolerance
+        float(np.nanmax(_apart(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)))) - tolerance
         for weight in trained
         for a, b, tolerance in zip(trained[weight], expected.trained(frozenset())[weight], (TRAINED_XHAT_ATOL, 1e-3, 1e-3), strict=True)
     )
     assert distance > 9 * TRAINED_XHAT_ATOL
+
+
+def _apart(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    distance: np.ndarray = np.where(np.isnan(a) != np.isnan(b), np.inf, np.abs(a - b))
+    return distance
 
 
 def test_the_assignment_readme_deduction_table_is_the_policy():

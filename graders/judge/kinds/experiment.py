@@ -3,8 +3,8 @@
 The assignment's kernel code trains (or otherwise runs) something with the student's function from
 the grading seed; the grader runs the same with the reference and, under per-mistake scoring, with
 the variant of the mistake the function's diagnosis named (`ExpectedValues.trained`). The student's
-run passes when it ends where the reference's ends, or where the named mistake's ends (that mistake
-is deducted by the function's own checks, not again here). A forger would have to produce the
+run passes when it ends where the reference's ends, or where the named mistake's ends, or breaks (raises,
+or ends in NaN or inf) where training with the named mistake breaks too (that mistake is deducted by the function's own checks, not again here). A forger would have to produce the
 reference run's outputs, i.e. run with a correct function. What "ends where" means, what is
 measured for staff and what a failure says are the assignment's.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 from graders.assignment.spec import Scoring
 from graders.judge.checks import Check, Judged
+from graders.judge.expected import TrainingFailed
 from graders.judge.probes import Experiment, ExperimentSpec
 from graders.judge.values import call_error_message
 from graders.results import CheckResult, CheckStatus
@@ -31,6 +32,7 @@ class ExperimentCheck(Check):
     well_formed: Callable[[Experiment, ExperimentSpec], bool]  # outputs of the shapes the spec asks for
     measure: Callable[[Experiment, ExperimentSpec], dict[str, Any]]  # what staff see in the details
     agrees: Callable[[Runs, Runs | None], bool]  # the student's run ends where this run of the grader's ends
+    diverged: Callable[[Runs], bool]  # the run ended in NaN or inf: training broke
     passed: str
     failure: Callable[[dict[str, Any]], str]  # what went wrong, from what was measured
 
@@ -41,23 +43,42 @@ class ExperimentCheck(Check):
             reason = evidence.student.missing_reason or "the experiment was not run"
             return self.result(CheckStatus.ERROR, f"The training experiment could not run: {reason}.")
         if outcome.error is not None:
-            return self.result(
-                CheckStatus.ERROR, f"Training with your {self.function} failed: " + call_error_message(self.function, outcome.error)
-            )
+            failed = f"Training with your {self.function} failed: " + call_error_message(self.function, outcome.error)
+            story = self._story(evidence)
+            if story and self._broke(evidence.expected.trained(story)):
+                predicted = f"Training with the same mistake fails too ({evidence.policy.titles(story)}); {self._deducted_elsewhere()}"
+                return self.result(CheckStatus.PASS, f"{failed} {predicted}", details={"matched": sorted(story)})
+            return self.result(CheckStatus.ERROR, failed)
         trained = outcome.value
         if not isinstance(trained, Experiment) or not self.well_formed(trained, spec):
             return self.result(CheckStatus.FAIL, "The training experiment returned something other than the trained model's outputs.")
         measured = self.measure(trained, spec)
         details: dict[str, Any] = {"measured": measured, "reshaped_x": trained.reshaped_x}
-        if self.agrees(trained.runs, evidence.expected.trained(frozenset())):
+        if self._ends_where(trained.runs, evidence.expected.trained(frozenset())):
             return self.result(CheckStatus.PASS, self.passed, details=details)
-        diagnosis = evidence.diagnoses.get(self.function)
-        story = diagnosis.flags if diagnosis is not None else None
-        if evidence.scoring is Scoring.PER_MISTAKE and story and self.agrees(trained.runs, evidence.expected.trained(story)):
+        story = self._story(evidence)
+        mistake_run = evidence.expected.trained(story) if story else None
+        if story and (self._ends_where(trained.runs, mistake_run) or (self.diverged(trained.runs) and self._broke(mistake_run))):
             return self.result(
                 CheckStatus.PASS,
                 f"Trained with {self.run_with}, the model behaves as its mistake predicts ({evidence.policy.titles(story)}); "
-                f"that mistake is deducted under the {self.function} checks, not again here.",
+                + self._deducted_elsewhere(),
                 details={**details, "matched": sorted(story)},
             )
         return self.result(CheckStatus.FAIL, self.failure(measured), details=details)
+
+    def _story(self, evidence: Judged) -> frozenset[str] | None:
+        """The mistakes the function's diagnosis named, when per-mistake scoring lets the experiment follow them."""
+        diagnosis = evidence.diagnoses.get(self.function)
+        return diagnosis.flags if evidence.scoring is Scoring.PER_MISTAKE and diagnosis is not None else None
+
+    def _ends_where(self, runs: Runs, trained: Runs | TrainingFailed | None) -> bool:
+        return not isinstance(trained, TrainingFailed) and self.agrees(runs, trained)
+
+    def _broke(self, trained: Runs | TrainingFailed | None) -> bool:
+        """Whether the grader's training with a mistake broke (raised, or ended in NaN or inf): the student's breaking
+        too, either way, is what the mistake predicts (a NaN the next step refuses, or one that trains on)."""
+        return isinstance(trained, TrainingFailed) or (trained is not None and self.diverged(trained))
+
+    def _deducted_elsewhere(self) -> str:
+        return f"that mistake is deducted under the {self.function} checks, not again here."

@@ -75,9 +75,11 @@ class ValueCheck(Check):
                 return self._on_its_own(evidence)
             return self.result(CheckStatus.FAIL, message, charged, details)
         elsewhere = diagnosis.charged_elsewhere(self.id)
+        counted = "one mistake" if len(elsewhere) == 1 else f"{len(elsewhere)} mistakes"
         return self.result(
             CheckStatus.PASS,
-            f"Right, given your values: they are explained by one mistake ({evidence.policy.titles(elsewhere)}), which is deducted once, "
+            f"Right, given your values: they are explained by {counted} ({evidence.policy.titles(elsewhere)}), "
+            f"{'which is' if len(elsewhere) == 1 else 'each'} deducted once, "
             f"under {', '.join(sorted({evidence.policy.deductions[name] for name in elsewhere}))}.",
             details=details,
         )
