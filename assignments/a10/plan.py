@@ -68,7 +68,9 @@ def public_cases() -> tuple[Case, ...]:
             VAE_LOSS.name,
             "public",
             True,
-            _vae_inputs(rng, batch=2, latent=2, image_shaped=True),
+            # Three rows: with two, a KL averaged over the batch with its ½ missing (kl_batch_mean +
+            # kl_missing_half) equals the answer.
+            _vae_inputs(rng, batch=3, latent=2, image_shaped=True),
             weights=VAE_WEIGHTS,
             weight_keyword=KL_WEIGHT,
             reshape_x_on_error=True,

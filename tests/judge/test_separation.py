@@ -57,8 +57,19 @@ def test_a_loss_called_at_weight_one_only_hides_every_mistake_in_how_the_weight_
     plan = _with_case(public_plan(), "vae_loss", weights=(1.0,))
     hidden = {u.flags for u in unseparated(plan, compute_expected(plan), WHOLE_FUNCTION) if u.function == "vae_loss"}
     assert {frozenset({"weight_ignored"}), frozenset({"weight_on_reconstruction"})} <= hidden
-    assert frozenset({"weight_ignored", "weight_on_reconstruction"}) in hidden  # a pair the catalog combines, too
+    # Two ways of applying the weight are never combined (catalog.ALTERNATIVES): no such pair is listed.
+    assert frozenset({"weight_ignored", "weight_on_reconstruction"}) not in hidden
     assert not {flags for flags in hidden if flags & {"kl_sign_flipped", "mean_reduction", "mse_instead_of_bce"}}
+
+
+def test_a_pair_the_catalog_combines_is_found_where_its_two_mistakes_cancel():
+    """Two rows: a KL averaged over the batch (÷2) with its ½ missing (×2) is the answer; three rows tell them apart."""
+    (case,) = public_plan().cases_for("vae_loss")
+    x, x_hat, mu, logvar = case.args
+    plan = _with_case(public_plan(), "vae_loss", args=(x[:2], x_hat[:2], mu[:2], logvar[:2]))
+    hidden = {u.flags for u in unseparated(plan, compute_expected(plan), WHOLE_FUNCTION)}
+    assert frozenset({"kl_batch_mean", "kl_missing_half"}) in hidden
+    assert len(x) == 3  # the shipped public input: separated (the first test)
 
 
 def test_a_variant_that_raises_on_an_input_is_told_apart_there():
