@@ -16,6 +16,7 @@ import contextlib
 import io
 import platform
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -177,18 +178,21 @@ class InProcessShellEngine(Engine):
         # of the run. It is written once at the end, and a one-line marker says which cell runs.
         output_path, nb_man.output_path = nb_man.output_path, None
         shell = shell_in(Path.cwd())  # run_notebook starts every notebook in its work dir
-        for index, cell in enumerate(nb_man.nb.cells):
-            nb_man.cell_start(cell, index)
-            if cell.cell_type == "code":
-                write_json(channel.progress, {"source": cell.source})
-                probe = is_probe(cell)
-                if probe:
-                    cell.source = channel.request_probe(nb_man.nb, index)
-                cell.outputs = run_cell(shell, cell.source, execution_timeout)
-                cell.execution_count = shell.execution_count - 1
-                if probe:
-                    after_probe(nb_man.nb, index)
-            nb_man.cell_complete(cell, index)
+        # The notebook's warning filters (`warnings.simplefilter("error")` is common) last from its cell to
+        # the next, as in a kernel, and end with its cells: papermill saves the notebook under ours.
+        with warnings.catch_warnings():
+            for index, cell in enumerate(nb_man.nb.cells):
+                nb_man.cell_start(cell, index)
+                if cell.cell_type == "code":
+                    write_json(channel.progress, {"source": cell.source})
+                    probe = is_probe(cell)
+                    if probe:
+                        cell.source = channel.request_probe(nb_man.nb, index)
+                    cell.outputs = run_cell(shell, cell.source, execution_timeout)
+                    cell.execution_count = shell.execution_count - 1
+                    if probe:
+                        after_probe(nb_man.nb, index)
+                nb_man.cell_complete(cell, index)
         nb_man.nb.metadata["language_info"] = {"name": "python", "version": platform.python_version()}
         nb_man.output_path = output_path  # papermill's notebook_complete() saves it, once
 

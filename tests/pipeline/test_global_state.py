@@ -82,8 +82,7 @@ def warm(tmp_path_factory: pytest.TempPathFactory, grading_data: Path) -> dict[s
 # The probe copes (tests/assignment/test_known_state.py), but on the warm path papermill writes the executed
 # notebook inside the notebook's own process after its cells ran, and its warning there becomes the
 # notebook's error: the harness's execute step must write under its own warning filters.
-WARM_PATH_BUG = pytest.mark.xfail(strict=True, reason="the warm child's papermill runs under the notebook's warning filters")
-NAMES = [pytest.param(name, marks=WARM_PATH_BUG) if name == "warnings-are-errors" else name for name in [*SETTINGS, "loss-in-float64"]]
+NAMES = [*SETTINGS, "loss-in-float64"]
 
 
 @pytest.mark.parametrize("name", NAMES)
