@@ -192,6 +192,22 @@ def vae_loss_flat_only_sign_flipped(x, x_hat, mu, logvar, kl_loss_weight=1.0):
     return bce - kl_loss_weight * _kl(mu, logvar)
 
 
+# A term cut from autograd: the loss's values are right, no gradient flows through that term (issue 22).
+
+
+def vae_loss_kl_item(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    # Logging code's habit, kept in the loss: the KL taken out as a number.
+    return _bce_sum(x, x_hat) + kl_loss_weight * _kl(mu, logvar).item()
+
+
+def vae_loss_kl_detached(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return _bce_sum(x, x_hat) + kl_loss_weight * _kl(mu.detach(), logvar.detach())
+
+
+def vae_loss_reconstruction_data(x, x_hat, mu, logvar, kl_loss_weight=1.0):
+    return _bce_sum(x, x_hat.data) + kl_loss_weight * _kl(mu, logvar)
+
+
 # How a weight enters, as public beta-VAE code applies it (issue 22): each one mistake in the weighting.
 
 

@@ -293,6 +293,11 @@ CHECKS: tuple[Check, ...] = (
         diverged=runs_diverged,
         passed=_AS_EXPECTED,
         failure=_what_went_wrong,
+        right_values_failure=(
+            "Your loss gives the right values on every input, yet training with it does not end where training with "
+            "the assignment's loss ends: the gradient does not flow through all of it (a term taken out with .item(), "
+            ".detach(), .data or numpy still adds its value, but trains nothing)."
+        ),
     ),
 )
 

@@ -391,6 +391,20 @@ def test_a_named_loss_mistake_is_not_deducted_again_by_the_experiment(plan, expe
     assert strict.status is CheckStatus.FAIL, strict.message
 
 
+@pytest.mark.parametrize(
+    "implementation", [s.vae_loss_kl_item, s.vae_loss_kl_detached, s.vae_loss_reconstruction_data], ids=lambda f: f.__name__
+)
+def test_a_term_cut_from_autograd_has_the_right_values_and_loses_the_training(plan, expected, implementation):
+    """.item(), .detach() or .data on one term: every value is the reference's, and nothing in the values can
+    say so; the training, which follows the gradient, ends elsewhere. One point, where it changes training."""
+    evidence = s.evidence(plan, expected, experiment=True, vae_loss=implementation)
+    for check_id in ("vae_loss.reconstruction", "vae_loss.kl", "vae_loss.weighting"):
+        assert run(evidence, check_id).status is CheckStatus.PASS, check_id
+    experiment = run(evidence, "experiment.kl_tradeoff")
+    assert experiment.status is CheckStatus.FAIL, experiment.message
+    assert "right values" in experiment.message and "wrong term" not in experiment.message and "wrong sign" not in experiment.message
+
+
 def test_a_forged_experiment_earns_nothing(plan, expected):
     """The attack of issue 10: a wrong KL sign, and the weight-30 run replaced by x_hat = 0.5, mu = logvar = 0."""
     evidence = s.evidence(plan, expected, experiment=True, vae_loss=s.vae_loss_sign_flipped, scoring=Scoring.STRICT)

@@ -35,6 +35,9 @@ class ExperimentCheck(Check):
     diverged: Callable[[Runs], bool]  # the run ended in NaN or inf: training broke
     passed: str
     failure: Callable[[dict[str, Any]], str]  # what went wrong, from what was measured
+    # What went wrong when the function's values are the reference's on every input and its training still
+    # ends elsewhere: the gradient is not its values' (a term cut from autograd). The measures would guess wrong.
+    right_values_failure: str
 
     def run(self, evidence: Judged) -> CheckResult:
         spec = evidence.plan.experiment
@@ -65,12 +68,18 @@ class ExperimentCheck(Check):
                 + self._deducted_elsewhere(),
                 details={**details, "matched": sorted(story)},
             )
-        return self.result(CheckStatus.FAIL, self.failure(measured), details=details)
+        # The measures guess at a wrong term; values that are the reference's say otherwise.
+        message = self.right_values_failure if self._values_are_the_reference(evidence) else self.failure(measured)
+        return self.result(CheckStatus.FAIL, message, details=details)
 
     def _story(self, evidence: Judged) -> frozenset[str] | None:
         """The mistakes the function's diagnosis named, when per-mistake scoring lets the experiment follow them."""
         diagnosis = evidence.diagnoses.get(self.function)
         return diagnosis.flags if evidence.scoring is Scoring.PER_MISTAKE and diagnosis is not None else None
+
+    def _values_are_the_reference(self, evidence: Judged) -> bool:
+        diagnosis = evidence.diagnoses.get(self.function)
+        return diagnosis is not None and diagnosis.flags == frozenset()
 
     def _ends_where(self, runs: Runs, trained: Runs | TrainingFailed | None) -> bool:
         return not isinstance(trained, TrainingFailed) and self.agrees(runs, trained)
