@@ -101,7 +101,7 @@ def test_self_check_names_the_mistake_but_not_the_derivation_verdict(grading_dat
     result = grader("check", "submissions/missing-sqrt.ipynb", "--data-dir", str(grading_data))
     assert result.returncode == 1
     assert "FAIL   closed_form.mu" in result.stdout and "missing_sqrt" in result.stdout
-    assert "Whether it is right is graded after you submit" in result.stdout
+    assert "Whether it is right is checked at grading" in result.stdout
 
 
 def test_kit_writes_into_a_new_folder_only(tmp_path):

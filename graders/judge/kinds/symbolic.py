@@ -33,6 +33,6 @@ class SymbolicAnswerCheck(Check):
         verdict = self.judge(answer.latex)
         note = f" {answer.note}" if answer.note else ""  # text past a cap was not read: the student must know
         if evidence.self_check and verdict.status is not CheckStatus.ERROR:
-            message = f"Found and readable: {answer.latex}. Whether it is right is graded after you submit."
+            message = f"Readable: {answer.latex}. Whether it is right is checked at grading."
             return self.result(CheckStatus.PASS, message + note)
         return self.result(verdict.status, verdict.message + note, verdict.misconceptions, {"parsed": verdict.parsed})
