@@ -202,6 +202,7 @@ agree: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.agree
 as_predicted: Callable[[np.ndarray, np.ndarray, Sequence[float]], bool] = reading.as_predicted
 correct_on: Callable[[int], str] = reading.correct_on
 explain_difference: Callable[[np.ndarray, np.ndarray], str] = reading.explain_difference
+gradient_flaw: Callable[..., str | None] = reading.gradient_flaw
 
 
 class CallFailed(Exception):
@@ -501,35 +502,6 @@ def sampling_finding(z: np.ndarray, again: np.ndarray, mu: np.ndarray, logvar: n
     return "spread" if "spread" in failed else "normality"
 
 
-def gradient_flaw(
-    z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, projection: np.ndarray, gradients: tuple[Any, ...], tolerance: Mapping[str, float]
-) -> str | None:
-    """The grader's comparison of z's gradients with a reparameterised sample's (graders/judge/sampling.py): the
-    gradient of sum(z · projection) must be the projection for mu, and for logvar the projection times ½·(z − mu),
-    the noise recovered from z itself. A key of SAMPLING_FINDINGS, None when both are right."""
-    gradient_mu, gradient_logvar = gradients if len(gradients) == 2 else (None, None)  # noqa: PLR2004 - mu and logvar
-    rtol, rounding = tolerance["rtol"], tolerance["float32_rounding"]
-    mu_right = _close(gradient_mu, projection, rtol * np.abs(projection))
-    logvar_right = _close(
-        gradient_logvar, 0.5 * (z - mu) * projection, np.abs(projection) * (rtol * sigma + rounding * (np.abs(z) + np.abs(mu)))
-    )
-    if mu_right and logvar_right:
-        return None
-    if not (_reaches(gradient_mu) or _reaches(gradient_logvar)):
-        return "no_gradient"
-    return "gradient_to_mean_only" if mu_right and not _reaches(gradient_logvar) else "wrong_gradient"
-
-
-def _reaches(gradient: Any) -> bool:
-    return isinstance(gradient, np.ndarray) and gradient.dtype.kind == "f" and bool(np.any(gradient != 0))
-
-
-def _close(gradient: Any, target: np.ndarray, tolerance: np.ndarray) -> bool:
-    if not isinstance(gradient, np.ndarray) or gradient.shape != target.shape or gradient.dtype.kind not in "fiu":
-        return False
-    return bool(np.all(np.abs(gradient.astype(np.float64) - target) <= tolerance))
-
-
 def _gradient_finding(calls: Mapping[str, Call], case: str, c: Mapping[str, Any], data: Mapping[str, Any]) -> str | None:
     """The gradient call's finding on one case, None when the request makes none for it."""
     cid = f"reparameterize/{case}/gradient"
@@ -539,7 +511,8 @@ def _gradient_finding(calls: Mapping[str, Call], case: str, c: Mapping[str, Any]
     z = _draws(calls, cid, tuple(c["shape"])).astype(np.float64)
     projection = np.asarray(probe_runtime().decode(request["gradient"]["projection"], z.size), dtype=np.float64)
     mu, logvar = (np.broadcast_to(np.asarray(c[key], dtype=np.float64), z.shape) for key in ("mu", "logvar"))
-    return gradient_flaw(z, mu, np.exp(0.5 * logvar), projection, calls[cid].gradients, data["sampling"]["gradient_tolerance"])
+    tolerance = data["sampling"]["gradient_tolerance"]
+    return gradient_flaw(z, mu, np.exp(0.5 * logvar), projection, calls[cid].gradients, tolerance["rtol"], tolerance["float32_rounding"])
 
 
 def judge_reparameterize(spec: Mapping[str, Any], calls: Mapping[str, Call], data: Mapping[str, Any]) -> Verdict:

@@ -85,3 +85,37 @@ def explain_difference(actual: np.ndarray, expected: np.ndarray) -> str:
         return f"it is {float(actual.reshape(())):.6g} where {float(expected.reshape(())):.6g} was expected"
     worst = np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
     return f"at index {tuple(int(i) for i in worst)} it is {actual[worst]:.6g} where {expected[worst]:.6g} was expected"
+
+
+def gradient_flaw(
+    z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, projection: np.ndarray, gradients: Sequence[object], rtol: float, rounding: float
+) -> str | None:
+    """How the gradients of sum(z · projection) with respect to (μ, logvar) differ from a reparameterised sample's.
+
+    z = μ + σ·ε with σ = exp(½·logvar) has ∂z/∂μ = 1 and ∂z/∂logvar = ½·σ·ε = ½·(z − μ): ε comes from the
+    same call's z, so the student's noise need not be known. Each may be off by `rtol` of its term's size
+    (1 for μ, σ for logvar), logvar's also by `rounding` of |z| + |μ| (float32's rounding of z, which ε inherits).
+    "no_gradient": none reaches either (a sample drawn outside autograd, detached, copied out);
+    "gradient_to_mean_only": μ's is right and none reaches logvar (the noise's scale detached);
+    "wrong_gradient": any other that is not right; None: both right. A gradient that is not an array reaches nothing.
+    """
+    gradient_mu, gradient_logvar = gradients if len(gradients) == 2 else (None, None)  # noqa: PLR2004 - μ and logvar
+    logvar_slack = np.abs(projection) * (rtol * sigma + rounding * (np.abs(z) + np.abs(mu)))
+    mu_right = _close(gradient_mu, projection, rtol * np.abs(projection))
+    logvar_right = _close(gradient_logvar, 0.5 * (z - mu) * projection, logvar_slack)
+    if mu_right and logvar_right:
+        return None
+    if not (_reaches(gradient_mu) or _reaches(gradient_logvar)):
+        return "no_gradient"
+    return "gradient_to_mean_only" if mu_right and not _reaches(gradient_logvar) else "wrong_gradient"
+
+
+def _reaches(gradient: object) -> bool:
+    """Some gradient arrived (torch.normal's all-zero gradient is none)."""
+    return isinstance(gradient, np.ndarray) and gradient.dtype.kind == "f" and bool(np.any(gradient != 0))
+
+
+def _close(gradient: object, target: np.ndarray, tolerance: np.ndarray) -> bool:
+    if not isinstance(gradient, np.ndarray) or gradient.shape != target.shape or gradient.dtype.kind not in "fiu":
+        return False
+    return bool(np.all(np.abs(gradient.astype(np.float64) - target) <= tolerance))  # NaN is never close

@@ -18,7 +18,8 @@ exp(logvar) as σ moves the spread by e^{±0.5}..e^{±1}.
 A sample that passes must also be differentiable in its parameters the way a reparameterised
 sample is (`gradient_flaw`): z = μ + σ·ε with σ = exp(½·logvar) has ∂z/∂μ = 1 and
 ∂z/∂logvar = ½·σ·ε = ½·(z − μ), where ε is recovered from the same call's z, so the student's
-noise need not be known. A deterministic check, with a tolerance relative to the size of the terms.
+noise need not be known. A deterministic check, with a tolerance relative to the size of the terms;
+the comparison is `graders.judge.reading.gradient_flaw` (the kit ships it), with the tolerances below.
 """
 
 from __future__ import annotations
@@ -95,33 +96,3 @@ def per_case_test_count(dimensions: int) -> int:
 def false_alarm_bound(dimensions_per_case: list[int]) -> float:
     """The chance that a correct implementation fails the check at all (union bound over every test)."""
     return P_MIN * sum(per_case_test_count(d) for d in dimensions_per_case)
-
-
-def gradient_flaw(z: np.ndarray, mu: np.ndarray, sigma: np.ndarray, projection: np.ndarray, gradients: tuple[object, ...]) -> str | None:
-    """How the gradients of sum(z · projection) with respect to (μ, logvar) differ from a reparameterised sample's.
-
-    "no_gradient": none reaches either (a sample drawn outside autograd, detached, copied out);
-    "gradient_to_mean_only": μ's is right and none reaches logvar (the noise's scale detached);
-    "wrong_gradient": any other that is not right; None: both right. A gradient that is not an array (None)
-    reaches nothing.
-    """
-    gradient_mu, gradient_logvar = gradients if len(gradients) == 2 else (None, None)  # noqa: PLR2004 - μ and logvar
-    logvar_slack = np.abs(projection) * (GRADIENT_RTOL * sigma + FLOAT32_ROUNDING * (np.abs(z) + np.abs(mu)))
-    mu_right = _close(gradient_mu, projection, GRADIENT_RTOL * np.abs(projection))
-    logvar_right = _close(gradient_logvar, 0.5 * (z - mu) * projection, logvar_slack)
-    if mu_right and logvar_right:
-        return None
-    if not (_reaches(gradient_mu) or _reaches(gradient_logvar)):
-        return "no_gradient"
-    return "gradient_to_mean_only" if mu_right and not _reaches(gradient_logvar) else "wrong_gradient"
-
-
-def _reaches(gradient: object) -> bool:
-    """Some gradient arrived (torch.normal's all-zero gradient is none)."""
-    return isinstance(gradient, np.ndarray) and gradient.dtype.kind == "f" and bool(np.any(gradient != 0))
-
-
-def _close(gradient: object, target: np.ndarray, tolerance: np.ndarray) -> bool:
-    if not isinstance(gradient, np.ndarray) or gradient.shape != target.shape or gradient.dtype.kind not in "fiu":
-        return False
-    return bool(np.all(np.abs(gradient.astype(np.float64) - target) <= tolerance))  # NaN is never close

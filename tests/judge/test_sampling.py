@@ -10,7 +10,8 @@ import torch
 from scipy import stats
 
 from assignments.a10.plan import REPARAM_DRAWS, build_plan
-from graders.judge.sampling import P_MIN, false_alarm_bound, gradient_flaw, per_case_test_count, sample_tests
+from graders.judge.reading import gradient_flaw
+from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, P_MIN, false_alarm_bound, per_case_test_count, sample_tests
 from graders.runtime.probe_runtime import decode, encode, run_call
 from tests import students as s
 
@@ -78,7 +79,15 @@ def gradient_evidence(sampler, mu: np.ndarray, logvar: np.ndarray, seed: int) ->
 def flaw(sampler, mu: np.ndarray, logvar: np.ndarray, seed: int = 0) -> str | None:
     z, projection, gradients = gradient_evidence(sampler, mu, logvar, seed)
     rows = np.ones((REPARAM_DRAWS, 1))
-    return gradient_flaw(z.astype(np.float64), rows * mu, rows * np.exp(0.5 * logvar), projection.astype(np.float64), gradients)
+    return gradient_flaw(
+        z.astype(np.float64),
+        rows * mu,
+        rows * np.exp(0.5 * logvar),
+        projection.astype(np.float64),
+        gradients,
+        GRADIENT_RTOL,
+        FLOAT32_ROUNDING,
+    )
 
 
 SCALES = [  # (mu, logvar): the plan's ranges, and far beyond them both ways (the tolerance is relative)
@@ -121,7 +130,10 @@ def test_a_gradient_that_is_not_an_array_of_z_s_shape_or_not_finite_is_not_right
     mu, logvar = SCALES[0]
     z, projection, (d_mu, d_logvar) = gradient_evidence(s.reparameterize_correct, mu, logvar, seed=3)
     rows = np.ones((REPARAM_DRAWS, 1))
-    judge = lambda *gradients: gradient_flaw(z, rows * mu, rows * np.exp(0.5 * logvar), projection, gradients)  # noqa: E731
+
+    def judge(*gradients: object) -> str | None:
+        return gradient_flaw(z, rows * mu, rows * np.exp(0.5 * logvar), projection, gradients, GRADIENT_RTOL, FLOAT32_ROUNDING)
+
     assert judge(d_mu, d_logvar) is None
     assert judge(d_mu) == "no_gradient"  # one gradient for two arguments (forged): nothing the grader reads reached
     assert judge(d_mu[:1], d_logvar) == "wrong_gradient"

@@ -277,7 +277,10 @@ def test_the_kit_judges_a_sampler_s_gradients_as_the_grader_does(kit):
     findings = {}
     for name, gradients in _gradient_models(z, mu, projection).items():
         grader = SAMPLER.gradient_finding(case, z, case.gradient.projection, gradients)
-        kit_finding = kit_check.gradient_flaw(z, mu, np.exp(0.5 * logvar), projection, gradients, data["sampling"]["gradient_tolerance"])
+        tolerance = data["sampling"]["gradient_tolerance"]
+        kit_finding = kit_check.gradient_flaw(
+            z, mu, np.exp(0.5 * logvar), projection, gradients, tolerance["rtol"], tolerance["float32_rounding"]
+        )
         assert kit_finding == grader, name
         findings[name] = grader
     assert findings["right"] is None and findings["float32"] is None

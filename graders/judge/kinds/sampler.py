@@ -16,7 +16,8 @@ import numpy as np
 from graders.judge.checks import Check, Judged
 from graders.judge.comparison import Unusable, WrongType, as_array
 from graders.judge.probes import Case, GradientProbe, ProbeResults, call_id, gradient_id, repeat_id
-from graders.judge.sampling import gradient_flaw, sample_tests
+from graders.judge.reading import gradient_flaw
+from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, sample_tests
 from graders.judge.values import CallFailed, redacted, value_of
 from graders.results import CheckResult, CheckStatus
 
@@ -32,7 +33,7 @@ FINDINGS = (
     "mean",
     "spread",
     "normality",
-    # The draws are a fresh sample, but their gradients (sampling.gradient_flaw) are not a reparameterised sample's:
+    # The draws are a fresh sample, but their gradients (reading.gradient_flaw) are not a reparameterised sample's:
     "no_gradient",  # none reaches μ or logvar
     "gradient_to_mean_only",  # μ's is right, none reaches logvar
     "wrong_gradient",
@@ -123,7 +124,9 @@ class GaussianSamplerCheck(Check):
         """Which of the gradient `FINDINGS` describes the gradients of sum(z · projection), or None when they are a
         reparameterised sample's."""
         mu, logvar = (np.asarray(a, dtype=np.float64) for a in case.args)
-        return gradient_flaw(z.astype(np.float64), mu, np.exp(0.5 * logvar), projection.astype(np.float64), gradients)
+        return gradient_flaw(
+            z.astype(np.float64), mu, np.exp(0.5 * logvar), projection.astype(np.float64), gradients, GRADIENT_RTOL, FLOAT32_ROUNDING
+        )
 
     def finding(self, case: Case, z: np.ndarray, again: np.ndarray) -> str | None:
         """Which of `FINDINGS` describes the draws, or None when z is a fresh sample."""
