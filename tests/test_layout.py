@@ -48,30 +48,18 @@ def test_no_harness_file_names_anything_of_assignment_10():
 
 # Issue 21: "No module over 500 lines". A longer module is a sign two things live in one place.
 MAX_MODULE_LINES = 500
-# Modules allowed to stay longer for now, each with why; nothing else may join without a reason written here.
-LONG_MODULES_ALLOWED = {
-    # The student kit's check.py still re-implements the observables, the diagnosis and the value judging
-    # from data (ARCHITECTURE.md, issue 21); it is being reworked to share them, which will shrink it.
-    "assignments/a10/kit_check.py",
-}
 
 
 def modules_over_limit(root: Path) -> list[str]:
-    """Each module under root's graders/ and assignments/ longer than MAX_MODULE_LINES and not allowed, with its length."""
+    """Each module under root's graders/ and assignments/ longer than MAX_MODULE_LINES, with its length."""
     modules = sorted(path for folder in ("graders", "assignments") for path in (root / folder).rglob("*.py"))
     lengths = {path.relative_to(root).as_posix(): len(path.read_text(encoding="utf-8").splitlines()) for path in modules}
-    return [f"{name}: {lines} lines" for name, lines in lengths.items() if lines > MAX_MODULE_LINES and name not in LONG_MODULES_ALLOWED]
+    return [f"{name}: {lines} lines" for name, lines in lengths.items() if lines > MAX_MODULE_LINES]
 
 
 def test_no_module_is_over_500_lines():
     too_long = modules_over_limit(ROOT)
     assert not too_long, f"over {MAX_MODULE_LINES} lines (split them by what their parts do):\n" + "\n".join(too_long)
-
-
-def test_every_allowed_module_is_still_long():
-    """An allowance outlives its reason silently unless this fails: when the module shrinks, drop it from the list."""
-    lengths = {name: len((ROOT / name).read_text(encoding="utf-8").splitlines()) for name in LONG_MODULES_ALLOWED}
-    assert all(lines > MAX_MODULE_LINES for lines in lengths.values()), lengths
 
 
 def test_the_limit_finds_long_modules_anywhere_below_both_sides(tmp_path: Path):
@@ -83,6 +71,5 @@ def test_the_limit_finds_long_modules_anywhere_below_both_sides(tmp_path: Path):
     module("graders/deep/down/long.py", MAX_MODULE_LINES + 1)
     module("graders/at_the_limit.py", MAX_MODULE_LINES)
     module("assignments/other/long.py", MAX_MODULE_LINES + 200)
-    module("assignments/a10/kit_check.py", MAX_MODULE_LINES + 400)  # allowed
     module("reference/long.py", MAX_MODULE_LINES + 1)  # neither side: the truth, not a module of the harness
     assert modules_over_limit(tmp_path) == ["assignments/other/long.py: 700 lines", "graders/deep/down/long.py: 501 lines"]

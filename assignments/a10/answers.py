@@ -27,7 +27,8 @@ from typing import Any
 
 import sympy
 
-from assignments.a10 import answer_lines
+from assignments.a10 import answer_form, answer_lines
+from assignments.a10.answer_form import QUANTITY_NAMES
 from assignments.a10.answer_lines import (
     HEADING,
     Finder,
@@ -42,7 +43,7 @@ from assignments.a10.answer_lines import (
     unread_chars,
 )
 from assignments.a10.contract import QUESTIONS
-from assignments.a10.latex import LatexParseError, describe, parse_latex
+from assignments.a10.latex import describe
 from graders.assignment.spec import Question
 from graders.judge.kinds.symbolic import AnswerVerdict
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer, truncation_note
@@ -80,30 +81,17 @@ def extract_free_text(nb: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
 
 # ============================================================================= judging
 
-_QUANTITY_NAMES = {"mu": ("μ", r"\mu"), "Sigma": ("Σ", r"\Sigma")}
-_NOTATION_HINT = r"Write it with \alpha_1, \bar\alpha_3, x_0, \sqrt{…}, \frac{…}{…}, \cdot and numbers."
 _SAMPLE_POINTS = 6
 _RELATIVE_TOLERANCE = 1e-9
-_SHOWN_CHARS = 300
 
 
 @lru_cache(maxsize=4096)  # a class writes the same few answers; sympy takes milliseconds per answer
 def judge(quantity: str, latex: str | None) -> AnswerVerdict:
     """Judge an answer for "mu" or "Sigma": pass, fail with the misconceptions it shows, or error."""
-    symbol, command = _QUANTITY_NAMES[quantity]
-    if latex is None:
-        return AnswerVerdict(
-            CheckStatus.ERROR,
-            (),
-            f"No answer for {symbol} found. End your derivation with a markdown line that holds only "
-            f"display math with {symbol} left of the = sign, like $${command} = …$$ (with $$ on both sides).",
-            None,
-        )
-    try:
-        expr = parse_latex(answer_lines.end_of_chain(latex))
-    except LatexParseError as problem:
-        message = f"Your answer {symbol} = {_shown(latex)} could not be read: {problem}. {_NOTATION_HINT}"
-        return AnswerVerdict(CheckStatus.ERROR, (), message, None)
+    symbol, _ = QUANTITY_NAMES[quantity]
+    expr = answer_form.read(quantity, latex)
+    if isinstance(expr, AnswerVerdict):  # none found, or unreadable
+        return expr
     truth = symbolic.expr_for(quantity)
     student = _fingerprint(expr)
     if _same(student, _reference_fingerprint(quantity, frozenset())):
@@ -116,12 +104,6 @@ def judge(quantity: str, latex: str | None) -> AnswerVerdict:
     else:
         message += " Check each step of your derivation against this."
     return AnswerVerdict(CheckStatus.FAIL, names, message, shown)
-
-
-def _shown(latex: str) -> str:
-    """The answer as the student wrote it, shortened for a message (it can be a whole cell long)."""
-    text = latex.strip()
-    return text if len(text) <= _SHOWN_CHARS else text[:_SHOWN_CHARS] + "…"
 
 
 def _misconceptions_matching(quantity: str, student: tuple[complex, ...] | None) -> tuple[str, ...]:

@@ -37,6 +37,7 @@ from assignments.a10.observables import (
 from assignments.a10.plan import ExperimentSpec
 from graders.judge.checks import Check, Judged
 from graders.judge.checks import run_checks as generic_run_checks
+from graders.judge.critical import critical_values
 from graders.judge.diagnosis import DeductionPolicy, WholeFunction
 from graders.judge.evidence import Evidence as HarnessEvidence
 from graders.judge.kinds.experiment import ExperimentCheck
@@ -150,6 +151,7 @@ SAMPLER = GaussianSamplerCheck(
     passed=SAMPLING_PASS,
     findings=SAMPLING_FINDINGS,
     perfect_correlation=PERFECT_CORRELATION,
+    critical=critical_values,
 )
 
 # ----------------------------------------------------------------------------- the experiment

@@ -1,19 +1,19 @@
 """`grader kit --out DIR`: the student handout that self-checks without the grader or `reference/`.
 
-The kit is six files: the template notebook (with a `check(...)` cell after each exercise),
-`check.py` (assignments/a10/kit_check.py, copied verbatim), two of the grader's own modules
-copied verbatim (`probe_runtime.py`, which calls the functions in every graded notebook, and
-`answer_lines.py`, which finds the derivation's answers), `kit_data.json` and a README. The
-data is derived from the grader at build time, never re-typed: the public plan's request (inputs,
-calls, seeds, time limits), each public check's title and points and the reference's and every
-misconception variant's values of its observable on the public inputs, the diagnosis stories, the
-deduction policy, and the sampling tests as critical values at the grader's false-alarm rate. So the
-kit judges like `grader check` while carrying no line of `reference/`, no hidden input, no grading
-seed and no experiment (its reference is training from the grading seed). What it says of a wrong
-value is its own (issue 22): how the values differ and, at the assignment's `kit_hints` level, the
-matching mistake's title and hint; never a check's expectation or a mistake's explanation, which state
-the right formula (the grader's report gives those after grading). Public inputs on which a catalogued
-mistake gives the reference's values are refused (graders/judge/separation.py).
+The kit is the template notebook (with a `check(...)` cell after each exercise), `check.py`
+(assignments/a10/kit_check.py, copied verbatim), `grader/` with the grader's own judging modules
+copied verbatim under their package names (`SHIPPED`: the probe runtime, value reading, the check
+kinds, the diagnosis, the sampling tests, this assignment's observables and answer reader),
+`kit_data.json` and a README. So there is one implementation of calling, reading, comparing,
+diagnosing and wording: the kit runs the grader's checks. The data is derived from the grader at build
+time, never re-typed: the public plan, the reference's and every misconception variant's values on
+it, the deduction policy, each public check's configuration, the sampling tests' critical values at
+the grader's false-alarm rate. It carries no line of `reference/`, no hidden input, no grading seed
+and no experiment (its reference is training from the grading seed). What it says of a wrong value is
+its own (`KIT_WORDS`, `KIT_FINDINGS`): how the values differ and, at the assignment's `kit_hints`
+level, the matching mistake's title and hint; never a check's expectation or a mistake's
+explanation, which state the right formula (the grader's report gives those after grading). Public
+inputs on which a catalogued mistake gives the reference's values are refused (graders/judge/separation.py).
 """
 
 from __future__ import annotations
@@ -22,33 +22,33 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import nbformat
 import numpy as np
-from scipy import stats
 
-from assignments.a10 import ASSIGNMENT, answer_lines, kit_check
-from assignments.a10.checks import CHECKS, DEDUCTIONS, PERFECT_CORRELATION, SAMPLING_FINDINGS, SAMPLING_PASS, WHOLE_FUNCTION
+from assignments.a10 import ASSIGNMENT, answer_form, answer_lines, kit_cells, kit_check, latex, notation, observables
+from assignments.a10.checks import CHECKS, DEDUCTIONS, SAMPLING_FINDINGS, WHOLE_FUNCTION
 from assignments.a10.contract import PUBLIC_SEED, QUESTIONS, NotebookParameters
 from assignments.a10.expected import compute_expected
-from assignments.a10.observables import LOSS_TOLERANCE
-from assignments.a10.plan import VAE_WEIGHTS, build_plan
-from graders import tags
+from assignments.a10.plan import build_plan
+from graders import results, settings, tags
+from graders.assignment import spec
 from graders.assignment.spec import KitHints
 from graders.errors import HarnessError, UsageError
-from graders.judge import reading
+from graders.judge import checks, comparison, diagnosis, evidence, expected, probes, reading, sampling, values
 from graders.judge.checks import Check
-from graders.judge.comparison import Tolerance, Unusable
+from graders.judge.comparison import Tolerance
 from graders.judge.expected import ExpectedValues
+from graders.judge.kinds import sampler, symbolic, value
 from graders.judge.kinds.experiment import ExperimentCheck
 from graders.judge.kinds.sampler import GaussianSamplerCheck
 from graders.judge.kinds.symbolic import SymbolicAnswerCheck
 from graders.judge.kinds.value import ValueCheck
-from graders.judge.probes import Case, ProbePlan
-from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, P_MIN
+from graders.judge.probes import ProbePlan, plan_document, results_document
 from graders.judge.separation import require_separated
-from graders.judge.values import CallFailed, Observable
+from graders.judge.values import Observable
 from graders.pipeline.config import GradingConfig
 from graders.runtime import probe_runtime
 from reference.a10.misconceptions import CATALOG
@@ -56,11 +56,48 @@ from reference.a10.misconceptions import CATALOG
 HANDOUT = Path(__file__).resolve().parent / "handout" / "assignment10.ipynb"
 README = Path(__file__).resolve().parent / "kit_README.md"
 NOTEBOOK_NAME = "assignment10.ipynb"
-DATA_FORMAT = 4  # 3: the assignment id (a notebook marked for another is refused); 4: hint level, no expectations
+DATA_FORMAT = 5  # 3: the assignment id; 4: hint level, no expectations; 5: the grader's checks configured, its modules shipped
+# The grader's modules check.py runs, copied verbatim into grader/ under their package names (tests/kit/ checks
+# that their imports stay within this list, the standard library and what a student has).
+SHIPPED: tuple[ModuleType, ...] = (
+    probe_runtime,
+    tags,
+    settings,
+    results,
+    spec,
+    reading,
+    comparison,
+    probes,
+    values,
+    expected,
+    diagnosis,
+    evidence,
+    checks,
+    sampling,
+    value,
+    sampler,
+    symbolic,
+    observables,
+    answer_lines,
+    notation,
+    latex,
+    answer_form,
+    kit_cells,
+)
 # (function whose definition the cell follows, the part it checks): each exercise ends with its check.
 CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameterize"), ("vae_loss", "vae_loss"))
 # Each check cell says so itself: check.py warns about code left there, this says it before any is.
 CHECK_CELL_NOTE = "# The grader empties this cell before it runs your notebook: keep your own code in other cells.\n"
+# What the kit says where a value check's values differ: which values, never what they should be (the
+# grader's expectation states the formula). The message goes on with where and by how much.
+KIT_WORDS = {
+    "closed_form_mu": "μ is not what the grader computes.",
+    "closed_form_sigma": "Σ is not what the grader computes.",
+    "reconstruction_term": "The loss at kl_loss_weight=0 is not what the grader computes.",
+    "kl_term": "loss(w=1) − loss(w=0) is not what the grader computes.",
+    "weighted_kl_terms": "loss(w) − loss(0) at w = 0.5 and 30 is not what the grader computes.",
+}
+OWN_VALUES_WORDS = "loss(w) at w = 0.5 and 30 is not loss(0) + w·(loss(1) − loss(0)) from your own values."
 # What the kit says of draws that are not a fresh sample: how they look, never how z is computed (the
 # grader's words, SAMPLING_FINDINGS, may say it). A finding the kit has no words for gets the general one.
 NOT_A_FRESH_SAMPLE = "The draws are not a fresh sample of N(mu, σ²) with independent dimensions."
@@ -84,7 +121,7 @@ KIT_FINDINGS = {
 @dataclass(frozen=True)
 class Kit:
     folder: Path
-    hash: str  # what check.py prints: the checker, the runtime and the data (see kit_check.kit_hash)
+    hash: str  # what check.py prints: the checker, the grader's modules and the data (see kit_check.kit_hash)
     files: tuple[str, ...]
 
 
@@ -103,144 +140,119 @@ def build_kit(out: Path) -> Kit:
     data = kit_data(plan, compute_expected(plan))  # before anything is written: a kit that cannot judge is refused
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(kit_check.__file__, out / "check.py")
-    shutil.copyfile(probe_runtime.__file__, out / kit_check.RUNTIME_FILE)
-    shutil.copyfile(answer_lines.__file__, out / kit_check.ANSWER_LINES_FILE)
-    shutil.copyfile(reading.__file__, out / kit_check.READING_FILE)
-    shutil.copyfile(tags.__file__, out / kit_check.TAGS_FILE)
+    for module in SHIPPED:
+        _ship(module, out / kit_check.LIBRARY)
     shutil.copyfile(README, out / "README.md")
     (out / kit_check.DATA_FILE).write_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False) + "\n", encoding="utf-8")
     nbformat.write(kit_notebook(nbformat.read(str(HANDOUT), as_version=4)), str(out / NOTEBOOK_NAME))
     return Kit(out, kit_check.kit_hash(out), tuple(sorted(path.name for path in out.iterdir())))
 
 
+def _ship(module: ModuleType, library: Path) -> None:
+    """The module's file under its package path, with an empty `__init__.py` marking each package (not the grader's)."""
+    *packages, name = module.__name__.split(".")
+    folder = library.joinpath(*packages)
+    folder.mkdir(parents=True, exist_ok=True)
+    for depth in range(1, len(packages) + 1):
+        (library.joinpath(*packages[:depth]) / "__init__.py").touch()
+    shutil.copyfile(str(module.__file__), folder / f"{name}.py")
+
+
 # ----------------------------------------------------------------------------- the data
 
 
-def kit_data(plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
-    """Everything check.py needs, as plain JSON: the request, the rules' constants and every public check's values."""
-    for function in WHOLE_FUNCTION:
-        if len(plan.cases_for(function)) != 1:  # check.py's diagnosis relies on it (no partial evidence to weigh)
-            raise HarnessError(f"the kit expects one public case of {function}; teach assignments/a10/kit_check.py more")
-    require_separated(plan, expected, WHOLE_FUNCTION)  # else the kit would say "correct" where the grader deducts
+def kit_data(plan: ProbePlan, expected_values: ExpectedValues) -> dict[str, Any]:
+    """Everything check.py needs, as plain JSON: the plan, the values, the policy and the checks' configuration."""
+    require_separated(plan, expected_values, WHOLE_FUNCTION)  # else the kit would say "correct" where the grader deducts
     config = GradingConfig(seed=PUBLIC_SEED)
+    functions = tuple(sorted({case.function for case in plan.cases}))
     return {
         "format": DATA_FORMAT,
         "assignment": ASSIGNMENT.id,  # a notebook whose metadata names another is refused, as the grader does
         # Injected into the `parameters` cell as `grader check` does; data_dir stays the student's own.
-        "parameters": {
-            name: value for name, value in NotebookParameters(config.notebook_seed(), "").as_dict().items() if name != "data_dir"
-        },
+        "parameters": {name: v for name, v in NotebookParameters(config.notebook_seed(), "").as_dict().items() if name != "data_dir"},
         "cell_timeout": config.cell_timeout,
-        "request": plan.request(),
-        "value_limits": plan.value_limits(),
-        "vae_weights": list(VAE_WEIGHTS),
-        "x0_shapes": {case.name: list(np.shape(case.args[0])) for case in plan.cases_for("closed_form")},
-        "loss_atol": LOSS_TOLERANCE.atol,
+        "plan": plan_document(plan),
+        "reference": results_document(expected_values.reference),
+        "variants": {
+            function: [{"flags": sorted(flags), "results": results_document(results_of)} for flags, results_of in stories]
+            for function, stories in expected_values.variants.items()
+            if function in functions
+        },
         "questions": [{"tag": q.tag, "key": q.key} for q in QUESTIONS],  # where the KL part starts (answer_lines)
-        "catalog": list(CATALOG),  # the mistakes' ids, in the order messages name them
         "hints": ASSIGNMENT.kit_hints.value,
-        "mistakes": _mistake_words(ASSIGNMENT.kit_hints),
+        "catalog": _mistake_words(ASSIGNMENT.kit_hints),  # in the order messages name them
         "deductions": DEDUCTIONS,
-        "diagnosis": {function: _diagnosis_doc(function, plan, expected) for function in WHOLE_FUNCTION},
-        "sampling": _sampling_doc(plan),
-        "checks": [_check_doc(check, plan, expected) for check in CHECKS if not isinstance(check, ExperimentCheck)],
+        "whole_function": {
+            function: {
+                "observables": [_observable_name(o) for o in whole.observables],
+                "tolerance": _tolerance(whole.tolerance),
+                "reshaped": whole.reshaped_mistake,
+            }
+            for function, whole in WHOLE_FUNCTION.items()
+        },
+        "checks": [_check_doc(check, plan) for check in CHECKS if not isinstance(check, ExperimentCheck)],
     }
 
 
 def _mistake_words(level: KitHints) -> dict[str, dict[str, str]]:
     """What the kit may say of each catalogued mistake: its title, and its student-safe hint (never the
     explanation, which the report shows after grading and which may state the right formula)."""
-    if level is KitHints.VALUES:
-        return {}
-    return {
-        name: {"title": m.title, **({"hint": m.hint} if level is KitHints.EXPLANATIONS and m.hint else {})} for name, m in CATALOG.items()
-    }
+    words = {}
+    for name, m in CATALOG.items():
+        said = {"function": m.function}
+        if level is not KitHints.VALUES:
+            said["title"] = m.title
+        if level is KitHints.EXPLANATIONS and m.hint:
+            said["hint"] = m.hint
+        words[name] = said
+    return words
 
 
-def _diagnosis_doc(function: str, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
-    """The stories diagnosis.diagnose weighs, in its order (the reference first, smallest flag sets next)."""
-    whole = WHOLE_FUNCTION[function]
-    observables, tolerance = whole.observables, whole.tolerance
-    (case,) = plan.cases_for(function)
-    stories = []
-    for flags, results in [(frozenset[str](), expected.reference), *expected.variants.get(function, ())]:
-        values = _values(observables, results, case)
-        if values is not None:  # a story whose values cannot be read explains nothing (diagnosis._explains)
-            stories.append({"flags": [name for name in CATALOG if name in flags], "values": values})
-    return {"cases": [case.name], "observables": [o.__name__ for o in observables], "tolerance": _tolerance(tolerance), "stories": stories}
+def _observable_name(observable: Observable | Any) -> str:
+    """An observable's name in the shipped observables module (check.py finds it there by name)."""
+    name = str(getattr(observable, "__name__", ""))
+    if getattr(observables, name, None) is not observable:
+        raise HarnessError(f"{name or observable!r} is not in assignments/a10/observables.py, which the kit ships")
+    return name
 
 
-def _values(observables: tuple[Observable, ...], results: Any, case: Case) -> list[dict[str, Any]] | None:
-    try:
-        return [_array_doc(observable(results, case)) for observable in observables]
-    except (CallFailed, Unusable):
-        return None
-
-
-def _sampling_doc(plan: ProbePlan) -> dict[str, Any]:
-    """sampling.sample_tests as critical values: a p-value below P_MIN is a statistic beyond these (same n for every case)."""
-    (n,) = {int(np.shape(case.args[0])[0]) for case in plan.cases_for("reparameterize")}
-    return {
-        "mean": float(stats.norm.isf(P_MIN / 2)),
-        "spread": [float(stats.chi2.ppf(P_MIN / 2, n - 1)), float(stats.chi2.isf(P_MIN / 2, n - 1))],
-        "correlation": float(stats.t.isf(P_MIN / 2, n - 2)),
-        "normality": float(stats.kstwo.isf(P_MIN, n)),
-        "perfect_correlation": PERFECT_CORRELATION,
-        "gradient_tolerance": {"rtol": GRADIENT_RTOL, "float32_rounding": FLOAT32_ROUNDING},
-        "pass": SAMPLING_PASS,
-        # The kit's own words for each finding (the grader's may state the right formula); the mistake it names, the same.
-        "findings": {key: [KIT_FINDINGS.get(key, NOT_A_FRESH_SAMPLE), name] for key, (_, name) in SAMPLING_FINDINGS.items()},
-    }
-
-
-def _check_doc(check: Check, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
+def _check_doc(check: Check, plan: ProbePlan) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": check.id, "title": check.title, "points": check.points}
     if isinstance(check, SymbolicAnswerCheck):
-        return {**doc, "kind": "derivation", "function": "", "quantity": check.quantity}
+        return {**doc, "kind": "derivation", "quantity": check.quantity}
     if isinstance(check, GaussianSamplerCheck):
-        cases = {
-            case.name: {"mu": case.args[0][0].tolist(), "logvar": case.args[1][0].tolist(), "shape": list(np.shape(case.args[0]))}
-            for case in plan.cases_for("reparameterize")
+        draws = {int(np.shape(case.args[0])[0]) for case in plan.cases_for(check.function)}
+        return {
+            **doc,
+            "kind": "sampler",
+            "function": check.function,
+            "passed": check.passed,
+            # The kit's own words for each finding (the grader's may state the right formula); the mistake it names, the same.
+            "findings": {key: [KIT_FINDINGS.get(key, NOT_A_FRESH_SAMPLE), name] for key, (_, name) in SAMPLING_FINDINGS.items()},
+            "perfect_correlation": check.perfect_correlation,
+            "critical": {str(n): _critical_doc(check.critical(n)) for n in sorted(draws)},
         }
-        return {**doc, "kind": "reparameterize", "function": "reparameterize", "cases": cases}
     if isinstance(check, ValueCheck):
-        return {**doc, **_value_check_doc(check, plan, expected)}
+        return {
+            **doc,
+            "kind": "value",
+            "function": check.function,
+            "observable": _observable_name(check.observable),
+            "consistency": _observable_name(check.consistency) if check.consistency else None,
+            "tolerance": _tolerance(check.tolerance),
+            "words": OWN_VALUES_WORDS if check.consistency else KIT_WORDS[check.observable.__name__],
+            "reshaped_message": check.reshaped_message,
+        }
     raise HarnessError(f"check {check.id} has no form in the student kit; teach assignments/a10/kit.py about it")
 
 
-def _value_check_doc(check: ValueCheck, plan: ProbePlan, expected: ExpectedValues) -> dict[str, Any]:
-    if check.observable.__name__ not in kit_check.OBSERVABLES or check.observable.__name__ not in kit_check.OBSERVED:
-        raise HarnessError(
-            f"check {check.id}: check.py has no observable {check.observable.__name__}; add it to OBSERVABLES and OBSERVED there"
-        )
-    consistency = check.consistency.__name__ if check.consistency else None
-    if consistency is not None and (consistency not in kit_check.CONSISTENCIES or consistency not in kit_check.OBSERVED):
-        raise HarnessError(f"check {check.id}: check.py has no consistency {consistency}; add it to CONSISTENCIES and OBSERVED there")
-    (case,) = plan.cases_for(check.function)
-    variants = []
-    for flags, results in expected.variants.get(check.function, ()):
-        values = _values((check.observable,), results, case)
-        if values is not None:  # the grader skips such a variant too (ValueCheck._misconceptions)
-            variants.append({"misconceptions": [name for name in CATALOG if name in flags], "values": {case.name: values[0]}})
-    return {
-        "kind": "value",
-        "function": check.function,
-        "observable": check.observable.__name__,
-        "consistency": consistency,
-        "tolerance": _tolerance(check.tolerance),
-        "reference": {case.name: _array_doc(check.observable(expected.reference, case))},
-        "variants": variants,
-    }
+def _critical_doc(critical: sampling.CriticalValues) -> dict[str, Any]:
+    return {"mean": critical.mean, "spread": list(critical.spread), "correlation": critical.correlation, "normality": critical.normality}
 
 
 def _tolerance(tolerance: Tolerance) -> list[float]:
     return [tolerance.rtol, tolerance.atol]
-
-
-def _array_doc(value: Any) -> dict[str, Any]:
-    """An observable's value (an array or a numpy scalar) as numbers that kit_check.array_from reads back exactly."""
-    array = np.asarray(value)
-    return {"dtype": array.dtype.name, "shape": list(array.shape), "values": array.ravel().tolist()}
 
 
 # ----------------------------------------------------------------------------- the notebook
@@ -263,6 +275,6 @@ def kit_notebook(template: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 def _check_cell(name: str, source: str) -> nbformat.NotebookNode:
     cell: nbformat.NotebookNode = nbformat.v4.new_code_cell(source)
-    cell.id = f"{kit_check.KIT_CELL_TAG}-{name}".replace("_", "-")  # stable ids: the same kit every build
-    cell.metadata["tags"] = [kit_check.KIT_CELL_TAG]
+    cell.id = f"{tags.KIT_CELL_TAG}-{name}".replace("_", "-")  # stable ids: the same kit every build
+    cell.metadata["tags"] = [tags.KIT_CELL_TAG]
     return cell

@@ -20,9 +20,9 @@ from collections.abc import Callable
 
 import sympy
 
+from assignments.a10 import notation
 from assignments.a10.answer_lines import math_as_latex
 from graders.results import MAX_LATEX_CHARS
-from reference.a10 import symbolic
 
 
 # Not a GraderError: a student's unreadable answer, which answers.py turns into that answer's feedback.
@@ -383,7 +383,7 @@ class _Parser:
             elif token in self.bound:
                 value = self.bound[token]
             elif token == "t":
-                value = symbolic.T
+                value = notation.T
             else:
                 raise LatexParseError(f"the index '{_quoted(shown)}' is not a step number like 3, t or t-1")
             total += sign * value
@@ -396,7 +396,7 @@ class _Parser:
         subscript, superscript = self._scripts()
         if subscript is None:
             raise LatexParseError(r"\alpha needs a step index, like \alpha_3")
-        return _power(symbolic.alpha(self._step(subscript)), superscript)
+        return _power(notation.alpha(self._step(subscript)), superscript)
 
     def _alpha_bar(self) -> sympy.Expr:
         """ᾱ_s in its spellings: \\bar\\alpha_3, \\bar{\\alpha}_3, \\bar{\\alpha_3}, \\overline{\\alpha}_t."""
@@ -416,7 +416,7 @@ class _Parser:
         step_tokens = inner_subscript if inner_subscript is not None else subscript
         if step_tokens is None:
             raise LatexParseError(r"\bar\alpha needs a step index, like \bar\alpha_3")
-        return _power(symbolic.alpha_bar(self._step(step_tokens)), superscript)
+        return _power(notation.alpha_bar(self._step(step_tokens)), superscript)
 
     def _product(self) -> sympy.Expr:
         return sympy.Mul(*self._big_operator("\\prod"))
@@ -468,7 +468,7 @@ class _Parser:
         subscript, superscript = self._scripts()
         if subscript is None:
             raise LatexParseError("x needs its step index: write x₀ as x_0")
-        return _power(symbolic.x_symbol(self._step(subscript)), superscript)
+        return _power(notation.x_symbol(self._step(subscript)), superscript)
 
 
 def _power(base: sympy.Expr, exponent: sympy.Expr | None) -> sympy.Expr:

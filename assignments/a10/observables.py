@@ -2,6 +2,7 @@
 
 The same observable is evaluated on the student's values, the reference's and every misconception
 variant's (graders.judge.values has the mechanism), so a mistake is named without code of its own.
+The student kit ships this module verbatim: it states no right formula, only how values are read.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from assignments.a10.kit_check import variance_from_sigma
 from graders.judge.comparison import Tolerance, Unusable, WrongType, as_array, as_scalar, describe
 from graders.judge.probes import Case, ProbeResults, call_id
 from graders.judge.values import describe_shape_only, redacted, value_of
+
+MATRIX_DIMS = 2  # Σ given as the matrix Σ·I
 
 # How close values must be (graders/judge/comparison.py says why a relative 1e-4 suits float32 work).
 CLOSED_FORM_TOLERANCE = Tolerance(rtol=1e-4, atol=1e-5)
@@ -34,6 +36,22 @@ def _pair(results: ProbeResults, case: Case) -> tuple[Any, Any]:
 
 def closed_form_mu(results: ProbeResults, case: Case) -> np.ndarray:
     return as_array(redacted(_pair(results, case)[0], case, "mu"), "mu")
+
+
+def variance_from_sigma(value: Any, x0_shape: tuple[int, ...]) -> np.ndarray:
+    """Σ as a number, a 0-dim tensor, a tensor shaped like x₀ with one value, or Σ·I → the number Σ."""
+    array = as_array(value, "Sigma")
+    if array.size == 1:
+        return np.asarray(array.reshape(()))
+    if array.shape == x0_shape and np.all(array == array.flat[0]):
+        return np.asarray(array.reshape(-1)[0])
+    total = int(np.prod(x0_shape)) if x0_shape else 1
+    sizes = {total, x0_shape[-1] if x0_shape else 1} | ({total // x0_shape[0]} if len(x0_shape) > 1 else set())
+    if array.ndim == MATRIX_DIMS and array.shape[0] == array.shape[1] and array.shape[0] in sizes:
+        diagonal = np.diag(array)
+        if np.all(diagonal == diagonal[0]) and np.count_nonzero(array - np.diag(diagonal)) == 0:
+            return np.asarray(diagonal[0])
+    raise Unusable(f"Sigma should be a single number (the variance) or the matrix Σ·I, but it is {describe(array)}")
 
 
 def closed_form_sigma(results: ProbeResults, case: Case) -> np.ndarray:

@@ -2,11 +2,13 @@
 
 A `ProbePlan` is drawn from the grading seed (hidden cases) plus fixed public cases. Its
 request (`ProbePlan.request_json`) reaches the notebook only after the student's cells have run,
-through the probe cell appended to the notebook (`probe_cell`, a placeholder until then: see
-graders.execute.handover); that cell runs the self-contained `probe_runtime` in the kernel and
-publishes raw encoded values, which `read_probe_results` decodes from the executed notebook. The same plan is evaluated
-in-process against the reference and each misconception variant (`evaluate_in_process`),
-so student and reference values are produced by the same code path.
+through the probe cell (graders/judge/probe_cell.py); that cell runs the self-contained
+`probe_runtime` in the kernel and publishes raw encoded values, which `decode_results` decodes. The
+same plan is evaluated in-process against the reference and each misconception variant
+(`evaluate_in_process`), so student and reference values are produced by the same code path.
+
+This module needs numpy and the probe runtime alone: the student kit ships it verbatim, with a public
+plan (`plan_document`) and the reference's values on it (`results_document`) as data.
 """
 
 from __future__ import annotations
@@ -18,12 +20,9 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any, Protocol
 
-import nbformat
 import numpy as np
 
-from graders.execute.handover import PLACEHOLDER
 from graders.runtime import probe_runtime
-from graders.tags import PROBE_TAG
 
 # What the grader decodes of one returned value: a few times what the inputs hold (a student may
 # return an unreduced value), plus what the case allows beyond it (`Case.extra_value_elements`, e.g.
@@ -204,38 +203,6 @@ class ProbeResults:
         return self.calls.get(cid, CallResult(error=CallError("absent", f"no result for probe {cid}")))
 
 
-# ----------------------------------------------------------------------------- into the notebook
-
-
-def probe_cell() -> nbformat.NotebookNode:
-    """The cell appended after the student's cells: a placeholder until the executor hands the
-    request over (graders.execute.handover); when it runs it leaves no names behind."""
-    cell: nbformat.NotebookNode = nbformat.v4.new_code_cell(PLACEHOLDER)
-    cell.id = PROBE_TAG
-    cell.metadata["tags"] = [PROBE_TAG]
-    cell.metadata["jupyter"] = {"source_hidden": True}
-    return cell
-
-
-def read_probe_results(executed: nbformat.NotebookNode, plan: ProbePlan) -> ProbeResults:
-    probe = next((c for c in executed.cells if PROBE_TAG in c.get("metadata", {}).get("tags", [])), None)
-    if probe is None:
-        return ProbeResults({}, missing_reason="the grader's probe cell is missing from the executed notebook")
-    for output in probe.get("outputs", []):
-        payload = output.get("data", {}).get(probe_runtime.MIME_TYPE)
-        if isinstance(payload, Mapping):
-            return decode_results(payload, plan)
-    # The exception's name only: the cell ran with the hidden inputs, and a message could carry them.
-    errors = [safe_exception_name(str(o.get("ename"))) for o in probe.get("outputs", []) if o.get("output_type") == "error"]
-    if errors:
-        reason = f"the grader could not call your functions (its probe cell raised {errors[0]})"
-    elif probe.get("execution_count") is None:
-        reason = "the grader's probe cell never ran (the kernel stopped before it)"
-    else:
-        reason = "the grader's probe cell produced no results (was IPython's display machinery replaced?)"
-    return ProbeResults({}, missing_reason=reason)
-
-
 def safe_exception_name(name: str) -> str:
     """A built-in exception's name as it is; any other class name could carry data, so it is not repeated."""
     builtin = getattr(builtins, name, None)
@@ -307,3 +274,64 @@ def evaluate_in_process(plan: ProbePlan, namespace: Mapping[str, Any], functions
     """Run the plan's calls for `functions` against trusted code (the reference or a variant)."""
     raw = probe_runtime.run_probes(namespace, plan.request(functions))
     return decode_results(json.loads(json.dumps(raw)), plan)
+
+
+# ----------------------------------------------------------------------------- as data (the student kit's)
+
+
+def plan_document(plan: ProbePlan) -> dict[str, Any]:
+    """A plan without an experiment as strict JSON (`plan_from_document` reads it back equal)."""
+    if plan.experiment is not None:
+        raise ValueError("a plan with an experiment is not written as data (its reference trains in the grader)")
+    return {"cases": [_case_document(case) for case in plan.cases], "call_time_limit": plan.call_time_limit}
+
+
+def _case_document(case: Case) -> dict[str, Any]:
+    document = asdict(case)
+    document["args"] = [probe_runtime.encode(arg) for arg in case.args]
+    document["weights"] = list(case.weights)
+    if case.gradient is not None:
+        document["gradient"] = {"arguments": list(case.gradient.arguments), "projection": probe_runtime.encode(case.gradient.projection)}
+    return document
+
+
+def plan_from_document(document: Mapping[str, Any]) -> ProbePlan:
+    """The inverse of `plan_document` (trusted data: the kit's own, written by the grader)."""
+    cases = []
+    for raw in document["cases"]:
+        args = tuple(probe_runtime.decode(arg, max_elements=_TRUSTED) for arg in raw["args"])
+        gradient = raw.get("gradient")
+        probe = None
+        if gradient is not None:
+            probe = GradientProbe(tuple(gradient["arguments"]), probe_runtime.decode(gradient["projection"], max_elements=_TRUSTED))
+        fields = {key: value for key, value in raw.items() if key not in ("args", "gradient", "weights")}
+        cases.append(Case(**fields, args=args, weights=tuple(raw["weights"]), gradient=probe))
+    return ProbePlan(tuple(cases), None, call_time_limit=float(document["call_time_limit"]))
+
+
+_TRUSTED = 10**8  # elements: the grader's own data, decoded with the runtime's codec but no student's budget
+
+
+def results_document(results: ProbeResults) -> dict[str, Any]:
+    """Call results as the probe cell publishes them (`decode_results` reads them back equal); no experiment."""
+    return {"calls": {cid: _call_document(result) for cid, result in results.calls.items()}}
+
+
+def _call_document(result: CallResult) -> dict[str, Any]:
+    if result.error is not None:
+        return {"ok": False, "error": asdict(result.error)}
+    document: dict[str, Any] = {"ok": True, "value": _encoded(result.value)}
+    if result.gradients:
+        document["gradients"] = _encoded(result.gradients)
+    if result.reshaped_x is not None:
+        document["reshaped_x"] = asdict(result.reshaped_x)
+    return document
+
+
+def _encoded(value: Any) -> Any:
+    """`probe_runtime.encode`, and an `Opaque` value as the object it stands for."""
+    if isinstance(value, probe_runtime.Opaque):
+        return {"kind": "object", "type": value.type_name, "repr": value.text}
+    if isinstance(value, tuple):
+        return {"kind": "sequence", "items": [_encoded(item) for item in value]}
+    return probe_runtime.encode(value)

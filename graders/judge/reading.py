@@ -74,7 +74,8 @@ def correct_on(count: int) -> str:
     return "Correct on the input." if count == 1 else f"Correct on all {count} inputs."
 
 
-def explain_difference(actual: np.ndarray, expected: np.ndarray) -> str:
+def explain_difference(actual: np.ndarray, expected: np.ndarray, tolerance: Sequence[float]) -> str:
+    """Where, by how much and in which direction the values differ from the expected ones (never what they should be in words)."""
     if (actual.size != 1 or expected.size != 1) and actual.shape != expected.shape:
         return f"it has shape {tuple(actual.shape)} where {tuple(expected.shape)} was expected"
     if np.any(np.isnan(actual)):
@@ -82,9 +83,29 @@ def explain_difference(actual: np.ndarray, expected: np.ndarray) -> str:
     if np.any(np.isinf(actual)):
         return "it contains inf"
     if actual.size == 1:
-        return f"it is {float(actual.reshape(())):.6g} where {float(expected.reshape(())):.6g} was expected"
+        a, e = float(actual.reshape(())), float(expected.reshape(()))
+        return f"it is {a:.6g} where {e:.6g} was expected{_direction(a, e)}"
+    off = ~np.isclose(actual, expected, rtol=tolerance[0], atol=tolerance[1])
     worst = np.unravel_index(np.argmax(np.abs(actual - expected)), expected.shape)
-    return f"at index {tuple(int(i) for i in worst)} it is {actual[worst]:.6g} where {expected[worst]:.6g} was expected"
+    a, e = float(actual[worst]), float(expected[worst])
+    said = (
+        f"{int(off.sum())} of its {actual.size} values differ, the most at index {tuple(int(i) for i in worst)}: "
+        f"{a:.6g} where {e:.6g} was expected{_direction(a, e)}"
+    )
+    if np.all(expected != 0):
+        ratios = actual / expected
+        if np.allclose(ratios, ratios.flat[0], rtol=1e-4, atol=0):
+            said += f"; every value is {float(ratios.flat[0]):.4g} times the expected one"
+    return said
+
+
+def _direction(actual: float, expected: float) -> str:
+    if expected == 0:
+        return ""
+    if actual * expected < 0:
+        return " (the opposite sign)"
+    relative = (actual - expected) / abs(expected)
+    return f" ({100 * abs(relative):.3g}% too {'large' if relative > 0 else 'small'})"
 
 
 def gradient_flaw(

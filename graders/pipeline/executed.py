@@ -23,7 +23,7 @@ from graders.execute.jobs import MAX_EXECUTED_BYTES, ExecutionJob, ExecutionOutc
 from graders.execute.output_limits import limit_outputs
 from graders.execute.untrusted import NotAFile, TooLarge, read_regular
 from graders.intake.notebooks import parse_notebook
-from graders.judge.probes import probe_cell
+from graders.judge.probe_cell import probe_cell
 from graders.results import CellError, capped, write_text_atomic
 from graders.runtime.probe_runtime import MIME_TYPE
 from graders.tags import INJECTED_PARAMETERS_TAG, PROBE_TAG

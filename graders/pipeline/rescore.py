@@ -22,7 +22,8 @@ from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, now
 from graders.judge.evidence import Evidence
 from graders.judge.expected import ExpectedValues
-from graders.judge.probes import ProbePlan, ProbeResults, read_probe_results
+from graders.judge.probe_cell import read_probe_results
+from graders.judge.probes import ProbePlan, ProbeResults
 from graders.pipeline.config import GradingConfig, generated_data_folder, grading_data
 from graders.pipeline.executed import read_executed
 from graders.pipeline.secret import SECRET_NAME, course_seed

@@ -27,7 +27,8 @@ from graders.intake.discovery import Submission
 from graders.intake.notebooks import read_submission
 from graders.judge.evidence import Evidence
 from graders.judge.expected import ExpectedValues
-from graders.judge.probes import ProbePlan, ProbeResults, probe_cell, read_probe_results
+from graders.judge.probe_cell import probe_cell, read_probe_results
+from graders.judge.probes import ProbePlan, ProbeResults
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.deadline import AssessmentTimeout, assessment_limit
 from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, keep_executed, read_graded, trim_prose

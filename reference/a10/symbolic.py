@@ -2,35 +2,17 @@
 
 q(x₃ | x₀) = N(μ, Σ·I) with μ = √(α₁α₂α₃)·x₀ and Σ = 1 − α₁α₂α₃. The variants mirror
 `reference.a10.misconceptions.closed_form_variant` flag for flag, so a LaTeX answer and a code
-answer with the same mistake get the same misconception names.
-
-Symbols carry display names (α₁, x₀) because they end up in messages to students.
-The step symbols are positive (they are in (0, 1)); x₀ is only real, so that √(x₀²) is |x₀|, not x₀.
+answer with the same mistake get the same misconception names. The symbols are the exercise's
+notation (assignments/a10/notation.py), which the student kit ships; this truth it never does.
 """
 
 from __future__ import annotations
 
-from functools import cache
-
 import sympy
 
-T = 3  # the step Exercise 2.1 asks about
+from assignments.a10.notation import T, alpha, alpha_bar, x_symbol
 
-_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-@cache
-def alpha(step: int) -> sympy.Symbol:
-    """α_step; cached so that every caller gets the very same symbol."""
-    if step < 0:
-        raise ValueError(f"a step index is never negative, got {step}")
-    return sympy.Symbol("α" + str(step).translate(_SUBSCRIPT_DIGITS), positive=True)
-
-
-def x_symbol(step: int) -> sympy.Symbol:
-    """x_step: x₀ is the clean image; any other x in an answer for μ is a mistake to report, not a crash."""
-    return sympy.Symbol("x" + str(step).translate(_SUBSCRIPT_DIGITS), real=True)
-
+__all__ = ["T", "alpha", "alpha_bar", "x_symbol"]  # the notation, re-exported: the truth below is written in it
 
 a1, a2, a3, a4 = (alpha(step) for step in range(1, 5))  # a4 appears only in the off-by-one variant
 x0 = x_symbol(0)
@@ -40,11 +22,6 @@ RELEVANT_FLAGS: dict[str, frozenset[str]] = {
     "mu": frozenset({"missing_sqrt", "missing_x0", "off_by_one_index", "last_alpha_only"}),
     "Sigma": frozenset({"std_for_variance", "off_by_one_index", "last_alpha_only"}),
 }
-
-
-def alpha_bar(step: int) -> sympy.Expr:
-    """ᾱ_step = α₁·α₂·…·α_step (1 for step 0, the empty product)."""
-    return sympy.Mul(*(alpha(s) for s in range(1, step + 1)))
 
 
 def alpha_bar_variant(flags: frozenset[str]) -> sympy.Expr:

@@ -8,7 +8,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from assignments.a10.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu, judge_sigma, parse_latex
+from assignments.a10.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu, judge_sigma
+from assignments.a10.latex import parse_latex
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer
 
 PASS, FAIL, ERROR = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.ERROR

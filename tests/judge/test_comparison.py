@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assignments.a10.kit_check import variance_from_sigma
-from assignments.a10.observables import CLOSED_FORM_TOLERANCE
+from assignments.a10.observables import CLOSED_FORM_TOLERANCE, variance_from_sigma
 from graders.judge.comparison import Unusable, WrongType, agree, as_scalar
 from graders.runtime.probe_runtime import Opaque
 

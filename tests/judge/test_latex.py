@@ -219,8 +219,8 @@ UNREADABLE_TYPED = [
 
 @pytest.mark.parametrize("markdown", [*NOTEBOOK_NOTATIONS.values(), *UNREADABLE_TYPED])
 def test_the_kit_calls_readable_exactly_what_the_grader_reads(markdown):
-    """The kit checks form only (assignments/a10/kit_check.py): readable for it is not an error for the grader."""
+    """The kit checks form only (assignments/a10/answer_form.py, which it ships): readable for it is not an error for the grader."""
     found = extract_derivation(notebook(md(markdown)))
     for answer, judged in zip(found, found_and_judged(markdown), strict=True):
         assert answer.latex is not None
-        assert (kit_check._unreadable(answer.latex) == "") == (judged[0] is not ERROR), answer.latex
+        assert (kit_check._readable(answer.quantity, answer.latex).status is not ERROR) == (judged[0] is not ERROR), answer.latex

@@ -10,8 +10,17 @@ import torch
 from scipy import stats
 
 from assignments.a10.plan import REPARAM_DRAWS, build_plan
+from graders.judge.critical import critical_values
 from graders.judge.reading import gradient_flaw
-from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, P_MIN, false_alarm_bound, per_case_test_count, sample_tests
+from graders.judge.sampling import (
+    FLOAT32_ROUNDING,
+    GRADIENT_RTOL,
+    P_MIN,
+    SampleTests,
+    false_alarm_bound,
+    per_case_test_count,
+    sample_tests,
+)
 from graders.runtime.probe_runtime import decode, encode, run_call
 from tests import students as s
 
@@ -34,17 +43,28 @@ def test_the_false_alarm_bound_of_the_whole_check_is_below_one_in_a_million():
     assert false_alarm_bound(dimensions) < 1e-6
 
 
+def smallest_p_values(tests: SampleTests, n: int) -> dict[str, float]:
+    """Each family's smallest p-value, from its most extreme statistic (scipy's distributions, as the critical values are)."""
+    low, high = tests.spread
+    return {
+        "mean": 2 * stats.norm.sf(tests.mean),
+        "spread": 2 * min(stats.chi2.cdf(low, n - 1), stats.chi2.sf(high, n - 1)),
+        "correlation": 2 * stats.t.sf(tests.correlation, n - 2),
+        "normality": stats.kstwo.sf(tests.normality, n),
+    }
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
 @pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda f: f.__name__)
 def test_correct_samplers_pass_across_seeds_and_the_tests_are_calibrated(sampler, dtype):
     mu, logvar = np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])
     sigma = np.exp(0.5 * logvar)
-    p_values = {"mean": [], "spread": [], "correlation": [], "normality": []}
+    p_values: dict[str, list[float]] = {"mean": [], "spread": [], "correlation": [], "normality": []}
     for seed in SEEDS:
         result = sample_tests(draws(sampler, mu, logvar, dtype, seed), mu, sigma)
-        assert result.failed() == (), (seed, result)
-        for family, found in p_values.items():
-            found.append(getattr(result, family))
+        assert result.failed(critical_values(REPARAM_DRAWS)) == (), (seed, result)
+        for family, p in smallest_p_values(result, REPARAM_DRAWS).items():
+            p_values[family].append(p)
     for family, values in p_values.items():
         # The smallest of k uniform p-values has P(min <= p) = 1 - (1 - p)^k; map back to uniform and test.
         k = {"mean": 4, "spread": 4, "normality": 4, "correlation": 6}[family]
@@ -52,15 +72,45 @@ def test_correct_samplers_pass_across_seeds_and_the_tests_are_calibrated(sampler
         assert stats.kstest(uniform, "uniform").pvalue > 1e-4, (family, values)
 
 
+def test_a_statistic_fails_exactly_when_its_p_value_is_below_the_false_alarm_rate():
+    """The critical values are the p-value rule said the other way: on each side of each one, the two agree."""
+    n = REPARAM_DRAWS
+    critical = critical_values(n)
+    calm = SampleTests(mean=0.0, spread=(float(n - 1), float(n - 1)), correlation=0.0, normality=0.0, smallest_abs_correlation=0.0)
+    assert calm.failed(critical) == ()
+    edges = {
+        "mean": lambda x: SampleTests(x, calm.spread, 0.0, 0.0, 0.0),
+        "correlation": lambda x: SampleTests(0.0, calm.spread, x, 0.0, 0.0),
+        "normality": lambda x: SampleTests(0.0, calm.spread, 0.0, x, 0.0),
+    }
+    for family, at in edges.items():
+        bound = getattr(critical, family)
+        for statistic in (bound * (1 - 1e-3), bound * (1 + 1e-3)):  # scipy inverts kstwo to ~1e-4
+            tests = at(statistic)
+            assert (family in tests.failed(critical)) == (smallest_p_values(tests, n)[family] < P_MIN), (family, statistic)
+    low, high = critical.spread
+    for spread in ((low * (1 + 1e-3), n - 1.0), (low * (1 - 1e-3), n - 1.0), (n - 1.0, high * (1 - 1e-3)), (n - 1.0, high * (1 + 1e-3))):
+        tests = SampleTests(0.0, spread, 0.0, 0.0, 0.0)
+        assert ("spread" in tests.failed(critical)) == (smallest_p_values(tests, n)["spread"] < P_MIN), spread
+
+
+def test_the_ks_distance_is_scipy_s():
+    z = np.random.default_rng(1).normal(0.3, 2.0, size=(REPARAM_DRAWS, 1))
+    ours = sample_tests(z, np.array([0.3]), np.array([2.0])).normality
+    assert ours == pytest.approx(stats.kstest(z[:, 0], "norm", args=(0.3, 2.0)).statistic, rel=1e-12)
+
+
 def test_each_bug_is_far_past_the_threshold():
     mu, logvar = np.array([0.0, 1.0, -2.0, 0.5]), np.array([-1.0, 0.5, 1.2, -2.0])
     sigma = np.exp(0.5 * logvar)
+    critical = critical_values(REPARAM_DRAWS)
     shared = sample_tests(draws(s.reparameterize_shared_noise, mu, logvar, torch.float32, 0), mu, sigma)
-    assert shared.failed() == ("correlation",) and shared.smallest_abs_correlation > 0.99
+    assert shared.failed(critical) == ("correlation",) and shared.smallest_abs_correlation > 0.99
     variance = sample_tests(draws(s.reparameterize_variance, mu, logvar, torch.float32, 0), mu, sigma)
-    assert "spread" in variance.failed()
+    assert "spread" in variance.failed(critical)
     plus_minus = sample_tests(draws(s.reparameterize_plus_minus_std, mu, logvar, torch.float32, 0), mu, sigma)
-    assert "normality" in plus_minus.failed() and "mean" not in plus_minus.failed() and "spread" not in plus_minus.failed()
+    failed = plus_minus.failed(critical)
+    assert "normality" in failed and "mean" not in failed and "spread" not in failed
 
 
 # ----------------------------------------------------------------------------- gradients

@@ -257,9 +257,9 @@ def test_the_kit_readme_names_everything_the_notebook_and_checker_import_in_one_
     named = {name.lower() for name in command.split()}
     notebook = nbformat.read(str(kit.folder / "assignment10.ipynb"), as_version=4)
     modules = set().union(*(_imported(cell.source) for cell in notebook.cells if cell.cell_type == "code"))
-    for name in ("check.py", "probe_runtime.py", "reading.py", "answer_lines.py", "tags.py"):
-        modules |= _imported((kit.folder / name).read_text(encoding="utf-8"))
-    kit_modules = {path.stem for path in kit.folder.glob("*.py")}
+    for path in [kit.folder / "check.py", *kit_check.library_files(kit.folder)]:
+        modules |= _imported(path.read_text(encoding="utf-8"))
+    kit_modules = {"check", *(path.name for path in (kit.folder / kit_check.LIBRARY).iterdir())}  # check.py and grader/'s packages
     third_party = {m for m in modules - set(sys.stdlib_module_names) - kit_modules - {"__future__"}}
     assert {"torch", "torchvision", "matplotlib"} <= third_party  # what the first README left out
     # What the command installs: the named distributions and what they require (those installed here; jupyterlab may not be).

@@ -37,13 +37,11 @@ from assignments.a10 import answer_lines, kit_check
 from assignments.a10.checks import CHECKS, SAMPLER, SAMPLING_FINDINGS
 from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED, QUESTIONS
 from assignments.a10.expected import compute_expected
-from assignments.a10.kit import Kit, public_plan
+from assignments.a10.kit import SHIPPED, Kit, public_plan
 from assignments.a10.plan import build_plan, hidden_cases
-from graders import tags as graders_tags
-from graders.judge import reading
+from graders.judge.critical import critical_values
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case
-from graders.judge.sampling import sample_tests
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
@@ -68,7 +66,8 @@ PUBLIC_CHECK_IDS = tuple(i for i in CHECK_IDS if i != "experiment.kl_tradeoff")
 
 
 def kit_files(kit: Kit) -> dict[str, str]:
-    return {path.name: path.read_text(encoding="utf-8") for path in kit.folder.iterdir()}
+    """Every file of the kit (the grader's modules under grader/ included), by its path in the kit."""
+    return {path.relative_to(kit.folder).as_posix(): path.read_text(encoding="utf-8") for path in kit.folder.rglob("*") if path.is_file()}
 
 
 def run_kit(python: str, kit: Kit, notebook_path: Path, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -87,25 +86,16 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> int:
 
 
 def test_the_kit_holds_its_files_and_prints_its_hash(kit):
-    assert kit.files == (
-        "README.md",
-        "answer_lines.py",
-        "assignment10.ipynb",
-        "check.py",
-        "kit_data.json",
-        "probe_runtime.py",
-        "reading.py",
-        "tags.py",
-    )
-    shipped = (
-        ("check.py", kit_check),
-        ("probe_runtime.py", probe_runtime),
-        ("answer_lines.py", answer_lines),
-        ("reading.py", reading),
-        ("tags.py", graders_tags),
-    )
-    for name, module in shipped:
-        assert (kit.folder / name).read_bytes() == Path(str(module.__file__)).read_bytes(), name
+    assert kit.files == ("README.md", "assignment10.ipynb", "check.py", kit_check.LIBRARY, "kit_data.json")
+    assert (kit.folder / "check.py").read_bytes() == Path(str(kit_check.__file__)).read_bytes()
+    library = kit.folder / kit_check.LIBRARY
+    shipped = {Path(*module.__name__.split(".")).with_suffix(".py"): module for module in SHIPPED}
+    # The grader's own modules, byte for byte; each package marked by an empty __init__.py (not the grader's, which may do more).
+    for relative, module in shipped.items():
+        assert (library / relative).read_bytes() == Path(str(module.__file__)).read_bytes(), relative
+    inits = {path.relative_to(library) for path in library.rglob("__init__.py")}
+    assert all((library / init).read_bytes() == b"" for init in inits)
+    assert {path.relative_to(library) for path in library.rglob("*.py")} == set(shipped) | inits
     assert re.fullmatch(r"[0-9a-f]{12}", kit.hash) and kit.hash == kit_check.kit_hash(kit.folder)
 
 
@@ -170,38 +160,56 @@ def test_no_expected_value_for_a_hidden_input_is_in_the_kit(kit, course):
     assert checked > 20
 
 
-def test_the_kit_has_no_experiment_and_imports_nothing_of_the_grader(kit):
+def _imports(path: Path) -> list[str]:
+    """Every module a file imports (a `from package import module` as package.module)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imports = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imports += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+    return imports
+
+
+def test_the_kit_has_no_experiment_and_imports_only_what_it_ships_and_a_student_has(kit):
     data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
-    assert data["request"]["experiment"] is None
-    assert "train-images" not in (kit.folder / "kit_data.json").read_text(encoding="utf-8")
-    for name in ("check.py", "probe_runtime.py", "answer_lines.py"):
-        tree = ast.parse((kit.folder / name).read_text(encoding="utf-8"))
-        imports = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
-        imports += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-        # IPython inside a notebook, where the kernel is IPython's (check() and the runtime's publish()), and to run
-        # a notebook's cells as Jupyter does; traitlets configures IPython's shell (nbformat requires it too).
-        allowed = {*sys.stdlib_module_names, "numpy", "torch", "nbformat", "IPython", "traitlets"}
-        assert {module.split(".")[0] for module in imports} <= allowed
+    assert "experiment" not in data["plan"] and "train-images" not in json.dumps(data)
+    shipped = {module.__name__ for module in SHIPPED}
+    packages = {name.rsplit(".", depth)[0] for name in shipped for depth in range(1, name.count(".") + 1)}
+    # IPython inside a notebook, where the kernel is IPython's (check() and the runtime's publish()), and to run
+    # a notebook's cells as Jupyter does; traitlets configures IPython's shell; sympy reads the derivation (torch requires it).
+    allowed = {*sys.stdlib_module_names, "numpy", "torch", "nbformat", "IPython", "traitlets", "sympy"}
+    files = [kit.folder / "check.py", *kit_check.library_files(kit.folder)]
+    for path in files:
+        for module in _imports(path):
+            top = module.split(".")[0]
+            if top in ("graders", "assignments", "reference"):
+                # A module the kit ships, or a package of them importing one (`from graders.judge import reading`).
+                assert module in shipped | packages or module.rsplit(".", 1)[0] in shipped, f"{path.name} imports {module}"
+            else:
+                assert top in allowed, f"{path.name} imports {module}"
 
 
-def test_the_kit_checks_exactly_the_public_checks_with_the_grader_s_words(kit):
+def test_the_kit_checks_exactly_the_public_checks_in_its_own_words(kit):
     data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
     assert tuple(c["id"] for c in data["checks"]) == PUBLIC_CHECK_IDS
     by_id = {check.id: check for check in CHECKS}
-    for spec in data["checks"]:
+    judging = kit_check.Judging.of(data)
+    for spec, configured in zip(data["checks"], judging.checks, strict=True):
         check = by_id[spec["id"]]
-        assert (spec["title"], spec["points"]) == (check.title, check.points)
+        assert (spec["title"], spec["points"]) == (check.title, check.points) == (configured.title, configured.points)
+        assert type(configured) is type(check)
         if isinstance(check, ValueCheck):
             # What the value should be is the grader's report's to say, after submission (issue 22, item 7).
-            assert "expectation" not in spec and spec["observable"] in kit_check.OBSERVABLES
+            assert spec["words"] != check.expectation and configured.observable is check.observable
+            assert configured.consistency is check.consistency and configured.tolerance == check.tolerance
     # Every finding of the grader's, naming the same mistake, in the kit's own words.
-    assert {key: name for key, (_, name) in data["sampling"]["findings"].items()} == {
-        key: name for key, (_, name) in SAMPLING_FINDINGS.items()
-    }
+    sampler = next(c for c in judging.checks if c.id == SAMPLER.id)
+    assert {key: name for key, (_, name) in sampler.findings.items()} == {key: name for key, (_, name) in SAMPLING_FINDINGS.items()}
+    assert not [words for words, _ in sampler.findings.values() if formulas_in(words)]
     # The same calls on the same public inputs as `grader check` (its plan adds the experiment).
     staff = json.loads(json.dumps(build_plan(seed=PUBLIC_SEED, hidden=False, data_dir=ROOT).request()))
     del staff["kernel"], staff["experiment_timeout_message"]  # what runs the experiment, which the kit has not
-    assert data["request"] == {**staff, "experiment": None}
+    assert json.loads(json.dumps(judging.plan.request())) == {**staff, "experiment": None}
 
 
 # ----------------------------------------------------------------------------- the sampling tests as critical values
@@ -233,62 +241,20 @@ def _draw_models(case: Case) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     }
 
 
-def test_the_kit_s_critical_values_find_what_the_grader_s_p_values_find(kit):
-    """The same findings on draws right and wrong in every way the grader tells apart, near the thresholds too."""
-    critical = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))["sampling"]
+def test_the_kit_s_sampler_finds_what_the_grader_s_finds(kit):
+    """The same findings on draws right and wrong in every way the grader tells apart, near the thresholds too: the
+    grader's check, configured from the kit's data (its critical values among them)."""
+    data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
+    kit_sampler = next(c for c in kit_check.Judging.of(data).checks if c.id == SAMPLER.id)
     (case,) = public_plan().cases_for("reparameterize")
-    mu, logvar = (np.asarray(a[0], dtype=np.float64) for a in case.args)
+    n = len(case.args[0])
+    assert kit_sampler.critical(n) == critical_values(n)
     findings = {}
     for name, (z, again) in _draw_models(case).items():
         grader = SAMPLER.finding(case, z, again)
-        kit_finding = kit_check.sampling_finding(z, again, mu, logvar, critical)
-        assert kit_finding == grader, name
-        assert kit_check.failed_sample_tests(z, mu, np.exp(0.5 * logvar), critical)[0] == sample_tests(z, mu, np.exp(0.5 * logvar)).failed()
+        assert kit_sampler.finding(case, z, again) == grader, name
         findings[name] = grader
     assert findings["right"] is None and len(set(findings.values())) >= 8, findings
-
-
-def _gradient_models(z: np.ndarray, mu: np.ndarray, projection: np.ndarray) -> dict[str, tuple[object, ...]]:
-    """The gradients of sum(z · projection) for (mu, logvar): right, and wrong in every way the grader tells apart, near its tolerance too."""
-    d_mu, d_logvar = projection, 0.5 * (z - mu) * projection
-    nudged = d_logvar.copy()
-    nudged[0, 0] += 0.02 * abs(projection[0, 0])
-    return {
-        "right": (d_mu, d_logvar),
-        "float32": (d_mu.astype(np.float32), d_logvar.astype(np.float32)),
-        "none": (None, None),
-        "zeros": (np.zeros_like(d_mu), np.zeros_like(d_logvar)),
-        "mean_only": (d_mu, None),
-        "logvar_only": (None, d_logvar),
-        "variance_as_std": (d_mu, 2 * d_logvar),
-        "one_element_off": (d_mu, nudged),
-        "wrong_shape": (d_mu[0], d_logvar),
-        "one_gradient": (d_mu,),
-    }
-
-
-def test_the_kit_judges_a_sampler_s_gradients_as_the_grader_does(kit):
-    data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
-    (case,) = public_plan().cases_for("reparameterize")
-    assert case.gradient is not None
-    mu, logvar = (np.asarray(a, dtype=np.float64) for a in case.args)
-    z = mu + np.exp(0.5 * logvar) * np.random.default_rng(5).standard_normal(mu.shape)
-    projection = case.gradient.projection.astype(np.float64)
-    findings = {}
-    for name, gradients in _gradient_models(z, mu, projection).items():
-        grader = SAMPLER.gradient_finding(case, z, case.gradient.projection, gradients)
-        tolerance = data["sampling"]["gradient_tolerance"]
-        kit_finding = kit_check.gradient_flaw(
-            z, mu, np.exp(0.5 * logvar), projection, gradients, tolerance["rtol"], tolerance["float32_rounding"]
-        )
-        assert kit_finding == grader, name
-        findings[name] = grader
-    assert findings["right"] is None and findings["float32"] is None
-    assert {findings["none"], findings["zeros"], findings["mean_only"], findings["variance_as_std"]} == set(SAMPLING_FINDINGS) & {
-        "no_gradient",
-        "gradient_to_mean_only",
-        "wrong_gradient",
-    }
 
 
 # ----------------------------------------------------------------------------- without the grader
@@ -548,7 +514,7 @@ def _without_the_students_answers(corpus: Path, name: str, said: str) -> str:
     said = " ".join(said.split())
     try:
         written = nbformat.read(str(corpus / f"{name}.ipynb"), as_version=4)  # as check.py reads it (nbformat 3 included)
-        answers = answer_lines.derivation_answers(written, [kit_check.QuestionKey(q.tag, q.key) for q in QUESTIONS])
+        answers = answer_lines.derivation_answers(written, QUESTIONS)
     except (ValueError, AttributeError, TypeError):  # an unreadable notebook (NotJSONError is a ValueError): nothing of its is quoted
         return said
     for answer in answers:

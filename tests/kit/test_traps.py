@@ -15,8 +15,8 @@ import nbformat
 import pytest
 
 from assignments.a10 import kit_check
-from assignments.a10.kit_check import KIT_CELL_TAG, LostDefinition, lost_definitions
-from graders.tags import PROBE_TAG, write_check_stub
+from assignments.a10.kit_cells import LostDefinition, lost_definitions
+from graders.tags import KIT_CELL_TAG, PROBE_TAG, write_check_stub
 from tests.broken import CORRECT_CODE
 from tests.kit.test_kit import load_kit_module, table_verdicts
 

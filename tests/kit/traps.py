@@ -18,7 +18,7 @@ import nbformat
 
 from assignments.a10.handout.content import SOLUTION, TEMPLATE
 from assignments.a10.kit import kit_notebook
-from assignments.a10.kit_check import KIT_CELL_TAG
+from graders.tags import KIT_CELL_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDOUT = ROOT / "assignments" / "a10" / "handout"

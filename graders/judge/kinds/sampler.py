@@ -8,7 +8,7 @@ of `FINDINGS`; the assignment says, for each, the words and the misconception th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +17,7 @@ from graders.judge.checks import Check, Judged
 from graders.judge.comparison import Unusable, WrongType, as_array
 from graders.judge.probes import Case, GradientProbe, ProbeResults, call_id, gradient_id, repeat_id
 from graders.judge.reading import gradient_flaw
-from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, sample_tests
+from graders.judge.sampling import FLOAT32_ROUNDING, GRADIENT_RTOL, CriticalValues, sample_tests
 from graders.judge.values import CallFailed, redacted, value_of
 from graders.results import CheckResult, CheckStatus
 
@@ -55,6 +55,8 @@ class GaussianSamplerCheck(Check):
     # What the check says for each finding (see `finding`) and the misconception that explains it ("": none).
     findings: Mapping[str, tuple[str, str]]
     perfect_correlation: float = 0.9  # every pair of dimensions this correlated (|r|): one ε was shared between them
+    # The tests' critical values for n draws: graders/judge/critical.py's in the grader, the same numbers as data in the student kit.
+    critical: Callable[[int], CriticalValues]
 
     def run(self, evidence: Judged) -> CheckResult:
         cases = evidence.plan.cases_for(self.function)
@@ -134,16 +136,17 @@ class GaussianSamplerCheck(Check):
         sigma = np.exp(0.5 * logvar)
         if np.all(z == z[:1]):  # every row alike, as the rows' mu and logvar are: no noise, or one draw for the whole batch
             return "constant" if np.array_equal(z, again) else "same_for_every_row"
+        critical = self.critical(len(z))
         right = sample_tests(z, mu, sigma)
+        failed = right.failed(critical)
         if np.array_equal(z, again):
-            return "repeated_and_wrong" if right.failed() else "repeated"
-        failed = right.failed()
+            return "repeated_and_wrong" if failed else "repeated"
         if not failed:
             return None
         perfect = right.smallest_abs_correlation > self.perfect_correlation
         if failed == ("correlation",) or ("correlation" in failed and perfect):
             return "perfectly_correlated" if perfect else "correlated"
-        if not sample_tests(z, mu, np.exp(logvar)).failed():
+        if not sample_tests(z, mu, np.exp(logvar)).failed(critical):
             return "variance_as_std"
         if "mean" in failed:
             return "mean"

@@ -76,9 +76,10 @@ class ValueCheck(Check):
             return self.result(CheckStatus.FAIL, message, charged, details)
         elsewhere = diagnosis.charged_elsewhere(self.id)
         counted = "one mistake" if len(elsewhere) == 1 else f"{len(elsewhere)} mistakes"
+        titles = evidence.policy.titles(elsewhere)  # none where the catalog has no titles to say (a kit that names no mistake)
         return self.result(
             CheckStatus.PASS,
-            f"Right, given your values: they are explained by {counted} ({evidence.policy.titles(elsewhere)}), "
+            f"Right, given your values: they are explained by {counted}{f' ({titles})' if titles.strip('; ') else ''}, "
             f"{'which is' if len(elsewhere) == 1 else 'each'} deducted once, "
             f"under {', '.join(sorted({evidence.policy.deductions[name] for name in elsewhere}))}.",
             details=details,
@@ -155,7 +156,8 @@ class ValueCheck(Check):
         """What is wrong, on the public input when it is wrong there; `ran` are the cases that gave a value."""
         public = next((case for case in wrong if case.public), None)
         if public is not None:
-            return f"{self.expectation} On the public input {explain_difference(student[public.name], expected[public.name])}."
+            difference = explain_difference(student[public.name], expected[public.name], (self.tolerance.rtol, self.tolerance.atol))
+            return f"{self.expectation} On the public input {difference}."
         right_on_public = "Right on the public input but wrong" if any(case.public for case in ran) else "Wrong"
         return f"{right_on_public} on {len(wrong)} hidden input(s). {self.hint}".strip()
 
