@@ -158,7 +158,20 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     export.add_argument("reports", type=Path)
     export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
     export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
-    export.add_argument("--roster", type=Path, default=None, help="CSV mapping submission ids to LMS identities (docs/staff.md: Roster)")
+    export.add_argument(
+        "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
+    )
+    export.add_argument(
+        "--lms-assignment-id", type=_lms_id, default="", help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'"
+    )
+    export.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte-order mark (for spreadsheet programs)")
+    export.add_argument(
+        "--keep",
+        metavar="SUBMISSION",
+        action="append",
+        default=[],
+        help="of several submissions for one student, the one that counts (once per student); the others are left out",
+    )
     export.set_defaults(command=_export)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
@@ -413,10 +426,22 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lms_id(text: str) -> str:
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError("must be the number Canvas shows in the assignment's address or export column")
+    return text
+
+
 def _export(args: argparse.Namespace) -> int:
+    from graders.gradebook.exports import Options
     from graders.pipeline.staff import export
 
-    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster):
+    if args.lms_assignment_id and args.format != "canvas":
+        raise BadCommandLine("--lms-assignment-id names a Canvas assignment; it is for --format canvas")
+    if args.bom and args.format == "gradescope":
+        raise BadCommandLine("--bom is for the CSV formats; gradescope writes JSON")
+    options = Options(lms_assignment_id=args.lms_assignment_id, bom=args.bom, keep=tuple(args.keep))
+    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

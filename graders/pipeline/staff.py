@@ -121,22 +121,10 @@ def _drift(result: CheckResult, override: Override) -> str:
     )
 
 
-def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | None) -> list[str]:
-    """Write one export; returns warnings for the person running it."""
+def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | None, options: exports.Options) -> list[str]:
+    """Write one export (exports.write decides its rows); returns warnings for the person running it."""
     roster = read_roster(roster_path) if roster_path is not None else Roster()
     with Gradebook.open(reports) as book:
         grades = book.grades()
         assignment = book.assignment
-    warnings = []
-    if not roster.given and format_name != "csv":
-        warnings.append("warning: no --roster: submission ids are exported as the LMS identities")
-    missing = [g.submission for g in grades if roster.given and g.submission not in roster.identities]
-    if missing:
-        warnings.append(f"warning: {len(missing)} submission(s) not in the roster, exported under their ids: {', '.join(missing[:10])}")
-    pending = [g.submission for g in grades if g.pending]
-    if pending and format_name != "csv":
-        warnings.append(
-            f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial (see docs/staff.md)"
-        )
-    exports.write(format_name, assignment, grades, roster, out)
-    return warnings
+    return exports.write(format_name, assignment, grades, roster, out, options)
