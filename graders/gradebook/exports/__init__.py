@@ -20,7 +20,7 @@ from graders.assignment.spec import Assignment
 from graders.errors import UsageError
 from graders.gradebook.exports import canvas, csv, gradescope, moodle
 from graders.gradebook.exports.cells import Options, Row, shown
-from graders.gradebook.exports.roster import Identity, Matching, Roster, key
+from graders.gradebook.exports.roster import Identity, Matching, Roster, key, stand_in
 from graders.gradebook.store import Grade
 
 __all__ = ["FORMATS", "Options", "Row", "duplicates", "write"]
@@ -46,7 +46,9 @@ def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], ros
     """Write one export (nothing at all when it is refused); returns warnings for the person running it."""
     fmt = FORMATS[format_name]
     matching = roster.match([g.submission for g in grades])
-    rows = [Row(g, matching.identities[g.submission]) for g in grades if g.submission in matching.identities]
+    unmatched = {} if fmt.matched_only else {s: stand_in(s) for s in matching.unmatched}  # exported under their ids
+    identities = matching.identities | unmatched
+    rows = [Row(g, identities[g.submission]) for g in grades if g.submission in identities]
     warnings = _roster_warnings(format_name, fmt, roster, matching, grades)
     if fmt.identity is not None:
         rows, kept = _settled(rows, fmt.identity, roster, options.keep)
