@@ -108,7 +108,12 @@ def test_moodle_file_from_moodles_own_export_imports_without_aborting_or_clearin
     ids = [MOODLE_FOLDER, EMAIL, "10003", STRANGER]
     grades = book_with(tmp_path, ids, pending=("10003",))
     text, warnings = export("moodle", grades, roster_file(tmp_path, MOODLE_EXPORT), tmp_path)
-    users = {"jmueller@uni.example": "jürgen", "ann.lovelace@uni.example": "ann", "mdasilva@uni.example": "maria", "nnosub@uni.example": "nora"}
+    users = {
+        "jmueller@uni.example": "jürgen",
+        "ann.lovelace@uni.example": "ann",
+        "mdasilva@uni.example": "maria",
+        "nnosub@uni.example": "nora",
+    }
     before = {"maria": 6.0}  # entered by hand in Moodle earlier
     after = moodle_import(text, users, before)  # no unknown user: the import runs
     assert after == {"jürgen": 15.0, "ann": 15.0, "maria": 6.0}  # Maria's answers are pending: her grade is untouched
