@@ -137,6 +137,12 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     manual.add_argument("--comment", default="", help="shown to the student next to the points")
     manual.add_argument("--from", dest="from_csv", type=Path, help="import many: a CSV with columns submission,question,points,comment")
     manual.add_argument("--question-points", metavar="TAG=POINTS", action="append", default=[], help="what a question is worth (default 1)")
+    manual.add_argument(
+        "--existing-marks",
+        choices=("keep", "scale"),
+        default=None,
+        help="raising a question's points over marks already given: keep their points (a full mark is full no more) or scale them",
+    )
     manual.add_argument("--by", default=_user(), help="who (default: your login name)")
     manual.set_defaults(command=_manual)
 
@@ -367,11 +373,16 @@ def _override(args: argparse.Namespace) -> int:
 
 
 def _manual(args: argparse.Namespace) -> int:
-    from graders.gradebook.store import ManualEntry
+    from graders.gradebook.store import ExistingMarks, ManualEntry
     from graders.pipeline import staff
 
+    if args.existing_marks and not args.question_points:
+        raise BadCommandLine("--existing-marks says what a --question-points change does to marks; give it with --question-points")
     if args.question_points:
-        staff.set_question_points(reports=args.reports, points=dict(_tag_points(text) for text in args.question_points))
+        existing = ExistingMarks(args.existing_marks) if args.existing_marks else None
+        points = dict(_tag_points(text) for text in args.question_points)
+        for line in staff.set_question_points(reports=args.reports, points=points, existing=existing, by=args.by):
+            print(line, file=sys.stderr)
     if args.from_csv is not None:
         if args.submission or args.points is not None:
             raise BadCommandLine("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")

@@ -17,7 +17,7 @@ from graders.errors import FolderBusy, UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import Gradebook, History, ManualEntry, Override
+from graders.gradebook.store import ExistingMarks, Gradebook, History, ManualEntry, Override, PointsChange
 from graders.report import render as reporting
 from graders.results import CheckResult
 
@@ -51,9 +51,19 @@ def set_manual(*, reports: Path, entries: Sequence[ManualEntry], by: str) -> int
         return len(book.set_manual(entries, by=by))
 
 
-def set_question_points(*, reports: Path, points: dict[str, float]) -> None:
+def set_question_points(*, reports: Path, points: dict[str, float], existing: ExistingMarks | None, by: str) -> list[str]:
+    """Set the points; returns one line per question changed, saying what became of its marks."""
     with Gradebook.open(reports) as book:
-        book.set_question_points(points)
+        changes = book.set_question_points(points, existing=existing, by=by)
+    return [f"{c.tag}: {c.old:g} → {c.new:g} points; {_marks_after(c, existing)}" for c in changes]
+
+
+def _marks_after(change: PointsChange, existing: ExistingMarks | None) -> str:
+    if not change.marked:
+        return "no marks given yet"
+    if existing is ExistingMarks.SCALE:
+        return f"its {change.marked} mark(s) scaled with the points (each a new mark in the history)"
+    return f"its {change.marked} mark(s) kept their points"
 
 
 def read_manual_csv(path: Path) -> list[ManualEntry]:
