@@ -168,7 +168,7 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
         "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
     )
     export.add_argument(
-        "--lms-assignment-id", type=_lms_id, default="", help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'"
+        "--lms-assignment-id", type=_lms_id, default=None, help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'"
     )
     export.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte-order mark (for spreadsheet programs)")
     export.add_argument(
@@ -243,6 +243,7 @@ def _check_data_dir(args: argparse.Namespace) -> None:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from graders.gradebook.exports import claimed_twice
     from graders.gradebook.lock import exclusive
     from graders.gradebook.store import Gradebook
     from graders.pipeline.batch import grade_folder
@@ -285,6 +286,12 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
     for warning in drift_warnings(reports=args.out):
         print(warning, file=sys.stderr)
+    for student, submissions in claimed_twice([r.submission for r in results]).items():
+        print(
+            f"warning: duplicate: {len(submissions)} submissions for the student id {student!r}: {', '.join(submissions)} "
+            "(index.html's note names the files); exports refuse them until you choose one: grader export ... --keep SUBMISSION",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -451,7 +458,7 @@ def _export(args: argparse.Namespace) -> int:
         raise BadCommandLine("--lms-assignment-id names a Canvas assignment; it is for --format canvas")
     if args.bom and args.format == "gradescope":
         raise BadCommandLine("--bom is for the CSV formats; gradescope writes JSON")
-    options = Options(lms_assignment_id=args.lms_assignment_id, bom=args.bom, keep=tuple(args.keep))
+    options = Options(lms_assignment_id=args.lms_assignment_id or "", bom=args.bom, keep=tuple(args.keep))
     for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)

@@ -20,10 +20,10 @@ from graders.assignment.spec import Assignment
 from graders.errors import UsageError
 from graders.gradebook.exports import canvas, csv, gradescope, moodle
 from graders.gradebook.exports.cells import Options, Row, shown
-from graders.gradebook.exports.roster import Identity, Matching, Roster, key, stand_in
+from graders.gradebook.exports.roster import Identity, Matching, Roster, claimed_id, key, stand_in
 from graders.gradebook.store import Grade
 
-__all__ = ["FORMATS", "Options", "Row", "duplicates", "write"]
+__all__ = ["FORMATS", "Options", "Row", "claimed_twice", "duplicates", "write"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,12 @@ def _settled(
     return [row for row in rows if row.grade.submission not in dropped], _listing(
         f"{len(dropped)} duplicate submission(s) left out (--keep chose another)", dropped
     )
+
+
+def claimed_twice(submissions: Sequence[str]) -> dict[str, list[str]]:
+    """Student ids two or more graded entries claim (intake's `X`, `X~2`, …), before any roster: for staff at grading."""
+    submitted = frozenset(submissions)
+    return duplicates([(s, claimed_id(s, submitted)) for s in submissions])
 
 
 def duplicates(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
