@@ -183,8 +183,13 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
     bundle.add_argument("--out", type=Path, required=True)
     bundle.add_argument(
-        "--secret-file", type=Path, required=True, help="the course secret (e.g. REPORTS/.grader-secret; created if missing)"
+        "--secret-file", type=Path, default=None, help="the course secret the class was graded with (REPORTS/.grader-secret)"
     )
+    bundle.add_argument("--seed", type=int, default=None, help="for a class graded with --seed: that seed (the bundle carries it)")
+    bundle.add_argument(
+        "--reports", type=Path, default=None, help="the class's reports folder, checked against (default: the secret file's folder)"
+    )
+    bundle.add_argument("--new-secret", action="store_true", help="create the secret file if there is none (a new class)")
     bundle.set_defaults(command=_bundle)
 
 
@@ -466,9 +471,18 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _bundle(args: argparse.Namespace) -> int:
+    from graders.gradebook.connection import FILENAME
     from graders.pipeline.bundle import write_bundle
 
-    print(write_bundle(out=args.out, secret_file=args.secret_file))
+    if args.seed is not None and (args.secret_file is not None or args.new_secret):
+        raise BadCommandLine("--seed and --secret-file/--new-secret exclude each other: the bundle carries one of them")
+    reports = args.reports
+    if reports is None and args.secret_file is not None and (args.secret_file.parent / FILENAME).is_file():
+        reports = args.secret_file.parent  # REPORTS/.grader-secret: its class is REPORTS
+    written = write_bundle(out=args.out, secret_file=args.secret_file, seed=args.seed, reports=reports, new_secret=args.new_secret)
+    print(written)
+    if reports is None:
+        print("warning: no class to check the bundle's seed against (--reports REPORTS)", file=sys.stderr)
     return 0
 
 
