@@ -19,7 +19,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from graders.errors import UsageError
+from graders.errors import BadCommandLine, UsageError
 from graders.settings import CourseSecretSeed, GivenSeed, Seed
 
 if TYPE_CHECKING:
@@ -49,11 +49,19 @@ exec "$PYTHON" -m graders.pipeline.autograder --root "$ROOT"
 """
 
 
-def write_bundle(*, out: Path, secret_file: Path | None, seed: int | None, reports: Path | None, new_secret: bool = False) -> Path:
+def write_bundle(
+    *, out: Path, secret_file: Path | None, seed: int | None, reports: Path | None, new_secret: bool = False
+) -> tuple[Path, list[str]]:
     """Write the zip; the package is taken from the checkout this grader runs from, the hidden inputs'
-    seed from `seed` or the course secret in `secret_file`, whichever the class in `reports` was graded with."""
+    seed from `seed` or the course secret in `secret_file`, whichever the class in `reports` was graded with
+    (default: the secret file's folder when it holds a gradebook). Returns the zip and warnings."""
+    from graders.gradebook.connection import FILENAME
     from graders.pipeline.secret import SECRET_NAME, course_seed
 
+    if seed is not None and (secret_file is not None or new_secret):
+        raise BadCommandLine("--seed and --secret-file/--new-secret exclude each other: the bundle carries one of them")
+    if reports is None and secret_file is not None and (secret_file.parent / FILENAME).is_file():
+        reports = secret_file.parent  # REPORTS/.grader-secret: its class is REPORTS
     graded_with = _class_seed(reports) if reports is not None else None
     if seed is not None:
         _check_given(seed, graded_with, reports)
@@ -84,7 +92,7 @@ def write_bundle(*, out: Path, secret_file: Path | None, seed: int | None, repor
                 if file.is_file() and "__pycache__" not in file.parts:
                     bundle.write(file, file.relative_to(SOURCE_ROOT).as_posix())
     tmp.replace(out)
-    return out
+    return out, [] if reports is not None else ["warning: no class to check the bundle's seed against (--reports REPORTS)"]
 
 
 def _existing(secret_file: Path) -> CourseSeed:

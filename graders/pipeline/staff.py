@@ -133,6 +133,7 @@ def _drift(result: CheckResult, override: Override) -> str:
 
 def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | None, options: exports.Options) -> list[str]:
     """Write one export (exports.write decides its rows); returns warnings for the person running it."""
+    exports.check_options(format_name, options)
     roster = read_roster(roster_path) if roster_path is not None else Roster()
     with Gradebook.open(reports) as book:
         grades = book.grades()

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graders.assignment.spec import Assignment
-from graders.errors import UsageError
+from graders.errors import BadCommandLine, UsageError
 from graders.gradebook.exports import canvas, csv, gradescope, moodle
 from graders.gradebook.exports.cells import Options, Row, shown
 from graders.gradebook.exports.roster import Identity, Matching, Roster, claimed_id, key, stand_in
 from graders.gradebook.store import Grade
 
-__all__ = ["FORMATS", "Options", "Row", "claimed_twice", "duplicates", "write"]
+__all__ = ["FORMATS", "Options", "Row", "check_options", "claimed_twice", "duplicates", "write"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ FORMATS: dict[str, Format] = {
 
 def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path, options: Options) -> list[str]:
     """Write one export (nothing at all when it is refused); returns warnings for the person running it."""
+    check_options(format_name, options)
     fmt = FORMATS[format_name]
     matching = roster.match([g.submission for g in grades])
     unmatched = {} if fmt.matched_only else {s: stand_in(s) for s in matching.unmatched}  # exported under their ids
@@ -63,6 +64,16 @@ def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], ros
         warnings.append(f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial")
     fmt.write(assignment, rows, roster, out, options)
     return warnings
+
+
+def check_options(format_name: str, options: Options) -> None:
+    """Options that do not fit the format are a bad command line, refused before anything is read."""
+    if options.lms_assignment_id and format_name != "canvas":
+        raise BadCommandLine("--lms-assignment-id names a Canvas assignment; it is for --format canvas")
+    if not (options.lms_assignment_id.isascii() and options.lms_assignment_id.isdigit()) and options.lms_assignment_id:
+        raise BadCommandLine("--lms-assignment-id must be the number Canvas shows in the assignment's address or export column")
+    if options.bom and format_name == "gradescope":
+        raise BadCommandLine("--bom is for the CSV formats; gradescope writes JSON")
 
 
 def _roster_warnings(format_name: str, fmt: Format, roster: Roster, matching: Matching, grades: Sequence[Grade]) -> list[str]:
