@@ -172,6 +172,17 @@ def test_two_ids_the_roster_gives_one_student_are_duplicates(tmp_path):
     assert sorted(row[0] for row in csv.reader(io.StringIO(text))) == ["Email address", EMAIL, "jmueller@uni.example"]
 
 
+def test_a_student_the_roster_gives_no_identifier_for_is_left_out_not_guessed(tmp_path):
+    """Our roster with an e-mail column: a row without an e-mail would be looked up by its id, and abort Moodle's import."""
+    roster = roster_file(tmp_path, "submission,email,sis_user_id\nann,ann@uni.example,S1\nbob,,\n")
+    grades = book_with(tmp_path, ["ann", "bob"])
+    text, warnings = export("moodle", grades, roster, tmp_path)
+    assert moodle_import(text, {"ann@uni.example": "ann"}, {}) == {"ann": 15.0}
+    assert "warning: 1 submission(s) left out: their roster entry has no identifier this LMS matches:\n  bob" in warnings
+    text, warnings = export("canvas", grades, roster, tmp_path)  # Canvas: no ID, SIS User ID or SIS Login ID for bob
+    assert canvas_import(text, {}, {"S1"})[1] == {"S1": "15"} and len(text.splitlines()) == 3
+
+
 def test_byte_order_mark_only_when_asked(tmp_path):
     grades = book_with(tmp_path, ["Jürgen Müller"])
     for fmt in ("csv", "canvas", "moodle"):

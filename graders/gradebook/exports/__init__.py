@@ -52,6 +52,9 @@ def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], ros
     rows = [Row(g, identities[g.submission]) for g in grades if g.submission in identities]
     warnings = _roster_warnings(format_name, fmt, roster, matching, grades)
     if fmt.identity is not None:
+        nameless = [row.grade.submission for row in rows if not fmt.identity(row.who, roster)]
+        rows = [row for row in rows if fmt.identity(row.who, roster)]
+        warnings += _listing(f"{len(nameless)} submission(s) left out: their roster entry has no identifier this LMS matches", nameless)
         rows, kept = _settled(rows, fmt.identity, roster, options.keep)
         warnings += kept
     if fmt.omit_pending:
@@ -110,7 +113,8 @@ def _settled(
             + "; ".join(unsettled)
             + ". Choose the one that counts with --keep SUBMISSION (once per student); nothing was written"
         )
-    return [row for row in rows if row.grade.submission not in dropped], _listing(
+    left_out = set(dropped)
+    return [row for row in rows if row.grade.submission not in left_out], _listing(
         f"{len(dropped)} duplicate submission(s) left out (--keep chose another)", dropped
     )
 

@@ -29,12 +29,12 @@ def identifier(roster: Roster) -> tuple[str, str]:
 
 
 def identity(who: Identity, roster: Roster) -> str:
-    return str(getattr(who, identifier(roster)[0]))
+    return str(getattr(who, identifier(roster)[0]))  # empty: Moodle cannot find this student (the row is left out)
 
 
 def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
     column, title = identifier(roster)
     lines = [[title, safe(assignment.title), "Feedback"]]
     for row in sorted(rows, key=lambda r: r.grade.submission):
-        lines.append([safe(getattr(row.who, column) or row.grade.submission), number(row.grade.score), feedback(row.grade)])
+        lines.append([safe(getattr(row.who, column)), number(row.grade.score), feedback(row.grade)])
     write_text_atomic(out, csv_text(lines, bom=options.bom))
