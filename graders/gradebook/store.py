@@ -18,7 +18,7 @@ opening and transactions in `connection`, the explanation of changes in `history
         book.clear_override(submission, check_id, by=) -> Override
         book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing
         book.questions() -> tuple[ManualQuestion, ...]    # the written questions and their points
-        book.set_question_points({"<question tag>": 2.0})
+        book.set_question_points({"<question tag>": 2.0}, existing=ExistingMarks.SCALE, by=) -> tuple[PointsChange, ...]
         book.drifted_overrides() -> tuple[CheckGrade, ...]  # overrides whose automatic verdict changed
 
 Bad input (unknown submission, check or question; a score outside 0..max) raises UsageError
@@ -46,7 +46,7 @@ from graders.errors import UsageError
 from graders.gradebook import adjustments, connection, runs
 from graders.gradebook.connection import FILENAME
 from graders.gradebook.history import history_of
-from graders.gradebook.questions import ManualQuestion, manual_questions
+from graders.gradebook.questions import ExistingMarks, ManualQuestion, PointsChange, manual_questions, points_changes, scaled
 from graders.gradebook.records import (
     CheckChange,
     CheckGrade,
@@ -69,6 +69,7 @@ __all__ = [
     "FILENAME",
     "CheckChange",
     "CheckGrade",
+    "ExistingMarks",
     "Grade",
     "Gradebook",
     "History",
@@ -77,6 +78,7 @@ __all__ = [
     "ManualMark",
     "ManualQuestion",
     "Override",
+    "PointsChange",
     "QuestionGrade",
     "Run",
     "now",
@@ -214,21 +216,43 @@ class Gradebook:
         points = adjustments.question_points(self._db)
         return tuple(replace(q, points=points.get(q.tag, q.points)) for q in manual_questions(self.assignment))
 
-    def set_question_points(self, points: Mapping[str, float]) -> tuple[ManualQuestion, ...]:
+    def set_question_points(
+        self, points: Mapping[str, float], *, existing: ExistingMarks | None = None, by: str = "staff"
+    ) -> tuple[PointsChange, ...]:
+        """Set what questions are worth; raising one over marks already given needs `existing` (questions.ExistingMarks)."""
         known = {q.tag: q for q in self.questions()}
         for tag, value in points.items():
             if tag not in known:
                 raise UsageError(f"unknown question {tag!r}; the questions are: {', '.join(known)}")
             if not value >= 0:
                 raise UsageError(f"the points of {tag} must be 0 or more, not {value:g}")
+        current = adjustments.marks(self._db, None, current=True)
+        changes = {c.tag: c for c in points_changes(tuple(known.values()), points, [(m.question, m.points) for m in current])}
+        undecided = [c.effect() for c in changes.values() if c.needs_choice and existing is None]
+        if undecided:
+            raise UsageError(
+                "raising a question's points changes what the marks already given on it mean; nothing was changed. "
+                + "; ".join(undecided)
+                + ". Choose with --existing-marks keep or --existing-marks scale"
+            )
         merged = {tag: q.points for tag, q in known.items()} | dict(points)
-        marked_over = [m for m in adjustments.marks(self._db, None, current=True) if m.points > merged[m.question]]
+        moment = now()
+        rescaled = [
+            (m.submission, m.question, scaled(m.points, changes[m.question]), m.comment, by, moment, m.answer_sha256)
+            for m in current
+            if existing is ExistingMarks.SCALE and m.question in changes and scaled(m.points, changes[m.question]) != m.points
+        ]
+        marked_over = [m for m in current if m.points > merged[m.question]] if existing is not ExistingMarks.SCALE else []
         if marked_over:
             first = marked_over[0]
-            raise UsageError(f"{first.submission} already has {first.points:g} points for {first.question}; lower that mark first")
+            raise UsageError(
+                f"{first.submission} already has {first.points:g} points for {first.question}; "
+                "lower that mark first, or give --existing-marks scale"
+            )
         with self._transaction() as db:
             adjustments.save_question_points(db, merged)
-        return self.questions()
+            adjustments.insert_marks(db, rescaled)
+        return tuple(changes.values())
 
     def set_manual(self, entries: Sequence[ManualEntry], *, by: str) -> tuple[ManualMark, ...]:
         """Set several marks at once: every entry is validated first, then all are written in one transaction."""

@@ -218,6 +218,7 @@ def test_grades_csv_has_a_column_per_check_sorted_rows_and_defuses_formulas(tmp_
         "score",
         "max_score",
         "automatic_score",
+        "adjusted_score",
         *[c.id for c in CHECKS],
         *written,
         "manual",
