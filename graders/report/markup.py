@@ -31,7 +31,7 @@ import nh3
 from latex2mathml.converter import convert
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 MAX_CHARS = 20_000  # of one text; the results already cap answers (graders.results) well below a notebook's worst
