@@ -116,7 +116,7 @@ def image_uri(mime: str, value: Any) -> str:
     if expected is None:
         return ""
     try:
-        payload = base64.b64decode("".join(_text(value).split()), validate=True)
+        payload = base64.b64decode("".join(text_of(value).split()), validate=True)
     except (binascii.Error, ValueError):
         return ""
     if not payload or len(payload) > MAX_IMAGE_BYTES:
@@ -197,7 +197,7 @@ def _shown(cell: int, output: Mapping[str, Any], kind: str) -> OwnOutput | None:
         uri = next((image_uri(mime, data[mime]) for mime in IMAGE_FORMATS if mime in data), "")
         return OwnOutput(cell, "image", uri) if uri else None
     raw = output.get("text", "") if output.get("output_type") == "stream" else output["data"].get("text/plain", "")
-    text = _clean_text(_text(raw))
+    text = _clean_text(text_of(raw))
     return OwnOutput(cell, "text", text) if text.strip() else None
 
 
@@ -205,7 +205,7 @@ def _clean_text(text: str) -> str:
     return capped(_CONTROL.sub("", ANSI.sub("", text[: 4 * MAX_TEXT_CHARS])), MAX_TEXT_CHARS)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     """nbformat keeps multi-line strings either whole or as a list of lines."""
     if isinstance(value, list):
         return "".join(str(part) for part in value)
