@@ -139,7 +139,9 @@ def test_math_renders_as_mathml_from_a_file_url(tmp_path):
         derivation=(DerivationAnswer("mu", r"\sqrt{\bar\alpha_3}\, x_0"), DerivationAnswer("Sigma", r"1 - \bar\alpha_3")),
         free_text=(FreeTextAnswer("What do you observe?", r"At weight 30 every $q(z \mid x)$ is close to $\mathcal{N}(0, I)$: blurry."),),
     )
-    keep_own_outputs(notebook(code(image_output("image/png", b64(figure_png()))), answer(TAGS[0])), SHA, TAGS, tmp_path / "ann" / OUTPUTS_NAME)
+    keep_own_outputs(
+        notebook(code(image_output("image/png", b64(figure_png()))), answer(TAGS[0])), SHA, TAGS, tmp_path / "ann" / OUTPUTS_NAME
+    )
     report = write_submission_report(ann, out_dir=tmp_path)
     with sync_api.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
