@@ -187,6 +187,8 @@ def _kind(output: Mapping[str, Any]) -> str | None:
         return None
     if any(mime in data for mime in IMAGE_FORMATS):
         return "image"
+    if any(str(mime).startswith("image/") for mime in data):
+        return None  # a figure in a type we never show (SVG, GIF): its text is only "<Figure size …>"
     return "text" if "text/plain" in data else None
 
 
