@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -256,3 +258,31 @@ def test_the_report_shows_the_students_figure_beside_the_answer_and_nothing_acti
     assert len(images) == 1 and (images[0].attrs["src"] or "").startswith("data:image/png;base64,")
     assert elements(page, "script") == [] and elements(page, "svg") == [] and "&lt;script&gt;alert(&#39;out&#39;)" in page
     assert elements(answer_block, "math")  # the answer's math, rendered
+
+
+# ----------------------------------------------------------------------------- kept by a real grading run
+
+
+@pytest.mark.e2e
+def test_grading_keeps_the_submitted_figures_and_a_later_unreadable_file_shows_none(tmp_path, grading_data):
+    """`grader grade` on the shipped solution with the figure its student saw in the KL-30 cell: the report
+    shows that figure (not the grader's one-epoch re-run) beside the first KL answer; once the file is
+    replaced by one that cannot be graded, the old figure is not the new result's."""
+    nb = nbformat.read(Path(__file__).resolve().parents[2] / "submissions" / "solution.ipynb", as_version=4)
+    plotted = next(number for number, cell in enumerate(nb.cells) if "kl_loss_weight=30" in cell.source and cell.cell_type == "code")
+    nb.cells[plotted].outputs = [image_output("image/png", b64(figure_png(3.0, 1.0)))]
+    corpus, out = tmp_path / "submissions", tmp_path / "reports"
+    corpus.mkdir()
+    nbformat.write(nb, corpus / "ann.ipynb")
+    command = [sys.executable, "-m", "graders.cli", "grade", str(corpus), "--out", str(out), "--data-dir", str(grading_data), "--seed", "1"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert run.returncode == 0, run.stderr
+    page = (out / "ann" / "report.html").read_text(encoding="utf-8")
+    first = page.split('data-testid="written"')[1]
+    (image,) = elements(first, "img")
+    assert decoded(image.attrs["src"] or "").size == Image.open(io.BytesIO(figure_png(3.0, 1.0))).size
+    (corpus / "ann.ipynb").write_text("not a notebook", encoding="utf-8")
+    subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    regraded = json.loads((out / "ann" / "results.json").read_text(encoding="utf-8"))
+    assert regraded["status"] == "error" and (out / "ann" / OUTPUTS_NAME).exists()  # the old file is still there ...
+    assert read_own_outputs(out / "ann", regraded["sha256"]).outputs == ()  # ... and shows nothing for the new result
