@@ -106,7 +106,7 @@ def read_own_outputs(folder: Path, sha256: str) -> OwnOutputs:
         outputs = tuple(_checked(OwnOutput(**entry)) for entry in data["outputs"])
         answers = {str(tag): int(cell) for tag, cell in data["answers"].items()}
         return OwnOutputs(sha256, tuple(o for o in outputs if o is not None), answers, int(data["left_out"]))
-    except (OSError, ValueError, TypeError, KeyError, AttributeError):  # none kept, or not what this module writes: nothing to show
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):  # none kept, or not what this module wrote
         return none
 
 

@@ -231,7 +231,8 @@ def test_a_tampered_file_shows_no_image_it_did_not_check(tmp_path, forged):
 
 
 @pytest.mark.parametrize(
-    "content", ["not json", "[]", '{"sha256": "' + SHA + '"}', '{"sha256": "' + SHA + '", "outputs": [{"x": 1}]}', "{" * 100_000]
+    "content",
+    ["not json", "[]", '{"sha256": "' + SHA + '"}', '{"sha256": "' + SHA + '", "outputs": [{"x": 1}]}', "{" * 100_000, "[" * 100_000],
 )
 def test_a_damaged_file_shows_nothing(tmp_path, content):
     folder = tmp_path / "ann"
