@@ -67,6 +67,16 @@ class OwnOutputs:
         shown = [output for output in self.outputs if cell is None or output.cell < cell]
         return tuple(shown[-MAX_BESIDE:])
 
+    def beside(self, tags: Sequence[str]) -> dict[str, tuple[OwnOutput, ...]]:
+        """Per answer, in question order, the outputs above it that no earlier answer shows: for a page with every
+        answer on it (questions asked one after another share the figures above the first)."""
+        shown: set[OwnOutput] = set()
+        fresh: dict[str, tuple[OwnOutput, ...]] = {}
+        for tag in tags:
+            fresh[tag] = tuple(output for output in self.before(tag) if output not in shown)
+            shown.update(fresh[tag])
+        return fresh
+
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "answers": dict(self.answers)}, ensure_ascii=False, sort_keys=True)
 

@@ -117,23 +117,19 @@ def _as_grade(subject: SubmissionResult | Grade) -> Grade:
 
 
 def _written_answers(grade: Grade, own: OwnOutputs) -> list[dict[str, Any]]:
-    """The KL questions with the student's answer, its manual mark (or "pending") and the student's outputs
-    above it: shown once, beside the first answer they precede (questions asked one after another share them)."""
-    answers, shown = [], None
-    for q in grade.questions:
-        outputs = own.before(q.question.tag)
-        answers.append(
-            {
-                "question": q.question.text,
-                "answer": q.answer,
-                "points": q.points,
-                "max_score": q.question.points,
-                "comment": q.mark.comment if q.mark is not None else "",
-                "outputs": () if outputs == shown else outputs,
-            }
-        )
-        shown = outputs
-    return answers
+    """The KL questions with the student's answer, its manual mark (or "pending") and the student's outputs above it."""
+    beside = own.beside([q.question.tag for q in grade.questions])
+    return [
+        {
+            "question": q.question.text,
+            "answer": q.answer,
+            "points": q.points,
+            "max_score": q.question.points,
+            "comment": q.mark.comment if q.mark is not None else "",
+            "outputs": beside[q.question.tag],
+        }
+        for q in grade.questions
+    ]
 
 
 def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path) -> Path:

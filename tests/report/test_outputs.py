@@ -287,3 +287,16 @@ def test_grading_keeps_the_submitted_figures_and_a_later_unreadable_file_shows_n
     regraded = json.loads((out / "ann" / "results.json").read_text(encoding="utf-8"))
     assert regraded["status"] == "error" and (out / "ann" / OUTPUTS_NAME).exists()  # the old file is still there ...
     assert read_own_outputs(out / "ann", regraded["sha256"]).outputs == ()  # ... and shows nothing for the new result
+
+
+def test_a_page_with_every_answer_shows_each_output_once():
+    png = b64(figure_png())
+    nb = notebook(
+        code(image_output("image/png", png)),
+        answer("answer:kl_observe"),
+        answer("answer:kl_explain"),
+        code(nbformat.v4.new_output("stream", name="stdout", text="late\n")),
+        answer("answer:kl_role"),
+    )
+    beside = own_outputs(nb, SHA, TAGS).beside(TAGS)
+    assert [[o.kind for o in beside[tag]] for tag in TAGS] == [["image"], [], ["text"]]
