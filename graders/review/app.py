@@ -32,6 +32,7 @@ from starlette.routing import Route
 from graders.errors import BadRequest, CorruptGradebook, FolderBusy, GraderError, HarnessError, NotebookError, UsageError, mapped
 from graders.gradebook.lock import exclusive
 from graders.gradebook.store import Gradebook, ManualEntry
+from graders.report.markup import rendered
 from graders.report.render import (
     SYMBOLS,
     TABLE_SCRIPT,
@@ -53,6 +54,7 @@ from graders.review.views import (
     histogram,
     mark_json,
     override_json,
+    own_outputs,
     question_of,
     submission_detail,
     submission_summary,
@@ -118,6 +120,7 @@ def _environment() -> Environment:
     )
     environment.globals.update(symbols=SYMBOLS)
     environment.filters["points"] = points_text
+    environment.filters["rendered"] = rendered
     environment.filters["pathpart"] = lambda text: quote(str(text), safe="")
     return environment
 
@@ -188,8 +191,12 @@ class _Review:
                 raise BadRequest(
                     f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404
                 )
-            groups = answer_groups(book.grades(), tag)
-            return self._page(book, "question.html", question=question, rubric=_rubric(book, tag), groups=groups, href=_submission_href)
+            grades = book.grades()
+            groups = answer_groups(grades, tag)
+            beside = {g.submission: own_outputs(self.settings.reports, g).before(tag) for g in grades}
+            return self._page(
+                book, "question.html", question=question, rubric=_rubric(book, tag), groups=groups, href=_submission_href, beside=beside
+            )
 
         return self._with_book(page)
 
@@ -211,6 +218,7 @@ class _Review:
                 marks=book.manual_marks(submission),
                 notebook=notebook,
                 notebook_problem=problem,
+                own=own_outputs(self.settings.reports, grade),
             )
 
         return self._with_book(page)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from graders.gradebook.questions import ManualQuestion
 from graders.gradebook.store import Grade, ManualMark, Override, QuestionGrade
+from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
 
@@ -124,6 +126,11 @@ def answer_groups(grades: Sequence[Grade], tag: str) -> tuple[AnswerGroup, ...]:
         AnswerGroup(key, members[0][1].answer, tuple(q for _, q in members), tuple(s for s, _ in members)) for key, members in found.items()
     ]
     return tuple(sorted(groups, key=lambda g: (not g.key, -len(g.members), g.key)))
+
+
+def own_outputs(reports: Path, grade: Grade) -> OwnOutputs:
+    """The student's own outputs kept from the notebook this grade's result was graded from (none from another)."""
+    return read_own_outputs(reports / grade.submission, grade.result.sha256)
 
 
 def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion | None:
