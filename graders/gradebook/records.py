@@ -66,6 +66,9 @@ class ManualEntry:
     question: str  # a ManualQuestion tag
     points: float
     comment: str = ""
+    # The id of the current mark this one replaces, as the person saw it (0: unmarked); a save made
+    # from an older version is refused (StaleChange). None: not checked (the CLI, a CSV import).
+    version: int | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,8 @@ class CheckGrade:
 
 @dataclass(frozen=True)
 class QuestionGrade:
-    """One written answer and its manual mark; `pending` until staff have marked it."""
+    """One written answer and its manual mark; `pending` until staff have marked it, and again once
+    the answer changed after marking (`stale`: the old mark is kept, and counts, until it is redone)."""
 
     question: ManualQuestion
     answer: str
@@ -109,7 +113,12 @@ class QuestionGrade:
 
     @property
     def pending(self) -> bool:
-        return self.mark is None
+        return self.mark is None or self.stale
+
+    @property
+    def version(self) -> int:
+        """What a save from a page showing this answer names as its version: the current mark's id, 0 if none."""
+        return 0 if self.mark is None else self.mark.id
 
     @property
     def stale(self) -> bool:

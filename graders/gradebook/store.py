@@ -16,7 +16,9 @@ opening and transactions in `connection`, the explanation of changes in `history
         book.history(submission) -> History               # runs, changes and why
         book.set_override(submission, check_id, score=, reason=, by=) -> Override
         book.clear_override(submission, check_id, by=) -> Override
-        book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing
+        book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing; StaleChange
+        book.marked_answer(submission, question) -> str | None   # the text a stale mark was given to
+        book.revision() -> str                            # changes when a run or a mark is added
         book.questions() -> tuple[ManualQuestion, ...]    # the written questions and their points
         book.set_question_points({"<question tag>": 2.0})
         book.drifted_overrides() -> tuple[CheckGrade, ...]  # overrides whose automatic verdict changed
@@ -42,7 +44,7 @@ from pathlib import Path
 
 from graders.assignment import registry
 from graders.assignment.spec import Assignment
-from graders.errors import UsageError
+from graders.errors import StaleChange, UsageError
 from graders.gradebook import adjustments, connection, runs
 from graders.gradebook.connection import FILENAME
 from graders.gradebook.history import history_of
@@ -83,6 +85,7 @@ __all__ = [
 ]
 
 _IDS_SHOWN = 10  # ids an error message lists before "and N more"
+_COMMENT_SHOWN = 200  # characters of another grader's comment a refusal quotes
 
 
 class Gradebook:
@@ -247,7 +250,27 @@ class Gradebook:
             answer = next(q.answer for q in grades[entry.submission].questions if q.question.tag == entry.question)
             rows.append((entry.submission, entry.question, entry.points, entry.comment, by, moment, answer_digest(answer)))
         with self._transaction() as db:
+            # Checked inside the write transaction: no other grader's mark can land between check and write.
+            _refuse_stale(db, entries)
             return adjustments.insert_marks(db, rows)
+
+    def marked_answer(self, submission: str, question: str) -> str | None:
+        """The answer as it was when its current mark was given, if it has changed since (None otherwise):
+        found in the submission's earlier results, newest first."""
+        grade = self.grade(submission)
+        current = next((q for q in grade.questions if q.question.tag == question), None)
+        if current is None or current.mark is None or not current.stale:
+            return None
+        for _, result in reversed(runs.results_of(self._db, submission)):
+            for answer in result.free_text:
+                if answer.question == current.question.text and answer_digest(answer.answer) == current.mark.answer_sha256:
+                    return answer.answer
+        return None
+
+    def revision(self) -> str:
+        """A token that changes whenever a run or a mark is added: a page that polls compares it first."""
+        latest = self.latest_run()
+        return f"{0 if latest is None else latest.id}.{adjustments.latest_mark_id(self._db)}"
 
     def manual_marks(self, submission: str) -> tuple[ManualMark, ...]:
         """Every mark ever given on this submission, oldest first (the newest per question is current)."""
@@ -267,6 +290,34 @@ class Gradebook:
             self.manual_marks(submission),
             until=now(),
         )
+
+
+def _refuse_stale(db: sqlite3.Connection, entries: Sequence[ManualEntry]) -> None:
+    """A StaleChange when an entry's version is not the current mark's id (another grader marked it since)."""
+    checked = [e for e in entries if e.version is not None]
+    current: dict[str, dict[str, int]] = {}
+    stale = []
+    for entry in checked:
+        if entry.question not in current:
+            current[entry.question] = adjustments.current_mark_ids(db, entry.question)
+        if current[entry.question].get(entry.submission, 0) != entry.version:
+            stale.append(entry)
+    if stale:
+        raise StaleChange(_stale_message(db, stale))
+
+
+def _stale_message(db: sqlite3.Connection, stale: Sequence[ManualEntry]) -> str:
+    """Who marked what meanwhile, for the grader whose save was refused."""
+    said = []
+    for entry in stale[:_IDS_SHOWN]:
+        mark = next((m for m in adjustments.marks(db, entry.submission, current=True) if m.question == entry.question), None)
+        if mark is None:  # cannot happen through the app (versions only grow); a made-up version says so
+            said.append(f"{entry.submission} has no mark on {entry.question}")
+            continue
+        comment = f" ({mark.comment[:_COMMENT_SHOWN]})" if mark.comment else ""
+        said.append(f"{entry.submission}: {mark.points:g} by {mark.by} at {mark.at[:19].replace('T', ' ')} UTC{comment}")
+    more = f" and {len(stale) - _IDS_SHOWN} more" if len(stale) > _IDS_SHOWN else ""
+    return f"marked by someone else since you loaded it: {'; '.join(said)}{more}; look at that mark, then save again to replace it"
 
 
 def _within(value: float, maximum: float, what: str) -> None:

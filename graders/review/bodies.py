@@ -21,6 +21,7 @@ MAX_GROUP = 1_000
 class MarkBody:
     points: float
     comment: str
+    version: int | None  # the mark the page showed (its id; 0: unmarked); None: not checked
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class GroupMarkBody:
     submissions: tuple[str, ...]
     points: float
     comment: str
+    versions: tuple[int, ...] | None  # per submission, as `MarkBody.version`; None: not checked
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,10 @@ class OverrideBody:
 
 def parse_mark(raw: bytes, content_type: str) -> MarkBody:
     data = _object(raw, content_type)
-    return MarkBody(_number(data, "points"), _text(data, "comment", required=False))
+    version = data.get("version")
+    return MarkBody(
+        _number(data, "points"), _text(data, "comment", required=False), None if version is None else _version(version, "version")
+    )
 
 
 def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
@@ -48,7 +53,23 @@ def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
         raise BadRequest('"submissions" must be a non-empty list of submission ids')
     if len(submissions) > MAX_GROUP:
         raise BadRequest(f"at most {MAX_GROUP} submissions at once")
-    return GroupMarkBody(tuple(dict.fromkeys(submissions)), _number(data, "points"), _text(data, "comment", required=False))
+    unique = tuple(dict.fromkeys(submissions))
+    return GroupMarkBody(unique, _number(data, "points"), _text(data, "comment", required=False), _versions(data.get("versions"), unique))
+
+
+def _versions(value: object, submissions: tuple[str, ...]) -> tuple[int, ...] | None:
+    """`"versions": {id: version}`, one for each submission, or absent (not checked)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != set(submissions):
+        raise BadRequest('"versions" must map each of the submissions to the version of its mark the page showed')
+    return tuple(_version(value[s], "versions") for s in submissions)
+
+
+def _version(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest(f'"{name}" must be a whole number (0 for an answer not marked yet)')
+    return value
 
 
 def parse_override(raw: bytes, content_type: str) -> OverrideBody:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,14 +48,16 @@ class ExtraColumn:
 EXTRA_COLUMNS = (ExtraColumn("overrides", "Overrides"), ExtraColumn("flags", "Flags"))
 
 
-def class_context(grades: Sequence[Grade], href: Callable[[str], str]) -> dict[str, Any]:
+def class_context(grades: Sequence[Grade], href: Callable[[str], str], counts: Sequence[Progress]) -> dict[str, Any]:
     """The static overview's context (render.overview_context, linking to the app's pages) with
-    two more columns for staff: the overridden checks and the flags."""
+    two more columns for staff: the overridden checks and the flags; "pending" counts written
+    answers (a student with three unmarked answers is three), as the page says."""
     context = overview_context(grades, href=href)
     by_id = {g.submission: g for g in grades}
     for row in context["rows"]:
         row["extra"] = _extra_cells(by_id[row["id"]])
-    return {**context, "extra_columns": EXTRA_COLUMNS}
+    summary = {**context["summary"], "pending": sum(p.pending for p in counts)}
+    return {**context, "summary": summary, "extra_columns": EXTRA_COLUMNS}
 
 
 def flags(grade: Grade) -> tuple[str, ...]:
@@ -88,23 +93,45 @@ def _extra_cells(grade: Grade) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class Member:
+    """One student's answer in a group."""
+
+    submission: str
+    grade: QuestionGrade
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Answers that read the same once case, punctuation and spacing are normalised, as the first of them wrote it."""
+
+    answer: str
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
 class AnswerGroup:
-    """Answers that read the same once whitespace and case are normalised: one mark can serve them all."""
+    """Answers that read the same or nearly so: one mark can serve them all (the page can split it)."""
 
     key: str
-    answer: str  # as the first of them wrote it
-    members: tuple[QuestionGrade, ...]
-    submissions: tuple[str, ...]
+    variants: tuple[Variant, ...]
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        return tuple(m for v in self.variants for m in v.members)
+
+    @property
+    def submissions(self) -> tuple[str, ...]:
+        return tuple(m.submission for m in self.members)
 
     @property
     def marked(self) -> bool:
-        return all(not m.pending for m in self.members)
+        return all(not m.grade.pending for m in self.members)
 
     @property
     def shared_mark(self) -> ManualMark | None:
-        """The members' common mark (same points and comment), if they have one."""
-        marks = {(m.mark.points, m.mark.comment) for m in self.members if m.mark is not None}
-        first = self.members[0].mark
+        """The members' common mark (same points and comment), if every one is marked alike."""
+        marks = {(m.grade.mark.points, m.grade.mark.comment) for m in self.members if m.grade.mark is not None}
+        first = self.members[0].grade.mark
         return first if self.marked and len(marks) == 1 else None
 
 
@@ -112,18 +139,111 @@ def normalised(answer: str) -> str:
     return " ".join(answer.casefold().split())
 
 
+# Near-duplicates: answers whose word sets overlap by SIMILAR (Jaccard) or more share a group. Each
+# answer is compared on its first MAX_TOKENS words, and only with the groups that share one of its
+# SKETCH smallest word hashes (at most MAX_CANDIDATES per hash, and per answer): constant work per answer, so grouping
+# stays linear in the number and length of the answers, whatever they hold.
+SIMILAR = 0.8
+MIN_TOKENS = 3  # shorter answers are grouped only when equal: one word changes their meaning
+MAX_TOKENS = 200
+SKETCH = 4
+MAX_CANDIDATES = 16
+_WORD = re.compile(r"\w+")
+
+
+def words(answer: str) -> frozenset[str]:
+    """The answer's first MAX_TOKENS words, case-folded (a linear scan)."""
+    return frozenset(itertools.islice((m.group() for m in _WORD.finditer(answer.casefold())), MAX_TOKENS))
+
+
+def _sketch(tokens: frozenset[str]) -> tuple[int, ...]:
+    # crc32, not hash(): the same answers group the same way in every process.
+    return tuple(sorted(zlib.crc32(t.encode()) for t in tokens)[:SKETCH])
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    return len(a & b) >= SIMILAR * len(a | b)
+
+
 def answer_groups(grades: Sequence[Grade], tag: str) -> tuple[AnswerGroup, ...]:
-    """Every graded submission's answer to one question, grouped; unanswered ones last, unmarked before marked."""
-    found: dict[str, list[tuple[str, QuestionGrade]]] = {}
+    """Every graded submission's answer to one question, grouped; unanswered ones last, larger groups first."""
+    exact: dict[str, list[Member]] = {}
     for grade in grades:
         if grade.result.status is not SubmissionStatus.GRADED:
             continue
         question = next(q for q in grade.questions if q.question.tag == tag)
-        found.setdefault(normalised(question.answer), []).append((grade.submission, question))
-    groups = [
-        AnswerGroup(key, members[0][1].answer, tuple(q for _, q in members), tuple(s for s, _ in members)) for key, members in found.items()
-    ]
+        exact.setdefault(normalised(question.answer), []).append(Member(grade.submission, question))
+    clusters: list[list[str]] = []  # exact keys; the first one's words stand for the cluster
+    representative: list[frozenset[str]] = []
+    index: dict[int, list[int]] = {}
+    for key in sorted(exact, key=lambda k: (-len(exact[k]), k)):
+        tokens = words(key)
+        sketch = _sketch(tokens) if len(tokens) >= MIN_TOKENS else ()
+        candidates = dict.fromkeys(c for h in sketch for c in index.get(h, ()))
+        found = next((c for c in itertools.islice(candidates, MAX_CANDIDATES) if _similar(tokens, representative[c])), None)
+        if found is None:
+            found = len(clusters)
+            clusters.append([])
+            representative.append(tokens)
+            for h in sketch:
+                postings = index.setdefault(h, [])
+                if len(postings) < MAX_CANDIDATES:  # a hash every answer has must not make the lookups grow
+                    postings.append(found)
+        clusters[found].append(key)
+    groups = [AnswerGroup(keys[0], tuple(Variant(exact[k][0].grade.answer, tuple(exact[k])) for k in keys)) for keys in clusters]
     return tuple(sorted(groups, key=lambda g: (not g.key, -len(g.members), g.key)))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One written question's marking, counted in students (graded submissions), not groups."""
+
+    tag: str
+    students: int
+    marked: int  # marked, with the answer as it was marked
+    changed: int  # marked, but the answer changed since: pending again
+
+    @property
+    def pending(self) -> int:
+        return self.students - self.marked
+
+
+def progress(grades: Sequence[Grade], questions: Sequence[ManualQuestion]) -> tuple[Progress, ...]:
+    graded = [g for g in grades if g.result.status is SubmissionStatus.GRADED]
+    answers = [q for g in graded for q in g.questions]
+    return tuple(
+        Progress(
+            question.tag,
+            len(graded),
+            sum(1 for a in answers if a.question.tag == question.tag and not a.pending),
+            sum(1 for a in answers if a.question.tag == question.tag and a.stale),
+        )
+        for question in questions
+    )
+
+
+def progress_json(revision: str, counts: Sequence[Progress]) -> dict[str, Any]:
+    """GET /api/progress: what every page's counters show; `revision` changes when a run or a mark is added."""
+    return {
+        "revision": revision,
+        "pending": sum(p.pending for p in counts),
+        "questions": {p.tag: {"students": p.students, "marked": p.marked, "pending": p.pending, "changed": p.changed} for p in counts},
+    }
+
+
+def question_json(revision: str, counts: Sequence[Progress], grades: Sequence[Grade], tag: str) -> dict[str, Any]:
+    """GET /api/questions/{tag}/marks: the progress, and each graded submission's mark on the question with its version."""
+    members = {}
+    for grade in grades:
+        if grade.result.status is SubmissionStatus.GRADED:
+            question = next(q for q in grade.questions if q.question.tag == tag)
+            members[grade.submission] = {
+                "version": question.version,
+                "pending": question.pending,
+                "stale": question.stale,
+                "mark": mark_json(question.mark),
+            }
+    return {**progress_json(revision, counts), "members": members}
 
 
 def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion | None:
