@@ -225,7 +225,6 @@ class _Review:
                 progress=count,
                 marked_as=marked_as,
                 next_question=later[0] if later else None,
-                revision=book.revision(),
                 href=_submission_href,
             )
 

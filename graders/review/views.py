@@ -256,7 +256,7 @@ def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion
 def mark_json(mark: ManualMark | None) -> dict[str, Any] | None:
     if mark is None:
         return None
-    return {"points": mark.points, "comment": mark.comment, "by": mark.by, "at": mark.at}
+    return {"version": mark.id, "points": mark.points, "comment": mark.comment, "by": mark.by, "at": mark.at}
 
 
 def override_json(override: Override) -> dict[str, Any]:

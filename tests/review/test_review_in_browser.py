@@ -172,6 +172,7 @@ def test_grade_by_question_marks_persist_and_groups_share_a_mark(page, server, g
     page.keyboard.type("0.5")
     page.locator("[data-group].current textarea").fill("partly right </textarea><script>window.pwned=9</script>")
     page.locator("[data-group].current textarea").press("Tab")  # change → save
+    page.locator("[data-group].current [data-member][data-comment^='partly right']").first.wait_for(state="attached")
     page.locator("[data-group].current [data-state]", has_text="saved").wait_for()
     first_submissions = page.evaluate("JSON.parse(document.querySelector('[data-group]').getAttribute('data-submissions'))")
 
