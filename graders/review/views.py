@@ -140,11 +140,12 @@ def normalised(answer: str) -> str:
 
 
 # Near-duplicates: answers whose word sets overlap by SIMILAR (Jaccard) or more share a group. Each
-# answer is compared on its first MAX_TOKENS words, and only with the groups that share one of its
-# SKETCH smallest word hashes (at most MAX_CANDIDATES per hash, and per answer): constant work per answer, so grouping
-# stays linear in the number and length of the answers, whatever they hold.
+# answer is compared on its first MAX_TOKENS words, and only with the groups filed under its SKETCH
+# smallest word hashes; a hash already holding MAX_CANDIDATES groups (a word nearly every answer has)
+# is passed over for the next one. Constant work per answer, so grouping stays linear in the number
+# and length of the answers, whatever they hold.
 SIMILAR = 0.8
-MIN_TOKENS = 3  # shorter answers are grouped only when equal: one word changes their meaning
+MIN_TOKENS = 3  # shorter answers join only answers with the same words: one word is their meaning
 MAX_TOKENS = 200
 SKETCH = 4
 MAX_CANDIDATES = 16
@@ -156,13 +157,34 @@ def words(answer: str) -> frozenset[str]:
     return frozenset(itertools.islice((m.group() for m in _WORD.finditer(answer.casefold())), MAX_TOKENS))
 
 
-def _sketch(tokens: frozenset[str]) -> tuple[int, ...]:
-    # crc32, not hash(): the same answers group the same way in every process.
-    return tuple(sorted(zlib.crc32(t.encode()) for t in tokens)[:SKETCH])
-
-
 def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    if min(len(a), len(b)) < MIN_TOKENS:
+        return a == b
     return len(a & b) >= SIMILAR * len(a | b)
+
+
+class _NearIndex:
+    """Groups filed under a few of their words' hashes, for finding an answer's near twin."""
+
+    def __init__(self) -> None:
+        self.representatives: list[frozenset[str]] = []  # per group, the words of its first answer
+        self._filed: dict[int, list[int]] = {}
+
+    def _sketch(self, tokens: frozenset[str]) -> list[int]:
+        # crc32, not hash(): the same answers group the same way in every process.
+        open_hashes = (h for h in sorted(zlib.crc32(t.encode()) for t in tokens) if len(self._filed.get(h, ())) < MAX_CANDIDATES)
+        return list(itertools.islice(open_hashes, SKETCH))
+
+    def find(self, tokens: frozenset[str]) -> int | None:
+        candidates = dict.fromkeys(c for h in self._sketch(tokens) for c in self._filed.get(h, ()))
+        return next((c for c in candidates if _similar(tokens, self.representatives[c])), None)
+
+    def add(self, tokens: frozenset[str]) -> int:
+        group = len(self.representatives)
+        self.representatives.append(tokens)
+        for h in self._sketch(tokens):
+            self._filed.setdefault(h, []).append(group)
+        return group
 
 
 def answer_groups(grades: Sequence[Grade], tag: str) -> tuple[AnswerGroup, ...]:
@@ -173,22 +195,14 @@ def answer_groups(grades: Sequence[Grade], tag: str) -> tuple[AnswerGroup, ...]:
             continue
         question = next(q for q in grade.questions if q.question.tag == tag)
         exact.setdefault(normalised(question.answer), []).append(Member(grade.submission, question))
-    clusters: list[list[str]] = []  # exact keys; the first one's words stand for the cluster
-    representative: list[frozenset[str]] = []
-    index: dict[int, list[int]] = {}
+    near = _NearIndex()
+    clusters: list[list[str]] = []  # per group, its answers' normalised texts
     for key in sorted(exact, key=lambda k: (-len(exact[k]), k)):
         tokens = words(key)
-        sketch = _sketch(tokens) if len(tokens) >= MIN_TOKENS else ()
-        candidates = dict.fromkeys(c for h in sketch for c in index.get(h, ()))
-        found = next((c for c in itertools.islice(candidates, MAX_CANDIDATES) if _similar(tokens, representative[c])), None)
+        found = near.find(tokens) if tokens else None
         if found is None:
-            found = len(clusters)
+            found = near.add(tokens)
             clusters.append([])
-            representative.append(tokens)
-            for h in sketch:
-                postings = index.setdefault(h, [])
-                if len(postings) < MAX_CANDIDATES:  # a hash every answer has must not make the lookups grow
-                    postings.append(found)
         clusters[found].append(key)
     groups = [AnswerGroup(keys[0], tuple(Variant(exact[k][0].grade.answer, tuple(exact[k])) for k in keys)) for keys in clusters]
     return tuple(sorted(groups, key=lambda g: (not g.key, -len(g.members), g.key)))
