@@ -16,7 +16,6 @@ import pytest
 
 from graders.cli import main
 from graders.gradebook.store import Gradebook
-from tests.browser import chromium
 from tests.review.conftest import ALERT, MALLORY, TEXTAREA, api
 
 pytestmark = pytest.mark.browser
@@ -33,15 +32,6 @@ class Watch:
     dialogs: list[str] = field(default_factory=list)
     foreign: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    executable = chromium()
-    with playwright.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
