@@ -14,8 +14,8 @@ opening and transactions in `connection`, the explanation of changes in `history
         book.grade(submission) -> Grade                   # latest result + overrides + manual marks
         book.grades() -> tuple[Grade, ...]                # every submission of the latest run
         book.history(submission) -> History               # runs, changes and why
-        book.set_override(submission, check_id, score=, reason=, by=) -> Override
-        book.clear_override(submission, check_id, by=) -> Override
+        book.set_override(submission, check_id, score=, reason=, by=, version=) -> Override   # StaleChange
+        book.clear_override(submission, check_id, by=, version=) -> Override
         book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing; StaleChange
         book.marked_answer(submission, question) -> str | None   # the text a stale mark was given to
         book.revision() -> str                            # changes when a run or a mark is added
@@ -183,8 +183,11 @@ class Gradebook:
 
     # ------------------------------------------------------------------------- overrides
 
-    def set_override(self, submission: str, check_id: str, *, score: float, reason: str, by: str) -> Override:
-        """Replace the check's automatic score for this submission, in this and every later run, until cleared."""
+    def set_override(self, submission: str, check_id: str, *, score: float, reason: str, by: str, version: int | None = None) -> Override:
+        """Replace the check's automatic score for this submission, in this and every later run, until cleared.
+
+        `version`: the id of the override in force the person saw (0: none); when another is in force
+        now, nothing is written (StaleChange). None: not checked (the CLI)."""
         grade = self.grade(submission)
         check = next((c.result for c in grade.checks if c.result.id == check_id), None)
         if check is None:
@@ -194,15 +197,18 @@ class Gradebook:
             raise UsageError("an override needs a reason (--reason): it is shown to the student")
         moment = now()
         with self._transaction() as db:
+            _refuse_stale_override(db, submission, check_id, version)
             return adjustments.insert_override(db, submission, check, score=score, reason=reason.strip(), by=by, moment=moment)
 
-    def clear_override(self, submission: str, check_id: str, *, by: str) -> Override:
+    def clear_override(self, submission: str, check_id: str, *, by: str, version: int | None = None) -> Override:
+        """Clear the override in force (`version` as for set_override)."""
         self._latest(submission)  # an unknown submission is a usage error, not "no override"
         active = next((o for o in adjustments.overrides(self._db, submission, active=True) if o.check_id == check_id), None)
         if active is None:
             raise UsageError(f"{submission} has no override on {check_id!r} to clear")
         moment = now()
         with self._transaction() as db:
+            _refuse_stale_override(db, submission, check_id, version)
             adjustments.clear_override(db, active.id, by=by, moment=moment)
         return replace(active, cleared_at=moment, cleared_by=by)
 
@@ -304,6 +310,17 @@ def _refuse_stale(db: sqlite3.Connection, entries: Sequence[ManualEntry]) -> Non
             stale.append(entry)
     if stale:
         raise StaleChange(_stale_message(db, stale))
+
+
+def _refuse_stale_override(db: sqlite3.Connection, submission: str, check_id: str, version: int | None) -> None:
+    """A StaleChange when the override in force is not the one the person saw (`version`: its id, 0 for none)."""
+    active = next((o for o in adjustments.overrides(db, submission, active=True) if o.check_id == check_id), None)
+    if version is None or (0 if active is None else active.id) == version:
+        return
+    now_in_force = "none" if active is None else f"{active.score:g} by {active.by} ({active.reason[:_COMMENT_SHOWN]})"
+    raise StaleChange(
+        f"the override on {check_id} for {submission} changed since you loaded it (now: {now_in_force}); look, then change it again"
+    )
 
 
 def _stale_message(db: sqlite3.Connection, stale: Sequence[ManualEntry]) -> str:

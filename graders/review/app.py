@@ -53,7 +53,7 @@ from graders.report.render import (
     write_submission_report,
 )
 from graders.review.auth import TokenGate
-from graders.review.bodies import parse_group_mark, parse_mark, parse_override
+from graders.review.bodies import parse_group_mark, parse_mark, parse_override, parse_version
 from graders.review.folder import ReportsFolder
 from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
@@ -348,6 +348,7 @@ class _Review:
         submission, check_id = request.path_params["submission"], request.path_params["check_id"]
         clearing = request.method == "DELETE"
         body = None if clearing else parse_override(await request.body(), request.headers.get("content-type", ""))
+        version = parse_version(request.query_params.get("version")) if clearing else None
         by = self._reviewer(request)
 
         def change(book: Gradebook) -> dict[str, Any]:
@@ -356,9 +357,9 @@ class _Review:
             if check_id not in known:
                 raise BadRequest(f"no check {check_id!r}; the checks are: {', '.join(known)}", status=404)
             if body is None:
-                override = book.clear_override(submission, check_id, by=by)
+                override = book.clear_override(submission, check_id, by=by, version=version)
             else:
-                override = book.set_override(submission, check_id, score=body.score, reason=body.reason, by=by)
+                override = book.set_override(submission, check_id, score=body.score, reason=body.reason, by=by, version=body.version)
             files = self._publish(book, (submission,))
             return {"override": override_json(override), "submission": submission_summary(book.grade(submission)), "files": files}
 

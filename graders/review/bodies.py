@@ -15,6 +15,7 @@ from graders.errors import BadRequest
 MAX_BODY = 64 * 1024
 MAX_TEXT = 10_000
 MAX_GROUP = 1_000
+MAX_VERSION_DIGITS = 18  # an SQLite row id fits
 
 
 @dataclass(frozen=True)
@@ -36,14 +37,12 @@ class GroupMarkBody:
 class OverrideBody:
     score: float
     reason: str
+    version: int | None  # the override in force the page showed (its id; 0: none); None: not checked
 
 
 def parse_mark(raw: bytes, content_type: str) -> MarkBody:
     data = _object(raw, content_type)
-    version = data.get("version")
-    return MarkBody(
-        _number(data, "points"), _text(data, "comment", required=False), None if version is None else _version(version, "version")
-    )
+    return MarkBody(_number(data, "points"), _text(data, "comment", required=False), _optional_version(data.get("version")))
 
 
 def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
@@ -66,6 +65,10 @@ def _versions(value: object, submissions: tuple[str, ...]) -> tuple[int, ...] | 
     return tuple(_version(value[s], "versions") for s in submissions)
 
 
+def _optional_version(value: object) -> int | None:
+    return None if value is None else _version(value, "version")
+
+
 def _version(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise BadRequest(f'"{name}" must be a whole number (0 for an answer not marked yet)')
@@ -74,7 +77,16 @@ def _version(value: object, name: str) -> int:
 
 def parse_override(raw: bytes, content_type: str) -> OverrideBody:
     data = _object(raw, content_type)
-    return OverrideBody(_number(data, "score"), _text(data, "reason", required=True))
+    return OverrideBody(_number(data, "score"), _text(data, "reason", required=True), _optional_version(data.get("version")))
+
+
+def parse_version(text: str | None) -> int | None:
+    """`?version=N` of a change without a body (clearing an override)."""
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > MAX_VERSION_DIGITS:
+        raise BadRequest('"version" must be a whole number (0 for none)')
+    return int(text)
 
 
 def _object(raw: bytes, content_type: str) -> dict[str, Any]:

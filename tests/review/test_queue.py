@@ -59,6 +59,19 @@ def test_a_group_save_with_one_stale_member_writes_nothing(book):
         book.set_manual([ManualEntry("ann", "kl_observe", 1.0, version=999)], by="Bob")
 
 
+def test_an_override_changed_meanwhile_is_neither_replaced_nor_cleared_unseen(book):
+    first = book.set_override("ann", "closed_form.mu", score=1.0, reason="sign convention", by="Alice", version=0)
+    with pytest.raises(StaleChange, match=r"now: 1 by Alice \(sign convention\)"):
+        book.set_override("ann", "closed_form.mu", score=0.0, reason="no", by="Bob", version=0)
+    with pytest.raises(StaleChange):
+        book.clear_override("ann", "closed_form.mu", by="Bob", version=first.id + 1)
+    assert [(o.by, o.cleared_at) for o in book.overrides("ann")] == [("Alice", None)]
+    book.clear_override("ann", "closed_form.mu", by="Bob", version=first.id)
+    with pytest.raises(StaleChange, match=r"now: none"):
+        book.set_override("ann", "closed_form.mu", score=0.5, reason="half", by="Carl", version=first.id)
+    assert book.grade("ann").overrides == ()
+
+
 def test_a_changed_answer_is_pending_again_with_the_text_it_was_marked_as(book):
     book.set_manual([ManualEntry("ann", "kl_role", 1.0, version=0)], by="Alice")
     assert not _mark(book, "ann").pending and book.marked_answer("ann", "kl_role") is None
@@ -138,6 +151,20 @@ def test_the_api_refuses_a_stale_save_with_409_and_says_whose_mark_is_there(serv
     # Polling is cheap when nothing changed: the revision alone comes back.
     assert api(server, "GET", f"/api/questions/kl_explain/marks?since={state['revision']}")[1] == {"revision": state["revision"]}
     assert api(server, "GET", f"/api/progress?since={state['revision']}")[1] == {"revision": state["revision"]}
+
+
+def test_the_api_refuses_a_stale_override_with_409(server, graded):
+    """solution's closed_form.sigma belongs to this test in this module."""
+    path = "/api/submissions/solution/overrides/closed_form.sigma"
+    status, saved = api(server, "PUT", path, {"score": 1, "reason": "ok", "version": 0})
+    assert status == 200
+    assert api(server, "PUT", path, {"score": 0, "reason": "no", "version": 0})[0] == 409
+    assert api(server, "DELETE", path + "?version=0")[0] == 409
+    assert api(server, "DELETE", path + "?version=x")[0] == 400
+    with Gradebook.open(graded.root) as book:
+        (override,) = book.grade("solution").overrides
+    assert override.reason == "ok"
+    assert api(server, "DELETE", f"{path}?version={override.id}")[0] == 200
 
 
 @pytest.mark.parametrize(

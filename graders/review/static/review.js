@@ -361,6 +361,7 @@
 })();
 
 // The student page: override a check, or clear an override; the page reloads to show the new score.
+// Each change names the override it was made over (data-version), so one made meanwhile is never replaced unseen.
 (function () {
   "use strict";
   document.querySelectorAll("form[data-override]").forEach(function (form) {
@@ -373,9 +374,12 @@
     }
     form.addEventListener("submit", function (event) {
       event.preventDefault();
-      done(window.review.send("PUT", form.getAttribute("data-url"), { score: parseFloat(form.elements.score.value), reason: form.elements.reason.value }));
+      var version = parseInt(form.getAttribute("data-version"), 10);
+      done(window.review.send("PUT", form.getAttribute("data-url"), { score: parseFloat(form.elements.score.value), reason: form.elements.reason.value, version: version }));
     });
     var clear = form.querySelector("[data-clear]");
-    if (clear) clear.addEventListener("click", function () { done(window.review.send("DELETE", form.getAttribute("data-url"))); });
+    if (clear) clear.addEventListener("click", function () {
+      done(window.review.send("DELETE", form.getAttribute("data-url") + "?version=" + encodeURIComponent(form.getAttribute("data-version"))));
+    });
   });
 })();
