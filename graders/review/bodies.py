@@ -84,7 +84,7 @@ def parse_version(text: str | None) -> int | None:
     """`?version=N` of a change without a body (clearing an override)."""
     if text is None:
         return None
-    if not text.isdigit() or len(text) > MAX_VERSION_DIGITS:
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
         raise BadRequest('"version" must be a whole number (0 for none)')
     return int(text)
 

@@ -102,7 +102,7 @@ class Member:
 
 @dataclass(frozen=True)
 class Variant:
-    """Answers that read the same once case, punctuation and spacing are normalised, as the first of them wrote it."""
+    """Answers that read the same once case and spacing are normalised, as the first of them wrote it."""
 
     answer: str
     members: tuple[Member, ...]
@@ -118,10 +118,6 @@ class AnswerGroup:
     @property
     def members(self) -> tuple[Member, ...]:
         return tuple(m for v in self.variants for m in v.members)
-
-    @property
-    def submissions(self) -> tuple[str, ...]:
-        return tuple(m.submission for m in self.members)
 
     @property
     def marked(self) -> bool:

@@ -91,7 +91,7 @@ def test_progress_counts_students_not_groups_and_leaves_out_ungraded_ones(tmp_pa
     with Gradebook.open(tmp_path, create=True) as book:
         book.record_run([*same, student("odd", "Other."), BROKEN], info=INFO)
         (group, _) = answer_groups(book.grades(), "kl_role")
-        book.set_manual([ManualEntry(s, "kl_role", 1.0) for s in group.submissions], by="ta")
+        book.set_manual([ManualEntry(s, "kl_role", 1.0) for s in (m.submission for m in group.members)], by="ta")
         counts = {p.tag: p for p in progress(book.grades(), book.questions())}
     assert (counts["kl_role"].marked, counts["kl_role"].students, counts["kl_role"].pending) == (5, 6, 1)
     assert (counts["kl_observe"].marked, counts["kl_observe"].pending) == (0, 6)

@@ -77,6 +77,7 @@
 
   function poll() {
     clearTimeout(timer);
+    if (document.hidden) { timer = setTimeout(poll, EVERY_MS); return Promise.resolve(); }  // a tab in the background waits
     var headers = { "Authorization": "Bearer " + document.querySelector("meta[name=review-token]").content };
     return fetch(url + "?since=" + encodeURIComponent(revision), { headers: headers }).then(function (response) {
       return response.ok ? response.json() : null;
@@ -127,7 +128,6 @@
     var marked = list.every(function (m) { return !pending(m); });
     var shared = list.every(function (m) { return m.getAttribute("data-by") && markOf(m) === markOf(list[0]); });
     group.classList.toggle("marked", marked);
-    group.setAttribute("data-submissions", JSON.stringify(list.map(function (m) { return m.getAttribute("data-submission"); })));
     group.querySelector("[data-size]").textContent = list.length + (list.length === 1 ? " answer" : " answers");
     group.querySelector("[data-split]").hidden = list.length < 2;
     var form = formOf(group);
