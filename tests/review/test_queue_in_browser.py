@@ -188,6 +188,8 @@ def test_groups_split_and_merge_empty_answers_get_0_and_a_changed_answer_comes_b
     page.click("[data-merge]")
     merged = group_of(page, "carol")
     assert merged.locator("[data-member]").count() == 2 and group_of(page, mallory).count() == 1
+    # Different marks in one group are listed, not shown as an empty box.
+    assert merged.locator("[data-mixed] li").all_text_contents() == ["carol: 1 by Alice", f"{mallory}: not marked"]
     merged.locator("input[name=points]").fill("0.25")
     merged.locator("input[name=points]").press("Enter")
     merged.locator("[data-state]", has_text="saved").wait_for()
