@@ -16,6 +16,8 @@ from graders.gradebook.questions import ManualQuestion
 from graders.results import CheckResult, SubmissionResult
 from graders.settings import Provenance
 
+ANSWER_TAG_LENGTH = 16  # hex digits: 64 bits tell a changed answer apart; a group's save stays small
+
 
 def now() -> str:
     """UTC with microseconds: timestamps order runs and staff adjustments (ISO strings sort)."""
@@ -69,6 +71,9 @@ class ManualEntry:
     # The id of the current mark this one replaces, as the person saw it (0: unmarked); a save made
     # from an older version is refused (StaleChange). None: not checked (the CLI, a CSV import).
     version: int | None = None
+    # The answer as the person saw it (QuestionGrade.answer_tag); one a regrade has changed since is
+    # refused too. None: not checked.
+    answer_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,9 +126,18 @@ class QuestionGrade:
         return 0 if self.mark is None else self.mark.id
 
     @property
+    def answer_sha256(self) -> str:
+        return answer_digest(self.answer)
+
+    @property
+    def answer_tag(self) -> str:
+        """A short name of the answer (its digest's start) that a page sends back with a save of it."""
+        return self.answer_sha256[:ANSWER_TAG_LENGTH]
+
+    @property
     def stale(self) -> bool:
         """Marked, but the student's answer has changed since: the mark is kept and flagged for review."""
-        return self.mark is not None and self.mark.answer_sha256 != answer_digest(self.answer)
+        return self.mark is not None and self.mark.answer_sha256 != self.answer_sha256
 
     @property
     def points(self) -> float | None:

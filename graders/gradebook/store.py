@@ -50,6 +50,7 @@ from graders.gradebook.connection import FILENAME
 from graders.gradebook.history import history_of
 from graders.gradebook.questions import ManualQuestion, manual_questions
 from graders.gradebook.records import (
+    ANSWER_TAG_LENGTH,
     CheckChange,
     CheckGrade,
     Grade,
@@ -68,6 +69,7 @@ from graders.settings import Provenance
 
 # The API's values are imported from here, wherever they are defined.
 __all__ = [
+    "ANSWER_TAG_LENGTH",
     "FILENAME",
     "CheckChange",
     "CheckGrade",
@@ -253,8 +255,12 @@ class Gradebook:
         moment = now()
         rows = []
         for entry in entries:
-            answer = next(q.answer for q in grades[entry.submission].questions if q.question.tag == entry.question)
-            rows.append((entry.submission, entry.question, entry.points, entry.comment, by, moment, answer_digest(answer)))
+            shown = next(q for q in grades[entry.submission].questions if q.question.tag == entry.question)
+            if entry.answer_tag is not None and entry.answer_tag != shown.answer_tag:
+                raise StaleChange(
+                    f"{entry.submission}'s answer to {entry.question} changed since you loaded it (a regrade): reload to see it"
+                )
+            rows.append((entry.submission, entry.question, entry.points, entry.comment, by, moment, shown.answer_sha256))
         with self._transaction() as db:
             # Checked inside the write transaction: no other grader's mark can land between check and write.
             _refuse_stale(db, entries)

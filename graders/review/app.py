@@ -321,7 +321,7 @@ class _Review:
         def save(book: Gradebook) -> dict[str, Any]:
             self._known_submission(book, submission)
             _known_question(book, tag)
-            (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment, body.version)], by=by)
+            (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment, body.version, body.answer)], by=by)
             files = self._publish(book, (submission,))
             return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission)), "files": files}
 
@@ -336,8 +336,12 @@ class _Review:
             _known_question(book, tag)
             for submission in body.submissions:
                 self._known_submission(book, submission)
-            versions: tuple[int | None, ...] = body.versions if body.versions is not None else (None,) * len(body.submissions)
-            entries = [ManualEntry(s, tag, body.points, body.comment, v) for s, v in zip(body.submissions, versions, strict=True)]
+            unchecked = (None,) * len(body.submissions)
+            versions: tuple[int | None, ...] = body.versions if body.versions is not None else unchecked
+            answers: tuple[str | None, ...] = body.answers if body.answers is not None else unchecked
+            entries = [
+                ManualEntry(s, tag, body.points, body.comment, v, a) for s, v, a in zip(body.submissions, versions, answers, strict=True)
+            ]
             marks = book.set_manual(entries, by=by)
             files = self._publish(book, body.submissions)
             return {"marks": {m.submission: mark_json(m) for m in marks}, "files": files}

@@ -249,6 +249,7 @@ def question_json(revision: str, counts: Sequence[Progress], grades: Sequence[Gr
             question = next(q for q in grade.questions if q.question.tag == tag)
             members[grade.submission] = {
                 "version": question.version,
+                "answer": question.answer_tag,
                 "pending": question.pending,
                 "stale": question.stale,
                 "mark": mark_json(question.mark),

@@ -16,6 +16,7 @@ from graders.review.views import answer_groups, progress, words
 from tests.provenance import provenance
 from tests.report.test_render import BROKEN, result
 from tests.review.conftest import answers, api
+from tests.review.test_api import _everything
 
 INFO = provenance()
 
@@ -70,6 +71,16 @@ def test_an_override_changed_meanwhile_is_neither_replaced_nor_cleared_unseen(bo
     with pytest.raises(StaleChange, match=r"now: none"):
         book.set_override("ann", "closed_form.mu", score=0.5, reason="half", by="Carl", version=first.id)
     assert book.grade("ann").overrides == ()
+
+
+def test_a_save_of_an_answer_a_regrade_changed_since_it_was_shown_is_refused(book):
+    shown = _mark(book, "ann").answer_tag
+    book.record_run([student("ann", "Something else now."), student("ben", "It regularises.")], info=INFO)
+    with pytest.raises(StaleChange, match="ann's answer to kl_role changed since you loaded it"):
+        book.set_manual([ManualEntry("ann", "kl_role", 1.0, version=0, answer_tag=shown)], by="Alice")
+    assert book.manual_marks("ann") == ()
+    book.set_manual([ManualEntry("ann", "kl_role", 1.0, version=0, answer_tag=_mark(book, "ann").answer_tag)], by="Alice")
+    assert _mark(book, "ann").points == 1.0
 
 
 def test_a_changed_answer_is_pending_again_with_the_text_it_was_marked_as(book):
@@ -146,6 +157,10 @@ def test_the_api_refuses_a_stale_save_with_409_and_says_whose_mark_is_there(serv
     assert status == 409 and "1 by TA Alice" in refused["error"]
     status, refused = api(server, "PUT", "/api/submissions/dave/manual/kl_explain", {"points": 0, "version": 0})
     assert status == 409
+    tag = state["members"]["dave"]["answer"]
+    wrong = "0" * 16 if tag != "0" * 16 else "1" * 16
+    body = {"points": 0, "version": saved["marks"]["dave"]["version"], "answer": wrong}
+    assert api(server, "PUT", "/api/submissions/dave/manual/kl_explain", body)[0] == 409  # not the answer it showed
     status, state = api(server, "GET", "/api/questions/kl_explain/marks")
     assert state["members"]["dave"]["mark"]["points"] == 1.0 and state["members"]["dave"]["version"] == saved["marks"]["dave"]["version"]
     # Polling is cheap when nothing changed: the revision alone comes back.
@@ -175,8 +190,13 @@ def test_the_api_refuses_a_stale_override_with_409(server, graded):
         {"submissions": ["carol"], "points": 1, "versions": {"carol": True}},
         {"submissions": ["carol", "dave"], "points": 1, "versions": {"carol": 0}},
         {"submissions": ["carol"], "points": 1, "versions": [0]},
+        {"submissions": ["carol"], "points": 1, "answers": {"carol": "ABCDEF0123456789"}},
+        {"submissions": ["carol"], "points": 1, "answers": {"carol": "0123"}},
+        {"submissions": ["carol"], "points": 1, "answers": {"carol": 5}},
     ],
 )
-def test_a_malformed_version_is_a_400(server, body):
+def test_a_malformed_version_or_answer_tag_is_a_400(server, graded, body):
+    before = _everything(graded)
     status, answer = api(server, "PUT", "/api/questions/kl_observe/marks", body)
-    assert status == 400 and "version" in answer["error"]
+    assert status == 400 and ("versions" in answer["error"] or "answers" in answer["error"])
+    assert _everything(graded) == before

@@ -201,6 +201,8 @@ def test_groups_split_and_merge_empty_answers_get_0_and_a_changed_answer_comes_b
     changed = replace(CAROL, free_text=answers("Blurry at 30.", "Trade-off.", "It keeps the latent space close to N(0, I)."))
     record_run(folder.root, [changed if s.submission == "carol" else s for s in STUDENTS], provenance(grader_version="9.9"))
     eventually(page.locator("[data-testid=progress]")).to_have_text(re.compile("^4 of "), timeout=WAIT)  # no reload
+    # The page still shows the old text, and says so: a save from it would be refused.
+    eventually(group_of(page, "carol").locator("[data-state]")).to_have_text(re.compile("changed since this page loaded"), timeout=WAIT)
     page.reload()
     assert progress(page) == f"4 of {len(GRADED)} students marked (1 changed since marked)"
     carol = group_of(page, "carol")

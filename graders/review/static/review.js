@@ -120,6 +120,12 @@
     list.forEach(function (member) { found[member.getAttribute("data-submission")] = parseInt(member.getAttribute("data-version"), 10); });
     return found;
   }
+  // The answers as this page shows them (a tag of each): a save of an answer a regrade changed since is refused.
+  function shownAnswers(list) {
+    var found = {};
+    list.forEach(function (member) { found[member.getAttribute("data-submission")] = member.getAttribute("data-answer"); });
+    return found;
+  }
 
   // The group's look from its members' marks: marked (all current), one shared mark in the boxes,
   // or each student's mark listed when they differ. The boxes are left alone once typed in, until saved.
@@ -166,11 +172,15 @@
 
   window.reviewLive.listen(function (data) {
     groups().forEach(function (group) {
+      var outdated = false;
       members(group).forEach(function (member) {
         var state = data.members[member.getAttribute("data-submission")];
-        if (state) update(member, state);
+        if (!state) return;
+        update(member, state);
+        outdated = outdated || state.answer !== member.getAttribute("data-answer");
       });
       render(group);
+      if (outdated) window.review.say(group.querySelector("[data-state]"), "an answer here changed since this page loaded (a regrade): reload to see it", false);
     });
   });
 
@@ -218,7 +228,7 @@
     window.review.say(state, "saving…", true);
     var body = {
       submissions: list.map(function (m) { return m.getAttribute("data-submission"); }),
-      points: parseFloat(points), comment: form.elements.comment.value, versions: base
+      points: parseFloat(points), comment: form.elements.comment.value, versions: base, answers: shownAnswers(list)
     };
     return window.review.send("PUT", form.getAttribute("data-url"), body).then(function (data) {
       group.busy = false;
@@ -334,7 +344,7 @@
     if (!empty.length) { window.review.say(say, "no unmarked empty answers", true); return; }
     var body = {
       submissions: empty.map(function (m) { return m.getAttribute("data-submission"); }),
-      points: 0, comment: "no answer", versions: versions(empty)
+      points: 0, comment: "no answer", versions: versions(empty), answers: shownAnswers(empty)
     };
     window.review.say(say, "saving…", true);
     window.review.send("PUT", board.getAttribute("data-url"), body).then(function (data) {
