@@ -61,6 +61,8 @@
   var url = board ? board.getAttribute("data-url") : "/api/progress";
   var revision = "";  // the first poll fills every counter (the navigation's are not rendered by the server)
   var timer = null;
+  var busy = false;  // one poll at a time: an answer never overtakes a newer one
+  var again = false;
   var listeners = [];
 
   function showProgress(data) {
@@ -77,9 +79,11 @@
 
   function poll() {
     clearTimeout(timer);
-    if (document.hidden) { timer = setTimeout(poll, EVERY_MS); return Promise.resolve(); }  // a tab in the background waits
+    if (busy) { again = true; return; }
+    if (document.hidden) { timer = setTimeout(poll, EVERY_MS); return; }  // a tab in the background waits
+    busy = true;
     var headers = { "Authorization": "Bearer " + document.querySelector("meta[name=review-token]").content };
-    return fetch(url + "?since=" + encodeURIComponent(revision), { headers: headers }).then(function (response) {
+    fetch(url + "?since=" + encodeURIComponent(revision), { headers: headers }).then(function (response) {
       return response.ok ? response.json() : null;
     }).then(function (data) {
       if (data && data.questions) {
@@ -87,9 +91,12 @@
         showProgress(data);
         listeners.forEach(function (listener) { listener(data); });
       }
-    }, function () { /* the server is away: the next poll catches up */ }).then(function () {
-      timer = setTimeout(poll, EVERY_MS);
-    });
+    }).then(next, next);  // the server away, or anything else: the next poll catches up
+  }
+
+  function next() {
+    busy = false;
+    if (again) { again = false; poll(); } else { timer = setTimeout(poll, EVERY_MS); }
   }
 
   poll();
