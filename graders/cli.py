@@ -137,6 +137,12 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     manual.add_argument("--comment", default="", help="shown to the student next to the points")
     manual.add_argument("--from", dest="from_csv", type=Path, help="import many: a CSV with columns submission,question,points,comment")
     manual.add_argument("--question-points", metavar="TAG=POINTS", action="append", default=[], help="what a question is worth (default 1)")
+    manual.add_argument(
+        "--existing-marks",
+        choices=("keep", "scale"),
+        default=None,
+        help="raising a question's points over marks already given: keep their points (a full mark is full no more) or scale them",
+    )
     manual.add_argument("--by", default=_user(), help="who (default: your login name)")
     manual.set_defaults(command=_manual)
 
@@ -158,14 +164,30 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     export.add_argument("reports", type=Path)
     export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
     export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
-    export.add_argument("--roster", type=Path, default=None, help="CSV mapping submission ids to LMS identities (docs/staff.md: Roster)")
+    export.add_argument(
+        "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
+    )
+    export.add_argument("--lms-assignment-id", default="", help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'")
+    export.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte-order mark (for spreadsheet programs)")
+    export.add_argument(
+        "--keep",
+        metavar="SUBMISSION",
+        action="append",
+        default=[],
+        help="of several submissions for one student, the one that counts (once per student); the others are left out",
+    )
     export.set_defaults(command=_export)
 
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
     bundle.add_argument("--out", type=Path, required=True)
     bundle.add_argument(
-        "--secret-file", type=Path, required=True, help="the course secret (e.g. REPORTS/.grader-secret; created if missing)"
+        "--secret-file", type=Path, default=None, help="the course secret the class was graded with (REPORTS/.grader-secret)"
     )
+    bundle.add_argument("--seed", type=int, default=None, help="for a class graded with --seed: that seed (the bundle carries it)")
+    bundle.add_argument(
+        "--reports", type=Path, default=None, help="the class's reports folder, checked against (default: the secret file's folder)"
+    )
+    bundle.add_argument("--new-secret", action="store_true", help="create the secret file if there is none (a new class)")
     bundle.set_defaults(command=_bundle)
 
 
@@ -224,6 +246,7 @@ def _check_data_dir(args: argparse.Namespace) -> None:
 
 
 def _grade(args: argparse.Namespace) -> int:
+    from graders.gradebook.exports import claimed_twice
     from graders.gradebook.lock import exclusive
     from graders.gradebook.store import Gradebook
     from graders.pipeline.batch import grade_folder
@@ -266,6 +289,12 @@ def _grade(args: argparse.Namespace) -> int:
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
     for warning in drift_warnings(reports=args.out):
         print(warning, file=sys.stderr)
+    for student, submissions in claimed_twice([r.submission for r in results]).items():
+        print(
+            f"warning: duplicate: {len(submissions)} submissions for the student id {student!r}: {', '.join(submissions)} "
+            "(index.html's note names the files); exports refuse them until you choose one: grader export ... --keep SUBMISSION",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -354,11 +383,16 @@ def _override(args: argparse.Namespace) -> int:
 
 
 def _manual(args: argparse.Namespace) -> int:
-    from graders.gradebook.store import ManualEntry
+    from graders.gradebook.store import ExistingMarks, ManualEntry
     from graders.pipeline import staff
 
+    if args.existing_marks and not args.question_points:
+        raise BadCommandLine("--existing-marks says what a --question-points change does to marks; give it with --question-points")
     if args.question_points:
-        staff.set_question_points(reports=args.reports, points=dict(_tag_points(text) for text in args.question_points))
+        existing = ExistingMarks(args.existing_marks) if args.existing_marks else None
+        points = dict(_tag_points(text) for text in args.question_points)
+        for line in staff.set_question_points(reports=args.reports, points=points, existing=existing, by=args.by):
+            print(line, file=sys.stderr)
     if args.from_csv is not None:
         if args.submission or args.points is not None:
             raise BadCommandLine("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")
@@ -414,9 +448,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from graders.gradebook.exports import Options
     from graders.pipeline.staff import export
 
-    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster):
+    options = Options(lms_assignment_id=args.lms_assignment_id, bom=args.bom, keep=tuple(args.keep))
+    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -425,7 +461,12 @@ def _export(args: argparse.Namespace) -> int:
 def _bundle(args: argparse.Namespace) -> int:
     from graders.pipeline.bundle import write_bundle
 
-    print(write_bundle(out=args.out, secret_file=args.secret_file))
+    written, warnings = write_bundle(
+        out=args.out, secret_file=args.secret_file, seed=args.seed, reports=args.reports, new_secret=args.new_secret
+    )
+    print(written)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
     return 0
 
 

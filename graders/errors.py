@@ -7,8 +7,10 @@ faults of the harness itself.
     │   │                        check or question, a score outside 0..max, a malformed CSV
     │   ├── BadCommandLine       an option's value or combination, a path that is not  exit 2
     │   │                        what the command needs, an unknown --assignment
-    │   └── BadRequest           a web request the review app refuses;                 HTTP .status
-    │                            `status` says why (400, 404, 413, 415)
+    │   ├── BadRequest           a web request the review app refuses;                 HTTP .status
+    │   │                        `status` says why (400, 404, 413, 415)
+    │   └── StaleChange          a change made from an old version: someone else       exit 2 · HTTP 409
+    │                            changed the same mark since; nothing was written
     ├── FolderBusy               another grader holds the reports folder: its lock      exit 75 · HTTP 503
     │                            file, or SQLite's write lock for longer than the store waits
     ├── CorruptGradebook         gradebook.sqlite cannot be used: not SQLite, another   exit 65 · HTTP 500
@@ -54,6 +56,11 @@ class BadRequest(UsageError):
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
         self.status = status
+
+
+class StaleChange(UsageError):
+    """A change made from a version that is no longer current (another grader changed the same thing
+    since); nothing was written, and the message says what is there now."""
 
 
 class FolderBusy(GraderError):

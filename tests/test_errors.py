@@ -22,6 +22,7 @@ from graders.errors import (
     GraderError,
     HarnessError,
     NotebookError,
+    StaleChange,
     UsageError,
     mapped,
 )
@@ -39,6 +40,7 @@ EXPECTED_EXIT = {
     UsageError: 2,
     BadCommandLine: 2,
     BadRequest: 2,
+    StaleChange: 2,
     FolderBusy: os.EX_TEMPFAIL,
     CorruptGradebook: os.EX_DATAERR,
     NotebookError: 1,

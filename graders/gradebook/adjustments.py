@@ -52,7 +52,7 @@ def overrides(db: sqlite3.Connection, submission: str | None, *, active: bool) -
 
 def insert_marks(db: sqlite3.Connection, rows: Sequence[tuple[str, str, float, str, str, str, str]]) -> tuple[ManualMark, ...]:
     """Rows of (submission, question, points, comment, by, at, answer's digest), as marks in that order."""
-    first = int(db.execute("SELECT coalesce(max(id), 0) FROM manual_marks").fetchone()[0]) + 1
+    first = latest_mark_id(db) + 1
     db.executemany(
         "INSERT INTO manual_marks (submission, question, points, comment, by, at, answer_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
     )
@@ -67,6 +67,17 @@ def marks(db: sqlite3.Connection, submission: str | None, *, current: bool) -> t
         () if submission is None else (submission,),
     )
     return tuple(ManualMark(*row) for row in rows)
+
+
+def current_mark_ids(db: sqlite3.Connection, question: str) -> dict[str, int]:
+    """The id of each submission's current mark on one question (a submission never marked is absent)."""
+    rows = db.execute("SELECT submission, max(id) FROM manual_marks WHERE question = ? GROUP BY submission", (question,))
+    return {submission: int(mark_id) for submission, mark_id in rows}
+
+
+def latest_mark_id(db: sqlite3.Connection) -> int:
+    """The newest mark's id (0 before any): it grows with every mark saved."""
+    return int(db.execute("SELECT coalesce(max(id), 0) FROM manual_marks").fetchone()[0])
 
 
 def question_points(db: sqlite3.Connection) -> dict[str, float]:

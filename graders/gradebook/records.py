@@ -16,6 +16,8 @@ from graders.gradebook.questions import ManualQuestion
 from graders.results import CheckResult, SubmissionResult
 from graders.settings import Provenance
 
+ANSWER_TAG_LENGTH = 16  # hex digits: 64 bits tell a changed answer apart; a group's save stays small
+
 
 def now() -> str:
     """UTC with microseconds: timestamps order runs and staff adjustments (ISO strings sort)."""
@@ -66,6 +68,12 @@ class ManualEntry:
     question: str  # a ManualQuestion tag
     points: float
     comment: str = ""
+    # The id of the current mark this one replaces, as the person saw it (0: unmarked); a save made
+    # from an older version is refused (StaleChange). None: not checked (the CLI, a CSV import).
+    version: int | None = None
+    # The answer as the person saw it (QuestionGrade.answer_tag); one a regrade has changed since is
+    # refused too. None: not checked.
+    answer_tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,8 @@ class CheckGrade:
 
 @dataclass(frozen=True)
 class QuestionGrade:
-    """One written answer and its manual mark; `pending` until staff have marked it."""
+    """One written answer and its manual mark; `pending` until staff have marked it, and again once
+    the answer changed after marking (`stale`: the old mark is kept, and counts, until it is redone)."""
 
     question: ManualQuestion
     answer: str
@@ -109,12 +118,26 @@ class QuestionGrade:
 
     @property
     def pending(self) -> bool:
-        return self.mark is None
+        return self.mark is None or self.stale
+
+    @property
+    def version(self) -> int:
+        """What a save from a page showing this answer names as its version: the current mark's id, 0 if none."""
+        return 0 if self.mark is None else self.mark.id
+
+    @property
+    def answer_sha256(self) -> str:
+        return answer_digest(self.answer)
+
+    @property
+    def answer_tag(self) -> str:
+        """A short name of the answer (its digest's start) that a page sends back with a save of it."""
+        return self.answer_sha256[:ANSWER_TAG_LENGTH]
 
     @property
     def stale(self) -> bool:
         """Marked, but the student's answer has changed since: the mark is kept and flagged for review."""
-        return self.mark is not None and self.mark.answer_sha256 != answer_digest(self.answer)
+        return self.mark is not None and self.mark.answer_sha256 != self.answer_sha256
 
     @property
     def points(self) -> float | None:

@@ -14,11 +14,13 @@ opening and transactions in `connection`, the explanation of changes in `history
         book.grade(submission) -> Grade                   # latest result + overrides + manual marks
         book.grades() -> tuple[Grade, ...]                # every submission of the latest run
         book.history(submission) -> History               # runs, changes and why
-        book.set_override(submission, check_id, score=, reason=, by=) -> Override
-        book.clear_override(submission, check_id, by=) -> Override
-        book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing
+        book.set_override(submission, check_id, score=, reason=, by=, version=) -> Override   # StaleChange
+        book.clear_override(submission, check_id, by=, version=) -> Override
+        book.set_manual([ManualEntry(...)], by=) -> tuple[ManualMark, ...]   # all or nothing; StaleChange
+        book.marked_answer(submission, question) -> str | None   # the text a stale mark was given to
+        book.revision() -> str                            # changes when a run or a mark is added
         book.questions() -> tuple[ManualQuestion, ...]    # the written questions and their points
-        book.set_question_points({"<question tag>": 2.0})
+        book.set_question_points({"<question tag>": 2.0}, existing=ExistingMarks.SCALE, by=) -> tuple[PointsChange, ...]
         book.drifted_overrides() -> tuple[CheckGrade, ...]  # overrides whose automatic verdict changed
 
 Bad input (unknown submission, check or question; a score outside 0..max) raises UsageError
@@ -42,12 +44,13 @@ from pathlib import Path
 
 from graders.assignment import registry
 from graders.assignment.spec import Assignment
-from graders.errors import UsageError
+from graders.errors import StaleChange, UsageError
 from graders.gradebook import adjustments, connection, runs
 from graders.gradebook.connection import FILENAME
 from graders.gradebook.history import history_of
-from graders.gradebook.questions import ManualQuestion, manual_questions
+from graders.gradebook.questions import ExistingMarks, ManualQuestion, PointsChange, manual_questions, points_changes, scaled
 from graders.gradebook.records import (
+    ANSWER_TAG_LENGTH,
     CheckChange,
     CheckGrade,
     Grade,
@@ -66,9 +69,11 @@ from graders.settings import Provenance
 
 # The API's values are imported from here, wherever they are defined.
 __all__ = [
+    "ANSWER_TAG_LENGTH",
     "FILENAME",
     "CheckChange",
     "CheckGrade",
+    "ExistingMarks",
     "Grade",
     "Gradebook",
     "History",
@@ -77,12 +82,14 @@ __all__ = [
     "ManualMark",
     "ManualQuestion",
     "Override",
+    "PointsChange",
     "QuestionGrade",
     "Run",
     "now",
 ]
 
 _IDS_SHOWN = 10  # ids an error message lists before "and N more"
+_COMMENT_SHOWN = 200  # characters of another grader's comment a refusal quotes
 
 
 class Gradebook:
@@ -180,8 +187,11 @@ class Gradebook:
 
     # ------------------------------------------------------------------------- overrides
 
-    def set_override(self, submission: str, check_id: str, *, score: float, reason: str, by: str) -> Override:
-        """Replace the check's automatic score for this submission, in this and every later run, until cleared."""
+    def set_override(self, submission: str, check_id: str, *, score: float, reason: str, by: str, version: int | None = None) -> Override:
+        """Replace the check's automatic score for this submission, in this and every later run, until cleared.
+
+        `version`: the id of the override in force the person saw (0: none); when another is in force
+        now, nothing is written (StaleChange). None: not checked (the CLI)."""
         grade = self.grade(submission)
         check = next((c.result for c in grade.checks if c.result.id == check_id), None)
         if check is None:
@@ -191,15 +201,18 @@ class Gradebook:
             raise UsageError("an override needs a reason (--reason): it is shown to the student")
         moment = now()
         with self._transaction() as db:
+            _refuse_stale_override(db, submission, check_id, version)
             return adjustments.insert_override(db, submission, check, score=score, reason=reason.strip(), by=by, moment=moment)
 
-    def clear_override(self, submission: str, check_id: str, *, by: str) -> Override:
+    def clear_override(self, submission: str, check_id: str, *, by: str, version: int | None = None) -> Override:
+        """Clear the override in force (`version` as for set_override)."""
         self._latest(submission)  # an unknown submission is a usage error, not "no override"
         active = next((o for o in adjustments.overrides(self._db, submission, active=True) if o.check_id == check_id), None)
         if active is None:
             raise UsageError(f"{submission} has no override on {check_id!r} to clear")
         moment = now()
         with self._transaction() as db:
+            _refuse_stale_override(db, submission, check_id, version)
             adjustments.clear_override(db, active.id, by=by, moment=moment)
         return replace(active, cleared_at=moment, cleared_by=by)
 
@@ -214,21 +227,43 @@ class Gradebook:
         points = adjustments.question_points(self._db)
         return tuple(replace(q, points=points.get(q.tag, q.points)) for q in manual_questions(self.assignment))
 
-    def set_question_points(self, points: Mapping[str, float]) -> tuple[ManualQuestion, ...]:
+    def set_question_points(
+        self, points: Mapping[str, float], *, existing: ExistingMarks | None = None, by: str = "staff"
+    ) -> tuple[PointsChange, ...]:
+        """Set what questions are worth; raising one over marks already given needs `existing` (questions.ExistingMarks)."""
         known = {q.tag: q for q in self.questions()}
         for tag, value in points.items():
             if tag not in known:
                 raise UsageError(f"unknown question {tag!r}; the questions are: {', '.join(known)}")
             if not value >= 0:
                 raise UsageError(f"the points of {tag} must be 0 or more, not {value:g}")
+        current = adjustments.marks(self._db, None, current=True)
+        changes = {c.tag: c for c in points_changes(tuple(known.values()), points, [(m.question, m.points) for m in current])}
+        undecided = [c.effect() for c in changes.values() if c.needs_choice and existing is None]
+        if undecided:
+            raise UsageError(
+                "raising a question's points changes what the marks already given on it mean; nothing was changed. "
+                + "; ".join(undecided)
+                + ". Choose with --existing-marks keep or --existing-marks scale"
+            )
         merged = {tag: q.points for tag, q in known.items()} | dict(points)
-        marked_over = [m for m in adjustments.marks(self._db, None, current=True) if m.points > merged[m.question]]
+        moment = now()
+        rescaled = [
+            (m.submission, m.question, scaled(m.points, changes[m.question]), m.comment, by, moment, m.answer_sha256)
+            for m in current
+            if existing is ExistingMarks.SCALE and m.question in changes and scaled(m.points, changes[m.question]) != m.points
+        ]
+        marked_over = [m for m in current if m.points > merged[m.question]] if existing is not ExistingMarks.SCALE else []
         if marked_over:
             first = marked_over[0]
-            raise UsageError(f"{first.submission} already has {first.points:g} points for {first.question}; lower that mark first")
+            raise UsageError(
+                f"{first.submission} already has {first.points:g} points for {first.question}; "
+                "lower that mark first, or give --existing-marks scale"
+            )
         with self._transaction() as db:
             adjustments.save_question_points(db, merged)
-        return self.questions()
+            adjustments.insert_marks(db, rescaled)
+        return tuple(changes.values())
 
     def set_manual(self, entries: Sequence[ManualEntry], *, by: str) -> tuple[ManualMark, ...]:
         """Set several marks at once: every entry is validated first, then all are written in one transaction."""
@@ -244,10 +279,34 @@ class Gradebook:
         moment = now()
         rows = []
         for entry in entries:
-            answer = next(q.answer for q in grades[entry.submission].questions if q.question.tag == entry.question)
-            rows.append((entry.submission, entry.question, entry.points, entry.comment, by, moment, answer_digest(answer)))
+            shown = next(q for q in grades[entry.submission].questions if q.question.tag == entry.question)
+            if entry.answer_tag is not None and entry.answer_tag != shown.answer_tag:
+                raise StaleChange(
+                    f"{entry.submission}'s answer to {entry.question} changed since you loaded it (a regrade): reload to see it"
+                )
+            rows.append((entry.submission, entry.question, entry.points, entry.comment, by, moment, shown.answer_sha256))
         with self._transaction() as db:
+            # Checked inside the write transaction: no other grader's mark can land between check and write.
+            _refuse_stale(db, entries)
             return adjustments.insert_marks(db, rows)
+
+    def marked_answer(self, submission: str, question: str) -> str | None:
+        """The answer as it was when its current mark was given, if it has changed since (None otherwise):
+        found in the submission's earlier results, newest first."""
+        grade = self.grade(submission)
+        current = next((q for q in grade.questions if q.question.tag == question), None)
+        if current is None or current.mark is None or not current.stale:
+            return None
+        for _, result in reversed(runs.results_of(self._db, submission)):
+            for answer in result.free_text:
+                if answer.question == current.question.text and answer_digest(answer.answer) == current.mark.answer_sha256:
+                    return answer.answer
+        return None
+
+    def revision(self) -> str:
+        """A token that changes whenever a run or a mark is added: a page that polls compares it first."""
+        latest = self.latest_run()
+        return f"{0 if latest is None else latest.id}.{adjustments.latest_mark_id(self._db)}"
 
     def manual_marks(self, submission: str) -> tuple[ManualMark, ...]:
         """Every mark ever given on this submission, oldest first (the newest per question is current)."""
@@ -267,6 +326,45 @@ class Gradebook:
             self.manual_marks(submission),
             until=now(),
         )
+
+
+def _refuse_stale(db: sqlite3.Connection, entries: Sequence[ManualEntry]) -> None:
+    """A StaleChange when an entry's version is not the current mark's id (another grader marked it since)."""
+    checked = [e for e in entries if e.version is not None]
+    current: dict[str, dict[str, int]] = {}
+    stale = []
+    for entry in checked:
+        if entry.question not in current:
+            current[entry.question] = adjustments.current_mark_ids(db, entry.question)
+        if current[entry.question].get(entry.submission, 0) != entry.version:
+            stale.append(entry)
+    if stale:
+        raise StaleChange(_stale_message(db, stale))
+
+
+def _refuse_stale_override(db: sqlite3.Connection, submission: str, check_id: str, version: int | None) -> None:
+    """A StaleChange when the override in force is not the one the person saw (`version`: its id, 0 for none)."""
+    active = next((o for o in adjustments.overrides(db, submission, active=True) if o.check_id == check_id), None)
+    if version is None or (0 if active is None else active.id) == version:
+        return
+    now_in_force = "none" if active is None else f"{active.score:g} by {active.by} ({active.reason[:_COMMENT_SHOWN]})"
+    raise StaleChange(
+        f"the override on {check_id} for {submission} changed since you loaded it (now: {now_in_force}); look, then change it again"
+    )
+
+
+def _stale_message(db: sqlite3.Connection, stale: Sequence[ManualEntry]) -> str:
+    """Who marked what meanwhile, for the grader whose save was refused."""
+    said = []
+    for entry in stale[:_IDS_SHOWN]:
+        mark = next((m for m in adjustments.marks(db, entry.submission, current=True) if m.question == entry.question), None)
+        if mark is None:  # cannot happen through the app (versions only grow); a made-up version says so
+            said.append(f"{entry.submission} has no mark on {entry.question}")
+            continue
+        comment = f" ({mark.comment[:_COMMENT_SHOWN]})" if mark.comment else ""
+        said.append(f"{entry.submission}: {mark.points:g} by {mark.by} at {mark.at[:19].replace('T', ' ')} UTC{comment}")
+    more = f" and {len(stale) - _IDS_SHOWN} more" if len(stale) > _IDS_SHOWN else ""
+    return f"marked by someone else since you loaded it: {'; '.join(said)}{more}; look at that mark, then save again to replace it"
 
 
 def _within(value: float, maximum: float, what: str) -> None:

@@ -21,8 +21,9 @@ from graders.execute.untrusted import remove_tree
 from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.store import Gradebook
 from graders.pipeline.batch import grade_folder
+from graders.pipeline.bundle import SEED_NAME
 from graders.pipeline.config import GradingConfig
-from graders.pipeline.secret import SECRET_NAME, course_seed
+from graders.pipeline.secret import SECRET_NAME, existing_course_seed
 from graders.results import write_text_atomic
 
 SUBMISSION_ID = "submission"
@@ -61,11 +62,14 @@ def run(root: Path) -> Path:
 
 
 def _bundled_seed(root: Path) -> int:
-    """The course secret the bundle carries (unzipping loses its mode: it is made private again)."""
+    """The seed the bundle carries, or its course secret (unzipping loses its mode: it is made private again); never a new one."""
+    given = root / "source" / SEED_NAME
+    if given.is_file() and not given.is_symlink():
+        return int(given.read_text(encoding="utf-8").strip())
     secret = root / "source" / SECRET_NAME
     if secret.is_file() and not secret.is_symlink():
         secret.chmod(0o600)
-    return course_seed(secret).seed
+    return existing_course_seed(secret).seed
 
 
 def is_own_notebook(path: Path, folder: Path) -> bool:

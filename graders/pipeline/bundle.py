@@ -6,18 +6,27 @@ submission is in /autograder/submission/, the result goes to /autograder/results
 at its root; the zip's contents are unpacked to /autograder/source. Ours carries the package
 source (pyproject.toml, graders/, reference/); setup.sh installs it with its pinned torch (CPU
 wheels) into /autograder/venv; run_autograder calls `python -m graders.pipeline.autograder`.
-The bundle carries the course secret (`.grader-secret`), so every submission is graded on the
-same hidden inputs; keep the zip as private as the secret. `A10_AUTOGRADER_ROOT` moves /autograder (tests use a fake root) and `A10_GRADER_PYTHON` the interpreter.
+The bundle carries the course secret (`.grader-secret`), or for a class graded with `--seed` that
+seed (`.grader-seed`), so every submission is graded on the class's hidden inputs; keep the zip as
+private as the secret. It is checked against the class (REPORTS' latest run): a class graded with
+`--seed N` needs `--seed N`, a class graded from a secret needs that secret (its hash); a secret
+is never created unless staff ask (`--new-secret`), since a new one means other hidden inputs. `A10_AUTOGRADER_ROOT` moves /autograder (tests use a fake root) and `A10_GRADER_PYTHON` the interpreter.
 """
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from graders.errors import UsageError
+from graders.errors import BadCommandLine, UsageError
+from graders.settings import CourseSecretSeed, GivenSeed, Seed
+
+if TYPE_CHECKING:
+    from graders.pipeline.secret import CourseSeed
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
+SEED_NAME = ".grader-seed"  # a class graded with --seed: the seed itself, in place of the secret
 PACKAGED = ("pyproject.toml", "README.md", "graders", "assignments", "reference")
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -40,12 +49,31 @@ exec "$PYTHON" -m graders.pipeline.autograder --root "$ROOT"
 """
 
 
-def write_bundle(*, out: Path, secret_file: Path) -> Path:
-    """Write the zip; the package is taken from the checkout this grader runs from, the hidden
-    inputs' seed from the course secret in `secret_file` (created there if there is none)."""
+def write_bundle(
+    *, out: Path, secret_file: Path | None, seed: int | None, reports: Path | None, new_secret: bool = False
+) -> tuple[Path, list[str]]:
+    """Write the zip; the package is taken from the checkout this grader runs from, the hidden inputs'
+    seed from `seed` or the course secret in `secret_file`, whichever the class in `reports` was graded with
+    (default: the secret file's folder when it holds a gradebook). Returns the zip and warnings."""
+    from graders.gradebook.connection import FILENAME
     from graders.pipeline.secret import SECRET_NAME, course_seed
 
-    course_seed(secret_file)  # creates it, or refuses one that is not a private regular file
+    if seed is not None and (secret_file is not None or new_secret):
+        raise BadCommandLine("--seed and --secret-file/--new-secret exclude each other: the bundle carries one of them")
+    if reports is None and secret_file is not None and (secret_file.parent / FILENAME).is_file():
+        reports = secret_file.parent  # REPORTS/.grader-secret: its class is REPORTS
+    graded_with = _class_seed(reports) if reports is not None else None
+    if seed is not None:
+        _check_given(seed, graded_with, reports)
+    else:
+        if secret_file is None:
+            raise UsageError("gradescope-bundle needs the course secret (--secret-file) or, for a class graded with --seed, --seed")
+        _check_not_given(graded_with, reports)  # before any secret is made
+        drawn = course_seed(secret_file) if new_secret else _existing(secret_file)
+        if isinstance(graded_with, CourseSecretSeed) and graded_with.secret_hash != drawn.secret_hash:
+            raise UsageError(
+                f"this is not the course secret {reports} was graded with (hash {graded_with.secret_hash}, this one {drawn.secret_hash})"
+            )
     missing = [name for name in PACKAGED if not (SOURCE_ROOT / name).exists()]
     if missing:
         raise UsageError(f"gradescope-bundle needs a source checkout; {', '.join(missing)} not found in {SOURCE_ROOT}")
@@ -54,14 +82,53 @@ def write_bundle(*, out: Path, secret_file: Path) -> Path:
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         _add_script(bundle, "setup.sh", SETUP_SH)
         _add_script(bundle, "run_autograder", RUN_AUTOGRADER)
-        bundle.write(secret_file, SECRET_NAME)
+        if seed is not None:
+            bundle.writestr(SEED_NAME, f"{seed}\n")
+        elif secret_file is not None:
+            bundle.write(secret_file, SECRET_NAME)
         for name in PACKAGED:
             path = SOURCE_ROOT / name
             for file in sorted([path] if path.is_file() else path.rglob("*")):
                 if file.is_file() and "__pycache__" not in file.parts:
                     bundle.write(file, file.relative_to(SOURCE_ROOT).as_posix())
     tmp.replace(out)
-    return out
+    return out, [] if reports is not None else ["warning: no class to check the bundle's seed against (--reports REPORTS)"]
+
+
+def _existing(secret_file: Path) -> CourseSeed:
+    from graders.pipeline.secret import existing_course_seed
+
+    try:
+        return existing_course_seed(secret_file)
+    except UsageError as exc:
+        raise UsageError(
+            f"{exc}: the bundle must grade on the class's hidden inputs, so no new secret is made silently. "
+            "Give the secret the class was graded with, --seed N for a class graded with --seed N, or --new-secret for a new class"
+        ) from None
+
+
+def _class_seed(reports: Path) -> Seed | None:
+    """The seed REPORTS' latest run was graded with (None: no run yet)."""
+    from graders.gradebook.store import Gradebook
+
+    with Gradebook.open(reports) as book:
+        runs = book.runs()
+    return runs[-1].info.settings.seed if runs else None
+
+
+def _check_given(seed: int, graded_with: Seed | None, reports: Path | None) -> None:
+    if isinstance(graded_with, CourseSecretSeed):
+        raise UsageError(f"{reports} was graded from the course secret, not a given seed: give --secret-file instead of --seed")
+    if isinstance(graded_with, GivenSeed) and graded_with.value != seed:
+        raise UsageError(f"{reports} was graded with --seed {graded_with.value}, not {seed}")
+
+
+def _check_not_given(graded_with: Seed | None, reports: Path | None) -> None:
+    if isinstance(graded_with, GivenSeed):
+        raise UsageError(
+            f"{reports} was graded with --seed {graded_with.value}: a bundle drawing from a course secret would grade on other "
+            f"hidden inputs. Give --seed {graded_with.value}"
+        )
 
 
 def _add_script(bundle: zipfile.ZipFile, name: str, text: str) -> None:

@@ -36,6 +36,13 @@ def course_seed(secret_file: Path) -> CourseSeed:
     return CourseSeed(int.from_bytes(digest[:4], "big") & 0x7FFFFFFF, hashlib.sha256(secret).hexdigest()[:16])
 
 
+def existing_course_seed(secret_file: Path) -> CourseSeed:
+    """The seed drawn from a secret that must already exist: where a new secret would grade on other hidden inputs."""
+    if not os.path.lexists(secret_file):
+        raise UsageError(f"there is no course secret at {secret_file}")
+    return course_seed(secret_file)
+
+
 def _create(path: Path) -> bytes:
     secret = secrets.token_hex(32).encode()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from graders.errors import FolderBusy, UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import Gradebook, History, ManualEntry, Override
+from graders.gradebook.store import ExistingMarks, Gradebook, History, ManualEntry, Override, PointsChange
 from graders.report import render as reporting
 from graders.results import CheckResult
 
@@ -51,9 +51,19 @@ def set_manual(*, reports: Path, entries: Sequence[ManualEntry], by: str) -> int
         return len(book.set_manual(entries, by=by))
 
 
-def set_question_points(*, reports: Path, points: dict[str, float]) -> None:
+def set_question_points(*, reports: Path, points: dict[str, float], existing: ExistingMarks | None, by: str) -> list[str]:
+    """Set the points; returns one line per question changed, saying what became of its marks."""
     with Gradebook.open(reports) as book:
-        book.set_question_points(points)
+        changes = book.set_question_points(points, existing=existing, by=by)
+    return [f"{c.tag}: {c.old:g} → {c.new:g} points; {_marks_after(c, existing)}" for c in changes]
+
+
+def _marks_after(change: PointsChange, existing: ExistingMarks | None) -> str:
+    if not change.marked:
+        return "no marks given yet"
+    if existing is ExistingMarks.SCALE:
+        return f"its {change.marked} mark(s) scaled with the points (each a new mark in the history)"
+    return f"its {change.marked} mark(s) kept their points"
 
 
 def read_manual_csv(path: Path) -> list[ManualEntry]:
@@ -121,22 +131,11 @@ def _drift(result: CheckResult, override: Override) -> str:
     )
 
 
-def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | None) -> list[str]:
-    """Write one export; returns warnings for the person running it."""
+def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | None, options: exports.Options) -> list[str]:
+    """Write one export (exports.write decides its rows); returns warnings for the person running it."""
+    exports.check_options(format_name, options)
     roster = read_roster(roster_path) if roster_path is not None else Roster()
     with Gradebook.open(reports) as book:
         grades = book.grades()
         assignment = book.assignment
-    warnings = []
-    if not roster.given and format_name != "csv":
-        warnings.append("warning: no --roster: submission ids are exported as the LMS identities")
-    missing = [g.submission for g in grades if roster.given and g.submission not in roster.identities]
-    if missing:
-        warnings.append(f"warning: {len(missing)} submission(s) not in the roster, exported under their ids: {', '.join(missing[:10])}")
-    pending = [g.submission for g in grades if g.pending]
-    if pending and format_name != "csv":
-        warnings.append(
-            f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial (see docs/staff.md)"
-        )
-    exports.write(format_name, assignment, grades, roster, out)
-    return warnings
+    return exports.write(format_name, assignment, grades, roster, out, options)

@@ -33,6 +33,7 @@ from graders.pipeline.config import GradingConfig
 from graders.pipeline.deadline import AssessmentTimeout, assessment_limit
 from graders.pipeline.executed import EXECUTED_NAME, CellLimits, cell_errors, keep_executed, read_graded, trim_prose
 from graders.pipeline.triage import Pending, load_pending, provenance, unreadable_result, version
+from graders.report.outputs import OUTPUTS_NAME, keep_own_outputs
 from graders.results import SubmissionResult, SubmissionStatus, write_text_atomic
 from graders.sandbox import SandboxPolicy, SandboxReport
 from graders.settings import Execution
@@ -128,6 +129,11 @@ def assess_safely(
     try:
         with assessment_limit():
             executed = keep_executed(prepared.job, out_dir / prepared.pending.submission.id / EXECUTED_NAME)
+            # What the student saw when they answered (the submitted notebook's outputs), for the reports and the review app.
+            tags = [question.tag for question in config.assignment.questions]
+            keep_own_outputs(
+                prepared.pending.notebook, prepared.pending.sha256, tags, out_dir / prepared.pending.submission.id / OUTPUTS_NAME
+            )
             return assess(prepared, outcome, executed, plan=plan, expected=expected, config=config)
     except AssessmentTimeout as timeout:  # a submission that makes assessing slow is its own error, not a stalled batch
         traceback.print_exc()  # where it was slow, for staff

@@ -6,7 +6,9 @@ everything from REPORTS/gradebook.sqlite (`grader grade`, `rescore`, `report`). 
 only the student view (no compared values, no hidden inputs). Pages are self-contained (CSS
 inlined, no external resources; the overview's one script is inlined too) so a report can be mailed as one file, and
 deterministic: the same results give byte-identical files. Jinja2 autoescaping is on because
-every string from a notebook is untrusted.
+every string from a notebook is untrusted; prose (answers, derivations, staff comments and reasons)
+goes through the `rendered` filter (graders/report/markup.py), and the student's own figures beside
+their written answers come from REPORTS/<id>/outputs.json, checked again (graders/report/outputs.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from graders.errors import HarnessError
 from graders.gradebook.exports import csv as csv_export
 from graders.gradebook.questions import manual_questions
 from graders.gradebook.store import Grade, Gradebook
+from graders.report.markup import rendered
+from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, write_text_atomic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,6 +47,7 @@ def points_text(value: float | None) -> str:
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
 _environment.globals.update(symbols=SYMBOLS, not_graded=NOT_GRADED)
 _environment.filters["points"] = points_text
+_environment.filters["rendered"] = rendered  # the one way student and staff prose reaches a page (markup.py)
 
 
 def _render(template: str, **context: Any) -> str:
@@ -111,8 +116,9 @@ def _as_grade(subject: SubmissionResult | Grade) -> Grade:
     return subject if isinstance(subject, Grade) else Grade.unmarked(subject, manual_questions(assignment_of([subject])))
 
 
-def _written_answers(grade: Grade) -> list[dict[str, Any]]:
-    """The KL questions with the student's answer and its manual mark (or "pending")."""
+def _written_answers(grade: Grade, own: OwnOutputs) -> list[dict[str, Any]]:
+    """The KL questions with the student's answer, its manual mark (or "pending") and the student's outputs above it."""
+    beside = own.beside([q.question.tag for q in grade.questions])
     return [
         {
             "question": q.question.text,
@@ -120,6 +126,7 @@ def _written_answers(grade: Grade) -> list[dict[str, Any]]:
             "points": q.points,
             "max_score": q.question.points,
             "comment": q.mark.comment if q.mark is not None else "",
+            "outputs": beside[q.question.tag],
         }
         for q in grade.questions
     ]
@@ -137,7 +144,7 @@ def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path)
         "report.html",
         r=view,
         total={"score": grade.score, "max_score": grade.max_score, "automatic": grade.automatic_score, "pending": grade.pending},
-        written=_written_answers(grade),
+        written=_written_answers(grade, read_own_outputs(out_dir / result.submission, result.sha256)),
         groups=_grouped_checks(view, grade, assignment),
         errored=errored,
         headline=_not_graded_reason(view["message"]) if errored else view["message"],

@@ -29,9 +29,20 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from graders.errors import BadRequest, CorruptGradebook, FolderBusy, GraderError, HarnessError, NotebookError, UsageError, mapped
+from graders.errors import (
+    BadRequest,
+    CorruptGradebook,
+    FolderBusy,
+    GraderError,
+    HarnessError,
+    NotebookError,
+    StaleChange,
+    UsageError,
+    mapped,
+)
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import Gradebook, ManualEntry
+from graders.gradebook.store import Gradebook, ManualEntry, ManualQuestion
+from graders.report.markup import rendered
 from graders.report.render import (
     SYMBOLS,
     TABLE_SCRIPT,
@@ -43,7 +54,7 @@ from graders.report.render import (
     write_submission_report,
 )
 from graders.review.auth import TokenGate
-from graders.review.bodies import parse_group_mark, parse_mark, parse_override
+from graders.review.bodies import parse_group_mark, parse_mark, parse_override, parse_version
 from graders.review.folder import ReportsFolder
 from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
@@ -53,6 +64,10 @@ from graders.review.views import (
     histogram,
     mark_json,
     override_json,
+    own_outputs,
+    progress,
+    progress_json,
+    question_json,
     question_of,
     submission_detail,
     submission_summary,
@@ -73,9 +88,11 @@ MAX_REVIEWER = 100
 T = TypeVar("T")
 # The one mapping from errors to HTTP statuses (a BadRequest carries its own); a class not listed
 # takes its nearest listed ancestor's. Busy is 503: the request was fine and works once the batch is done.
+# A stale save is 409 Conflict: the page shows the other grader's mark and the grader decides.
 HTTP_STATUS: dict[type[GraderError], int] = {
     GraderError: 500,
     UsageError: 400,
+    StaleChange: 409,
     FolderBusy: 503,
     CorruptGradebook: 500,
 }
@@ -97,9 +114,11 @@ def create_app(settings: ReviewSettings) -> Starlette:
         Route("/submissions/{submission}/report.html", app.student_report),
         Route("/static/{name}", app.static),
         Route("/api/submissions", app.api_submissions),
+        Route("/api/progress", app.api_progress),
         Route("/api/submissions/{submission}", app.api_submission),
         Route("/api/submissions/{submission}/manual/{question}", app.api_manual, methods=["PUT"]),
         Route("/api/submissions/{submission}/overrides/{check_id}", app.api_override, methods=["PUT", "DELETE"]),
+        Route("/api/questions/{question}/marks", app.api_question, methods=["GET"]),
         Route("/api/questions/{question}/marks", app.api_group_mark, methods=["PUT"]),
     ]
     return Starlette(
@@ -118,6 +137,7 @@ def _environment() -> Environment:
     )
     environment.globals.update(symbols=SYMBOLS)
     environment.filters["points"] = points_text
+    environment.filters["rendered"] = rendered
     environment.filters["pathpart"] = lambda text: quote(str(text), safe="")
     return environment
 
@@ -134,6 +154,13 @@ def _rubric(book: Gradebook, tag: str) -> str:
     """What a full-marks answer says, as the assignment's question has it."""
     question = book.assignment.question(tag)
     return question.rubric if question is not None else ""
+
+
+def _known_question(book: Gradebook, tag: str) -> ManualQuestion:
+    question = question_of(book.questions(), tag)
+    if question is None:
+        raise BadRequest(f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404)
+    return question
 
 
 def _submission_href(submission: str) -> str:
@@ -175,7 +202,8 @@ class _Review:
     def class_page(self, request: Request) -> Response:
         def page(book: Gradebook) -> Response:
             grades = book.grades()
-            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href))
+            counts = progress(grades, book.questions())
+            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href, counts))
 
         return self._with_book(page)
 
@@ -183,13 +211,27 @@ class _Review:
         tag = request.path_params["question"]
 
         def page(book: Gradebook) -> Response:
-            question = question_of(book.questions(), tag)
-            if question is None:
-                raise BadRequest(
-                    f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404
-                )
-            groups = answer_groups(book.grades(), tag)
-            return self._page(book, "question.html", question=question, rubric=_rubric(book, tag), groups=groups, href=_submission_href)
+            questions = book.questions()
+            question = _known_question(book, tag)
+            grades = book.grades()
+            groups = answer_groups(grades, tag)
+            beside = {g.submission: own_outputs(self.settings.reports, g).before(tag) for g in grades}
+            (count,) = (p for p in progress(grades, questions) if p.tag == tag)
+            # The answer each changed one was marked as, to show beside the new text.
+            marked_as = {m.submission: book.marked_answer(m.submission, tag) for g in groups for m in g.members if m.grade.stale}
+            later = questions[questions.index(question) + 1 :]
+            return self._page(
+                book,
+                "question.html",
+                question=question,
+                rubric=_rubric(book, tag),
+                groups=groups,
+                progress=count,
+                marked_as=marked_as,
+                next_question=later[0] if later else None,
+                href=_submission_href,
+                beside=beside,
+            )
 
         return self._with_book(page)
 
@@ -211,6 +253,7 @@ class _Review:
                 marks=book.manual_marks(submission),
                 notebook=notebook,
                 notebook_problem=problem,
+                own=own_outputs(self.settings.reports, grade),
             )
 
         return self._with_book(page)
@@ -244,6 +287,31 @@ class _Review:
     def api_submissions(self, request: Request) -> Response:
         return JSONResponse(self._with_book(lambda book: [submission_summary(g) for g in book.grades()]))
 
+    def api_progress(self, request: Request) -> Response:
+        """Every question's counts; `?since=REVISION` answers `{"revision"}` alone when nothing changed (cheap to poll)."""
+
+        def counts(book: Gradebook) -> dict[str, Any]:
+            revision = book.revision()
+            if request.query_params.get("since") == revision:
+                return {"revision": revision}
+            return progress_json(revision, progress(book.grades(), book.questions()))
+
+        return JSONResponse(self._with_book(counts))
+
+    def api_question(self, request: Request) -> Response:
+        """One question's counts and every member's mark and version; `?since=` as for /api/progress."""
+        tag = request.path_params["question"]
+
+        def state(book: Gradebook) -> dict[str, Any]:
+            _known_question(book, tag)
+            revision = book.revision()
+            if request.query_params.get("since") == revision:
+                return {"revision": revision}
+            grades = book.grades()
+            return question_json(revision, progress(grades, book.questions()), grades, tag)
+
+        return JSONResponse(self._with_book(state))
+
     def api_submission(self, request: Request) -> Response:
         def detail(book: Gradebook) -> dict[str, Any]:
             submission = self._known_submission(book, request.path_params["submission"])
@@ -258,11 +326,8 @@ class _Review:
 
         def save(book: Gradebook) -> dict[str, Any]:
             self._known_submission(book, submission)
-            if question_of(book.questions(), tag) is None:
-                raise BadRequest(
-                    f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404
-                )
-            (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment)], by=by)
+            _known_question(book, tag)
+            (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment, body.version, body.answer)], by=by)
             files = self._publish(book, (submission,))
             return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission)), "files": files}
 
@@ -274,11 +339,16 @@ class _Review:
         tag = request.path_params["question"]
 
         def save(book: Gradebook) -> dict[str, Any]:
-            if question_of(book.questions(), tag) is None:
-                raise BadRequest(f"no written question {tag!r}", status=404)
+            _known_question(book, tag)
             for submission in body.submissions:
                 self._known_submission(book, submission)
-            marks = book.set_manual([ManualEntry(s, tag, body.points, body.comment) for s in body.submissions], by=by)
+            unchecked = (None,) * len(body.submissions)
+            versions: tuple[int | None, ...] = body.versions if body.versions is not None else unchecked
+            answers: tuple[str | None, ...] = body.answers if body.answers is not None else unchecked
+            entries = [
+                ManualEntry(s, tag, body.points, body.comment, v, a) for s, v, a in zip(body.submissions, versions, answers, strict=True)
+            ]
+            marks = book.set_manual(entries, by=by)
             files = self._publish(book, body.submissions)
             return {"marks": {m.submission: mark_json(m) for m in marks}, "files": files}
 
@@ -288,6 +358,7 @@ class _Review:
         submission, check_id = request.path_params["submission"], request.path_params["check_id"]
         clearing = request.method == "DELETE"
         body = None if clearing else parse_override(await request.body(), request.headers.get("content-type", ""))
+        version = parse_version(request.query_params.get("version")) if clearing else None
         by = self._reviewer(request)
 
         def change(book: Gradebook) -> dict[str, Any]:
@@ -296,9 +367,9 @@ class _Review:
             if check_id not in known:
                 raise BadRequest(f"no check {check_id!r}; the checks are: {', '.join(known)}", status=404)
             if body is None:
-                override = book.clear_override(submission, check_id, by=by)
+                override = book.clear_override(submission, check_id, by=by, version=version)
             else:
-                override = book.set_override(submission, check_id, score=body.score, reason=body.reason, by=by)
+                override = book.set_override(submission, check_id, score=body.score, reason=body.reason, by=by, version=body.version)
             files = self._publish(book, (submission,))
             return {"override": override_json(override), "submission": submission_summary(book.grade(submission)), "files": files}
 

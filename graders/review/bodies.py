@@ -7,20 +7,28 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from graders.errors import BadRequest
+from graders.gradebook.store import ANSWER_TAG_LENGTH
 
 MAX_BODY = 64 * 1024
 MAX_TEXT = 10_000
 MAX_GROUP = 1_000
+MAX_VERSION_DIGITS = 18  # an SQLite row id fits
+_ANSWER_TAG = re.compile(f"[0-9a-f]{{{ANSWER_TAG_LENGTH}}}")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class MarkBody:
     points: float
     comment: str
+    version: int | None  # the mark the page showed (its id; 0: unmarked); None: not checked
+    answer: str | None  # the answer the page showed (QuestionGrade.answer_tag); None: not checked
 
 
 @dataclass(frozen=True)
@@ -28,17 +36,26 @@ class GroupMarkBody:
     submissions: tuple[str, ...]
     points: float
     comment: str
+    versions: tuple[int, ...] | None  # per submission, as `MarkBody.version`; None: not checked
+    answers: tuple[str, ...] | None  # per submission, as `MarkBody.answer`; None: not checked
 
 
 @dataclass(frozen=True)
 class OverrideBody:
     score: float
     reason: str
+    version: int | None  # the override in force the page showed (its id; 0: none); None: not checked
 
 
 def parse_mark(raw: bytes, content_type: str) -> MarkBody:
     data = _object(raw, content_type)
-    return MarkBody(_number(data, "points"), _text(data, "comment", required=False))
+    answer = data.get("answer")
+    return MarkBody(
+        _number(data, "points"),
+        _text(data, "comment", required=False),
+        _optional_version(data.get("version")),
+        None if answer is None else _answer_tag(answer, "answer"),
+    )
 
 
 def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
@@ -48,12 +65,53 @@ def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
         raise BadRequest('"submissions" must be a non-empty list of submission ids')
     if len(submissions) > MAX_GROUP:
         raise BadRequest(f"at most {MAX_GROUP} submissions at once")
-    return GroupMarkBody(tuple(dict.fromkeys(submissions)), _number(data, "points"), _text(data, "comment", required=False))
+    unique = tuple(dict.fromkeys(submissions))
+    return GroupMarkBody(
+        unique,
+        _number(data, "points"),
+        _text(data, "comment", required=False),
+        _per_submission(data.get("versions"), unique, "versions", _version),
+        _per_submission(data.get("answers"), unique, "answers", _answer_tag),
+    )
+
+
+def _per_submission(value: object, submissions: tuple[str, ...], name: str, parse: Callable[[object, str], T]) -> tuple[T, ...] | None:
+    """`"name": {id: value}`, one for each submission, in their order; or absent (not checked)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != set(submissions):
+        raise BadRequest(f'"{name}" must map each of the submissions to what the page showed of it')
+    return tuple(parse(value[s], name) for s in submissions)
+
+
+def _answer_tag(value: object, name: str) -> str:
+    if not isinstance(value, str) or not _ANSWER_TAG.fullmatch(value):
+        raise BadRequest(f'"{name}" must be the answer tag the page showed ({ANSWER_TAG_LENGTH} hex digits)')
+    return value
+
+
+def _optional_version(value: object) -> int | None:
+    return None if value is None else _version(value, "version")
+
+
+def _version(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequest(f'"{name}" must be a whole number (0 for an answer not marked yet)')
+    return value
 
 
 def parse_override(raw: bytes, content_type: str) -> OverrideBody:
     data = _object(raw, content_type)
-    return OverrideBody(_number(data, "score"), _text(data, "reason", required=True))
+    return OverrideBody(_number(data, "score"), _text(data, "reason", required=True), _optional_version(data.get("version")))
+
+
+def parse_version(text: str | None) -> int | None:
+    """`?version=N` of a change without a body (clearing an override)."""
+    if text is None:
+        return None
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
+        raise BadRequest('"version" must be a whole number (0 for none)')
+    return int(text)
 
 
 def _object(raw: bytes, content_type: str) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Our own renderer rather than nbconvert's HTML exporter: the exporter renders markdown and HTML
 outputs as live markup (a student's `<img onerror>` would be a page element), and taming that
 takes more code than showing cells plainly. Here every string stays text (the template escapes
-it), images become `data:` URIs only after their base64 decodes and their type is an image
-type we name, and an HTML output is shown in an `<iframe sandbox>` without scripts (see the
+it, markdown through the `rendered` filter), images are PNG or JPEG re-encoded by Pillow
+(`graders.report.outputs.image_uri`; never SVG), and an HTML output is shown in an `<iframe sandbox>` without scripts (see the
 student page template), so it renders but cannot run or reach the page around it.
 
 A notebook is shown a page at a time (`notebook_page`): cells from a position (a cell, an output
@@ -15,18 +15,13 @@ Long texts are cut with a note.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from graders.report.outputs import ANSI, IMAGE_FORMATS, image_uri, text_of
 from graders.results import capped
 
-# Types a browser shows inside <img> without running anything (an SVG in <img> runs no script).
-IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
-ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 PAGE_CHARS = 1_000_000  # text and image data per page; a page ends after the output that passes it
 # Each cell and output also counts for a share of a page (its markup, the browser's work), so a
 # page holds at most 200 cells or 500 outputs however small they are.
@@ -139,9 +134,9 @@ def _output(output: Mapping[str, Any]) -> OutputView:
 
 def _rich(data: Mapping[str, Any]) -> OutputView:
     """The richest representation we can show safely: an image, then HTML, then plain text."""
-    for mime in IMAGE_TYPES:
+    for mime in IMAGE_FORMATS:
         if mime in data:
-            uri = _data_uri(mime, data[mime])
+            uri = image_uri(mime, data[mime])
             if uri:
                 return OutputView("image", image=uri)
     if "text/html" in data:
@@ -149,25 +144,5 @@ def _rich(data: Mapping[str, Any]) -> OutputView:
     return OutputView("text", _shown(data.get("text/plain", "")))
 
 
-def _data_uri(mime: str, value: Any) -> str:
-    """A data URI, or "" when the payload is not what it claims (invalid base64 never reaches the page)."""
-    text = _text(value)
-    if mime == "image/svg+xml":
-        payload = text.encode("utf-8")
-    else:
-        try:
-            payload = base64.b64decode("".join(text.split()), validate=True)
-        except (binascii.Error, ValueError):
-            return ""
-    return f"data:{mime};base64,{base64.b64encode(payload).decode('ascii')}" if payload else ""
-
-
 def _shown(value: Any) -> str:
-    return capped(_text(value), MAX_SHOWN_CHARS)
-
-
-def _text(value: Any) -> str:
-    """nbformat keeps multi-line strings either whole or as a list of lines."""
-    if isinstance(value, list):
-        return "".join(str(part) for part in value)
-    return value if isinstance(value, str) else str(value)
+    return capped(text_of(value), MAX_SHOWN_CHARS)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from graders.gradebook.questions import ManualQuestion
 from graders.gradebook.store import Grade, ManualMark, Override, QuestionGrade
+from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
 
@@ -45,14 +50,16 @@ class ExtraColumn:
 EXTRA_COLUMNS = (ExtraColumn("overrides", "Overrides"), ExtraColumn("flags", "Flags"))
 
 
-def class_context(grades: Sequence[Grade], href: Callable[[str], str]) -> dict[str, Any]:
+def class_context(grades: Sequence[Grade], href: Callable[[str], str], counts: Sequence[Progress]) -> dict[str, Any]:
     """The static overview's context (render.overview_context, linking to the app's pages) with
-    two more columns for staff: the overridden checks and the flags."""
+    two more columns for staff: the overridden checks and the flags; "pending" counts written
+    answers (a student with three unmarked answers is three), as the page says."""
     context = overview_context(grades, href=href)
     by_id = {g.submission: g for g in grades}
     for row in context["rows"]:
         row["extra"] = _extra_cells(by_id[row["id"]])
-    return {**context, "extra_columns": EXTRA_COLUMNS}
+    summary = {**context["summary"], "pending": sum(p.pending for p in counts)}
+    return {**context, "summary": summary, "extra_columns": EXTRA_COLUMNS}
 
 
 def flags(grade: Grade) -> tuple[str, ...]:
@@ -88,23 +95,41 @@ def _extra_cells(grade: Grade) -> dict[str, dict[str, str]]:
 
 
 @dataclass(frozen=True)
+class Member:
+    """One student's answer in a group."""
+
+    submission: str
+    grade: QuestionGrade
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Answers that read the same once case and spacing are normalised, as the first of them wrote it."""
+
+    answer: str
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
 class AnswerGroup:
-    """Answers that read the same once whitespace and case are normalised: one mark can serve them all."""
+    """Answers that read the same or nearly so: one mark can serve them all (the page can split it)."""
 
     key: str
-    answer: str  # as the first of them wrote it
-    members: tuple[QuestionGrade, ...]
-    submissions: tuple[str, ...]
+    variants: tuple[Variant, ...]
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        return tuple(m for v in self.variants for m in v.members)
 
     @property
     def marked(self) -> bool:
-        return all(not m.pending for m in self.members)
+        return all(not m.grade.pending for m in self.members)
 
     @property
     def shared_mark(self) -> ManualMark | None:
-        """The members' common mark (same points and comment), if they have one."""
-        marks = {(m.mark.points, m.mark.comment) for m in self.members if m.mark is not None}
-        first = self.members[0].mark
+        """The members' common mark (same points and comment), if every one is marked alike."""
+        marks = {(m.grade.mark.points, m.grade.mark.comment) for m in self.members if m.grade.mark is not None}
+        first = self.members[0].grade.mark
         return first if self.marked and len(marks) == 1 else None
 
 
@@ -112,18 +137,131 @@ def normalised(answer: str) -> str:
     return " ".join(answer.casefold().split())
 
 
+# Near-duplicates: answers whose word sets overlap by SIMILAR (Jaccard) or more share a group. Each
+# answer is compared on its first MAX_TOKENS words, and only with the groups filed under its SKETCH
+# smallest word hashes; a hash already holding MAX_CANDIDATES groups (a word nearly every answer has)
+# is passed over for the next one. Constant work per answer, so grouping stays linear in the number
+# and length of the answers, whatever they hold.
+SIMILAR = 0.8
+MIN_TOKENS = 3  # shorter answers join only answers with the same words: one word is their meaning
+MAX_TOKENS = 200
+SKETCH = 4
+MAX_CANDIDATES = 16
+_WORD = re.compile(r"\w+")
+
+
+def words(answer: str) -> frozenset[str]:
+    """The answer's first MAX_TOKENS words, case-folded (a linear scan)."""
+    return frozenset(itertools.islice((m.group() for m in _WORD.finditer(answer.casefold())), MAX_TOKENS))
+
+
+def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    if min(len(a), len(b)) < MIN_TOKENS:
+        return a == b
+    return len(a & b) >= SIMILAR * len(a | b)
+
+
+class _NearIndex:
+    """Groups filed under a few of their words' hashes, for finding an answer's near twin."""
+
+    def __init__(self) -> None:
+        self.representatives: list[frozenset[str]] = []  # per group, the words of its first answer
+        self._filed: dict[int, list[int]] = {}
+
+    def _sketch(self, tokens: frozenset[str]) -> list[int]:
+        # crc32, not hash(): the same answers group the same way in every process.
+        open_hashes = (h for h in sorted(zlib.crc32(t.encode()) for t in tokens) if len(self._filed.get(h, ())) < MAX_CANDIDATES)
+        return list(itertools.islice(open_hashes, SKETCH))
+
+    def find(self, tokens: frozenset[str]) -> int | None:
+        candidates = dict.fromkeys(c for h in self._sketch(tokens) for c in self._filed.get(h, ()))
+        return next((c for c in candidates if _similar(tokens, self.representatives[c])), None)
+
+    def add(self, tokens: frozenset[str]) -> int:
+        group = len(self.representatives)
+        self.representatives.append(tokens)
+        for h in self._sketch(tokens):
+            self._filed.setdefault(h, []).append(group)
+        return group
+
+
 def answer_groups(grades: Sequence[Grade], tag: str) -> tuple[AnswerGroup, ...]:
-    """Every graded submission's answer to one question, grouped; unanswered ones last, unmarked before marked."""
-    found: dict[str, list[tuple[str, QuestionGrade]]] = {}
+    """Every graded submission's answer to one question, grouped; unanswered ones last, larger groups first."""
+    exact: dict[str, list[Member]] = {}
     for grade in grades:
         if grade.result.status is not SubmissionStatus.GRADED:
             continue
         question = next(q for q in grade.questions if q.question.tag == tag)
-        found.setdefault(normalised(question.answer), []).append((grade.submission, question))
-    groups = [
-        AnswerGroup(key, members[0][1].answer, tuple(q for _, q in members), tuple(s for s, _ in members)) for key, members in found.items()
-    ]
+        exact.setdefault(normalised(question.answer), []).append(Member(grade.submission, question))
+    near = _NearIndex()
+    clusters: list[list[str]] = []  # per group, its answers' normalised texts
+    for key in sorted(exact, key=lambda k: (-len(exact[k]), k)):
+        tokens = words(key)
+        found = near.find(tokens) if tokens else None
+        if found is None:
+            found = near.add(tokens)
+            clusters.append([])
+        clusters[found].append(key)
+    groups = [AnswerGroup(keys[0], tuple(Variant(exact[k][0].grade.answer, tuple(exact[k])) for k in keys)) for keys in clusters]
     return tuple(sorted(groups, key=lambda g: (not g.key, -len(g.members), g.key)))
+
+
+def own_outputs(reports: Path, grade: Grade) -> OwnOutputs:
+    """The student's own outputs kept from the notebook this grade's result was graded from (none from another)."""
+    return read_own_outputs(reports / grade.submission, grade.result.sha256)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One written question's marking, counted in students (graded submissions), not groups."""
+
+    tag: str
+    students: int
+    marked: int  # marked, with the answer as it was marked
+    changed: int  # marked, but the answer changed since: pending again
+
+    @property
+    def pending(self) -> int:
+        return self.students - self.marked
+
+
+def progress(grades: Sequence[Grade], questions: Sequence[ManualQuestion]) -> tuple[Progress, ...]:
+    graded = [g for g in grades if g.result.status is SubmissionStatus.GRADED]
+    answers = [q for g in graded for q in g.questions]
+    return tuple(
+        Progress(
+            question.tag,
+            len(graded),
+            sum(1 for a in answers if a.question.tag == question.tag and not a.pending),
+            sum(1 for a in answers if a.question.tag == question.tag and a.stale),
+        )
+        for question in questions
+    )
+
+
+def progress_json(revision: str, counts: Sequence[Progress]) -> dict[str, Any]:
+    """GET /api/progress: what every page's counters show; `revision` changes when a run or a mark is added."""
+    return {
+        "revision": revision,
+        "pending": sum(p.pending for p in counts),
+        "questions": {p.tag: {"students": p.students, "marked": p.marked, "pending": p.pending, "changed": p.changed} for p in counts},
+    }
+
+
+def question_json(revision: str, counts: Sequence[Progress], grades: Sequence[Grade], tag: str) -> dict[str, Any]:
+    """GET /api/questions/{tag}/marks: the progress, and each graded submission's mark on the question with its version."""
+    members = {}
+    for grade in grades:
+        if grade.result.status is SubmissionStatus.GRADED:
+            question = next(q for q in grade.questions if q.question.tag == tag)
+            members[grade.submission] = {
+                "version": question.version,
+                "answer": question.answer_tag,
+                "pending": question.pending,
+                "stale": question.stale,
+                "mark": mark_json(question.mark),
+            }
+    return {**progress_json(revision, counts), "members": members}
 
 
 def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion | None:
@@ -136,7 +274,7 @@ def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion
 def mark_json(mark: ManualMark | None) -> dict[str, Any] | None:
     if mark is None:
         return None
-    return {"points": mark.points, "comment": mark.comment, "by": mark.by, "at": mark.at}
+    return {"version": mark.id, "points": mark.points, "comment": mark.comment, "by": mark.by, "at": mark.at}
 
 
 def override_json(override: Override) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("autograder")
     bundle = root / "autograder.zip"
     secret = tmp_path_factory.mktemp("course") / ".grader-secret"
-    command = [sys.executable, "-m", "graders.cli", "gradescope-bundle", "--out", str(bundle), "--secret-file", str(secret)]
+    command = [sys.executable, "-m", "graders.cli", "gradescope-bundle", "--out", str(bundle), "--secret-file", str(secret), "--new-secret"]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(bundle) as archive:

@@ -22,6 +22,7 @@ from assignments.a10 import ASSIGNMENT
 from assignments.a10.checks import CHECKS
 from graders.errors import UsageError
 from graders.gradebook import exports
+from graders.gradebook.exports import Options
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
@@ -66,14 +67,16 @@ def read_csv(path: Path) -> list[list[str]]:
 
 def test_canvas_layout(grades, roster, tmp_path):
     out = tmp_path / "canvas.csv"
-    exports.write("canvas", ASSIGNMENT, grades, roster, out)
+    exports.write("canvas", ASSIGNMENT, grades, roster, out, Options())
     header, points, *rows = read_csv(out)
-    assert header[:5] == CANVAS_IDENTITY and header[5] == "Assignment 10" and len(header) == 6
+    assert header[:5] == CANVAS_IDENTITY and header[5] == ASSIGNMENT.title and len(header) == 6
     assert points == ["Points Possible", "", "", "", "", "15"]
     by_student = {row[0]: row for row in rows}
     assert by_student["Lovelace, Ann"] == ["Lovelace, Ann", "101", "S1", "ann@uni", "Sec A", "14.5"]  # 11 + override 1 + 2.5 written
     assert by_student["Bob"][1:] == ["102", "S2", "bob@uni", "Sec A", "0"]
-    evil = by_student["'=evil"]  # not in the roster: the id stands in; pending: the score is left empty
+    assert set(by_student) == {"Lovelace, Ann", "Bob"}  # =evil is not in the roster: left out, not guessed
+    exports.write("canvas", ASSIGNMENT, grades, Roster(), out, Options())
+    evil = {row[0]: row for row in read_csv(out)[2:]}["'=evil"]  # no roster: the id stands in; pending: the score is left empty
     assert evil[2] == "'=evil" and evil[5] == ""
     for row in rows:
         assert any(row[1:4]), "Canvas matches a student by ID, SIS User ID or SIS Login ID"
@@ -82,21 +85,21 @@ def test_canvas_layout(grades, roster, tmp_path):
 
 def test_moodle_layout(grades, roster, tmp_path):
     out = tmp_path / "moodle.csv"
-    exports.write("moodle", ASSIGNMENT, grades, roster, out)
+    exports.write("moodle", ASSIGNMENT, grades, roster, out, Options())
     header, *rows = read_csv(out)
     assert header == ["Email address", "Assignment 10", "Feedback"]
     by_user = {row[0]: row for row in rows}
     assert by_user["ann@uni.edu"][1] == "14.5" and "derivation.mu adjusted by course staff: notation accepted" in by_user["ann@uni.edu"][2]
-    assert by_user["'=evil"][1] == "" and "not marked yet" in by_user["'=evil"][2]
+    assert set(by_user) == {"ann@uni.edu", "bob@uni.edu"}  # =evil: neither in the roster nor marked, so no row at all
     for row in rows:
-        assert row[1] == "" or (float(row[1]) >= 0 and "," not in row[1])
-    exports.write("moodle", ASSIGNMENT, grades, Roster(), out)  # no roster: ids as usernames
-    assert read_csv(out)[0][0] == "Username"
+        assert float(row[1]) >= 0 and "," not in row[1]
+    exports.write("moodle", ASSIGNMENT, grades, Roster(), out, Options())  # no roster: ids as usernames, pending still left out
+    assert [row[0] for row in read_csv(out)] == ["Username", "ann", "bob"]
 
 
 def test_gradescope_layout(grades, roster, tmp_path):
     out = tmp_path / "gradescope"
-    exports.write("gradescope", ASSIGNMENT, grades, roster, out)
+    exports.write("gradescope", ASSIGNMENT, grades, roster, out, Options())
     documents = {path.parent.name: json.loads(path.read_text()) for path in out.glob("*/results.json")}
     assert set(documents) == {"ann", "bob", "=evil"}
     for document in documents.values():
@@ -116,10 +119,11 @@ def test_gradescope_layout(grades, roster, tmp_path):
 
 def test_csv_layout_has_every_check_the_written_answers_and_overrides(grades, tmp_path):
     out = tmp_path / "grades.csv"
-    exports.write("csv", ASSIGNMENT, grades, Roster(), out)
+    exports.write("csv", ASSIGNMENT, grades, Roster(), out, Options())
     rows = {row["submission"]: row for row in csv.DictReader(out.open(encoding="utf-8"))}
     ann = rows["ann"]
-    assert (ann["score"], ann["max_score"], ann["automatic_score"], ann["derivation.mu"]) == ("14.5", "15", "12", "1")
+    assert (ann["score"], ann["max_score"], ann["derivation.mu"]) == ("14.5", "15", "1")
+    assert (ann["automatic_score"], ann["adjusted_score"]) == ("11", "12")  # as graded; with the override on derivation.mu
     assert (ann["kl_observe"], ann["kl_explain"], ann["manual"], ann["overrides"]) == (
         "1",
         "0.5",
@@ -132,7 +136,7 @@ def test_csv_layout_has_every_check_the_written_answers_and_overrides(grades, tm
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("name,email\nAnn,a@x\n", "needs a 'submission' column"),
+        ("name,email\nAnn,a@x\n", "is neither our roster"),
         ("submission,shoe_size\nann,42\n", "unknown columns shoe_size"),
         ("submission,email\nann,a@x,extra\n", "line 2: more cells than columns"),
         ("submission,email\nann,a@x\nann,b@x\n", "'ann' is listed twice"),

@@ -92,7 +92,9 @@ def test_student_report_explains_the_misconceptions_and_hides_instructor_details
     assert "<b>11</b> / 15 points" in page and "checks 11 / 12" in page and "8 of 9 checks passed · 1 failed" in page
     for name in ("missing_sqrt", "missing_x0"):
         assert CATALOG[name].title in page and CATALOG[name].explanation in page
-    assert r"<code>\alpha_3 \alpha_2 \alpha_1</code>" in page and "Blurry at 30." in page
+    # The derivation as MathML (three subscripted alphas), with the source the grader read beneath it.
+    assert page.count("<msub><mi>α</mi>") >= 3 and r'<code class="latex-src">\alpha_3 \alpha_2 \alpha_1</code>' in page
+    assert "<p>Blurry at 30.</p>" in page
     assert "Cell 4" in page and "ValueError: bad shape" in page and "x = y.view(-1)" in page
     assert HIDDEN_VALUE not in page and "4242" not in page and "3.21" not in page  # no compared values, seed, timings
 
@@ -218,6 +220,7 @@ def test_grades_csv_has_a_column_per_check_sorted_rows_and_defuses_formulas(tmp_
         "score",
         "max_score",
         "automatic_score",
+        "adjusted_score",
         *[c.id for c in CHECKS],
         *written,
         "manual",

@@ -21,10 +21,14 @@ def test_published_reports_show_overrides_marks_and_what_is_pending(tmp_path):
     publish(tmp_path)
     seed = (tmp_path / "seed-writeup" / "report.html").read_text(encoding="utf-8")
     assert "<b>12</b> / 15 points" in seed and "checks 12 / 12" in seed and "pending" in seed
-    assert "Adjusted by course staff: notation &lt;script&gt;" in seed and "(automatic result 0 / 1)" in seed
+    assert "Adjusted by course staff" in seed and "<p>notation &lt;script&gt;" in seed and "(automatic result 0 / 1)" in seed
     assert SCRIPT not in seed
     ann_page = (tmp_path / "ann" / "report.html").read_text(encoding="utf-8")
-    assert "<b>13</b> / 15 points" in ann_page and "Course staff: fine &lt;script&gt;" in ann_page and SCRIPT not in ann_page
+    assert (
+        "<b>13</b> / 15 points" in ann_page
+        and 'Course staff: <div class="md"><p>fine &lt;script&gt;' in ann_page
+        and SCRIPT not in ann_page
+    )
     overview = (tmp_path / "index.html").read_text(encoding="utf-8")
     assert '<b data-testid="pending">2</b>' in overview and '<b data-testid="review">1</b>' in overview  # ann's answer changed
     seed_row = overview.split('data-submission="seed-writeup"')[1].split("</tr>")[0]

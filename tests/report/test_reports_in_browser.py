@@ -6,15 +6,18 @@ Skipped when chromium is missing, except in CI (CI set), where that is a failure
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 
 from assignments.a10.checks import CHECKS
+from graders.report.outputs import OUTPUTS_NAME, keep_own_outputs
 from graders.report.render import write_class_overview, write_submission_report
-from graders.results import FreeTextAnswer
+from graders.results import DerivationAnswer, FreeTextAnswer
 from reference.a10.misconceptions import CATALOG
 from tests.browser import chromium, dump_dom, elements, screenshot
+from tests.report.test_outputs import SHA, TAGS, answer, b64, code, figure_png, image_output, notebook
 from tests.report.test_render import BROKEN, HOSTILE, SCRIPT, SEED, SOLUTION, result
 
 pytestmark = pytest.mark.browser
@@ -45,7 +48,7 @@ def test_hostile_text_stays_text(tmp_path):
     dom = dump_dom(write_submission_report(hostile, out_dir=tmp_path))
     assert elements(dom, "script") == [] and elements(dom, "img") == [] and elements(dom, "i") == []
     assert one(dom, "title").text == "Assignment 10 feedback: mallory <b>"  # the script never ran
-    answer = one(dom, "p", **{"class": "a"}).text
+    answer = one(dom, "div", **{"class": "a md"}).text
     assert answer == SCRIPT  # shown to the reader exactly as the student wrote it
 
 
@@ -107,3 +110,58 @@ def test_static_overview_sorts_and_filters_from_file_url(tmp_path):
         assert page.eval_on_selector_all(rows, "rows => rows.map(r => r.dataset.submission)") == ["carol", "seed-writeup"]
         assert page.title() == "Assignment 10 — class overview" and dialogs == []
         browser.close()
+
+
+# Per formula: a script and its base. In a browser that lays out MathML, the script sits lower than
+# its base (a subscript) and a radical's contents sit inside the radical; as unknown inline elements
+# they would share one baseline. Measured against each other, never against fixed pixel values.
+MATH_LAYOUT = """() => Array.from(document.querySelectorAll("math")).map(m => {
+    const sub = m.querySelector("msub");
+    const box = e => e.getBoundingClientRect();
+    return {
+        mathml: m instanceof MathMLElement && m.namespaceURI === "http://www.w3.org/1998/Math/MathML",
+        style: getComputedStyle(m).mathStyle,
+        width: box(m).width,
+        lowered: sub ? box(sub.children[1]).bottom > box(sub.children[0]).bottom : null,
+    };
+})"""
+
+
+def test_math_renders_as_mathml_from_a_file_url(tmp_path):
+    """The report as a student opens it (file://), in Chromium driven by Playwright: math is laid out by the
+    browser's own MathML, with no script and nothing fetched; the student's figure shows beside the answer."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    ann = replace(
+        SEED,
+        submission="ann",
+        sha256=SHA,
+        derivation=(DerivationAnswer("mu", r"\sqrt{\bar\alpha_3}\, x_0"), DerivationAnswer("Sigma", r"1 - \bar\alpha_3")),
+        free_text=(FreeTextAnswer("What do you observe?", r"At weight 30 every $q(z \mid x)$ is close to $\mathcal{N}(0, I)$: blurry."),),
+    )
+    keep_own_outputs(
+        notebook(code(image_output("image/png", b64(figure_png()))), answer(TAGS[0])), SHA, TAGS, tmp_path / "ann" / OUTPUTS_NAME
+    )
+    report = write_submission_report(ann, out_dir=tmp_path)
+    with sync_api.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        page.set_default_timeout(180_000)  # generous: other graders load this machine's two cores
+        dialogs: list[str] = []
+        fetched: list[str] = []
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        page.on("request", lambda request: fetched.append(request.url))
+        page.goto(report.as_uri())
+        page.wait_for_load_state("load")
+        formulas = page.evaluate(MATH_LAYOUT)
+        figure = page.eval_on_selector("[data-testid=written] [data-own-outputs] img", "img => [img.complete, img.naturalWidth]")
+        shot = Path(tmp_path / "report-math.png")
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert len(formulas) == 4  # two derivation answers, two formulas in the written answer
+    assert all(f["mathml"] and f["width"] > 0 for f in formulas)
+    assert [f["style"] for f in formulas] == ["normal", "normal", "compact", "compact"]  # derivations display-style, answers inline
+    assert [f["lowered"] for f in formulas if f["lowered"] is not None] == [True, True]  # ᾱ₃ and x₀: laid out as subscripts
+    assert figure[0] and figure[1] > 0
+    assert dialogs == [] and [url for url in fetched if not url.startswith(("file:", "data:"))] == []
+    assert shot.stat().st_size > 20_000

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from graders.gradebook import record_run
 from graders.report.render import publish
 from graders.results import FreeTextAnswer, SubmissionResult
+from tests.browser import chromium
 from tests.provenance import provenance
 from tests.report.test_render import BROKEN, HOSTILE, SEED, SOLUTION, result
 
@@ -159,3 +161,14 @@ def api(server: Server, method: str, path: str, body: object = None, token: str 
     except urllib.error.HTTPError as error:
         status, text, kind = error.code, error.read().decode(), error.headers.get("Content-Type", "")
     return status, json.loads(text) if "json" in kind else text
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (never a downloaded browser); skipped without Playwright."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    executable = chromium()
+    with playwright.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        yield launched
+        launched.close()

@@ -1,22 +1,149 @@
 """Grades out of the gradebook, in the layouts LMS importers document (docs/staff.md, "Exports").
 
-Every exporter is a function `(assignment, grades, roster, out) -> None` over `store.Grade`s (the
-assignment names the grade column and the checks); `write` picks one by name. The roster (exports.roster) maps submission ids to LMS identities.
+`write(format, assignment, grades, roster, out, options)` decides which rows a file gets, then
+hands them to the format's writer; it returns what the person exporting must hear. The rules:
+- with a roster, Canvas and Moodle get only the rows it matches (Moodle's importer aborts the whole
+  import on the first unknown user); the others, and the roster's students with no submission, are listed;
+- Moodle gets no row for a grade still pending (its importer reads an empty grade as "no grade"
+  and clears what was there); Canvas gets an empty cell, which its importer leaves unchanged;
+- two rows for one LMS identity (two notebooks for one student, or a roster mapping two ids to
+  one student) are refused until staff keep one (`Options.keep`): an importer would take either.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from graders.assignment.spec import Assignment
+from graders.errors import BadCommandLine, UsageError
 from graders.gradebook.exports import canvas, csv, gradescope, moodle
-from graders.gradebook.exports.roster import Roster
+from graders.gradebook.exports.cells import Options, Row, shown
+from graders.gradebook.exports.roster import Identity, Matching, Roster, claimed_id, key, stand_in
 from graders.gradebook.store import Grade
 
-Exporter = Callable[[Assignment, Sequence[Grade], Roster, Path], None]
-FORMATS: dict[str, Exporter] = {"csv": csv.export, "canvas": canvas.export, "moodle": moodle.export, "gradescope": gradescope.export}
+__all__ = ["FORMATS", "Options", "Row", "check_options", "claimed_twice", "duplicates", "write"]
 
 
-def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
-    FORMATS[format_name](assignment, grades, roster, out)
+@dataclass(frozen=True)
+class Format:
+    write: Callable[[Assignment, Sequence[Row], Roster, Path, Options], None]
+    identity: Callable[[Identity, Roster], str] | None  # what the LMS matches a row by; None: our layout, keyed by submission
+    matched_only: bool = False  # with a roster, rows it cannot match are left out
+    omit_pending: bool = False  # a pending grade gets no row at all
+
+
+FORMATS: dict[str, Format] = {
+    "csv": Format(csv.export, None),
+    "canvas": Format(canvas.export, canvas.identity, matched_only=True),
+    "moodle": Format(moodle.export, moodle.identity, matched_only=True, omit_pending=True),
+    "gradescope": Format(gradescope.export, gradescope.identity),
+}
+
+
+def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path, options: Options) -> list[str]:
+    """Write one export (nothing at all when it is refused); returns warnings for the person running it."""
+    check_options(format_name, options)
+    fmt = FORMATS[format_name]
+    matching = roster.match([g.submission for g in grades])
+    unmatched = {} if fmt.matched_only else {s: stand_in(s) for s in matching.unmatched}  # exported under their ids
+    identities = matching.identities | unmatched
+    rows = [Row(g, identities[g.submission]) for g in grades if g.submission in identities]
+    warnings = _roster_warnings(format_name, fmt, roster, matching, grades)
+    if fmt.identity is not None:
+        nameless = [row.grade.submission for row in rows if not fmt.identity(row.who, roster)]
+        rows = [row for row in rows if fmt.identity(row.who, roster)]
+        warnings += _listing(f"{len(nameless)} submission(s) left out: their roster entry has no identifier this LMS matches", nameless)
+        rows, kept = _settled(rows, fmt.identity, roster, options.keep)
+        warnings += kept
+    if fmt.omit_pending:
+        pending = [row.grade.submission for row in rows if row.grade.pending]
+        rows = [row for row in rows if not row.grade.pending]
+        warnings += _listing(
+            f"{len(pending)} submission(s) left out: written answers not marked yet (a blank grade would clear one)", pending
+        )
+    elif format_name != "csv" and (pending := [row.grade.submission for row in rows if row.grade.pending]):
+        warnings.append(f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial")
+    fmt.write(assignment, rows, roster, out, options)
+    return warnings
+
+
+def check_options(format_name: str, options: Options) -> None:
+    """Options that do not fit the format are a bad command line, refused before anything is read."""
+    if options.lms_assignment_id and format_name != "canvas":
+        raise BadCommandLine("--lms-assignment-id names a Canvas assignment; it is for --format canvas")
+    if not (options.lms_assignment_id.isascii() and options.lms_assignment_id.isdigit()) and options.lms_assignment_id:
+        raise BadCommandLine("--lms-assignment-id must be the number Canvas shows in the assignment's address or export column")
+    if options.bom and format_name == "gradescope":
+        raise BadCommandLine("--bom is for the CSV formats; gradescope writes JSON")
+
+
+def _roster_warnings(format_name: str, fmt: Format, roster: Roster, matching: Matching, grades: Sequence[Grade]) -> list[str]:
+    if not roster.given:
+        return [] if format_name == "csv" else ["warning: no --roster: submission ids are exported as the LMS identities"]
+    unmatched = list(matching.unmatched) if fmt.matched_only else []
+    warnings = _listing(f"{len(unmatched)} submission(s) left out: the roster matches no student", unmatched)
+    if matching.unmatched and not fmt.matched_only and format_name != "csv":
+        warnings.append(f"warning: {len(matching.unmatched)} submission(s) not in the roster, exported under their ids")
+    missing = [_who(who) for who in matching.without_submission]
+    return warnings + _listing(f"{len(missing)} student(s) in the roster have no submission", missing)
+
+
+def _settled(
+    rows: list[Row], identity: Callable[[Identity, Roster], str], roster: Roster, keep: Sequence[str]
+) -> tuple[list[Row], list[str]]:
+    """One row per LMS identity: duplicates need a `keep`; a `keep` that settles nothing is a mistake."""
+    groups = duplicates([(row.grade.submission, key(identity(row.who, roster))) for row in rows])
+    unsettled, dropped = [], []
+    for claimed, submissions in groups.items():
+        chosen = [s for s in submissions if s in keep]
+        if len(chosen) != 1:
+            unsettled.append(f"{shown(claimed)}: {', '.join(submissions)}")
+        dropped += [s for s in submissions if chosen and s not in chosen]
+    in_groups = {s for submissions in groups.values() for s in submissions}
+    stray = [s for s in keep if s not in in_groups]
+    if stray:
+        raise UsageError(
+            f"--keep {', '.join(stray)}: not one of several submissions for one student; the duplicates are: {_groups(groups)}"
+        )
+    if unsettled:
+        raise UsageError(
+            "two or more submissions would be exported for one student (an importer would take either): "
+            + "; ".join(unsettled)
+            + ". Choose the one that counts with --keep SUBMISSION (once per student); nothing was written"
+        )
+    left_out = set(dropped)
+    return [row for row in rows if row.grade.submission not in left_out], _listing(
+        f"{len(dropped)} duplicate submission(s) left out (--keep chose another)", dropped
+    )
+
+
+def claimed_twice(submissions: Sequence[str]) -> dict[str, list[str]]:
+    """Student ids two or more graded entries claim (intake's `X`, `X~2`, …), before any roster: for staff at grading."""
+    submitted = frozenset(submissions)
+    return duplicates([(s, claimed_id(s, submitted)) for s in submissions])
+
+
+def duplicates(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """(submission, LMS identity) pairs → every identity claimed by more than one submission, with them, sorted."""
+    claims: dict[str, list[str]] = {}
+    for submission, identity in pairs:
+        claims.setdefault(identity, []).append(submission)
+    return {identity: sorted(subs) for identity, subs in sorted(claims.items()) if len(subs) > 1}
+
+
+def _groups(groups: dict[str, list[str]]) -> str:
+    return "; ".join(f"{shown(identity)}: {', '.join(subs)}" for identity, subs in groups.items()) or "none"
+
+
+def _who(who: Identity) -> str:
+    """A roster entry for a warning line: its name and its first identifier, escaped."""
+    ids = [shown(value) for value in (who.canvas_id, who.email, who.username, who.id_number, who.sis_user_id, who.submission) if value]
+    name = shown(who.name) if who.name else ""
+    return f"{name} ({ids[0]})" if name and ids else name or (ids[0] if ids else "?")
+
+
+def _listing(title: str, items: Sequence[str]) -> list[str]:
+    """A warning with one line per item (items are ids or escaped roster text)."""
+    return [f"warning: {title}:\n" + "\n".join(f"  {item}" for item in items)] if items else []

@@ -1,8 +1,34 @@
-"""Cell values shared by the CSV exporters."""
+"""What the exporters share: the rows they are given, the staff's options, cell values, the file's text."""
 
 from __future__ import annotations
 
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from graders.gradebook.exports.roster import Identity
 from graders.gradebook.store import Grade
+
+BOM = "\ufeff"
+MAX_SHOWN_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Options:
+    """What staff choose per export (`grader export`)."""
+
+    lms_assignment_id: str = ""  # Canvas: the column is `Title (id)`, which Canvas matches to that assignment
+    bom: bool = False  # a UTF-8 byte-order mark first, so spreadsheet programs read umlauts right
+    keep: tuple[str, ...] = ()  # among submissions for one student, the ones that count
+
+
+@dataclass(frozen=True)
+class Row:
+    """One grade with the LMS identity it is exported under."""
+
+    grade: Grade
+    who: Identity
 
 
 def number(value: float) -> str:
@@ -13,6 +39,17 @@ def number(value: float) -> str:
 def safe(text: str) -> str:
     """A cell that starts like a formula is defused, so opening the file in a spreadsheet runs nothing."""
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def shown(text: str) -> str:
+    """Text from a roster or a notebook for a line on stderr: quoted, escaped (no line can be faked), bounded."""
+    return repr(text[:MAX_SHOWN_CHARS])
+
+
+def csv_text(rows: Iterable[Sequence[str]], *, bom: bool) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return (BOM if bom else "") + buffer.getvalue()
 
 
 def feedback(grade: Grade) -> str:

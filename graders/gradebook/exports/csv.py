@@ -1,21 +1,19 @@
 """`--format csv` and REPORTS/grades.csv: one row per submission, every check, the written answers, overrides.
 
 Columns: submission, status, score (with overrides and manual points), max_score,
-automatic_score (the checks alone, overrides applied), one column per check (its score,
-override applied), one per written question (its points; empty while pending),
+automatic_score (the checks as the grader scored them), adjusted_score (the checks with staff
+overrides applied), one column per check (its score, override applied), one per written question (its points; empty while pending),
 manual ("pending", "marked" or "review": an answer changed after it was marked), overrides
 ("check=score (reason); …"). Rows are sorted by submission; cells that look like formulas are defused.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 from graders.assignment.spec import Assignment
-from graders.gradebook.exports.cells import number, safe
+from graders.gradebook.exports.cells import Options, Row, csv_text, number, safe
 from graders.gradebook.exports.roster import Roster
 from graders.gradebook.questions import manual_questions
 from graders.gradebook.store import Grade
@@ -29,6 +27,7 @@ def header(assignment: Assignment) -> tuple[str, ...]:
         "score",
         "max_score",
         "automatic_score",
+        "adjusted_score",
         *assignment.check_ids,
         *(q.tag for q in manual_questions(assignment)),
         "manual",
@@ -50,6 +49,7 @@ def row(grade: Grade, assignment: Assignment) -> list[str]:
         grade.result.status.value,
         number(grade.score),
         number(grade.max_score),
+        number(grade.result.score),
         number(grade.automatic_score),
         *(number(checks.get(check_id, 0.0)) for check_id in assignment.check_ids),
         *("" if questions.get(q.tag) is None else number(questions[q.tag] or 0.0) for q in manual_questions(assignment)),
@@ -58,14 +58,11 @@ def row(grade: Grade, assignment: Assignment) -> list[str]:
     ]
 
 
-def text(assignment: Assignment, grades: Sequence[Grade]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header(assignment))
-    writer.writerows(row(grade, assignment) for grade in sorted(grades, key=lambda g: g.submission))
-    return buffer.getvalue()
+def text(assignment: Assignment, grades: Sequence[Grade], *, bom: bool = False) -> str:
+    rows = (row(grade, assignment) for grade in sorted(grades, key=lambda g: g.submission))
+    return csv_text([header(assignment), *rows], bom=bom)
 
 
-def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
     """Our own layout keys rows by submission id; the roster is not needed."""
-    write_text_atomic(out, text(assignment, grades))
+    write_text_atomic(out, text(assignment, [r.grade for r in rows], bom=options.bom))

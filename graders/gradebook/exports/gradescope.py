@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import quote
 
 from graders.assignment.spec import Assignment
-from graders.gradebook.exports.cells import feedback
-from graders.gradebook.exports.roster import Roster
+from graders.gradebook.exports.cells import Options, Row, feedback
+from graders.gradebook.exports.roster import Identity, Roster
 from graders.gradebook.store import CheckGrade, Grade, QuestionGrade
 from graders.results import write_text_atomic
 
@@ -57,10 +57,15 @@ def _question_test(question: QuestionGrade) -> dict[str, Any]:
     }
 
 
-def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
-    for grade in grades:
-        folder = folder_name(roster.identity(grade.submission).username or grade.submission)
-        write_text_atomic(out / folder / "results.json", json.dumps(results_json(grade, assignment), indent=2, sort_keys=True) + "\n")
+def identity(who: Identity, roster: Roster) -> str:
+    """The folder a row is written to: two rows for one would overwrite each other."""
+    return folder_name(who.username or who.submission)
+
+
+def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
+    for row in rows:
+        document = json.dumps(results_json(row.grade, assignment), indent=2, sort_keys=True) + "\n"
+        write_text_atomic(out / identity(row.who, roster) / "results.json", document)
 
 
 def folder_name(name: str) -> str:

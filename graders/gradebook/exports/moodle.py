@@ -2,23 +2,22 @@
 
 Moodle's importer maps one column to a user field (email address, username or ID number)
 and each other column to a grade item or its feedback; grades are plain numbers with a dot
-decimal, and an empty grade cell is skipped. Columns: the identifier (the first of the
-roster's `email`, `username`, `id_number` columns that is filled in; without a roster the
-submission id as "Username"), the assignment's title (the total; EMPTY while written answers are
-pending), "Feedback" (score, what is pending, staff adjustments with reasons).
+decimal. Two of its rules shape this file: a user it cannot find aborts the WHOLE import, and
+an empty grade cell is "no grade", which clears a grade already there. So with a roster only
+the students it matches get a row, and a grade still pending gets no row at all (both listed
+on stderr by `exports.write`). Columns: the identifier (the first of the roster's `email`,
+`username`, `id_number` that is filled in; without a roster the submission id as "Username"),
+the assignment's title (the total), "Feedback" (score, staff adjustments with reasons).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from pathlib import Path
 
 from graders.assignment.spec import Assignment
-from graders.gradebook.exports.cells import feedback, number, safe
-from graders.gradebook.exports.roster import Roster
-from graders.gradebook.store import Grade
+from graders.gradebook.exports.cells import Options, Row, csv_text, feedback, number, safe
+from graders.gradebook.exports.roster import Identity, Roster
 from graders.results import write_text_atomic
 
 IDENTIFIERS = (("email", "Email address"), ("username", "Username"), ("id_number", "ID number"))
@@ -29,12 +28,13 @@ def identifier(roster: Roster) -> tuple[str, str]:
     return next(((column, title) for column, title in IDENTIFIERS if roster.has_column(column)), IDENTIFIERS[1])
 
 
-def export(assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path) -> None:
+def identity(who: Identity, roster: Roster) -> str:
+    return str(getattr(who, identifier(roster)[0]))  # empty: Moodle cannot find this student (the row is left out)
+
+
+def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
     column, title = identifier(roster)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([title, assignment.title, "Feedback"])
-    for grade in sorted(grades, key=lambda g: g.submission):
-        who = getattr(roster.identity(grade.submission), column) or grade.submission
-        writer.writerow([safe(who), "" if grade.pending else number(grade.score), feedback(grade)])
-    write_text_atomic(out, buffer.getvalue())
+    lines = [[title, safe(assignment.title), "Feedback"]]
+    for row in sorted(rows, key=lambda r: r.grade.submission):
+        lines.append([safe(getattr(row.who, column)), number(row.grade.score), feedback(row.grade)])
+    write_text_atomic(out, csv_text(lines, bom=options.bom))
