@@ -25,7 +25,7 @@ DERIVATION = (AnswerLine("variance", r"\mathrm{Var}(q \cdot k)"),)
 QUESTIONS = (
     Question(
         "What happens to the softmax of the scores when d_k is large and the scores are not scaled?",
-        "answer:unscaled_softmax",
+        "answer:unscaled_scores",
         "not scaled",
         points=1.0,
         rubric="Full marks: the scores' spread grows like √d_k, so the softmax saturates towards one-hot; its gradients "
@@ -33,7 +33,7 @@ QUESTIONS = (
     ),
     Question(
         "What does the causal mask prevent?",
-        "answer:causal_mask",
+        "answer:mask_prevents",
         "causal mask prevent",
         points=1.0,
         rubric="Full marks: a position attending to later positions, so that predicting token t cannot look at tokens "
@@ -41,7 +41,7 @@ QUESTIONS = (
     ),
     Question(
         "Why do transformers use layer normalisation rather than batch normalisation?",
-        "answer:layer_norm",
+        "answer:layer_not_batch",
         "rather than batch",
         points=1.0,
         rubric="Full marks: layer norm normalises each token over its features, so it does not depend on the batch "
