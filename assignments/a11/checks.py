@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from assignments.a11 import answers
 from assignments.a11.catalog import CATALOG
-from assignments.a11.contract import ATTENTION, CAUSAL_MASK, CHECKS as CHECK_SPECS, LAYER_NORM, SOFTMAX
+from assignments.a11.contract import ATTENTION, CAUSAL_MASK, LAYER_NORM, SOFTMAX
+from assignments.a11.contract import CHECKS as CHECK_SPECS
 from assignments.a11.observables import EXACT, TOLERANCE, WHOLE, masked_output, unmasked_output, values
 from graders.judge.checks import Check, Judged
 from graders.judge.checks import run_checks as generic_run_checks
@@ -46,8 +47,7 @@ DEDUCTIONS: dict[str, str] = {
 }
 
 WHOLE_FUNCTION: dict[str, WholeFunction] = {
-    function: WholeFunction(observables, EXACT if function == CAUSAL_MASK.name else TOLERANCE)
-    for function, observables in WHOLE.items()
+    function: WholeFunction(observables, EXACT if function == CAUSAL_MASK.name else TOLERANCE) for function, observables in WHOLE.items()
 }
 
 POLICY = DeductionPolicy(CATALOG, DEDUCTIONS, WHOLE_FUNCTION)
@@ -99,7 +99,7 @@ CHECKS: tuple[Check, ...] = (
         function=LAYER_NORM.name,
         observable=values,
         tolerance=TOLERANCE,
-        expectation="layer_norm should be γ · (x − mean) / √(Var + ε) + β over the last axis, with the biased variance.",
+        expectation="layer_norm should be gamma · (x − mean) / √(Var + ε) + beta over the last axis, with the biased variance.",
         hint="Check inputs with more than two axes, and rows whose values are nearly equal.",
     ),
     SymbolicAnswerCheck(*_from_contract("derivation.variance"), quantity="variance", judge=answers.judge_variance),

@@ -23,9 +23,7 @@ def causal_mask(size: int) -> torch.Tensor:
     return torch.ones(size, size, dtype=torch.bool).tril()
 
 
-def scaled_dot_product_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None
-) -> torch.Tensor:
+def scaled_dot_product_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
     """softmax(q kᵀ / √d_k) v over the keys; `mask` (broadcast to the scores) is True where a query may attend."""
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is None:
@@ -36,7 +34,7 @@ def scaled_dot_product_attention(
 
 
 def layer_norm(x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Each row (the last axis) to mean 0 and variance 1 (the biased variance, ε inside the root), then γ·x̂ + β."""
+    """Each row (the last axis) to mean 0 and variance 1 (the biased variance, ε inside the root), then gamma · x̂ + beta."""
     mean = x.mean(dim=-1, keepdim=True)
     variance = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
     return (x - mean) / torch.sqrt(variance + eps) * gamma + beta

@@ -43,9 +43,7 @@ def flag_subsets(function: str) -> tuple[frozenset[str], ...]:
     """Every single mistake of `function`, then every pair that is not two alternatives."""
     names = MISTAKES[function]
     pairs = (frozenset(pair) for pair in combinations(names, 2))
-    return tuple(frozenset({name}) for name in names) + tuple(
-        pair for pair in pairs if not any(pair <= group for group in ALTERNATIVES)
-    )
+    return tuple(frozenset({name}) for name in names) + tuple(pair for pair in pairs if not any(pair <= group for group in ALTERNATIVES))
 
 
 # ----------------------------------------------------------------------------- attention

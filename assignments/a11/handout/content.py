@@ -7,7 +7,7 @@ names and signatures, the `parameters` cell, the answer line and the question ta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from textwrap import dedent
 
 from assignments.a11.contract import ATTENTION, CAUSAL_MASK, LAYER_NORM, QUESTIONS, SOFTMAX
@@ -87,27 +87,27 @@ DERIVATION_TASK = text(r"""
 
 QUESTIONS_TASK = "## 4. Questions\n\nAnswer each in the tagged cell under it, in a few sentences."
 
-_SOFTMAX = '''def softmax(x, dim=-1):
+_SOFTMAX = """def softmax(x, dim=-1):
     shifted = x - x.amax(dim=dim, keepdim=True)  # exp of the largest is 1: nothing overflows
     exponentials = torch.exp(shifted)
-    return exponentials / exponentials.sum(dim=dim, keepdim=True)'''
+    return exponentials / exponentials.sum(dim=dim, keepdim=True)"""
 
-_CAUSAL_MASK = '''def causal_mask(size):
-    return torch.tril(torch.ones(size, size, dtype=torch.bool))'''
+_CAUSAL_MASK = """def causal_mask(size):
+    return torch.tril(torch.ones(size, size, dtype=torch.bool))"""
 
-_ATTENTION = '''def scaled_dot_product_attention(q, k, v, mask=None):
+_ATTENTION = """def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = softmax(scores, dim=-1)
     if mask is not None:
         weights = torch.nan_to_num(weights, nan=0.0)  # a query with no allowed key: zero weights
-    return weights @ v'''
+    return weights @ v"""
 
-_LAYER_NORM = '''def layer_norm(x, gamma, beta, eps=1e-5):
+_LAYER_NORM = """def layer_norm(x, gamma, beta, eps=1e-5):
     mean = x.mean(dim=-1, keepdim=True)
     variance = x.var(dim=-1, unbiased=False, keepdim=True)
-    return gamma * (x - mean) / torch.sqrt(variance + eps) + beta'''
+    return gamma * (x - mean) / torch.sqrt(variance + eps) + beta"""
 
 _DERIVATION = text(r"""
     $q \cdot k = \sum_{i=1}^{d_k} q_i k_i$. Each term has mean $E[q_i]E[k_i] = 0$ and variance
@@ -144,9 +144,6 @@ class Work:
     derivation: str
     answers: tuple[str, ...] = field(default=(PLACEHOLDER,) * len(QUESTIONS))
 
-    def with_code(self, **cells: str) -> Work:
-        return replace(self, **cells)
-
 
 TEMPLATE = Work(
     INTRO,
@@ -156,4 +153,6 @@ TEMPLATE = Work(
     _stub(LAYER_NORM.signature),
     PLACEHOLDER + " End with `$$\\mathrm{Var}(q \\cdot k) = …$$`.",
 )
-SOLUTION = Work(INTRO.replace("# Assignment 11:", "# Assignment 11 (solution):"), _SOFTMAX, _CAUSAL_MASK, _ATTENTION, _LAYER_NORM, _DERIVATION, _ANSWERS)
+SOLUTION = Work(
+    INTRO.replace("# Assignment 11:", "# Assignment 11 (solution):"), _SOFTMAX, _CAUSAL_MASK, _ATTENTION, _LAYER_NORM, _DERIVATION, _ANSWERS
+)

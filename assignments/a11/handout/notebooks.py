@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -40,29 +41,33 @@ ASSIGNMENT_ID = "assignment-11"
 DEMOS: dict[str, tuple[str, Work]] = {
     "no-scale": (
         "no_scale",
-        SOLUTION.with_code(attention=SOLUTION.attention.replace(" / math.sqrt(q.shape[-1])", "")),
+        replace(SOLUTION, attention=SOLUTION.attention.replace(" / math.sqrt(q.shape[-1])", "")),
     ),
     "mask-after-softmax": (
         "mask_after_softmax",
-        SOLUTION.with_code(
-            attention='''def scaled_dot_product_attention(q, k, v, mask=None):
+        replace(
+            SOLUTION,
+            attention="""def scaled_dot_product_attention(q, k, v, mask=None):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
     weights = softmax(scores, dim=-1)
     if mask is not None:
         weights = weights * mask  # hide the masked keys
-    return weights @ v'''
+    return weights @ v""",
         ),
     ),
     "unbiased-variance": (
         "unbiased_variance",
-        SOLUTION.with_code(layer_norm=SOLUTION.layer_norm.replace("x.var(dim=-1, unbiased=False, keepdim=True)", "x.var(dim=-1, keepdim=True)")),
+        replace(
+            SOLUTION, layer_norm=SOLUTION.layer_norm.replace("x.var(dim=-1, unbiased=False, keepdim=True)", "x.var(dim=-1, keepdim=True)")
+        ),
     ),
     "unstable-softmax": (
         "unstable_softmax",
-        SOLUTION.with_code(
-            softmax='''def softmax(x, dim=-1):
+        replace(
+            SOLUTION,
+            softmax="""def softmax(x, dim=-1):
     exponentials = torch.exp(x)
-    return exponentials / exponentials.sum(dim=dim, keepdim=True)'''
+    return exponentials / exponentials.sum(dim=dim, keepdim=True)""",
         ),
     ),
 }
@@ -79,7 +84,9 @@ def cells(work: Work) -> list[tuple[str, str, tuple[str, ...]]]:
     """The notebook as (cell type, source, tags), in handout order."""
     markdown, code = "markdown", "code"
     questions = [
-        cell for q, answer in zip(QUESTIONS, work.answers, strict=True) for cell in ((markdown, f"**{q.text}**", ()), (markdown, answer, (q.tag,)))
+        cell
+        for q, answer in zip(QUESTIONS, work.answers, strict=True)
+        for cell in ((markdown, f"**{q.text}**", ()), (markdown, answer, (q.tag,)))
     ]
     return [
         (markdown, work.title, ()),
@@ -105,7 +112,9 @@ def build(work: Work) -> str:
     notebook = nbformat.v4.new_notebook(metadata=nbformat.from_dict(metadata))
     for number, (kind, source, tags) in enumerate(cells(work), start=1):
         make: Callable[..., nbformat.NotebookNode] = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
-        notebook.cells.append(make(source=source, id=f"cell-{number:02d}", metadata=nbformat.from_dict({"tags": list(tags)} if tags else {})))
+        notebook.cells.append(
+            make(source=source, id=f"cell-{number:02d}", metadata=nbformat.from_dict({"tags": list(tags)} if tags else {}))
+        )
     nbformat.validate(notebook)
     text: str = nbformat.writes(notebook)
     return text + "\n"
