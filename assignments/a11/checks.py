@@ -1,8 +1,8 @@
-"""Assignment 11's six checks: configurations of the harness's check kinds (graders/judge/kinds/).
+"""Assignment 11's seven checks: configurations of the harness's check kinds (graders/judge/kinds/).
 
 softmax, causal_mask, attention (the inputs without a mask), attention.mask (the inputs with one) and
 layer_norm are value checks on observables.py's observables; derivation.variance is a symbolic answer
-read by answers.py. `POLICY` says which check each catalogued mistake costs (the table in this
+read by answers.py; experiment.entropy runs the student's attention in the kernel (experiment.py). `POLICY` says which check each catalogued mistake costs (the table in this
 package's README.md); every function is diagnosed as a whole.
 """
 
@@ -14,6 +14,7 @@ from assignments.a11 import answers
 from assignments.a11.catalog import CATALOG
 from assignments.a11.contract import ATTENTION, CAUSAL_MASK, LAYER_NORM, SOFTMAX
 from assignments.a11.contract import CHECKS as CHECK_SPECS
+from assignments.a11.experiment import entropy_check
 from assignments.a11.observables import EXACT, TOLERANCE, WHOLE, masked_output, unmasked_output, values
 from graders.judge.checks import Check, Judged
 from graders.judge.checks import run_checks as generic_run_checks
@@ -103,6 +104,7 @@ CHECKS: tuple[Check, ...] = (
         hint="Check inputs with more than two axes, and rows whose values are nearly equal.",
     ),
     SymbolicAnswerCheck(*_from_contract("derivation.variance"), quantity="variance", judge=answers.judge_variance),
+    entropy_check(*_from_contract("experiment.entropy")),
 )
 
 

@@ -65,6 +65,7 @@ CHECKS = (
     CheckSpec("attention.mask", "Attention with a mask", 2.0),
     CheckSpec("layer_norm", "Layer normalisation", 2.0),
     CheckSpec("derivation.variance", "Derivation: Var(q · k)", 1.0, on_hidden_inputs=False),
+    CheckSpec("experiment.entropy", "Experiment: attention's entropy at large d_k", 1.0),
 )
 
 FUNCTION_LABELS = {
@@ -73,4 +74,5 @@ FUNCTION_LABELS = {
     "attention": "Scaled dot-product attention",
     "layer_norm": "Layer normalisation",
     "derivation": "Derivation",
+    "experiment": "Experiment",
 }

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from assignments.a11.contract import FUNCTIONS
-from assignments.a11.plan import build_plan
-from graders.judge.expected import ExpectedValues, store_reference, stored_reference, variant_results
+from assignments.a11.experiment import trained_runs
+from assignments.a11.plan import EntropySpec, build_plan
+from graders.judge.expected import ExpectedValues, TrainedRuns, store_reference, stored_reference, variant_results
 from graders.judge.probes import ProbePlan, evaluate_in_process
 from reference import content_hash
 from reference.a11 import REFERENCE_DIR, attention
@@ -39,7 +40,8 @@ def compute_expected(plan: ProbePlan, *, prefer_stored: bool = False) -> Expecte
     """`prefer_stored`: take the reference side from the stored public values when they are fresh."""
     stored = stored_reference(STORED_PUBLIC, reference_hash(), plan) if prefer_stored else None
     reference = stored or evaluate_in_process(plan, reference_namespace(), NAMES)
-    return ExpectedValues(reference, variant_results(plan, _variants()), reference_hash())
+    trained = trained_runs(plan.experiment) if isinstance(plan.experiment, EntropySpec) else TrainedRuns(None)
+    return ExpectedValues(reference, variant_results(plan, _variants()), reference_hash(), trained)
 
 
 if __name__ == "__main__":

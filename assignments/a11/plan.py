@@ -5,17 +5,42 @@ with graders/judge/separation.py): d_k = 4, so √d_k and d_k differ; fewer quer
 mask with hidden keys in most rows and a padding mask with one query that may attend to nothing;
 logits near 1000, where exp overflows in float32 and float64 alike; layer-norm rows of four features,
 one of them with a variance far below ε. The hidden inputs add batches with several heads, other
-lengths and widths, masks broadcast over the heads, and larger logits. There is no experiment.
+lengths and widths, masks broadcast over the heads, and larger logits.
+The experiment (kernel.py) reads attention's weights at d_k = 4 and 256.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+from dataclasses import dataclass
+
 import numpy as np
 
+from assignments.a11 import kernel
 from assignments.a11.contract import ATTENTION, CAUSAL_MASK, LAYER_NORM, SOFTMAX
 from graders.judge.probes import Case, ProbePlan
 
 _PUBLIC_RNG_SEED = 20262
+KERNEL_SOURCE = inspect.getsource(kernel)
+SETTINGS = ("scaled", "unscaled")
+
+
+@dataclass(frozen=True)
+class EntropySpec:
+    """experiment.entropy: the weights of 8 queries over 8 keys at each d_k, scaled and with the scale undone."""
+
+    seed: int
+    dims: tuple[int, ...] = (4, 256)
+    queries: int = 8
+
+    def max_value_elements(self) -> int:
+        return len(self.dims) * len(SETTINGS) * self.queries * self.queries
+
+
+def experiment_seed(seed: int) -> int:
+    """Derived one way from the grading seed: the request carries it into the notebook, where it must reveal no hidden input."""
+    return int.from_bytes(hashlib.sha256(b"a11 attention entropy\0" + str(seed).encode()).digest()[:4], "big") >> 1
 
 
 def _normal(rng: np.random.Generator, *shape: int, scale: float = 1.0) -> np.ndarray:
@@ -103,4 +128,9 @@ def hidden_cases(seed: int) -> tuple[Case, ...]:
 
 
 def build_plan(*, seed: int, hidden: bool) -> ProbePlan:
-    return ProbePlan(cases=public_cases() + (hidden_cases(seed) if hidden else ()), experiment=None)
+    return ProbePlan(
+        cases=public_cases() + (hidden_cases(seed) if hidden else ()),
+        experiment=EntropySpec(experiment_seed(seed)),
+        kernel_source=KERNEL_SOURCE,
+        experiment_timeout_message=kernel.EXPERIMENT_TIMEOUT,
+    )

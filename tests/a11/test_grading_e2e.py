@@ -1,9 +1,10 @@
 """`grader grade --assignment assignment-11` on the shipped demo class, with real kernels.
 
 The expected grades are worked out by hand from the demo submissions (each is the solution with one
-mistake, assignments/a11/handout/notebooks.py) and the checks' points in the README's table: 9
-automatic points (softmax 1, causal_mask 1, attention 2, attention.mask 2, layer_norm 2, derivation 1)
-and 3 written answers marked by staff later.
+mistake, assignments/a11/handout/notebooks.py) and the checks' points in the README's table: 10
+automatic points (softmax 1, causal_mask 1, attention 2, attention.mask 2, layer_norm 2, derivation 1,
+experiment 1) and 3 written answers marked by staff later. The experiment passes for every demo: its
+mistakes are deducted by the function's own checks, and the no-scale run ends where its mistake predicts.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMOS = ROOT / "submissions" / "a11"
 # student -> (automatic score, {check: the mistake it names})
 EXPECTED = {
-    "solution": (9.0, {}),
-    "no-scale": (7.0, {"attention": "no_scale"}),
-    "mask-after-softmax": (7.0, {"attention.mask": "mask_after_softmax"}),
-    "unbiased-variance": (7.0, {"layer_norm": "unbiased_variance"}),
-    "unstable-softmax": (8.0, {"softmax": "unstable_softmax"}),
+    "solution": (10.0, {}),
+    "no-scale": (8.0, {"attention": "no_scale"}),
+    "mask-after-softmax": (8.0, {"attention.mask": "mask_after_softmax"}),
+    "unbiased-variance": (8.0, {"layer_norm": "unbiased_variance"}),
+    "unstable-softmax": (9.0, {"softmax": "unstable_softmax"}),
 }
 
 
@@ -61,5 +62,6 @@ def test_the_class_s_grades_csv_has_a_column_per_check_and_written_answer(graded
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     assert set(rows) == set(EXPECTED)
     assert float(rows["no-scale"]["attention"]) == 0 and float(rows["no-scale"]["attention.mask"]) == 2
-    assert float(rows["solution"]["max_score"]) == 12  # 9 automatic + 3 written, marked by staff
+    assert float(rows["solution"]["max_score"]) == 13  # 10 automatic + 3 written, marked by staff
+    assert float(rows["no-scale"]["experiment.entropy"]) == 1
     assert {"unscaled_scores", "mask_prevents", "layer_not_batch"} <= set(rows["solution"])

@@ -1,13 +1,15 @@
 """Every catalogued mistake of Assignment 11 is named and costs exactly its deduction, and nothing else.
 
 The deductions are written here by hand from the assignment's README (the checks' points in the
-contract: softmax 1, causal_mask 1, attention 2, attention.mask 2, layer_norm 2, derivation 1), not read
+contract: softmax 1, causal_mask 1, attention 2, attention.mask 2, layer_norm 2, derivation 1,
+experiment 1), not read
 from the policy under test. Students' functions are real torch code run in-process (the kernel path is
 tests/a11/test_grading_e2e.py).
 """
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
 
 import numpy as np
@@ -16,14 +18,15 @@ import pytest
 from assignments.a11 import ASSIGNMENT
 from assignments.a11.checks import WHOLE_FUNCTION
 from graders.judge.evidence import Evidence
-from graders.judge.probes import ProbePlan, evaluate_in_process
+from graders.judge.probes import ProbePlan, decode_results
 from graders.judge.separation import unseparated
 from graders.results import CheckResult, CheckStatus, DerivationAnswer
+from graders.runtime.probe_runtime import run_probes
 from reference.a11.misconceptions import MISTAKES, variant
 from tests.a11.students import solution, template, with_cell
 
 SEED = 4321
-FULL = 9.0  # 1 + 1 + 2 + 2 + 2 + 1
+FULL = 10.0  # 1 + 1 + 2 + 2 + 2 + 1 + 1
 COSTS = {  # mistake -> (the check it costs, its points), as README.md's table says
     "unstable_softmax": ("softmax", 1.0),
     "mask_hides_diagonal": ("causal_mask", 1.0),
@@ -51,7 +54,8 @@ def expected(plan):
 
 
 def grade(plan, expected, namespace, derivation=RIGHT) -> tuple[CheckResult, ...]:
-    student = evaluate_in_process(plan, namespace, tuple(f.name for f in ASSIGNMENT.functions))
+    # The whole request, the experiment included, as the probe cell runs it (in-process here).
+    student = decode_results(json.loads(json.dumps(run_probes(namespace, plan.request()))), plan)
     return ASSIGNMENT.judge(Evidence(plan, student, expected, derivation))
 
 
@@ -168,3 +172,25 @@ def test_an_inverted_mask_matches_no_mistake_and_costs_the_masked_check_only(pla
     assert lost(results) == {"attention.mask": 2.0}
     masked = next(r for r in results if r.id == "attention.mask")
     assert masked.misconceptions == () and "public input" in masked.message
+
+
+# ----------------------------------------------------------------------------- the experiment
+
+
+def test_the_experiment_shows_the_unscaled_weights_collapsing_at_large_d_k(plan, expected):
+    experiment = grade(plan, expected, solution())[-1]
+    assert experiment.id == "experiment.entropy" and experiment.status is CheckStatus.PASS
+    measured = experiment.details["measured"]
+    # Scaled, the entropy hardly changes from d_k = 4 to 256; unscaled it falls to a fraction of it.
+    assert measured["scaled"]["256"] > 0.5 * measured["scaled"]["4"]
+    assert measured["unscaled"]["256"] < 0.5 * measured["scaled"]["256"]
+
+
+def test_a_scale_hard_coded_for_the_public_d_k_fails_the_hidden_inputs_and_the_experiment(plan, expected):
+    fixed = _ATTENTION_HEAD.replace("math.sqrt(q.shape[-1])", "2.0") + '''    if mask is not None:
+        scores = scores.masked_fill(~mask, -1e9)
+    return torch.softmax(scores, dim=-1) @ v'''
+    results = grade(plan, expected, with_cell(attention=fixed))
+    assert lost(results) == {"attention": 2.0, "attention.mask": 2.0, "experiment.entropy": 1.0}
+    assert all(not r.misconceptions for r in results)
+    assert "d_k = 256" in results[-1].message
