@@ -187,9 +187,12 @@ def test_the_experiment_shows_the_unscaled_weights_collapsing_at_large_d_k(plan,
 
 
 def test_a_scale_hard_coded_for_the_public_d_k_fails_the_hidden_inputs_and_the_experiment(plan, expected):
-    fixed = _ATTENTION_HEAD.replace("math.sqrt(q.shape[-1])", "2.0") + '''    if mask is not None:
+    fixed = (
+        _ATTENTION_HEAD.replace("math.sqrt(q.shape[-1])", "2.0")
+        + """    if mask is not None:
         scores = scores.masked_fill(~mask, -1e9)
-    return torch.softmax(scores, dim=-1) @ v'''
+    return torch.softmax(scores, dim=-1) @ v"""
+    )
     results = grade(plan, expected, with_cell(attention=fixed))
     assert lost(results) == {"attention": 2.0, "attention.mask": 2.0, "experiment.entropy": 1.0}
     assert all(not r.misconceptions for r in results)
