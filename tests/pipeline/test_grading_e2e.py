@@ -2,7 +2,7 @@
 broken notebook in one batch, on the warm path; a sample again on the cold path, which must agree.
 
 Expected verdicts come from what each demo submission was written to get wrong (see
-submissions/ and tests/broken.py), not from running the grader.
+submissions/a10/ and tests/broken.py), not from running the grader.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ CONFIG = GradingConfig(seed=GRADING_SEED, cell_timeout=8.0, jobs=2)
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("submissions")
-    for notebook in (ROOT / "submissions").glob("*.ipynb"):
+    for notebook in (ROOT / "submissions" / "a10").glob("*.ipynb"):
         shutil.copy(notebook, folder / notebook.name)
     write_broken(folder)
     return folder
