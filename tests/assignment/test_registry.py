@@ -104,6 +104,10 @@ def test_a_run_finds_its_assignment_from_its_recorded_settings_and_older_runs_th
     assert registry.recorded_in(settings) is ASSIGNMENT
 
 
+def test_a_run_recorded_for_another_installed_assignment_is_that_one_s_not_the_default_s():
+    assert registry.recorded_in(replace(SETTINGS, assignment_id="assignment-11")) is assignments.a11.ASSIGNMENT
+
+
 def test_a_run_recorded_for_an_assignment_no_longer_installed_says_so():
     with pytest.raises(UsageError, match="assignment-7"):
         registry.recorded_in(replace(SETTINGS, assignment_id="assignment-7"))
