@@ -104,7 +104,10 @@ def _direction(actual: float, expected: float) -> str:
         return ""
     if actual * expected < 0:
         return " (the opposite sign)"
-    relative = (actual - expected) / abs(expected)
+    ratio = actual / expected
+    if not 0.5 <= ratio <= 2:  # far off: "0.000425 times", not "100% too small"
+        return f" ({ratio:.3g} times that)"
+    relative = ratio - 1
     return f" ({100 * abs(relative):.3g}% too {'large' if relative > 0 else 'small'})"
 
 
