@@ -202,8 +202,7 @@ class _Review:
     def class_page(self, request: Request) -> Response:
         def page(book: Gradebook) -> Response:
             grades = book.grades()
-            counts = progress(grades, book.questions())
-            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href, counts))
+            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href))
 
         return self._with_book(page)
 

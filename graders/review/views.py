@@ -50,16 +50,15 @@ class ExtraColumn:
 EXTRA_COLUMNS = (ExtraColumn("overrides", "Overrides"), ExtraColumn("flags", "Flags"))
 
 
-def class_context(grades: Sequence[Grade], href: Callable[[str], str], counts: Sequence[Progress]) -> dict[str, Any]:
-    """The static overview's context (render.overview_context, linking to the app's pages) with
-    two more columns for staff: the overridden checks and the flags; "pending" counts written
-    answers (a student with three unmarked answers is three), as the page says."""
+def class_context(grades: Sequence[Grade], href: Callable[[str], str]) -> dict[str, Any]:
+    """The static overview's context (render.overview_context, linking to the app's pages; its "pending"
+    counts written answers of graded students, as `progress` does) with two more columns for staff:
+    the overridden checks and the flags."""
     context = overview_context(grades, href=href)
     by_id = {g.submission: g for g in grades}
     for row in context["rows"]:
         row["extra"] = _extra_cells(by_id[row["id"]])
-    summary = {**context["summary"], "pending": sum(p.pending for p in counts)}
-    return {**context, "summary": summary, "extra_columns": EXTRA_COLUMNS}
+    return {**context, "extra_columns": EXTRA_COLUMNS}
 
 
 def flags(grade: Grade) -> tuple[str, ...]:
