@@ -179,6 +179,13 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     export.set_defaults(command=_export)
 
+    release = commands.add_parser(
+        "release", help="send the students their grades: reports and exports stop saying provisional (docs/staff.md: Release)"
+    )
+    release.add_argument("reports", type=Path)
+    release.add_argument("--by", default=_user(), help="who (default: your login name), recorded in REPORTS/release.json")
+    release.set_defaults(command=_release)
+
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
     bundle.add_argument("--out", type=Path, required=True)
     bundle.add_argument(
@@ -262,7 +269,7 @@ def _grade(args: argparse.Namespace) -> int:
     from graders.intake.discovery import find_submissions
     from graders.pipeline.batch import grade_folder
     from graders.pipeline.secret import SECRET_NAME, course_seed
-    from graders.pipeline.staff import drift_warnings
+    from graders.pipeline.staff import changed_since_release, drift_warnings
 
     # Usage errors first: the lock and the secret create files, and a bad command writes nothing.
     if not args.submissions.is_dir():
@@ -300,7 +307,7 @@ def _grade(args: argparse.Namespace) -> int:
         results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=Progress().update)
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
-    for warning in drift_warnings(reports=args.out):
+    for warning in drift_warnings(reports=args.out) + changed_since_release(reports=args.out):
         print(warning, file=sys.stderr)
     for student, submissions in claimed_twice([r.submission for r in results]).items():
         print(
@@ -470,6 +477,16 @@ def _export(args: argparse.Namespace) -> int:
     for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from graders.pipeline.staff import release
+
+    done = release(reports=args.reports, by=args.by)
+    if done.pending:
+        print(f"warning: released with written answers not marked yet for: {', '.join(done.pending)}", file=sys.stderr)
+    print(f"released {len(done.release.students)} grades; what each student was sent: {args.reports}/release.json", file=sys.stderr)
     return 0
 
 
