@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     _assignment_option(data)
     data.set_defaults(command=_make_data)
     _staff_commands(commands)
+    _release_command(commands)
     return parser
 
 
@@ -179,13 +180,6 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     export.set_defaults(command=_export)
 
-    release = commands.add_parser(
-        "release", help="send the students their grades: reports and exports stop saying provisional (docs/staff.md: Release)"
-    )
-    release.add_argument("reports", type=Path)
-    release.add_argument("--by", default=_user(), help="who (default: your login name), recorded in REPORTS/release.json")
-    release.set_defaults(command=_release)
-
     bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
     bundle.add_argument("--out", type=Path, required=True)
     bundle.add_argument(
@@ -197,6 +191,15 @@ def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser
     )
     bundle.add_argument("--new-secret", action="store_true", help="create the secret file if there is none (a new class)")
     bundle.set_defaults(command=_bundle)
+
+
+def _release_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    release = commands.add_parser(
+        "release", help="send the students their grades: reports and exports stop saying provisional (docs/staff.md: Release)"
+    )
+    release.add_argument("reports", type=Path)
+    release.add_argument("--by", default=_user(), help="who (default: your login name), recorded in REPORTS/release.json")
+    release.set_defaults(command=_release)
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:

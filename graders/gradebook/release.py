@@ -102,7 +102,9 @@ class Release:
         if top["format"] != RELEASE_FORMAT:
             raise ValueError(f"unknown format {top['format']!r}")
         students = _mapping(top["students"], "students", None)
-        return cls(_text(top["released_at"], "released_at"), _text(top["by"], "by"), {_text(k, "an id"): _sent(v, k) for k, v in students.items()})
+        return cls(
+            _text(top["released_at"], "released_at"), _text(top["by"], "by"), {_text(k, "an id"): _sent(v, k) for k, v in students.items()}
+        )
 
 
 def manifest_path(reports: Path) -> Path:

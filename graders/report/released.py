@@ -49,7 +49,9 @@ def keep_released(grade: Grade, page: str, sent: Sent, out_dir: Path) -> Path:
     try:
         released = read_regular(copy, MAX_REPORT_BYTES)
     except (OSError, NotAFile, TooLarge) as exc:
-        raise CorruptGradebook(f"{copy}, the report {grade.submission} was sent, cannot be read ({exc}); run `grader release` again") from exc
+        raise CorruptGradebook(
+            f"{copy}, the report {grade.submission} was sent, cannot be read ({exc}); run `grader release` again"
+        ) from exc
     if hashlib.sha256(released).hexdigest() != sent.report_sha256:
         raise CorruptGradebook(f"{copy} is not the report release.json says {grade.submission} was sent; run `grader release` again")
     path = out_dir / grade.submission / REPORT
