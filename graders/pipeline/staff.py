@@ -18,7 +18,7 @@ from graders.errors import FolderBusy, UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
-from graders.gradebook.release import Release, ReleaseState, read_release, write_release
+from graders.gradebook.release import RELEASE_NAME, Release, ReleaseState, read_release, write_release
 from graders.gradebook.store import ExistingMarks, Gradebook, History, ManualEntry, Override, PointsChange, now
 from graders.report import render as reporting
 from graders.report.released import send
@@ -151,6 +151,11 @@ class Released:
     release: Release
     pending: tuple[str, ...]
 
+    def said(self) -> list[str]:
+        """What the person releasing hears."""
+        pending = f"warning: released with written answers not marked yet for: {', '.join(self.pending)}"
+        return [pending] * bool(self.pending) + [f"released {len(self.release.students)} grades; what each was sent: {RELEASE_NAME}"]
+
 
 def release(*, reports: Path, by: str) -> Released:
     """Send every student their current grade: each report.html rendered final and kept as its
@@ -166,6 +171,16 @@ def release(*, reports: Path, by: str) -> Released:
         write_release(reports, manifest)
         reporting.publish(reports)
     return Released(manifest, tuple(g.submission for g in grades if g.pending))
+
+
+def after_grading(*, reports: Path, submissions: Sequence[str]) -> list[str]:
+    """What staff must hear after `grader grade`: drifted overrides, grades changed since release, duplicates."""
+    duplicates = [
+        f"warning: duplicate: {len(group)} submissions for the student id {student!r}: {', '.join(group)} "
+        "(index.html's note names the files); exports refuse them until you choose one: grader export ... --keep SUBMISSION"
+        for student, group in exports.claimed_twice(submissions).items()
+    ]
+    return drift_warnings(reports=reports) + changed_since_release(reports=reports) + duplicates
 
 
 def changed_since_release(*, reports: Path) -> list[str]:
