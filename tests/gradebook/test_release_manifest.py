@@ -121,8 +121,10 @@ def test_a_render_after_release_keeps_what_was_sent_and_puts_the_new_version_bes
     publish(tmp_path)
     assert (tmp_path / "seed-writeup" / "report.html").read_bytes() == sent
     assert b"after the release" in (tmp_path / "seed-writeup" / "unreleased" / "report.html").read_bytes()
+    manifest = read_release(tmp_path)
+    assert manifest is not None
     with Gradebook.open(tmp_path) as book:
-        states = {g.submission: read_release(tmp_path).state(g) for g in book.grades()}  # type: ignore[union-attr]
+        states = {g.submission: manifest.state(g) for g in book.grades()}
     assert states == {"seed-writeup": ReleaseState.CHANGED, "solution": ReleaseState.RELEASED}
 
 
