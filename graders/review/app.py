@@ -2,7 +2,7 @@
 
 Pages: `/` the class, `/questions/{question}` grade by question, `/submissions/{id}` a student
 (its executed notebook a page at a time: `?cell=N&output=M` says where the page starts).
-JSON API under `/api/` (docs/staff.md documents it). Every request passes `auth.TokenGate` first.
+JSON API under `/api/` (docs/staff.md documents it; `POST /api/release` is `grader release`). Every request passes `auth.TokenGate` first.
 Grades, overrides and manual marks live in the gradebook (REPORTS/gradebook.sqlite), opened per
 request: the app keeps no state of its own, so `grader` commands may run beside it. A change
 is acknowledged only after its SQLite transaction committed (synchronous=FULL), so a killed
@@ -41,7 +41,9 @@ from graders.errors import (
     mapped,
 )
 from graders.gradebook.lock import exclusive
+from graders.gradebook.release import read_release
 from graders.gradebook.store import Gradebook, ManualEntry, ManualQuestion
+from graders.pipeline import staff
 from graders.report.markup import rendered
 from graders.report.render import (
     SYMBOLS,
@@ -60,7 +62,7 @@ from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
     answer_groups,
     class_context,
-    flags,
+    duplicates_of,
     histogram,
     mark_json,
     override_json,
@@ -69,6 +71,7 @@ from graders.review.views import (
     progress_json,
     question_json,
     question_of,
+    staff_flags,
     submission_detail,
     submission_summary,
 )
@@ -120,6 +123,7 @@ def create_app(settings: ReviewSettings) -> Starlette:
         Route("/api/submissions/{submission}/overrides/{check_id}", app.api_override, methods=["PUT", "DELETE"]),
         Route("/api/questions/{question}/marks", app.api_question, methods=["GET"]),
         Route("/api/questions/{question}/marks", app.api_group_mark, methods=["PUT"]),
+        Route("/api/release", app.api_release, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,
@@ -202,8 +206,8 @@ class _Review:
     def class_page(self, request: Request) -> Response:
         def page(book: Gradebook) -> Response:
             grades = book.grades()
-            counts = progress(grades, book.questions())
-            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href, counts))
+            context = class_context(grades, _submission_href, read_release(self.settings.reports))
+            return self._page(book, "class.html", histogram=histogram(grades), **context)
 
         return self._with_book(page)
 
@@ -247,7 +251,7 @@ class _Review:
                 "student.html",
                 g=grade,
                 r=grade.result,
-                flags=flags(grade),
+                flags=staff_flags(grade, duplicates_of(book.submission_ids()), read_release(self.settings.reports)),
                 history=book.history(submission),
                 overrides=book.overrides(submission),
                 marks=book.manual_marks(submission),
@@ -374,6 +378,17 @@ class _Review:
             return {"override": override_json(override), "submission": submission_summary(book.grade(submission)), "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, change))
+
+    async def api_release(self, request: Request) -> Response:
+        """POST /api/release: `grader release` (the same function); answers how many were released and with what pending."""
+        by = self._reviewer(request)
+
+        def release() -> dict[str, Any]:
+            with self.publishing:
+                done = staff.release(reports=self.settings.reports, by=by)
+            return {"released": len(done.release.students), "released_at": done.release.released_at, "pending": list(done.pending)}
+
+        return JSONResponse(await run_in_threadpool(release))
 
     def _publish(self, book: Gradebook, submissions: tuple[str, ...]) -> str:
         """After a change the files say so too: the students' report.html, index.html, grades.csv.

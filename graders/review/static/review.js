@@ -400,3 +400,26 @@
     });
   });
 })();
+
+// The class page's release button: `grader release` through POST /api/release (the token header, as
+// every change), after the grader confirms what it sends; the page reloads to show the new state.
+(function () {
+  "use strict";
+  var button = document.querySelector("[data-release]");
+  if (!button) return;
+  var state = document.querySelector("[data-release-state]");
+  button.addEventListener("click", function () {
+    var pending = parseInt(button.getAttribute("data-pending"), 10) || 0;
+    var question = "Send every student their current grade and report?" +
+      (pending ? " " + pending + " written answer(s) are not marked yet: those students are sent them as pending." : "");
+    if (!window.confirm(question)) return;
+    button.disabled = true;
+    window.review.send("POST", "/api/release").then(function (data) {
+      window.review.say(state, "released " + data.released + " grades", true);
+      window.location.reload();
+    }, function (error) {
+      button.disabled = false;
+      window.review.say(state, error.message, false);
+    });
+  });
+})();
