@@ -68,7 +68,7 @@ from graders.gradebook.records import (
     answer_digest,
     now,
 )
-from graders.gradebook.rubric import Item, ItemChange
+from graders.gradebook.rubric import MAX_ITEMS, Item, ItemChange
 from graders.results import SubmissionResult
 from graders.settings import Provenance
 
@@ -76,6 +76,7 @@ from graders.settings import Provenance
 __all__ = [
     "ANSWER_TAG_LENGTH",
     "FILENAME",
+    "MAX_ITEMS",
     "CheckChange",
     "CheckGrade",
     "ExistingMarks",
