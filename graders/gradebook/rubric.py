@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from graders.assignment.spec import RubricItem
-from graders.errors import UsageError
-from graders.gradebook.records import ManualMark
+from graders.errors import StaleChange, UsageError
+from graders.gradebook.records import ManualEntry, ManualMark
 
 MAX_TEXT = 300  # characters of an item's line: one line a TA reads at a glance
 MAX_ITEMS = 50  # per question: a rubric, not a list of every answer
@@ -74,6 +74,29 @@ def total(points: Iterable[float], adjustment: float, maximum: float) -> float:
 
 def mark_points(keys: Sequence[str], adjustment: float, rubric: Mapping[str, float], maximum: float) -> float:
     return total((rubric[key] for key in keys), adjustment, maximum)
+
+
+def refuse_changed(
+    db: sqlite3.Connection, entries: Sequence[ManualEntry], seed: Callable[[str], Sequence[RubricItem]], maxima: Mapping[str, float]
+) -> None:
+    """Marks made of items: an item unknown is a UsageError; items adding up to other points than the
+    person saw (`entry.points`) a StaleChange, the rubric having changed since. Inside the write's transaction."""
+    rubrics: dict[str, dict[str, float]] = {}  # per question, read once
+    for entry in entries:
+        if entry.items is None:
+            continue
+        if entry.question not in rubrics:
+            rubrics[entry.question] = {i.key: i.points for i in items(db, entry.question, seed(entry.question))}
+        now_points = rubrics[entry.question]
+        unknown = [key for key in entry.items if key not in now_points]
+        if unknown:
+            raise UsageError(f"no rubric item {unknown[0][:40]!r} on {entry.question}; the items are: {', '.join(now_points)}")
+        points = mark_points(entry.items, entry.adjustment, now_points, maxima[entry.question])
+        if points != entry.points:
+            raise StaleChange(
+                f"the rubric of {entry.question} changed since you loaded it: these items now give {points:g} points, "
+                f"not {entry.points:g}; reload, then save again"
+            )
 
 
 def checked_text(text: str) -> str:

@@ -304,26 +304,8 @@ class Gradebook:
         with self._transaction() as db:
             # Checked inside the write transaction: no other grader's mark (or item edit) can land between check and write.
             _refuse_stale(db, entries)
-            self._refuse_changed_rubric(db, entries, questions)
+            rubric.refuse_changed(db, entries, self._seed, {tag: q.points for tag, q in questions.items()})
             return adjustments.insert_marks(db, rows)
-
-    def _refuse_changed_rubric(
-        self, db: sqlite3.Connection, entries: Sequence[ManualEntry], questions: Mapping[str, ManualQuestion]
-    ) -> None:
-        """Items unknown (UsageError), or adding up to other points than the person saw: the rubric changed (StaleChange)."""
-        for entry in entries:
-            if entry.items is None:
-                continue
-            now_points = {i.key: i.points for i in rubric.items(db, entry.question, self._seed(entry.question))}
-            unknown = [key for key in entry.items if key not in now_points]
-            if unknown:
-                raise UsageError(f"no rubric item {unknown[0][:40]!r} on {entry.question}; the items are: {', '.join(now_points)}")
-            points = rubric.mark_points(entry.items, entry.adjustment, now_points, questions[entry.question].points)
-            if points != entry.points:
-                raise StaleChange(
-                    f"the rubric of {entry.question} changed since you loaded it: these items now give {points:g} points, "
-                    f"not {entry.points:g}; reload, then save again"
-                )
 
     # ------------------------------------------------------------------------- rubric items
 
@@ -346,7 +328,8 @@ class Gradebook:
 
     def rubric_change(self, question: str, key: str, points: float) -> ItemChange:
         """What giving the item `points` would do to the marks applying it (nothing is written)."""
-        return self._item_change(self._db, self._question(question), key, points)
+        found = self._question(question)
+        return self._item_change(self._db, found, key, rubric.checked_points(points, found.points, "an item's points"))
 
     def edit_rubric_item(
         self,
@@ -365,6 +348,8 @@ class Gradebook:
         effect); `version`: the item's version the person saw, another edit since is a StaleChange."""
         found = self._question(question)
         line = None if text is None else rubric.checked_text(text)
+        if points is not None:
+            rubric.checked_points(points, found.points, "an item's points")
         moment = now()
         with self._transaction() as db:
             before = self._item(db, question, key)
@@ -384,7 +369,6 @@ class Gradebook:
         return change
 
     def _item_change(self, db: sqlite3.Connection, question: ManualQuestion, key: str, points: float) -> ItemChange:
-        rubric.checked_points(points, question.points, "an item's points")
         now_items = rubric.items(db, question.tag, self._seed(question.tag))
         item = rubric.find(now_items, question.tag, key)
         return rubric.item_change(question.tag, item, points, now_items, adjustments.marks(db, None, current=True), question.points)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from graders.assignment.spec import RUBRIC_KEY_LENGTH
 from graders.errors import BadRequest
 from graders.gradebook.store import ANSWER_TAG_LENGTH, MAX_ITEMS, ManualEntry
 
@@ -20,7 +21,7 @@ MAX_TEXT = 10_000
 MAX_GROUP = 1_000
 MAX_VERSION_DIGITS = 18  # an SQLite row id fits
 _ANSWER_TAG = re.compile(f"[0-9a-f]{{{ANSWER_TAG_LENGTH}}}")
-_ITEM_KEY = re.compile("[A-Za-z0-9_-]{1,40}")  # the assignment's keys and staff-N
+_ITEM_KEY = re.compile(f"[A-Za-z0-9_-]{{1,{RUBRIC_KEY_LENGTH}}}")  # as spec.RubricItem's keys, and staff-N
 T = TypeVar("T")
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from assignments.a10 import ASSIGNMENT
+from graders.assignment.spec import RubricItem
 from graders.errors import StaleChange, UsageError
 from graders.gradebook import schema
-from graders.gradebook.store import FILENAME, Gradebook, ManualEntry
+from graders.gradebook.store import FILENAME, ExistingMarks, Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
 from tests.provenance import provenance
 from tests.report.test_render import result
@@ -186,3 +187,17 @@ def test_an_old_gradebook_with_plain_marks_migrates_and_its_marks_keep_working(t
         assert book.manual_marks(submission) == (old,)
     with sqlite3.connect(tmp_path / FILENAME) as db:
         assert schema.version(db) == schema.SCHEMA_VERSION
+
+
+@pytest.mark.parametrize("key", ["", "x" * 41, "it's", "a b", "ключ", "a,b"])
+def test_an_assignment_cannot_define_an_item_key_the_pages_and_api_would_have_to_escape(key):
+    with pytest.raises(ValueError, match="rubric item's key"):
+        RubricItem(key, "a line", 0.5)
+
+
+def test_scaling_a_questions_points_turns_its_item_marks_into_plain_points(book):
+    apply(book, "ann", (BLURRY,), 0.5)
+    book.set_question_points({"kl_observe": 2.0}, existing=ExistingMarks.SCALE, by="prof")
+    assert (book.manual_marks("ann")[-1].points, book.manual_marks("ann")[-1].items) == (1.0, None)
+    # The item no longer concerns that mark: its new points move nothing.
+    assert book.rubric_change("kl_observe", BLURRY, 0.25).affected == 0
