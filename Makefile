@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SUBMISSIONS ?= submissions
 REPORTS ?= reports
+# The demo classes, one folder per shipped assignment (submissions/a10/, submissions/a11/): `make grade` grades each
+# into its own reports folder (`make grade-a11`: one of them). No --assignment: the notebooks' metadata name it, and
+# a class naming none is the installation's default's (graders.pipeline.triage.assignment_for).
+CLASSES := $(notdir $(patsubst %/,%,$(wildcard $(SUBMISSIONS)/*/)))
 
-.PHONY: grade test lint bench bench-dask reference clean-reports chromium
+.PHONY: grade $(addprefix grade-,$(CLASSES)) test lint bench bench-dask reference clean-reports chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +19,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
-grade: $(STAMP)
-	$(BIN)/grader grade $(SUBMISSIONS) --out $(REPORTS)
+grade: $(addprefix grade-,$(CLASSES))
+
+$(addprefix grade-,$(CLASSES)): grade-%: $(STAMP)
+	$(BIN)/grader grade $(SUBMISSIONS)/$* --out $(REPORTS)/$*
 
 test: lint $(STAMP)
 	$(BIN)/python -m pytest -q --durations=15
@@ -37,13 +43,14 @@ bench: $(STAMP)
 bench-dask: $(STAMP)
 	$(BIN)/python bench/dask_bench.py
 
-# Regenerate the stored reference values for the public probe inputs (after editing reference/).
+# Regenerate every assignment's stored reference values for its public probe inputs (after editing reference/).
 reference: $(STAMP)
 	$(BIN)/python -m assignments.a10.expected
+	$(BIN)/python -m assignments.a11.expected
 
 # Debian's Chromium, for the browser tests (CI installs it; no browser download).
 chromium:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 clean-reports:
-	find $(REPORTS) -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	find $(REPORTS) -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +

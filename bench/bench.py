@@ -201,7 +201,7 @@ def regrade_of_demo_copies(work: Path, n: int, repeats: int = 3) -> list[float]:
     corpus, data_dir = work / "submissions", work / "data"
     corpus.mkdir(parents=True)
     subprocess.run([str(BIN / "grader"), "make-data", str(data_dir)], check=True, stdout=subprocess.DEVNULL)
-    demos = sorted((ROOT / "submissions").glob("*.ipynb"))
+    demos = sorted((ROOT / "submissions" / "a10").glob("*.ipynb"))
     for index in range(n):
         shutil.copy(demos[index % len(demos)], corpus / f"student-{index:03d}.ipynb")
     grade = [str(BIN / "grader"), "grade", str(corpus), "--out", str(work / "reports"), "--data-dir", str(data_dir)]

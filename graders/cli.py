@@ -23,6 +23,7 @@ from graders.execute.jobs import default_jobs
 if TYPE_CHECKING:
     from graders.assignment.spec import Assignment
     from graders.execute.jobs import Executor
+    from graders.intake.discovery import Submission
     from graders.pipeline.config import GradingConfig
     from graders.results import SubmissionResult
 
@@ -196,11 +197,11 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", type=Path, default=None, help="the assignment's grading data; default: generated (`grader make-data`)"
     )
-    _assignment_option(parser)
+    _assignment_option(parser, default="the one the notebooks' metadata name, else the installation's default")
 
 
-def _assignment_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--assignment", default=None, help="the assignment's id (default: the only one installed)")
+def _assignment_option(parser: argparse.ArgumentParser, default: str = "the installation's default") -> None:
+    parser.add_argument("--assignment", default=None, help=f"the assignment's id (default: {default})")
 
 
 def _positive_int(text: str) -> int:
@@ -227,10 +228,10 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _config(args: argparse.Namespace, *, seed: int, **extra: Any) -> GradingConfig:
+def _config(args: argparse.Namespace, *, assignment: Assignment, seed: int, **extra: Any) -> GradingConfig:
     from graders.pipeline.config import GradingConfig
 
-    return GradingConfig(seed=seed, cell_timeout=args.timeout, data_dir=args.data_dir, assignment=_assignment(args), **extra)
+    return GradingConfig(seed=seed, cell_timeout=args.timeout, data_dir=args.data_dir, assignment=assignment, **extra)
 
 
 def _assignment(args: argparse.Namespace) -> Assignment:
@@ -239,8 +240,17 @@ def _assignment(args: argparse.Namespace) -> Assignment:
     return registry.load(args.assignment)
 
 
-def _check_data_dir(args: argparse.Namespace) -> None:
-    assignment = _assignment(args)
+def _graded(args: argparse.Namespace, submissions: tuple[Submission, ...]) -> Assignment:
+    """`--assignment`, else the one the submissions' metadata name (graders.pipeline.triage.assignment_for), said on stderr."""
+    from graders.pipeline.triage import assignment_for
+
+    assignment = assignment_for(submissions, args.assignment)
+    if args.assignment is None:
+        print(f"grading as {assignment.id} ({assignment.title}); name another with --assignment", file=sys.stderr)
+    return assignment
+
+
+def _check_data_dir(args: argparse.Namespace, assignment: Assignment) -> None:
     if args.data_dir is not None and not assignment.has_data(args.data_dir):
         raise BadCommandLine(f"--data-dir {args.data_dir} does not hold {assignment.id}'s grading data: {assignment.data_help}")
 
@@ -249,21 +259,23 @@ def _grade(args: argparse.Namespace) -> int:
     from graders.gradebook.exports import claimed_twice
     from graders.gradebook.lock import exclusive
     from graders.gradebook.store import Gradebook
+    from graders.intake.discovery import find_submissions
     from graders.pipeline.batch import grade_folder
     from graders.pipeline.secret import SECRET_NAME, course_seed
     from graders.pipeline.staff import drift_warnings
 
     # Usage errors first: the lock and the secret create files, and a bad command writes nothing.
-    _check_data_dir(args)
     if not args.submissions.is_dir():
         raise BadCommandLine(f"{args.submissions} is not a folder of submissions")
+    assignment = _graded(args, find_submissions(args.submissions).submissions)
+    _check_data_dir(args, assignment)
     if args.seed is not None and args.secret_file is not None:
         raise BadCommandLine("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
     if args.scheduler is not None and args.cold:
         raise BadCommandLine("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
     # Connected (and the workers checked) before the lock: an unreachable scheduler writes nothing.
     with (
-        _cluster(args.scheduler, _assignment(args)) as executor,
+        _cluster(args.scheduler, assignment) as executor,
         exclusive(args.out),
     ):  # a second grader on the same reports is refused at once
         Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
@@ -273,6 +285,7 @@ def _grade(args: argparse.Namespace) -> int:
             seed, secret_hash = drawn.seed, drawn.secret_hash
         config = _config(
             args,
+            assignment=assignment,
             seed=seed,
             secret_hash=secret_hash,
             jobs=args.jobs,
@@ -317,13 +330,15 @@ def _cluster(address: str | None, assignment: Assignment) -> contextlib.Abstract
 
 
 def _check(args: argparse.Namespace) -> int:
+    from graders.intake.discovery import Submission, safe_id
     from graders.pipeline.selfcheck import all_passed, check_notebook, format_table
 
     if not args.notebook.is_file():
         raise BadCommandLine(f"{args.notebook} is not a file")
-    _check_data_dir(args)
-    seed = args.seed if args.seed is not None else _assignment(args).public_seed
-    config = _config(args, seed=seed, jobs=1)
+    assignment = _graded(args, (Submission(safe_id(args.notebook.stem), args.notebook),))
+    _check_data_dir(args, assignment)
+    seed = args.seed if args.seed is not None else assignment.public_seed
+    config = _config(args, assignment=assignment, seed=seed, jobs=1)
     result = check_notebook(args.notebook, config=config)
     print(format_table(result, config))
     return 0 if all_passed(result) else 1

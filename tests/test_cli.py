@@ -98,7 +98,7 @@ def test_self_check_passes_the_solution(grading_data):
 
 @pytest.mark.e2e
 def test_self_check_names_the_mistake_but_not_the_derivation_verdict(grading_data):
-    result = grader("check", "submissions/missing-sqrt.ipynb", "--data-dir", str(grading_data))
+    result = grader("check", "submissions/a10/missing-sqrt.ipynb", "--data-dir", str(grading_data))
     assert result.returncode == 1
     assert "FAIL   closed_form.mu" in result.stdout and "missing_sqrt" in result.stdout
     assert "Whether it is right is checked at grading" in result.stdout

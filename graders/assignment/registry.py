@@ -2,14 +2,18 @@
 
 An assignment package declares, in its pyproject.toml,
 `[project.entry-points."graders.assignments"] <id> = "<package>:ASSIGNMENT"`; the harness finds it by
-id (`--assignment`, a run's recorded settings), or takes the one installed. A notebook may name the
-assignment it is for (graders.tags.named_assignment): a batch refuses one named for another.
+id (`--assignment`, a run's recorded settings), or, named by nothing, takes the one installed or else
+the installation's default: the one entry of the `graders.default_assignment` group, in the same
+`<package>:ASSIGNMENT` form. Runs recorded before the seam name no assignment: they are the default's.
+A notebook may name the assignment it is for (graders.tags.named_assignment): which assignment a folder
+of notebooks is graded as is graders.pipeline.triage.assignment_for, and a batch refuses a notebook
+named for another.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
 from graders.assignment.spec import Assignment
@@ -19,6 +23,7 @@ if TYPE_CHECKING:  # graders.settings imports this package (Scoring): a name for
     from graders.settings import RunSettings
 
 GROUP = "graders.assignments"
+DEFAULT_GROUP = "graders.default_assignment"
 
 
 def installed() -> tuple[str, ...]:
@@ -27,14 +32,12 @@ def installed() -> tuple[str, ...]:
 
 @cache
 def load(assignment_id: str | None = None) -> Assignment:
-    """The assignment registered under `assignment_id`; None: the only one installed."""
+    """The assignment registered under `assignment_id`; None: the only one installed, else the default."""
     points = {point.name: point for point in entry_points(group=GROUP)}
     if assignment_id is None:
-        if len(points) != 1:
-            raise BadCommandLine(f"name the assignment with --assignment: installed are {', '.join(sorted(points)) or 'none'}")
-        (assignment_id,) = points
+        assignment_id = next(iter(points)) if len(points) == 1 else _default_id(points)
     if assignment_id not in points:
-        raise BadCommandLine(f"no assignment {assignment_id!r} is installed (installed: {', '.join(sorted(points)) or 'none'})")
+        raise BadCommandLine(f"no assignment {assignment_id!r} is installed (installed: {_listed(points)})")
     assignment = points[assignment_id].load()
     if not isinstance(assignment, Assignment) or assignment.id != assignment_id:
         # An installed package that registers something else under the id: its fault, not the command's.
@@ -42,7 +45,24 @@ def load(assignment_id: str | None = None) -> Assignment:
     return assignment
 
 
+def _default_id(points: dict[str, EntryPoint]) -> str:
+    """The id of the assignment the installation names its default (several installed, none named)."""
+    defaults = {point.value for point in entry_points(group=DEFAULT_GROUP)}
+    if len(defaults) != 1:
+        named = f"names {len(defaults)} defaults ({', '.join(sorted(defaults))})" if defaults else "names no default"
+        raise BadCommandLine(f"name the assignment with --assignment: installed are {_listed(points)}, and the installation {named}")
+    (value,) = defaults
+    registered = [name for name, point in points.items() if point.value == value]
+    if not registered:
+        raise BadCommandLine(f"the default assignment {value!r} ({DEFAULT_GROUP}) is not installed (installed: {_listed(points)})")
+    return registered[0]
+
+
+def _listed(points: dict[str, EntryPoint]) -> str:
+    return ", ".join(sorted(points)) or "none"
+
+
 def recorded_in(settings: RunSettings | None) -> Assignment:
-    """The assignment a run's recorded settings name (None, or a run from before the seam, which
-    recorded none: the one installed)."""
+    """The assignment a run's recorded settings name; None (an empty gradebook), or a run from before
+    the seam, which recorded none: the default (`load(None)`)."""
     return load(None if settings is None else settings.assignment_id)

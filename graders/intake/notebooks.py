@@ -23,6 +23,7 @@ from nbformat.reader import get_version
 
 from graders.errors import NotebookError
 from graders.execute.untrusted import NotAFile, TooLarge, read_regular
+from graders.tags import named_assignment
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 MAX_JSON_DEPTH = 64  # a real notebook nests about 8 deep; far below Python's recursion limit
@@ -63,21 +64,27 @@ def load_notebook(path: Path) -> nbformat.NotebookNode:
 
 
 def parse_bytes(raw: bytes) -> nbformat.NotebookNode:
+    return parse_notebook(_text(raw))
+
+
+def named_in(raw: bytes) -> str | None:
+    """The assignment a submission's metadata names (graders.tags.named_assignment), read within the bounds
+    parse_bytes reads in but without building the notebook; NotebookError if the bytes are no notebook's JSON."""
+    return named_assignment(_notebook_json(_text(raw)))
+
+
+def _text(raw: bytes) -> str:
     if not raw.strip():
         raise NotebookError("the file is empty")
     try:
-        text = raw.decode("utf-8-sig")  # a BOM, as some Windows editors write, is not an error
+        return raw.decode("utf-8-sig")  # a BOM, as some Windows editors write, is not an error
     except UnicodeDecodeError as exc:
         raise NotebookError(f"the file is not UTF-8 text (bad byte at position {exc.start}); save it again from Jupyter") from exc
-    return parse_notebook(text)
 
 
 def parse_notebook(text: str) -> nbformat.NotebookNode:
     """JSON text to a validated nbformat-4 notebook, or a NotebookError saying what is wrong."""
-    _check_counts(text)
-    data = _json(text)
-    if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
-        raise NotebookError("the file is JSON but not a Jupyter notebook (no cells)")
+    data = _notebook_json(text)
     version = data.get("nbformat")
     if version not in SUPPORTED_NBFORMAT or isinstance(version, bool):
         raise NotebookError(
@@ -95,6 +102,15 @@ def parse_notebook(text: str) -> nbformat.NotebookNode:
     except Exception as exc:  # every failure here is the file's, reported to the student
         raise NotebookError(f"the notebook structure is invalid ({_first_line(exc)})") from exc
     return notebook
+
+
+def _notebook_json(text: str) -> dict[str, Any]:
+    """The text's JSON, counted before it is parsed, if it is an object with cells (any nbformat)."""
+    _check_counts(text)
+    data = _json(text)
+    if not isinstance(data, dict) or ("cells" not in data and "worksheets" not in data):
+        raise NotebookError("the file is JSON but not a Jupyter notebook (no cells)")
+    return data
 
 
 def _check_counts(text: str) -> None:

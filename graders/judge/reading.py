@@ -99,12 +99,18 @@ def explain_difference(actual: np.ndarray, expected: np.ndarray, tolerance: Sequ
     return said
 
 
+_PERCENT_RANGE = (0.5, 2.0)  # ratios said as a percentage; beyond them as a factor
+
+
 def _direction(actual: float, expected: float) -> str:
     if expected == 0:
         return ""
     if actual * expected < 0:
         return " (the opposite sign)"
-    relative = (actual - expected) / abs(expected)
+    ratio = actual / expected
+    if not _PERCENT_RANGE[0] <= ratio <= _PERCENT_RANGE[1]:  # far off: "0.000425 times that", not "100% too small"
+        return f" ({ratio:.3g} times that)"
+    relative = ratio - 1
     return f" ({100 * abs(relative):.3g}% too {'large' if relative > 0 else 'small'})"
 
 

@@ -40,7 +40,8 @@ class GradingConfig:
     data_dir: Path | None = None  # None: the assignment's generated data (graders.pipeline.config.grading_data)
     hidden: bool = True  # False for the student self-check: public inputs only
     scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (docs/instructors.md: Deductions)
-    # What is graded: the one installed, or `--assignment` (graders.assignment.registry).
+    # What is graded: `--assignment` or the one the notebooks name (graders.pipeline.triage.assignment_for), else the
+    # only one installed or the installation's default (graders.assignment.registry.load).
     assignment: Assignment = field(default_factory=registry.load)
 
     def run_settings(self) -> RunSettings:

@@ -8,6 +8,7 @@ here imports the judge (or torch): a regrade in which nothing must run needs onl
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -15,10 +16,11 @@ from pathlib import Path
 
 import nbformat
 
+from graders.assignment import registry
 from graders.assignment.spec import Assignment
-from graders.errors import NotebookError
+from graders.errors import BadCommandLine, NotebookError
 from graders.intake.discovery import Submission
-from graders.intake.notebooks import parse_bytes, read_submission, sha256_of
+from graders.intake.notebooks import named_in, parse_bytes, read_submission, sha256_of
 from graders.pipeline.cache import cache_key, cached_result, grader_fingerprint
 from graders.pipeline.config import GradingConfig
 from graders.results import CheckResult, CheckStatus, SubmissionResult, SubmissionStatus
@@ -72,6 +74,47 @@ def sort_out(submissions: tuple[Submission, ...], *, out_dir: Path, config: Grad
         except NotebookError as exc:
             unreadable.append(unreadable_result(submission, str(exc), config, sha256=sha256_of(raw), key=key))
     return Triage(tuple(cached), tuple(unreadable), tuple(pending))
+
+
+MAX_NAMES_SHOWN = 5  # assignments named in a disagreement; the rest are counted
+MAX_IDS_SHOWN = 3  # submissions shown for each
+
+
+def assignment_for(submissions: Iterable[Submission], given: str | None = None) -> Assignment:
+    """What a batch or a self-check grades: `given` (`--assignment`), else the one every readable submission's
+    metadata names, a submission naming none counting as the default's (graders.assignment.registry.load(None)).
+
+    The metadata is the student's to write: one notebook naming another assignment must not turn a class
+    into that assignment's, so any disagreement is for staff to settle with --assignment (BadCommandLine,
+    naming the assignments and some of their submissions); that notebook is then its student's `error`
+    (for_this_assignment). A file that cannot be read names nothing: triage says why, whatever is graded.
+    """
+    if given is not None:
+        return registry.load(given)
+    named: dict[str | None, list[str]] = {}
+    for submission in submissions:
+        try:
+            named.setdefault(named_in(read_submission(submission.path)), []).append(submission.id)
+        except NotebookError:
+            continue
+    ids = {name if name is not None else registry.load(None).id for name in named}
+    if len(ids) > 1:
+        raise BadCommandLine(
+            f"the notebooks' metadata name different assignments ({_disagreement(named)}): "
+            "grade each class on its own, or name the assignment with --assignment"
+        )
+    return registry.load(ids.pop() if ids else None)
+
+
+def _disagreement(named: dict[str | None, list[str]]) -> str:
+    """Each name with how many submissions give it and the first few; bounded whatever the students wrote."""
+    groups = sorted(named.items(), key=lambda item: -len(item[1]))
+    shown = [
+        f"{f'none (the default, {registry.load(None).id})' if name is None else repr(name)}: {len(ids)} ({', '.join(ids[:MAX_IDS_SHOWN])}{', …' * (len(ids) > MAX_IDS_SHOWN)})"
+        for name, ids in groups[:MAX_NAMES_SHOWN]
+    ]
+    more = len(groups) - MAX_NAMES_SHOWN
+    return "; ".join(shown) + (f"; and {more} more names" if more > 0 else "")
 
 
 def for_this_assignment(notebook: nbformat.NotebookNode, assignment: Assignment) -> None:

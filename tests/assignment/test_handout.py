@@ -30,7 +30,7 @@ def test_template_has_stubs_a_parameters_cell_and_no_answers():
 
 
 def test_no_notebook_ships_outputs():
-    for path in [*HANDOUT.glob("*.ipynb"), *ROOT.glob("submissions/*.ipynb")]:
+    for path in [*HANDOUT.glob("*.ipynb"), *ROOT.glob("submissions/*/*.ipynb")]:
         notebook = nbformat.read(str(path), as_version=4)
         assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code"), path.name
 

@@ -169,7 +169,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 def write_corpus(folder: Path, *, with_broken: bool) -> Path:
     folder.mkdir(parents=True)
-    for path in (ROOT / "submissions").glob("*.ipynb"):
+    for path in (ROOT / "submissions" / "a10").glob("*.ipynb"):
         shutil.copy(path, folder / path.name)
     if with_broken:
         for name in BROKEN_SAMPLE:
@@ -253,7 +253,7 @@ def test_a_worker_killed_mid_batch_changes_nothing(cluster, local, grading_data,
 def test_a_submission_that_kills_every_worker_is_an_error_and_the_batch_completes(cluster, grading_data, tmp_path):
     corpus = tmp_path / "submissions"
     corpus.mkdir()
-    shutil.copy(ROOT / "submissions" / "solution.ipynb", corpus)
+    shutil.copy(ROOT / "submissions" / "a10" / "solution.ipynb", corpus)
     (corpus / "worker-killer.ipynb").write_text(WORKER_KILLER, encoding="utf-8")
     cluster.start(workers=2, nanny=True)  # nannies restart killed workers; allowed-failures is 1
     config = replace(CONFIG, data_dir=grading_data, sandbox=False)  # only unconfined can it reach its worker

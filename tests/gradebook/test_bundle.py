@@ -63,7 +63,7 @@ def test_run_autograder_grades_a_demo_submission_into_results_json(autograder):
     submission = autograder / "submission"
     shutil.rmtree(submission, ignore_errors=True)
     submission.mkdir()
-    shutil.copy(ROOT / "submissions" / "missing-sqrt.ipynb", submission / "assignment10.ipynb")
+    shutil.copy(ROOT / "submissions" / "a10" / "missing-sqrt.ipynb", submission / "assignment10.ipynb")
     done = run_autograder(autograder)
     assert done.returncode == 0, done.stderr
     document = json.loads((autograder / "results" / "results.json").read_text())

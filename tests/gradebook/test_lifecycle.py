@@ -47,7 +47,7 @@ def term(tmp_path_factory: pytest.TempPathFactory, grading_data: Path) -> dict[s
     submissions, reports = base / "submissions", base / "reports"
     submissions.mkdir()
     for name in DEMOS:
-        shutil.copy(ROOT / "submissions" / f"{name}.ipynb", submissions)
+        shutil.copy(ROOT / "submissions" / "a10" / f"{name}.ipynb", submissions)
     grade = ("grade", str(submissions), "--out", str(reports), "--data-dir", str(grading_data), "--seed", str(GRADING_SEED), "--jobs", "2")
     ok(*grade)
     ok(

@@ -3,6 +3,7 @@ and nothing in the file can crash, hang or exhaust the grader (fuzzed with hypot
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 
 from graders.errors import NotebookError
 from graders.intake import notebooks
-from graders.intake.notebooks import load_notebook, parse_bytes
+from graders.intake.notebooks import load_notebook, named_in, parse_bytes
+from graders.tags import MAX_ASSIGNMENT_ID, named_assignment
 
 
 def write(tmp_path: Path, content: bytes) -> Path:
@@ -183,3 +185,28 @@ def test_a_submission_of_very_many_objects_or_items_is_refused_before_it_is_pars
     with pytest.raises(NotebookError, match="JSON strings and list items"):
         load_notebook(write(tmp_path, padded(10, items=notebooks.MAX_JSON_TOKENS)))
     assert len(load_notebook(write(tmp_path, padded(notebooks.MAX_JSON_OBJECTS, "{[," * 10**6))).metadata["pad"]) > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(NOTEBOOKISH.map(lambda d: json.dumps(d).encode()), JSON.map(lambda d: json.dumps(d).encode()), st.binary(max_size=200)))
+def test_the_assignment_a_file_names_is_the_one_its_notebook_names_or_the_file_is_explained(raw):
+    """named_in (which assignment a folder is graded as) reads what parse_bytes would, without building the notebook."""
+    try:
+        named = named_in(raw)
+    except NotebookError as exc:
+        assert str(exc)
+        with pytest.raises(NotebookError):  # refused only where grading refuses it too: a gradable notebook always counts
+            parse_bytes(raw)
+        return
+    assert named is None or len(named) <= MAX_ASSIGNMENT_ID
+    with contextlib.suppress(NotebookError):
+        assert named == named_assignment(parse_bytes(raw))
+
+
+def test_the_assignment_a_file_names_is_read_within_a_notebook_s_bounds():
+    marked = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {"grader": {"assignment": "assignment-11"}}, "cells": []})
+    assert named_in(marked.encode()) == "assignment-11"
+    with pytest.raises(NotebookError, match="JSON objects"):
+        named_in(padded(notebooks.MAX_JSON_OBJECTS + 1))
+    with pytest.raises(NotebookError, match="too deeply"):
+        named_in(b'{"cells": [], "metadata": ' + b"[" * 10_000 + b"]" * 10_000 + b"}")

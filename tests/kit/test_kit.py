@@ -1,6 +1,6 @@
 """The student kit (`grader kit`): it leaks nothing, runs without the grader, and agrees with it.
 
-Agreement: every notebook of submissions/, tests/broken.py, the hand-written student variants of
+Agreement: every notebook of submissions/a10/, tests/broken.py, the hand-written student variants of
 tests/students.py and a few derivation-form cases is checked twice, by the grader (one warm batch on
 the public inputs, the seed and parameters `grader check` uses) and by the kit's check.py in its own
 process, and every public check must get the same status and misconception names. The derivation
@@ -381,7 +381,7 @@ def student_notebook(function: str, implementation: object) -> str:
 
 
 def write_corpus(folder: Path) -> None:
-    for path in (ROOT / "submissions").glob("*.ipynb"):
+    for path in (ROOT / "submissions" / "a10").glob("*.ipynb"):
         shutil.copy(path, folder / path.name)
     write_broken(folder)
     for name, value in vars(students).items():

@@ -34,7 +34,7 @@ NOTE = "… [truncated: "
 
 
 def solution() -> nbformat.NotebookNode:
-    return nbformat.read(ROOT / "submissions" / "solution.ipynb", as_version=4)
+    return nbformat.read(ROOT / "submissions" / "a10" / "solution.ipynb", as_version=4)
 
 
 def huge_answer() -> nbformat.NotebookNode:

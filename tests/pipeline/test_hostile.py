@@ -149,7 +149,7 @@ def batch(tmp_path_factory, grading_data, listener):
         repo=ROOT,
         allowed_top=allowed_top_level(),
     )
-    shutil.copy(ROOT / "submissions" / "solution.ipynb", corpus / "solution.ipynb")
+    shutil.copy(ROOT / "submissions" / "a10" / "solution.ipynb", corpus / "solution.ipynb")
     secret = tmp_path_factory.mktemp("elsewhere") / "not-a-submission.ipynb"
     secret.write_text(notebook(CORRECT_CODE), encoding="utf-8")
     (corpus / "linked.ipynb").symlink_to(secret)

@@ -43,7 +43,7 @@ def test_a_file_that_is_no_notebook_is_an_error_result_and_never_runs(tmp_path, 
 def test_the_self_check_runs_one_notebook_and_leaves_nothing_behind(tmp_path, grading_data, monkeypatch):
     notebook = tmp_path / "mine" / "solution.ipynb"
     notebook.parent.mkdir()
-    shutil.copy(ROOT / "submissions" / "solution.ipynb", notebook)
+    shutil.copy(ROOT / "submissions" / "a10" / "solution.ipynb", notebook)
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))

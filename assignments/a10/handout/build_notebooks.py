@@ -57,14 +57,14 @@ KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "nam
 NOTEBOOKS: dict[str, Work] = {
     "assignments/a10/handout/assignment10.ipynb": TEMPLATE,
     "assignments/a10/handout/solution.ipynb": SOLUTION,
-    "submissions/solution.ipynb": SOLUTION,
-    "submissions/seed-writeup.ipynb": SEED_WRITEUP,
-    "submissions/missing-sqrt.ipynb": MISSING_SQRT,
-    "submissions/kl-sign-flipped.ipynb": KL_SIGN_FLIPPED,
-    "submissions/mean-reduction.ipynb": MEAN_REDUCTION,
-    "submissions/weight-on-reconstruction.ipynb": WEIGHT_ON_RECONSTRUCTION,
-    "submissions/std-for-variance.ipynb": STD_FOR_VARIANCE,
-    "submissions/off-by-one.ipynb": OFF_BY_ONE,
+    "submissions/a10/solution.ipynb": SOLUTION,
+    "submissions/a10/seed-writeup.ipynb": SEED_WRITEUP,
+    "submissions/a10/missing-sqrt.ipynb": MISSING_SQRT,
+    "submissions/a10/kl-sign-flipped.ipynb": KL_SIGN_FLIPPED,
+    "submissions/a10/mean-reduction.ipynb": MEAN_REDUCTION,
+    "submissions/a10/weight-on-reconstruction.ipynb": WEIGHT_ON_RECONSTRUCTION,
+    "submissions/a10/std-for-variance.ipynb": STD_FOR_VARIANCE,
+    "submissions/a10/off-by-one.ipynb": OFF_BY_ONE,
 }
 
 

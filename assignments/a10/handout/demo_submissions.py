@@ -1,4 +1,4 @@
-"""The demo submissions: realistic student work, each with a known mistake, shipped in submissions/.
+"""The demo submissions: realistic student work, each with a known mistake, shipped in submissions/a10/.
 
 They are a test corpus too (tests/pipeline/test_grading_e2e.py states the verdict each one
 deserves), written as `Work` values so that they share every other cell with the handout.

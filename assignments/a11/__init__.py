@@ -1,0 +1,99 @@
+"""Assignment 11: scaled dot-product attention with an optional mask, a stable softmax, layer normalisation.
+
+The second implementation of the harness's `Assignment` seam (graders/assignment/spec.py), registered in
+pyproject.toml's `graders.assignments` entry points as `assignment-11`, written without any change to
+`graders/`. What the handout asks for is data (contract.py, catalog.py); the behaviour is imported
+when first used, so loading the assignment imports no torch or numpy. Its truth is `reference/a11/`.
+It needs no grading data, has no experiment, and has no student kit yet (`build_kit` says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assignments.a11.catalog import CATALOG
+from assignments.a11.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS
+from graders.assignment.spec import Assignment
+from graders.errors import HarnessError
+
+if TYPE_CHECKING:
+    from graders.judge.evidence import Evidence
+    from graders.judge.expected import ExpectedValues
+    from graders.judge.probes import ProbePlan
+    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+
+
+class AssignmentEleven(Assignment):
+    id = "assignment-11"
+    title = "Assignment 11"
+    subtitle = "Scaled dot-product attention, a stable softmax and layer normalisation"
+    version = "1"
+    functions = FUNCTIONS
+    function_labels = FUNCTION_LABELS
+    derivation = DERIVATION
+    questions = QUESTIONS
+    checks = CHECKS
+    catalog = CATALOG
+    public_seed = PUBLIC_SEED
+    data_help = "nothing (Assignment 11 grades without data; any folder will do)"
+
+    def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
+        return {"seed": seed}  # the handout reads no data: data_dir is not one of its parameters
+
+    def prepare_data(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def data_files(self, data_dir: Path) -> tuple[Path, ...]:
+        return ()
+
+    def has_data(self, data_dir: Path) -> bool:
+        return True
+
+    def reference_hash(self) -> str:
+        from reference import content_hash
+        from reference.a11 import REFERENCE_DIR
+
+        return content_hash(REFERENCE_DIR)
+
+    def build_plan(self, *, seed: int, hidden: bool, data_dir: Path | None) -> ProbePlan:
+        from assignments.a11.plan import build_plan
+
+        return build_plan(seed=seed, hidden=hidden)
+
+    def compute_expected(self, plan: ProbePlan, *, prefer_stored: bool = False) -> ExpectedValues:
+        from assignments.a11.expected import compute_expected
+
+        return compute_expected(plan, prefer_stored=prefer_stored)
+
+    def judge(self, evidence: Evidence) -> tuple[CheckResult, ...]:
+        from assignments.a11.checks import run_checks
+
+        return run_checks(evidence)
+
+    def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
+        from assignments.a11.answers import extract_derivation
+
+        return extract_derivation(notebook)
+
+    def extract_free_text(self, notebook: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
+        from assignments.a11.answers import extract_free_text
+
+        return extract_free_text(notebook)
+
+    def self_check_table(self, result: SubmissionResult) -> str:
+        """One line per check (status, points, id, message), then the total."""
+        lines = [f"{result.submission}: {result.message}".rstrip(": ")]
+        for check in result.checks:
+            lines.append(f"{check.status.value.upper():6} {check.score:g}/{check.max_score:g}  {check.id}  {check.message}")
+        lines += [f"cell error: cell {e.cell_index}: {e.ename}: {e.evalue}" for e in result.cell_errors]
+        lines.append(f"{sum(c.score for c in result.checks):g} / {sum(c.max_score for c in result.checks):g} points")
+        return "\n".join(lines)
+
+    def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
+        raise HarnessError("Assignment 11 has no student kit yet")
+
+
+ASSIGNMENT = AssignmentEleven()

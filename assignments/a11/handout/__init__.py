@@ -1,0 +1,1 @@
+"""Assignment 11's handout: its cells, the template, the solution and the demo submissions (notebooks.py)."""

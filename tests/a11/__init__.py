@@ -1,0 +1,1 @@
+"""Assignment 11 (attention), graded through the seam alone."""
