@@ -68,7 +68,8 @@ def test_items_are_clicked_onto_marks_and_an_items_new_points_move_them_once_con
     carol = group_of(page, "carol")  # carol and seed-writeup wrote the same answer: one group
     assert carol.locator("[data-member]").count() == 2
     box(carol, BLURRY).check()
-    carol.locator("[data-state]", has_text="saved").wait_for()
+    sync_api.expect(carol.locator("[data-member][data-submission='carol']")).to_have_attribute("data-items", BLURRY, timeout=WAIT)
+    sync_api.expect(carol.locator("[data-state]")).to_have_text("saved", timeout=WAIT)
     assert marks(folder, "carol") == marks(folder, "seed-writeup") == [(0.5, (BLURRY,), 0.0)]
     assert carol.locator("input[name=points]").input_value() == "0.5"
     box(carol, SHARP).check()

@@ -171,7 +171,8 @@
     group.querySelector("[data-size]").textContent = list.length + (list.length === 1 ? " answer" : " answers");
     group.querySelector("[data-split]").hidden = list.length < 2;
     var form = formOf(group);
-    if (!group.dirty) {
+    // Nor while a save is on its way: a poll answered before it landed would untick what was just ticked.
+    if (!group.dirty && !group.busy) {
       form.elements.points.value = shared ? pointsOf(list[0]) : "";
       form.elements.comment.value = shared ? list[0].getAttribute("data-comment") : "";
       showItems(form, shared ? itemsOf(list[0]) : null, shared ? parseFloat(list[0].getAttribute("data-adjustment")) : 0);
