@@ -14,7 +14,7 @@ from typing import Any
 from graders.gradebook.exports import claimed_twice
 from graders.gradebook.questions import ManualQuestion
 from graders.gradebook.release import Release, ReleaseState
-from graders.gradebook.store import Grade, ManualMark, Override, QuestionGrade
+from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade
 from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
@@ -293,7 +293,31 @@ def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion
 def mark_json(mark: ManualMark | None) -> dict[str, Any] | None:
     if mark is None:
         return None
-    return {"version": mark.id, "points": mark.points, "comment": mark.comment, "by": mark.by, "at": mark.at}
+    return {
+        "version": mark.id,
+        "points": mark.points,
+        "comment": mark.comment,
+        "by": mark.by,
+        "at": mark.at,
+        "items": None if mark.items is None else list(mark.items),
+        "adjustment": mark.adjustment,
+    }
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    return {"key": item.key, "text": item.text, "points": item.points, "version": item.version}
+
+
+def change_json(change: ItemChange) -> dict[str, Any]:
+    """What an item's new points do (or did) to the marks applying it: the page shows it before asking."""
+    return {
+        "item": item_json(change.item),
+        "points": change.points,
+        "affected": change.affected,
+        "changed": len(change.moved),
+        "total_change": change.total_change,
+        "effect": change.effect(),
+    }
 
 
 def override_json(override: Override) -> dict[str, Any]:
