@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graders.assignment.spec import Scoring
+from graders.cli.staff import add_staff_commands
 from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, UsageError, mapped
 from graders.execute.jobs import default_jobs
 
@@ -109,91 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("folder", type=Path)
     _assignment_option(data)
     data.set_defaults(command=_make_data)
-    _staff_commands(commands)
-    release = commands.add_parser("release", help="send the students their grades: nothing says provisional then (docs/staff.md: Release)")
-    release.add_argument("reports", type=Path)
-    release.add_argument("--by", default=_user(), help="who (default: your login name), recorded in REPORTS/release.json")
-    release.set_defaults(command=_release)
+    add_staff_commands(commands)
     return parser
-
-
-def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """After grading: the gradebook in REPORTS (graders.pipeline.staff)."""
-    history = commands.add_parser("history", help="a submission's grading runs and what changed between them")
-    history.add_argument("reports", type=Path)
-    history.add_argument("submission")
-    history.set_defaults(command=_history)
-
-    override = commands.add_parser("override", help="set (or --clear) a staff score for one check of one submission")
-    override.add_argument("reports", type=Path)
-    override.add_argument("submission")
-    override.add_argument("check_id")
-    override.add_argument("--score", type=float, help="the points this check gets, 0..its maximum")
-    override.add_argument("--reason", default="", help="why; shown to the student as 'adjusted by course staff: REASON'")
-    override.add_argument("--clear", action="store_true", help="remove the override: the automatic score applies again")
-    override.add_argument("--by", default=_user(), help="who (default: your login name)")
-    override.set_defaults(command=_override)
-
-    manual = commands.add_parser("manual", help="points for a written answer (a question of the assignment)")
-    manual.add_argument("reports", type=Path)
-    manual.add_argument("submission", nargs="?")
-    manual.add_argument("question", nargs="?", help="the question's tag in the handout (`grader manual REPORTS` lists them)")
-    manual.add_argument("--points", type=float)
-    manual.add_argument("--comment", default="", help="shown to the student next to the points")
-    manual.add_argument("--from", dest="from_csv", type=Path, help="import many: a CSV with columns submission,question,points,comment")
-    manual.add_argument("--question-points", metavar="TAG=POINTS", action="append", default=[], help="what a question is worth (default 1)")
-    manual.add_argument(
-        "--existing-marks",
-        choices=("keep", "scale"),
-        default=None,
-        help="raising a question's points over marks already given: keep their points (a full mark is full no more) or scale them",
-    )
-    manual.add_argument("--by", default=_user(), help="who (default: your login name)")
-    manual.set_defaults(command=_manual)
-
-    rescore = commands.add_parser(
-        "rescore", help="apply the current checks, points, overrides and marks to stored values; runs no notebook"
-    )
-    rescore.add_argument("reports", type=Path)
-    rescore.add_argument("--data-dir", type=Path, default=None, help="the data root the run was graded with (default: the generated data)")
-    rescore.add_argument(
-        "--secret-file", type=Path, default=None, help="the course secret the run was graded with (default: REPORTS/.grader-secret)"
-    )
-    rescore.set_defaults(command=_rescore)
-
-    report = commands.add_parser("report", help="re-render every report, index.html and grades.csv from the gradebook")
-    report.add_argument("reports", type=Path)
-    report.set_defaults(command=_report)
-
-    export = commands.add_parser("export", help="grades for an LMS: csv, canvas, moodle or gradescope (docs/staff.md: Exports)")
-    export.add_argument("reports", type=Path)
-    export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
-    export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
-    export.add_argument(
-        "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
-    )
-    export.add_argument("--lms-assignment-id", default="", help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'")
-    export.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte-order mark (for spreadsheet programs)")
-    export.add_argument(
-        "--keep",
-        metavar="SUBMISSION",
-        action="append",
-        default=[],
-        help="of several submissions for one student, the one that counts (once per student); the others are left out",
-    )
-    export.set_defaults(command=_export)
-
-    bundle = commands.add_parser("gradescope-bundle", help="write the Gradescope autograder zip (setup.sh, run_autograder)")
-    bundle.add_argument("--out", type=Path, required=True)
-    bundle.add_argument(
-        "--secret-file", type=Path, default=None, help="the course secret the class was graded with (REPORTS/.grader-secret)"
-    )
-    bundle.add_argument("--seed", type=int, default=None, help="for a class graded with --seed: that seed (the bundle carries it)")
-    bundle.add_argument(
-        "--reports", type=Path, default=None, help="the class's reports folder, checked against (default: the secret file's folder)"
-    )
-    bundle.add_argument("--new-secret", action="store_true", help="create the secret file if there is none (a new class)")
-    bundle.set_defaults(command=_bundle)
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
@@ -356,137 +274,6 @@ def _review(args: argparse.Namespace) -> int:
 
 def _make_data(args: argparse.Namespace) -> int:
     print(_assignment(args).prepare_data(args.folder))
-    return 0
-
-
-def _user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "staff"
-
-
-def _history(args: argparse.Namespace) -> int:
-    from graders.pipeline.staff import format_history, history
-
-    print(format_history(history(reports=args.reports, submission=args.submission)))
-    return 0
-
-
-def _override(args: argparse.Namespace) -> int:
-    from graders.pipeline import staff
-
-    if args.clear:
-        if args.score is not None:
-            raise BadCommandLine("--clear takes no --score")
-        staff.clear_override(reports=args.reports, submission=args.submission, check_id=args.check_id, by=args.by)
-        done = f"cleared the override on {args.submission} {args.check_id}"
-    else:
-        if args.score is None:
-            raise BadCommandLine("give --score X --reason TEXT, or --clear")
-        staff.set_override(
-            reports=args.reports, submission=args.submission, check_id=args.check_id, score=args.score, reason=args.reason, by=args.by
-        )
-        done = f"{args.submission} {args.check_id}: {args.score:g} ({args.reason})"
-    _rerendered(args.reports, done)
-    return 0
-
-
-def _manual(args: argparse.Namespace) -> int:
-    from graders.gradebook.store import ExistingMarks, ManualEntry
-    from graders.pipeline import staff
-
-    if args.existing_marks and not args.question_points:
-        raise BadCommandLine("--existing-marks says what a --question-points change does to marks; give it with --question-points")
-    if args.question_points:
-        existing = ExistingMarks(args.existing_marks) if args.existing_marks else None
-        points = dict(_tag_points(text) for text in args.question_points)
-        for line in staff.set_question_points(reports=args.reports, points=points, existing=existing, by=args.by):
-            print(line, file=sys.stderr)
-    if args.from_csv is not None:
-        if args.submission or args.points is not None:
-            raise BadCommandLine("--from FILE.csv imports every mark; give no SUBMISSION, QUESTION or --points with it")
-        entries = staff.read_manual_csv(args.from_csv)
-    elif args.submission and args.question and args.points is not None:
-        entries = [ManualEntry(args.submission, args.question, args.points, args.comment)]
-    elif args.question_points and not args.submission:
-        entries = []
-    else:
-        raise BadCommandLine("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
-    count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0
-    _rerendered(args.reports, f"{count} manual mark(s) recorded")
-    return 0
-
-
-def _tag_points(text: str) -> tuple[str, float]:
-    tag, _, value = text.partition("=")
-    try:
-        return tag.strip(), float(value)
-    except ValueError:
-        raise BadCommandLine(f"--question-points takes TAG=POINTS, e.g. question_tag=2, not {text!r}") from None
-
-
-def _rerendered(reports: Path, done: str) -> None:
-    from graders.pipeline.staff import rerender
-
-    later = "" if rerender(reports) else " (a grader is writing to this folder; its reports will show it when it finishes)"
-    print(f"{done}; reports updated{later}", file=sys.stderr)
-
-
-def _rescore(args: argparse.Namespace) -> int:
-    from graders.pipeline.rescore import rescore_folder
-
-    started = time.monotonic()
-    changes = rescore_folder(args.reports, data_dir=args.data_dir, secret_file=args.secret_file)
-    for change in changes:
-        if change.changed_checks:
-            moved = ", ".join(f"{check} {old:g} → {new:g}" for check, old, new in change.changed_checks)
-            print(f"{change.submission}: {change.old_score:g} → {change.new_score:g} ({moved})")
-    unchanged = sum(1 for c in changes if not c.changed_checks)
-    print(f"rescored {len(changes)} submissions in {time.monotonic() - started:.1f} s; {unchanged} unchanged", file=sys.stderr)
-    return 0
-
-
-def _report(args: argparse.Namespace) -> int:
-    from graders.gradebook.lock import exclusive
-    from graders.report.render import publish
-
-    with exclusive(args.reports):
-        grades = publish(args.reports)
-    print(f"rendered {len(grades)} reports, index.html and grades.csv in {args.reports}/", file=sys.stderr)
-    return 0
-
-
-def _export(args: argparse.Namespace) -> int:
-    from graders.gradebook.exports import Options
-    from graders.pipeline.staff import export
-
-    options = Options(lms_assignment_id=args.lms_assignment_id, bom=args.bom, keep=tuple(args.keep))
-    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
-        print(warning, file=sys.stderr)
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
-
-
-def _release(args: argparse.Namespace) -> int:
-    from graders.pipeline.staff import release
-
-    for line in release(reports=args.reports, by=args.by).said():
-        print(line, file=sys.stderr)
-    return 0
-
-
-def _bundle(args: argparse.Namespace) -> int:
-    from graders.pipeline.bundle import write_bundle
-
-    written, warnings = write_bundle(
-        out=args.out, secret_file=args.secret_file, seed=args.seed, reports=args.reports, new_secret=args.new_secret
-    )
-    print(written)
-    for warning in warnings:
-        print(warning, file=sys.stderr)
     return 0
 
 
