@@ -188,12 +188,12 @@ def _grade(args: argparse.Namespace) -> int:
     # Usage errors first: the lock and the secret create files, and a bad command writes nothing.
     if not args.submissions.is_dir():
         raise BadCommandLine(f"{args.submissions} is not a folder of submissions")
-    assignment = _graded(args, find_submissions(args.submissions).submissions)
-    _check_data_dir(args, assignment)
     if args.seed is not None and args.secret_file is not None:
         raise BadCommandLine("--seed and --secret-file exclude each other: the seed is either given or drawn from the secret")
     if args.scheduler is not None and args.cold:
         raise BadCommandLine("--scheduler runs the warm path on the cluster's workers; it cannot be combined with --cold")
+    assignment = _graded(args, find_submissions(args.submissions).submissions)
+    _check_data_dir(args, assignment)
     # Connected (and the workers checked) before the lock: an unreachable scheduler writes nothing.
     with (
         _cluster(args.scheduler, assignment) as executor,
@@ -300,7 +300,3 @@ class Progress:
             f"[{self.done}/{total}] {result.submission}: {result.score:g}/{result.max_score:g} ({result.status.value}){rate}",
             file=sys.stderr,
         )
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -42,7 +42,7 @@ from graders.errors import (
 )
 from graders.gradebook.lock import exclusive
 from graders.gradebook.release import read_release
-from graders.gradebook.store import Gradebook, Item, ManualQuestion
+from graders.gradebook.store import Gradebook
 from graders.pipeline import staff
 from graders.report.markup import rendered
 from graders.report.render import (
@@ -55,6 +55,7 @@ from graders.report.render import (
     write_grades_csv,
     write_submission_report,
 )
+from graders.review import lookup
 from graders.review.auth import TokenGate
 from graders.review.bodies import (
     mark_entry,
@@ -81,7 +82,6 @@ from graders.review.views import (
     progress,
     progress_json,
     question_json,
-    question_of,
     staff_flags,
     submission_detail,
     submission_summary,
@@ -161,43 +161,6 @@ def _environment() -> Environment:
     return environment
 
 
-def _notebook_start(request: Request) -> Position:
-    """Where the student page's notebook starts: `?cell=N&output=M`, both counted from 1."""
-    try:
-        return Position(int(request.query_params.get("cell", "1")), int(request.query_params.get("output", "1")))
-    except ValueError as exc:
-        raise BadRequest("cell and output must be whole numbers (counted from 1)") from exc
-
-
-def _rubric(book: Gradebook, tag: str) -> str:
-    """What a full-marks answer says, as the assignment's question has it."""
-    question = book.assignment.question(tag)
-    return question.rubric if question is not None else ""
-
-
-def _known_question(book: Gradebook, tag: str) -> ManualQuestion:
-    question = question_of(book.questions(), tag)
-    if question is None:
-        raise BadRequest(f"no written question {tag!r}; the questions are: {', '.join(q.tag for q in book.questions())}", status=404)
-    return question
-
-
-def _known_rubric(book: Gradebook, tag: str) -> tuple[Item, ...]:
-    _known_question(book, tag)
-    return book.rubric(tag)
-
-
-def _known_item(book: Gradebook, tag: str, key: str) -> Item:
-    found = next((i for i in _known_rubric(book, tag) if i.key == key), None)
-    if found is None:
-        raise BadRequest(f"no rubric item {key[:40]!r} on {tag}", status=404)
-    return found
-
-
-def _submission_href(submission: str) -> str:
-    return "/submissions/" + quote(submission, safe="")
-
-
 class _Review:
     """The request handlers; all state is in the reports folder and its gradebook."""
 
@@ -233,7 +196,7 @@ class _Review:
     def class_page(self, request: Request) -> Response:
         def page(book: Gradebook) -> Response:
             grades = book.grades()
-            context = class_context(grades, _submission_href, read_release(self.settings.reports))
+            context = class_context(grades, lookup.submission_href, read_release(self.settings.reports))
             return self._page(book, "class.html", histogram=histogram(grades), **context)
 
         return self._with_book(page)
@@ -243,7 +206,7 @@ class _Review:
 
         def page(book: Gradebook) -> Response:
             questions = book.questions()
-            question = _known_question(book, tag)
+            question = lookup.known_question(book, tag)
             grades = book.grades()
             groups = answer_groups(grades, tag)
             beside = {g.submission: own_outputs(self.settings.reports, g).before(tag) for g in grades}
@@ -255,20 +218,20 @@ class _Review:
                 book,
                 "question.html",
                 question=question,
-                rubric=_rubric(book, tag),
+                rubric=lookup.rubric(book, tag),
                 items=book.rubric(tag),
                 groups=groups,
                 progress=count,
                 marked_as=marked_as,
                 next_question=later[0] if later else None,
-                href=_submission_href,
+                href=lookup.submission_href,
                 beside=beside,
             )
 
         return self._with_book(page)
 
     def student_page(self, request: Request) -> Response:
-        start = _notebook_start(request)
+        start = lookup.notebook_start(request)
 
         def page(book: Gradebook) -> Response:
             submission = self._known_submission(book, request.path_params["submission"])
@@ -335,7 +298,7 @@ class _Review:
         tag = request.path_params["question"]
 
         def state(book: Gradebook) -> dict[str, Any]:
-            _known_question(book, tag)
+            lookup.known_question(book, tag)
             revision = book.revision()
             if request.query_params.get("since") == revision:
                 return {"revision": revision}
@@ -358,7 +321,7 @@ class _Review:
 
         def save(book: Gradebook) -> dict[str, Any]:
             self._known_submission(book, submission)
-            _known_question(book, tag)
+            lookup.known_question(book, tag)
             entry = mark_entry(submission, tag, body.points, body.comment, body.version, body.answer, body.applied)
             (mark,) = book.set_manual([entry], by=by)
             files = self._publish(book, (submission,))
@@ -372,7 +335,7 @@ class _Review:
         tag = request.path_params["question"]
 
         def save(book: Gradebook) -> dict[str, Any]:
-            _known_question(book, tag)
+            lookup.known_question(book, tag)
             for submission in body.submissions:
                 self._known_submission(book, submission)
             unchecked = (None,) * len(body.submissions)
@@ -392,12 +355,12 @@ class _Review:
         """GET: the question's rubric items; POST: a new one."""
         tag = request.path_params["question"]
         if request.method == "GET":
-            return JSONResponse({"items": [item_json(i) for i in self._with_book(lambda book: _known_rubric(book, tag))]})
+            return JSONResponse({"items": [item_json(i) for i in self._with_book(lambda book: lookup.known_rubric(book, tag))]})
         body = parse_item(await request.body(), request.headers.get("content-type", ""))
         by = self._reviewer(request)
 
         def add(book: Gradebook) -> dict[str, Any]:
-            _known_question(book, tag)
+            lookup.known_question(book, tag)
             return {"item": item_json(book.add_rubric_item(tag, text=body.text, points=body.points, by=by))}
 
         return JSONResponse(await run_in_threadpool(self._with_book, add))
@@ -408,7 +371,7 @@ class _Review:
         points = parse_points(request.query_params.get("points"))
 
         def effect(book: Gradebook) -> dict[str, Any]:
-            _known_item(book, tag, key)
+            lookup.known_item(book, tag, key)
             return change_json(book.rubric_change(tag, key, points))
 
         return JSONResponse(self._with_book(effect))
@@ -420,7 +383,7 @@ class _Review:
         by = self._reviewer(request)
 
         def edit(book: Gradebook) -> dict[str, Any]:
-            _known_item(book, tag, key)
+            lookup.known_item(book, tag, key)
             change = book.edit_rubric_item(tag, key, text=body.text, points=body.points, by=by, version=body.version, confirm=body.confirm)
             files = self._publish(book, tuple(mark.submission for mark, _ in change.moved))
             return {**change_json(change), "item": item_json(next(i for i in book.rubric(tag) if i.key == key)), "files": files}

@@ -269,7 +269,7 @@ def test_grading_keeps_the_submitted_figures_and_a_later_unreadable_file_shows_n
     """`grader grade` on the shipped solution with the figure its student saw in the KL-30 cell: the report
     shows that figure (not the grader's one-epoch re-run) beside the first KL answer; once the file is
     replaced by one that cannot be graded, the old figure is not the new result's."""
-    nb = nbformat.read(Path(__file__).resolve().parents[2] / "submissions" / "solution.ipynb", as_version=4)
+    nb = nbformat.read(Path(__file__).resolve().parents[2] / "submissions" / "a10" / "solution.ipynb", as_version=4)
     plotted = next(number for number, cell in enumerate(nb.cells) if "kl_loss_weight=30" in cell.source and cell.cell_type == "code")
     nb.cells[plotted].outputs = [image_output("image/png", b64(figure_png(3.0, 1.0)))]
     corpus, out = tmp_path / "submissions", tmp_path / "reports"
