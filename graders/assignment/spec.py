@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from graders.judge.diagnosis import DeductionPolicy
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
     from graders.judge.probes import ProbePlan
@@ -85,6 +86,29 @@ class Misconception:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class Handout:
+    """The handout's two notebooks: validation before release grades both (graders.pipeline.validate)."""
+
+    solution: Path  # everything written: full marks on the automatic checks
+    template: Path  # what students are given: zero
+
+
+# A function's catalogued variants: (the mistakes applied, a namespace defining the function with them).
+Variants = tuple[tuple[frozenset[str], Mapping[str, Callable[..., Any]]], ...]
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The reference as code, for validation before release (graders.pipeline.validate) and nothing else:
+    a grading run reads only its values (`compute_expected`)."""
+
+    folder: Path  # reference/<id>/: no line of it may be in the student kit
+    functions: Mapping[str, Callable[..., Any]]  # the reference's, by the names students write
+    variants: Mapping[str, Variants]  # function -> its catalogued variants, singles then the pairs the catalog combines
+    policy: DeductionPolicy  # which check each mistake costs; how each function is diagnosed
+
+
 class KitHints(str, Enum):
     """How much the student kit says about a wrong value; it never states the correct formula."""
 
@@ -116,6 +140,8 @@ class Assignment(ABC):
     public_seed: int  # the self-check's seed: public, so it draws no hidden input
     data_help: str  # what `--data-dir` must hold, for the CLI's help and errors
     kit_hints: KitHints = KitHints.EXPLANATIONS  # what the student kit says about a wrong value
+    handout: Handout  # the solution and template notebooks (validation grades both)
+    has_kit: bool = True  # False: `build_kit` refuses (no student kit yet)
 
     @cached_property
     def check_ids(self) -> tuple[str, ...]:
@@ -172,6 +198,10 @@ class Assignment(ABC):
     @abstractmethod
     def judge(self, evidence: Evidence) -> tuple[CheckResult, ...]:
         """One result per `CheckSpec`, in the same order: the student's values and written answers judged."""
+
+    @abstractmethod
+    def truth(self) -> Truth:
+        """The reference's functions, every catalogued variant and the deduction policy (imports the reference)."""
 
     @abstractmethod
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
