@@ -3,7 +3,7 @@
 Exit status: 0 when the batch completed (whatever the grades); otherwise EXIT_STATUS of the error
 (graders/errors.py draws the tree): 2 for a usage error, 75 while another grader holds the reports
 folder, 65 for a gradebook that cannot be used, 1 for a fault of the harness itself. `grader check`
-exits 0 only when every check passes.
+exits 0 only when every check passes, `grader assignment check` only when no finding fails (1 otherwise).
 """
 
 from __future__ import annotations
@@ -110,7 +110,18 @@ def _parser() -> argparse.ArgumentParser:
     _assignment_option(data)
     data.set_defaults(command=_make_data)
     _staff_commands(commands)
+    _assignment_commands(commands)
     return parser
+
+
+def _assignment_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The installed assignments (graders.assignment.registry) and their validation before release (graders.pipeline.validate)."""
+    group = commands.add_parser("assignment", help="the installed assignments: list them, or check one before release")
+    actions = group.add_subparsers(required=True, metavar="ACTION")
+    actions.add_parser("list", help="each installed assignment: id, version, title (the default marked)").set_defaults(command=_list)
+    check = actions.add_parser("check", help="validate an assignment before release; exits 1 when a finding fails")
+    check.add_argument("name", help="the assignment's id (`grader assignment list`)")
+    check.set_defaults(command=_validate)
 
 
 def _staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -348,6 +359,26 @@ def _kit(args: argparse.Namespace) -> int:
     kit_hash, files = _assignment(args).build_kit(args.out)
     print(f"wrote the student kit {kit_hash} into {args.out}/ ({', '.join(files)})")
     return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from graders.assignment.registry import listing
+
+    print("\n".join(listing()))
+    return 0
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from graders.assignment import registry
+    from graders.pipeline.validate import validate
+
+    assignment = registry.load(args.name)
+    with tempfile.TemporaryDirectory(prefix="grader-assignment-check-") as work:
+        validation = validate(assignment, work=Path(work))
+    print(validation.report())
+    return 0 if validation.passed else 1
 
 
 def _review(args: argparse.Namespace) -> int:
