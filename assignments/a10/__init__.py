@@ -85,10 +85,16 @@ class AssignmentTen(Assignment):
 
     def truth(self) -> Truth:
         from assignments.a10.checks import POLICY
+        from assignments.a10.contract import REPARAMETERIZE
         from assignments.a10.expected import reference_namespace, variant_namespaces
         from reference.a10 import REFERENCE_DIR
+        from reference.a10.misconceptions import flag_subsets, reparameterize_variant
 
-        return Truth(REFERENCE_DIR, reference_namespace(), variant_namespaces(), POLICY)
+        # The sampler is judged by tests of its samples, not by matching a variant's values, so grading
+        # computes none of its variants (variant_namespaces); validation runs them as a student's code.
+        name = REPARAMETERIZE.name
+        sampler = {name: tuple((flags, {name: reparameterize_variant(flags)}) for flags in flag_subsets(name))}
+        return Truth(REFERENCE_DIR, reference_namespace(), variant_namespaces() | sampler, POLICY)
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
         from assignments.a10.answers import extract_derivation

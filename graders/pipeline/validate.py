@@ -30,11 +30,12 @@ import numpy as np
 from graders.assignment.spec import Assignment, Truth
 from graders.intake.notebooks import load_notebook
 from graders.judge.evidence import Evidence
-from graders.judge.probes import Case, ProbePlan, ProbeResults, evaluate_in_process
+from graders.judge.probes import CallResult, Case, ProbePlan, ProbeResults, evaluate_in_process
 from graders.judge.separation import unseparated
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.results import CheckResult, SubmissionResult
+from graders.runtime.probe_runtime import encode
 
 VALIDATION_SEED = 20261206  # the hidden inputs' seed: fixed, so two validations of one assignment agree
 MIN_REFERENCE_LINE = 16  # shorter lines (`return x`, `else:`) are everyone's, not the reference's
@@ -92,47 +93,73 @@ def validate(assignment: Assignment, *, work: Path, seed: int = VALIDATION_SEED)
 
 def mistake_findings(assignment: Assignment, truth: Truth, *, seed: int) -> Iterator[Finding]:
     plan = assignment.build_plan(seed=seed, hidden=True, data_dir=None)
-    judged = _in_process_judge(assignment, truth, plan)
-    baseline = judged({})
+    judge = _in_process_judge(assignment, truth, plan)
+    baseline = judge({}).results
     unjudged = {check_id: result for check_id, result in baseline.items() if result.score < result.max_score - EXACT}
     if unjudged:
         listed = "; ".join(f"{check_id} ({result.message})" for check_id, result in unjudged.items())
         yield Finding("in process", Outcome.SKIPPED, f"not judged without a kernel, judged on the real-kernel runs below: {listed}")
+    alone: dict[str, dict[str, str]] = {}  # each single mistake's values (singles come before pairs)
     for variants in truth.variants.values():
         for flags, namespace in variants:
-            yield _mistake_finding(flags, judged(namespace), baseline, truth)
+            judged = judge(namespace)
+            if len(flags) == 1:
+                alone[next(iter(flags))] = judged.values
+            yield _mistake_finding(flags, _story(flags, judged.values, alone), judged.results, baseline, truth)
 
 
-def _in_process_judge(assignment: Assignment, truth: Truth, plan: ProbePlan) -> Callable[[Mapping[str, Any]], dict[str, CheckResult]]:
+@dataclass(frozen=True)
+class _Judged:
+    values: dict[str, str]  # call id -> the replaced functions' result, exactly (encoded)
+    results: dict[str, CheckResult]  # check id -> its result
+
+
+def _in_process_judge(assignment: Assignment, truth: Truth, plan: ProbePlan) -> Callable[[Mapping[str, Any]], _Judged]:
     """Judge the reference with some of its functions replaced, as a student's values, on `plan`."""
     functions = tuple(function.name for function in assignment.functions)
     reference = evaluate_in_process(plan, truth.functions, functions)
     expected = assignment.compute_expected(plan)
     derivation = assignment.extract_derivation(load_notebook(assignment.handout.solution))
 
-    def judged(replaced: Mapping[str, Any]) -> dict[str, CheckResult]:
-        calls = dict(reference.calls)
-        if replaced:  # only the replaced functions run again: a call's id names its function
-            calls |= evaluate_in_process(plan, replaced, tuple(replaced)).calls
-        results = assignment.judge(Evidence(plan, ProbeResults(calls), expected, derivation))
-        return {result.id: result for result in results}
+    def judge(replaced: Mapping[str, Any]) -> _Judged:
+        # Only the replaced functions run again: a call's id names its function.
+        ran = evaluate_in_process(plan, replaced, tuple(replaced)).calls if replaced else {}
+        results = assignment.judge(Evidence(plan, ProbeResults({**reference.calls, **ran}), expected, derivation))
+        return _Judged({cid: _exactly(call) for cid, call in ran.items()}, {result.id: result for result in results})
 
-    return judged
+    return judge
 
 
-def _mistake_finding(flags: frozenset[str], results: dict[str, CheckResult], baseline: dict[str, CheckResult], truth: Truth) -> Finding:
+def _exactly(call: CallResult) -> str:
+    return json.dumps([encode(call.value), repr(call.error), encode(list(call.gradients))])
+
+
+def _story(flags: frozenset[str], values: dict[str, str], alone: Mapping[str, dict[str, str]]) -> frozenset[str]:
+    """What a student whose values these are is judged to have done: a combination that computes exactly what one
+    of its mistakes alone computes (drawing no noise leaves nothing for a wrong scale of it to change) is that mistake."""
+    same = next((name for name in sorted(flags) if len(flags) > 1 and alone.get(name) == values), None)
+    return flags if same is None else frozenset({same})
+
+
+def _mistake_finding(
+    flags: frozenset[str], story: frozenset[str], results: dict[str, CheckResult], baseline: dict[str, CheckResult], truth: Truth
+) -> Finding:
     subject = "mistake " + " + ".join(truth.policy.in_order(flags))
     undeclared = sorted(flags - truth.policy.deductions.keys())
     if undeclared:
         return Finding(subject, Outcome.FAIL, f"no deduction is declared for {', '.join(undeclared)}")
-    costs = {truth.policy.deductions[name]: baseline[truth.policy.deductions[name]].score for name in flags}
+    deductions = truth.policy.deductions
+    costs = {deductions[name]: baseline[deductions[name]].score for name in story}
     lost = {check_id: baseline[check_id].score - r.score for check_id, r in results.items() if r.score < baseline[check_id].score - EXACT}
-    unnamed = sorted(name for name in flags if name not in results[truth.policy.deductions[name]].misconceptions)
-    wrong = [f"costs {_points(lost)} where it should cost {_points(costs)}"] if lost.keys() != costs.keys() or not _same(lost, costs) else []
-    wrong += [f"{name} is not named by {truth.policy.deductions[name]}" for name in unnamed]
+    unnamed = sorted(name for name in story if name not in results[deductions[name]].misconceptions)
+    wrong = (
+        [f"costs {_points(lost)} where it should cost {_points(costs)}"] if lost.keys() != costs.keys() or not _same(lost, costs) else []
+    )
+    wrong += [f"{name} is not named by {deductions[name]}" for name in unnamed]
     if wrong:
         return Finding(subject, Outcome.FAIL, "; ".join(wrong))
-    return Finding(subject, Outcome.PASS, f"named; costs {_points(costs)}")
+    masked = f" (the values of {' + '.join(story)} alone: judged as it)" if story != flags else ""
+    return Finding(subject, Outcome.PASS, f"named; costs {_points(costs)}{masked}")
 
 
 def _same(lost: Mapping[str, float], costs: Mapping[str, float]) -> bool:
@@ -257,7 +284,9 @@ def _graded(results: tuple[SubmissionResult, ...]) -> dict[str, SubmissionResult
 def _score_finding(result: SubmissionResult, wanted: float, said: str) -> Finding:
     subject = f"the {result.submission}"
     if abs(result.score - wanted) > EXACT:
-        scored = ", ".join(f"{c.id} {c.score:g}/{c.max_score:g}" for c in result.checks if (c.score < c.max_score if wanted else c.score > 0))
+        scored = ", ".join(
+            f"{c.id} {c.score:g}/{c.max_score:g}" for c in result.checks if (c.score < c.max_score if wanted else c.score > 0)
+        )
         return Finding(subject, Outcome.FAIL, f"scores {result.score:g} of {result.max_score:g}, not {said} ({scored}) {result.message}")
     return Finding(subject, Outcome.PASS, f"{said}: {result.score:g} of {result.max_score:g}")
 
