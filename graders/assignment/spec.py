@@ -8,6 +8,8 @@ their points; the misconception catalog. Its behaviour is behind the methods bel
 parameters, the grading data, the probe plan (public and hidden inputs), the expected values (its
 reference, instructor-only, under `reference/<assignment>/`), the configured checks (the check kinds
 of graders.judge), and the derivation's reading.
+For validation before release (graders.pipeline.validate) it also names its handout's solution and
+template notebooks (`handout`), whether it has a student kit, and its reference as code (`truth`).
 
 Importing this module (or an assignment's `__init__`) imports no torch, numpy or sympy: a regrade in
 which nothing runs needs the data and none of the behaviour. Types from the judge are named for the

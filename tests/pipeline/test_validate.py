@@ -73,6 +73,7 @@ def test_every_shipped_assignment_passes_its_check(capsys, assignment_id):
     assert any(line.startswith("SKIPPED in process: ") for line in lines)
     assignment = registry.load(assignment_id)
     mistakes = {name for line in lines if line.startswith("PASS    mistake ") for name in line.split(":")[0].split()[2:] if name != "+"}
+    # Every mistake a reference variant computes, the sampler's included (judged by tests of its samples).
     assert mistakes == {name for name, m in assignment.catalog.items() if m.has_variant}
     assert any(" + " in line for line in lines if line.startswith("PASS    mistake "))  # the pairs too
 
@@ -150,6 +151,28 @@ def test_a_variant_that_is_another_mistake_is_not_named_and_costs_the_wrong_chec
     assert failures == {
         "mistake no_scale": "costs causal_mask 1 where it should cost attention 2; no_scale is not named by attention",
     }
+
+
+@pytest.mark.parametrize(
+    ("code_of", "outcome", "said"),
+    [
+        ("no_scale", Outcome.PASS, "named; costs attention 2 (the values of no_scale alone: judged as it)"),
+        ("both", Outcome.PASS, "named; costs attention 2, attention.mask 2"),
+        # The values of a mistake outside the pair are no story of the pair.
+        ("softmax_over_queries", Outcome.FAIL, "costs attention 2 where it should cost attention 2, attention.mask 2; "),
+    ],
+)
+def test_a_pair_is_judged_as_the_one_of_its_mistakes_whose_values_it_computes_else_as_both(code_of, outcome, said):
+    """A pair whose code computes exactly one of its mistakes (the other left nothing to change) is that mistake."""
+    truth = ELEVEN.truth()
+    attention = dict(truth.variants[ATTENTION])
+    pair = frozenset({"no_scale", "mask_after_softmax"})
+    code = attention[pair] if code_of == "both" else attention[frozenset({code_of})]
+    singles = tuple((flags, attention[flags]) for flags in map(frozenset, ({"no_scale"}, {"softmax_over_queries"})))
+    forged = replace(truth, variants={ATTENTION: (*singles, (pair, code))})
+    *_, finding = mistake_findings(ELEVEN, forged, seed=VALIDATION_SEED)
+    assert finding.subject == "mistake no_scale + mask_after_softmax"
+    assert finding.outcome is outcome and finding.detail.startswith(said), finding.detail
 
 
 def test_a_mistake_the_policy_gives_no_deduction_fails():
