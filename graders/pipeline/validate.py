@@ -287,7 +287,8 @@ def _score_finding(result: SubmissionResult, wanted: float, said: str) -> Findin
         scored = ", ".join(
             f"{c.id} {c.score:g}/{c.max_score:g}" for c in result.checks if (c.score < c.max_score if wanted else c.score > 0)
         )
-        return Finding(subject, Outcome.FAIL, f"scores {result.score:g} of {result.max_score:g}, not {said} ({scored}) {result.message}")
+        why = f": {result.message}" if result.message else ""
+        return Finding(subject, Outcome.FAIL, f"scores {result.score:g} of {result.max_score:g}, not {said} ({scored}){why}")
     return Finding(subject, Outcome.PASS, f"{said}: {result.score:g} of {result.max_score:g}")
 
 
