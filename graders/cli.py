@@ -110,6 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     _assignment_option(data)
     data.set_defaults(command=_make_data)
     _staff_commands(commands)
+    release = commands.add_parser("release", help="send the students their grades: nothing says provisional then (docs/staff.md: Release)")
+    release.add_argument("reports", type=Path)
+    release.add_argument("--by", default=_user(), help="who (default: your login name), recorded in REPORTS/release.json")
+    release.set_defaults(command=_release)
     _assignment_commands(commands)
     return parser
 
@@ -267,13 +271,12 @@ def _check_data_dir(args: argparse.Namespace, assignment: Assignment) -> None:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from graders.gradebook.exports import claimed_twice
     from graders.gradebook.lock import exclusive
     from graders.gradebook.store import Gradebook
     from graders.intake.discovery import find_submissions
     from graders.pipeline.batch import grade_folder
     from graders.pipeline.secret import SECRET_NAME, course_seed
-    from graders.pipeline.staff import drift_warnings
+    from graders.pipeline.staff import after_grading
 
     # Usage errors first: the lock and the secret create files, and a bad command writes nothing.
     if not args.submissions.is_dir():
@@ -311,14 +314,8 @@ def _grade(args: argparse.Namespace) -> int:
         results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=Progress().update)
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
-    for warning in drift_warnings(reports=args.out):
+    for warning in after_grading(reports=args.out, submissions=[r.submission for r in results]):
         print(warning, file=sys.stderr)
-    for student, submissions in claimed_twice([r.submission for r in results]).items():
-        print(
-            f"warning: duplicate: {len(submissions)} submissions for the student id {student!r}: {', '.join(submissions)} "
-            "(index.html's note names the files); exports refuse them until you choose one: grader export ... --keep SUBMISSION",
-            file=sys.stderr,
-        )
     return 0
 
 
@@ -501,6 +498,14 @@ def _export(args: argparse.Namespace) -> int:
     for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from graders.pipeline.staff import release
+
+    for line in release(reports=args.reports, by=args.by).said():
+        print(line, file=sys.stderr)
     return 0
 
 

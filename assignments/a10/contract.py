@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from graders.assignment.spec import AnswerLine, CheckSpec, Function, Question
+from graders.assignment.spec import AnswerLine, CheckSpec, Function, Question, RubricItem
 
 # ----------------------------------------------------------------------------- the functions
 
@@ -41,6 +41,12 @@ QUESTIONS = (
         "what do you observe",
         rubric="Full marks: at weight 0 reconstructions are sharp but the latent space is irregular (samples from the prior "
         "look poor); at weight 30 reconstructions are blurry / average digits and the KL is small. Half: only one of the two.",
+        # The items name only what the handout's two reconstruction plots show.
+        items=(
+            RubricItem("blurry_at_30", "Weight 30: blurry reconstructions that look alike (an average digit)", 0.5),
+            RubricItem("sharp_at_0", "Weight 0: sharp reconstructions close to the test images", 0.5),
+            RubricItem("runs_swapped", "Describes the two runs the wrong way round", -0.5),
+        ),
     ),
     Question(
         "How can these results be explained?",
@@ -48,6 +54,11 @@ QUESTIONS = (
         "how can these results be explained",
         rubric="Full marks: the weight trades reconstruction against matching the prior; a large weight pushes q(z|x) to "
         "N(0, I), so codes carry little information about x (posterior collapse). Half: the trade-off without why.",
+        items=(
+            RubricItem("tradeoff", "The weight trades reconstruction against matching the prior", 0.5),
+            RubricItem("collapse", "A large weight pushes q(z|x) to N(0, I): z carries little about x (posterior collapse)", 0.5),
+            RubricItem("restates", "Restates the observation without explaining it", -0.25),
+        ),
     ),
     Question(
         "What is the role of the KL divergence term?",
@@ -55,6 +66,11 @@ QUESTIONS = (
         "role of the kl",
         rubric="Full marks: the KL term regularises the encoder toward the prior, making the latent space smooth and "
         "sampleable; it is the gap between the ELBO and the reconstruction term. Half: 'regularisation' alone.",
+        items=(
+            RubricItem("regulariser", "Regularises the encoder: keeps q(z|x) close to the prior p(z)", 0.5),
+            RubricItem("smooth_latent", "So the latent space is smooth and sampling z ~ p(z) decodes to plausible images", 0.5),
+            RubricItem("elbo_wrong", "Misstates the KL's place in the ELBO (e.g. a term to maximise)", -0.25),
+        ),
     ),
 )
 

@@ -53,6 +53,26 @@ class AnswerLine:
         return f"$${self.latex} = …$$"
 
 
+RUBRIC_KEY_LENGTH = 40  # at most, in characters
+
+
+@dataclass(frozen=True)
+class RubricItem:
+    """One reusable line of a written question's rubric: a TA applies it to a mark with a click.
+
+    The assignment's items seed the gradebook's rubric, where staff rename them, change their
+    points and add others (graders.gradebook.rubric); a mark records the items it applies."""
+
+    key: str  # stable within its question: what a mark records (letters, digits, '_' and '-')
+    text: str  # what the TA reads, e.g. "weight 30: blurry, average-looking reconstructions"
+    points: float  # added to the mark; negative for a deduction
+
+    def __post_init__(self) -> None:
+        # Keys travel in URLs, JSON and the pages' selectors: a plain word, so none needs escaping.
+        if not (0 < len(self.key) <= RUBRIC_KEY_LENGTH and self.key.isascii() and self.key.replace("_", "a").replace("-", "a").isalnum()):
+            raise ValueError(f"a rubric item's key is 1 to {RUBRIC_KEY_LENGTH} letters, digits, '_' or '-', not {self.key!r}")
+
+
 @dataclass(frozen=True)
 class Question:
     """A written question: answered in free text, marked by staff with its rubric."""
@@ -62,6 +82,7 @@ class Question:
     key: str  # a normalised phrase that finds the question when tags were lost
     points: float = 1.0  # awarded by staff in manual review
     rubric: str = ""  # what a full-marks answer says, shown to staff above the answers
+    items: tuple[RubricItem, ...] = ()  # the rubric's items a TA clicks to apply (their sum, bounded, is the mark)
 
 
 @dataclass(frozen=True)

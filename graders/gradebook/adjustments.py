@@ -1,5 +1,7 @@
 """Staff adjustments in SQL: the `overrides`, `manual_marks` and `settings` tables (schema.py).
 
+Rubric items are `rubric.py`'s.
+
 Append-only but for one update: a new override, or a clear, stamps the active one cleared. The
 newest mark per (submission, question) is the current one. Writes happen inside the caller's
 transaction (`connection.transaction`), after the store has validated them.
@@ -50,11 +52,18 @@ def overrides(db: sqlite3.Connection, submission: str | None, *, active: bool) -
     return tuple(Override(*row) for row in rows)
 
 
-def insert_marks(db: sqlite3.Connection, rows: Sequence[tuple[str, str, float, str, str, str, str]]) -> tuple[ManualMark, ...]:
-    """Rows of (submission, question, points, comment, by, at, answer's digest), as marks in that order."""
+# A mark as written: submission, question, points, comment, by, at, answer's digest, items (None: plain
+# points), adjustment.
+MarkRow = tuple[str, str, float, str, str, str, str, tuple[str, ...] | None, float]
+_MARK_COLUMNS = "submission, question, points, comment, by, at, answer_sha256, items, adjustment"
+
+
+def insert_marks(db: sqlite3.Connection, rows: Sequence[MarkRow]) -> tuple[ManualMark, ...]:
+    """The rows as marks, in that order."""
     first = latest_mark_id(db) + 1
     db.executemany(
-        "INSERT INTO manual_marks (submission, question, points, comment, by, at, answer_sha256) VALUES (?, ?, ?, ?, ?, ?, ?)", rows
+        f"INSERT INTO manual_marks ({_MARK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*row[:7], None if row[7] is None else json.dumps(list(row[7])), row[8]) for row in rows],
     )
     return tuple(ManualMark(first + index, *row) for index, row in enumerate(rows))
 
@@ -62,11 +71,18 @@ def insert_marks(db: sqlite3.Connection, rows: Sequence[tuple[str, str, float, s
 def marks(db: sqlite3.Connection, submission: str | None, *, current: bool) -> tuple[ManualMark, ...]:
     """Oldest first: this submission's (every submission's when None), only the newest per question when `current`."""
     rows = db.execute(
-        "SELECT id, submission, question, points, comment, by, at, answer_sha256"
-        f" FROM manual_marks {_where(submission, _CURRENT if current else None)} ORDER BY id",
+        f"SELECT id, {_MARK_COLUMNS} FROM manual_marks {_where(submission, _CURRENT if current else None)} ORDER BY id",
         () if submission is None else (submission,),
     )
-    return tuple(ManualMark(*row) for row in rows)
+    return tuple(
+        ManualMark(mark_id, submission_id, question, points, comment, by, at, sha256, _items(items), float(adjustment))
+        for mark_id, submission_id, question, points, comment, by, at, sha256, items, adjustment in rows
+    )
+
+
+def _items(stored: str | None) -> tuple[str, ...] | None:
+    """A mark's items as stored (our own JSON list of keys; NULL: plain points)."""
+    return None if stored is None else tuple(str(key) for key in json.loads(stored))
 
 
 def current_mark_ids(db: sqlite3.Connection, question: str) -> dict[str, int]:

@@ -74,6 +74,11 @@ class ManualEntry:
     # The answer as the person saw it (QuestionGrade.answer_tag); one a regrade has changed since is
     # refused too. None: not checked.
     answer_tag: str | None = None
+    # The rubric items the mark applies (their keys) and a free adjustment beside them; `points` is then
+    # what the person saw them add up to (rubric.total), refused as stale when the rubric now says otherwise.
+    # None: a mark of plain points.
+    items: tuple[str, ...] | None = None
+    adjustment: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,8 @@ class ManualMark:
     by: str
     at: str
     answer_sha256: str  # of the answer as it was when marked
+    items: tuple[str, ...] | None = None  # the rubric items it applies (keys); None: plain points
+    adjustment: float = 0.0  # added to the items' points (0 for a mark of plain points)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,11 @@ Tables (append-only history; nothing is ever updated in place except an override
     manual_marks staff points for one written answer; the newest row per (submission, question)
                  is the current mark, older rows are its history
     settings     gradebook-wide settings (the points of each written question)
+    rubric_items schema 4: staff's edits of the written questions' rubric items (added, renamed, re-pointed);
+                 the newest row per (question, key) is the item now, older rows its history; an item of
+                 the assignment's never edited has no row (the assignment's definition seeds it).
+                 `manual_marks.items`: the keys a mark applied, as a JSON list (NULL: a mark of plain
+                 points, as every mark before), and its free `adjustment` beside them
 """
 
 from __future__ import annotations
@@ -102,6 +107,22 @@ MIGRATIONS: tuple[str, ...] = (
     # executor, python). Rows written before keep NULL: the store reads them from their columns.
     """
     ALTER TABLE runs ADD COLUMN provenance TEXT;
+    """,
+    # 4: rubric items, and the items and adjustment a mark applies. Marks before keep NULL items:
+    # plain points, as they were given.
+    """
+    CREATE TABLE rubric_items (
+        id INTEGER PRIMARY KEY,
+        question TEXT NOT NULL,
+        key TEXT NOT NULL,
+        text TEXT NOT NULL,
+        points REAL NOT NULL,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX rubric_items_by_key ON rubric_items(question, key, id);
+    ALTER TABLE manual_marks ADD COLUMN items TEXT;
+    ALTER TABLE manual_marks ADD COLUMN adjustment REAL NOT NULL DEFAULT 0;
     """,
 )
 

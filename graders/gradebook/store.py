@@ -21,6 +21,10 @@ opening and transactions in `connection`, the explanation of changes in `history
         book.revision() -> str                            # changes when a run or a mark is added
         book.questions() -> tuple[ManualQuestion, ...]    # the written questions and their points
         book.set_question_points({"<question tag>": 2.0}, existing=ExistingMarks.SCALE, by=) -> tuple[PointsChange, ...]
+        book.rubric(question) -> tuple[Item, ...]         # its rubric items now (the assignment's seed, staff's edits)
+        book.add_rubric_item(question, text=, points=, by=) -> Item
+        book.rubric_change(question, key, points) -> ItemChange      # what a new points value would do to the marks
+        book.edit_rubric_item(question, key, text=, points=, by=, version=, confirm=) -> ItemChange  # StaleChange
         book.drifted_overrides() -> tuple[CheckGrade, ...]  # overrides whose automatic verdict changed
 
 Bad input (unknown submission, check or question; a score outside 0..max) raises UsageError
@@ -43,9 +47,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from graders.assignment import registry
-from graders.assignment.spec import Assignment
+from graders.assignment.spec import Assignment, RubricItem
 from graders.errors import StaleChange, UsageError
-from graders.gradebook import adjustments, connection, runs
+from graders.gradebook import adjustments, connection, rubric, runs
 from graders.gradebook.connection import FILENAME
 from graders.gradebook.history import history_of
 from graders.gradebook.questions import ExistingMarks, ManualQuestion, PointsChange, manual_questions, points_changes, scaled
@@ -64,6 +68,7 @@ from graders.gradebook.records import (
     answer_digest,
     now,
 )
+from graders.gradebook.rubric import MAX_ITEMS, Item, ItemChange
 from graders.results import SubmissionResult
 from graders.settings import Provenance
 
@@ -71,6 +76,7 @@ from graders.settings import Provenance
 __all__ = [
     "ANSWER_TAG_LENGTH",
     "FILENAME",
+    "MAX_ITEMS",
     "CheckChange",
     "CheckGrade",
     "ExistingMarks",
@@ -78,6 +84,8 @@ __all__ = [
     "Gradebook",
     "History",
     "HistoryEntry",
+    "Item",
+    "ItemChange",
     "ManualEntry",
     "ManualMark",
     "ManualQuestion",
@@ -248,8 +256,9 @@ class Gradebook:
             )
         merged = {tag: q.points for tag, q in known.items()} | dict(points)
         moment = now()
-        rescaled = [
-            (m.submission, m.question, scaled(m.points, changes[m.question]), m.comment, by, moment, m.answer_sha256)
+        # A scaled mark is plain points: its items' points no longer add up to it.
+        rescaled: list[adjustments.MarkRow] = [
+            (m.submission, m.question, scaled(m.points, changes[m.question]), m.comment, by, moment, m.answer_sha256, None, 0.0)
             for m in current
             if existing is ExistingMarks.SCALE and m.question in changes and scaled(m.points, changes[m.question]) != m.points
         ]
@@ -276,19 +285,107 @@ class Gradebook:
             if question is None:
                 raise UsageError(f"unknown question {entry.question!r}; the questions are: {', '.join(questions)}")
             _within(entry.points, question.points, f"the points for {entry.submission} / {entry.question}")
+            if entry.items is not None:
+                if len(set(entry.items)) != len(entry.items):
+                    raise UsageError(f"{entry.submission} / {entry.question}: an item applies once")
+                rubric.checked_points(entry.adjustment, question.points, "the adjustment")
         moment = now()
-        rows = []
+        rows: list[adjustments.MarkRow] = []
         for entry in entries:
             shown = next(q for q in grades[entry.submission].questions if q.question.tag == entry.question)
             if entry.answer_tag is not None and entry.answer_tag != shown.answer_tag:
                 raise StaleChange(
                     f"{entry.submission}'s answer to {entry.question} changed since you loaded it (a regrade): reload to see it"
                 )
-            rows.append((entry.submission, entry.question, entry.points, entry.comment, by, moment, shown.answer_sha256))
+            adjustment = entry.adjustment if entry.items is not None else 0.0
+            rows.append(
+                (entry.submission, entry.question, entry.points, entry.comment, by, moment, shown.answer_sha256, entry.items, adjustment)
+            )
         with self._transaction() as db:
-            # Checked inside the write transaction: no other grader's mark can land between check and write.
+            # Checked inside the write transaction: no other grader's mark (or item edit) can land between check and write.
             _refuse_stale(db, entries)
+            rubric.refuse_changed(db, entries, self._seed, {tag: q.points for tag, q in questions.items()})
             return adjustments.insert_marks(db, rows)
+
+    # ------------------------------------------------------------------------- rubric items
+
+    def rubric(self, question: str) -> tuple[Item, ...]:
+        """The question's rubric items now: the assignment's (as staff edited them), then those staff added."""
+        self._question(question)
+        return rubric.items(self._db, question, self._seed(question))
+
+    def add_rubric_item(self, question: str, *, text: str, points: float, by: str) -> Item:
+        """A new item on the question's rubric (applied to no mark yet)."""
+        found = self._question(question)
+        line = rubric.checked_text(text)
+        value = rubric.checked_points(points, found.points, "an item's points")
+        moment = now()
+        with self._transaction() as db:
+            existing = rubric.items(db, question, self._seed(question))
+            if len(existing) >= rubric.MAX_ITEMS:
+                raise UsageError(f"{question} has {len(existing)} rubric items, the most a question may have")
+            return rubric.insert(db, question, Item(rubric.new_key(existing), line, value, 0), by=by, at=moment)
+
+    def rubric_change(self, question: str, key: str, points: float) -> ItemChange:
+        """What giving the item `points` would do to the marks applying it (nothing is written)."""
+        found = self._question(question)
+        return self._item_change(self._db, found, key, rubric.checked_points(points, found.points, "an item's points"))
+
+    def edit_rubric_item(
+        self,
+        question: str,
+        key: str,
+        *,
+        text: str | None = None,
+        points: float | None = None,
+        by: str,
+        version: int | None = None,
+        confirm: bool = False,
+    ) -> ItemChange:
+        """Rename an item and/or change its points; every current mark applying it follows, each a new mark by `by`.
+
+        A points change that concerns marks is refused unless `confirm` (the person saw `rubric_change`'s
+        effect); `version`: the item's version the person saw, another edit since is a StaleChange."""
+        found = self._question(question)
+        line = None if text is None else rubric.checked_text(text)
+        if points is not None:
+            rubric.checked_points(points, found.points, "an item's points")
+        moment = now()
+        with self._transaction() as db:
+            before = self._item(db, question, key)
+            change = self._item_change(db, found, key, before.points if points is None else points)
+            if version is not None and version != before.version:
+                raise StaleChange(
+                    f"the rubric item '{before.text}' of {question} was edited since you loaded it (now {before.points:g} points); "
+                    "look, then edit it again"
+                )
+            if change.points != before.points and change.affected and not confirm:
+                raise UsageError(f"{change.effect()}; nothing was changed: confirm to apply it")
+            rubric.insert(db, question, Item(key, line or before.text, change.points, 0), by=by, at=moment)
+            moved = change.moved
+            adjustments.insert_marks(
+                db, [(m.submission, m.question, new, m.comment, by, moment, m.answer_sha256, m.items, m.adjustment) for m, new in moved]
+            )
+        return change
+
+    def _item_change(self, db: sqlite3.Connection, question: ManualQuestion, key: str, points: float) -> ItemChange:
+        now_items = rubric.items(db, question.tag, self._seed(question.tag))
+        item = rubric.find(now_items, question.tag, key)
+        return rubric.item_change(question.tag, item, points, now_items, adjustments.marks(db, None, current=True), question.points)
+
+    def _item(self, db: sqlite3.Connection, question: str, key: str) -> Item:
+        return rubric.find(rubric.items(db, question, self._seed(question)), question, key)
+
+    def _question(self, tag: str) -> ManualQuestion:
+        found = next((q for q in self.questions() if q.tag == tag), None)
+        if found is None:
+            raise UsageError(f"unknown question {tag[:40]!r}; the questions are: {', '.join(q.tag for q in self.questions())}")
+        return found
+
+    def _seed(self, tag: str) -> tuple[RubricItem, ...]:
+        """The assignment's items of the question: what its rubric starts from."""
+        spec = self.assignment.question(tag)
+        return spec.items if spec is not None else ()
 
     def marked_answer(self, submission: str, question: str) -> str | None:
         """The answer as it was when its current mark was given, if it has changed since (None otherwise):

@@ -49,7 +49,7 @@ def run(root: Path) -> Path:
         reports = scratch / "reports"
         grade_folder(folder, out_dir=reports, config=GradingConfig(seed=_bundled_seed(root), jobs=1))
         with Gradebook.open(reports) as book:
-            document = results_json(book.grade(SUBMISSION_ID), book.assignment)
+            document = results_json(book.grade(SUBMISSION_ID), book.assignment, final=True)  # Gradescope publishes it: its own release step
     finally:
         remove_tree(scratch)
     notes = [

@@ -26,7 +26,7 @@ from graders.judge.probe_cell import read_probe_results
 from graders.judge.probes import ProbePlan, ProbeResults
 from graders.pipeline.config import GradingConfig, generated_data_folder, grading_data
 from graders.pipeline.executed import read_executed
-from graders.pipeline.secret import SECRET_NAME, course_seed
+from graders.pipeline.secret import SECRET_NAME, existing_course_seed
 from graders.pipeline.triage import provenance
 from graders.report import render as reporting
 from graders.results import SubmissionResult, SubmissionStatus
@@ -115,7 +115,7 @@ def _seed_of(recorded: Seed, secret_file: Path) -> tuple[int, str]:
         case GivenSeed(value):
             return value, ""
         case CourseSecretSeed(secret_hash):
-            drawn = course_seed(secret_file)
+            drawn = existing_course_seed(secret_file)  # a rescore never creates a secret: a new one would not be the run's
             if drawn.secret_hash != secret_hash:
                 raise UsageError(
                     f"the run was graded with another course secret than {secret_file} (hash {secret_hash}); pass that one with --secret-file"

@@ -1,4 +1,4 @@
-"""What course staff do after grading, as keyword-only functions under `grader history|override|manual|report|export`.
+"""What course staff do after grading, as keyword-only functions under `grader history|override|manual|report|export|release`.
 
 Each writes the gradebook first (one transaction, validated before anything is written), then
 re-renders the reports so students see the change. While another batch holds REPORTS (a
@@ -11,14 +11,17 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from graders.errors import FolderBusy, UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import ExistingMarks, Gradebook, History, ManualEntry, Override, PointsChange
+from graders.gradebook.release import RELEASE_NAME, Release, ReleaseState, read_release, write_release
+from graders.gradebook.store import ExistingMarks, Gradebook, History, ManualEntry, Override, PointsChange, now
 from graders.report import render as reporting
+from graders.report.released import send
 from graders.results import CheckResult
 
 MANUAL_COLUMNS = ("submission", "question", "points", "comment")
@@ -138,4 +141,58 @@ def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | No
     with Gradebook.open(reports) as book:
         grades = book.grades()
         assignment = book.assignment
-    return exports.write(format_name, assignment, grades, roster, out, options)
+    return exports.write(format_name, assignment, grades, roster, out, options, release=read_release(reports))
+
+
+@dataclass(frozen=True)
+class Released:
+    """What `grader release` did: the manifest, and who was sent a grade with written answers still unmarked."""
+
+    release: Release
+    pending: tuple[str, ...]
+
+    def said(self) -> list[str]:
+        """What the person releasing hears."""
+        pending = f"warning: released with written answers not marked yet for: {', '.join(self.pending)}"
+        return [pending] * bool(self.pending) + [f"released {len(self.release.students)} grades; what each was sent: {RELEASE_NAME}"]
+
+
+def release(*, reports: Path, by: str) -> Released:
+    """Send every student their current grade: each report.html rendered final and kept as its
+    released copy, then the manifest (REPORTS/release.json), then the overview and grades.csv.
+    Holds REPORTS like a batch does, so no regrade renders in between."""
+    with exclusive(reports):
+        with Gradebook.open(reports) as book:
+            grades = book.grades()
+        if not grades:
+            raise UsageError(f"{reports} has no graded submissions to release")
+        sent = {g.submission: send(g, reporting.report_page(g, out_dir=reports, provisional=False), reports) for g in grades}
+        manifest = Release(now(), by, sent)
+        write_release(reports, manifest)
+        reporting.publish(reports)
+    return Released(manifest, tuple(g.submission for g in grades if g.pending))
+
+
+def after_grading(*, reports: Path, submissions: Sequence[str]) -> list[str]:
+    """What staff must hear after `grader grade`: drifted overrides, grades changed since release, duplicates."""
+    duplicates = [
+        f"warning: duplicate: {len(group)} submissions for the student id {student!r}: {', '.join(group)} "
+        "(index.html's note names the files); exports refuse them until you choose one: grader export ... --keep SUBMISSION"
+        for student, group in exports.claimed_twice(submissions).items()
+    ]
+    return drift_warnings(reports=reports) + changed_since_release(reports=reports) + duplicates
+
+
+def changed_since_release(*, reports: Path) -> list[str]:
+    """After a regrade: one line per student whose grade moved since it was released (their report keeps the released one)."""
+    manifest = read_release(reports)
+    if manifest is None:
+        return []
+    with Gradebook.open(reports) as book:
+        grades = book.grades()
+    return [
+        f"warning: {g.submission} changed since release: sent {manifest.students[g.submission].score:g}, now {g.score:g} / "
+        f"{g.max_score:g}; the student still sees the released report until you review it and run `grader release {reports}` again"
+        for g in grades
+        if manifest.state(g) is ReleaseState.CHANGED
+    ]

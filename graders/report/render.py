@@ -27,9 +27,11 @@ from graders.assignment.spec import Assignment
 from graders.errors import HarnessError
 from graders.gradebook.exports import csv as csv_export
 from graders.gradebook.questions import manual_questions
+from graders.gradebook.release import Release, ReleaseState, read_release
 from graders.gradebook.store import Grade, Gradebook
 from graders.report.markup import rendered
 from graders.report.outputs import OwnOutputs, read_own_outputs
+from graders.report.released import keep_released
 from graders.results import CheckStatus, SubmissionResult, SubmissionStatus, write_text_atomic
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -133,15 +135,28 @@ def _written_answers(grade: Grade, own: OwnOutputs) -> list[dict[str, Any]]:
 
 
 def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path) -> Path:
-    """out_dir/<id>/report.html, for the student: built from the student view only."""
+    """out_dir/<id>/report.html, for the student: provisional until released; once released, the
+    released copy until staff release again (the page as it would be sent now goes beside it: report/released.py)."""
     grade = _as_grade(subject)
+    release = read_release(out_dir)
+    sent = release.students.get(grade.submission) if release is not None else None
+    if sent is not None:
+        return keep_released(grade, report_page(grade, out_dir=out_dir, provisional=False), sent, out_dir)
+    path = out_dir / grade.submission / "report.html"
+    write_text_atomic(path, report_page(grade, out_dir=out_dir, provisional=True))
+    return path
+
+
+def report_page(grade: Grade, *, out_dir: Path, provisional: bool) -> str:
+    """A student's report.html, built from the student view only; `provisional` until staff release it."""
     result = grade.result
     assignment = assignment_of([grade])
     view = result.student_view()
     errored = result.status is SubmissionStatus.ERROR
     counts = Counter(check["status"] for check in view["checks"])
-    page = _render(
+    return _render(
         "report.html",
+        provisional=provisional,
         r=view,
         total={"score": grade.score, "max_score": grade.max_score, "automatic": grade.automatic_score, "pending": grade.pending},
         written=_written_answers(grade, read_own_outputs(out_dir / result.submission, result.sha256)),
@@ -151,9 +166,6 @@ def write_submission_report(subject: SubmissionResult | Grade, *, out_dir: Path)
         counts={status: counts.get(status, 0) for status in SYMBOLS},
         **page_context(assignment),
     )
-    path = out_dir / result.submission / "report.html"
-    write_text_atomic(path, page)
-    return path
 
 
 def report_href(submission: str) -> str:
@@ -161,10 +173,11 @@ def report_href(submission: str) -> str:
     return quote(submission) + "/report.html"
 
 
-def _overview_row(grade: Grade, href: Callable[[str], str]) -> dict[str, Any]:
+def _overview_row(grade: Grade, href: Callable[[str], str], release: Release | None) -> dict[str, Any]:
     result = grade.result
     return {
         "id": result.submission,
+        "release": (release.state(grade) if release is not None else ReleaseState.PROVISIONAL).value,
         "href": href(result.submission),
         "score": grade.score,
         "max_score": grade.max_score,
@@ -196,14 +209,21 @@ def _common_misconceptions(results: Sequence[SubmissionResult], assignment: Assi
     return [(_misconception(name, assignment), count) for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 
-def _summary(grades: Sequence[Grade]) -> dict[str, Any]:
+def _summary(grades: Sequence[Grade], release: Release | None) -> dict[str, Any]:
     graded = [g for g in grades if g.result.status is SubmissionStatus.GRADED]
     scores = [g.score for g in graded]
+    states = Counter(release.state(g) if release is not None else ReleaseState.PROVISIONAL for g in grades)
     return {
+        # Totals are final only once every grade shown is the one released (and so nothing is pending unseen).
+        "final": bool(grades) and states[ReleaseState.RELEASED] == len(grades),
+        "released_at": release.released_at if release is not None else None,
+        "changed": states[ReleaseState.CHANGED],
+        "provisional": states[ReleaseState.PROVISIONAL],
         "count": len(grades),
         "graded": len(graded),
         "errors": len(grades) - len(graded),
-        "pending": sum(1 for g in grades if g.pending),
+        # Written answers of graded students, as the review app's `progress` counts them (an unreadable notebook has none to mark).
+        "pending": sum(1 for g in graded for q in g.questions if q.pending),
         "review": sum(1 for g in grades if g.needs_review),
         "mean": statistics.fmean(scores) if scores else None,
         "median": statistics.median(scores) if scores else None,
@@ -211,8 +231,10 @@ def _summary(grades: Sequence[Grade]) -> dict[str, Any]:
     }
 
 
-def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Callable[[str], str] = report_href) -> dict[str, Any]:
-    """What the class overview shows, for index.html and for the review app's class page."""
+def overview_context(
+    subjects: Sequence[SubmissionResult | Grade], *, href: Callable[[str], str] = report_href, release: Release | None = None
+) -> dict[str, Any]:
+    """What the class overview shows, for index.html and for the review app's class page; `release`: the last one, if any."""
     assignment = assignment_of(subjects)
     grades = sorted((_as_grade(s) for s in subjects), key=lambda g: g.submission)
     ordered = [g.result for g in grades]
@@ -220,9 +242,9 @@ def overview_context(subjects: Sequence[SubmissionResult | Grade], *, href: Call
     isolation = Counter(w for r in ordered if r.provenance is not None for w in r.provenance.sandbox_warnings)
     return {
         "isolation": sorted(isolation.items()),
-        "rows": [_overview_row(g, href) for g in grades],
+        "rows": [_overview_row(g, href, release) for g in grades],
         "check_ids": list(assignment.check_ids),
-        "summary": _summary(grades),
+        "summary": _summary(grades, release),
         "pass_rates": _pass_rates(graded, assignment),
         "misconceptions": _common_misconceptions(ordered, assignment),
         **page_context(assignment),
@@ -234,7 +256,7 @@ def write_class_overview(subjects: Sequence[SubmissionResult | Grade], *, out_di
 
     The one script in it (table.js, inlined so the page works from file://) sorts and filters
     the table from data attributes; without it the page reads the same, unsorted."""
-    page = _render("index.html", **overview_context(subjects))
+    page = _render("index.html", **overview_context(subjects, release=read_release(out_dir)))
     path = out_dir / "index.html"
     write_text_atomic(path, page)
     return path

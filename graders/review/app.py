@@ -2,7 +2,7 @@
 
 Pages: `/` the class, `/questions/{question}` grade by question, `/submissions/{id}` a student
 (its executed notebook a page at a time: `?cell=N&output=M` says where the page starts).
-JSON API under `/api/` (docs/staff.md documents it). Every request passes `auth.TokenGate` first.
+JSON API under `/api/` (docs/staff.md documents it; `POST /api/release` is `grader release`). Every request passes `auth.TokenGate` first.
 Grades, overrides and manual marks live in the gradebook (REPORTS/gradebook.sqlite), opened per
 request: the app keeps no state of its own, so `grader` commands may run beside it. A change
 is acknowledged only after its SQLite transaction committed (synchronous=FULL), so a killed
@@ -41,7 +41,9 @@ from graders.errors import (
     mapped,
 )
 from graders.gradebook.lock import exclusive
-from graders.gradebook.store import Gradebook, ManualEntry, ManualQuestion
+from graders.gradebook.release import read_release
+from graders.gradebook.store import Gradebook, Item, ManualQuestion
+from graders.pipeline import staff
 from graders.report.markup import rendered
 from graders.report.render import (
     SYMBOLS,
@@ -54,14 +56,25 @@ from graders.report.render import (
     write_submission_report,
 )
 from graders.review.auth import TokenGate
-from graders.review.bodies import parse_group_mark, parse_mark, parse_override, parse_version
+from graders.review.bodies import (
+    mark_entry,
+    parse_group_mark,
+    parse_item,
+    parse_item_edit,
+    parse_mark,
+    parse_override,
+    parse_points,
+    parse_version,
+)
 from graders.review.folder import ReportsFolder
 from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
     answer_groups,
+    change_json,
     class_context,
-    flags,
+    duplicates_of,
     histogram,
+    item_json,
     mark_json,
     override_json,
     own_outputs,
@@ -69,6 +82,7 @@ from graders.review.views import (
     progress_json,
     question_json,
     question_of,
+    staff_flags,
     submission_detail,
     submission_summary,
 )
@@ -78,6 +92,7 @@ HERE = Path(__file__).resolve().parent
 STATIC = {
     "review.css": HERE / "static" / "review.css",
     "review.js": HERE / "static" / "review.js",
+    "rubric.js": HERE / "static" / "rubric.js",
     "report.css": TEMPLATES / "style.css",
     "table.js": TABLE_SCRIPT,
 }
@@ -120,6 +135,10 @@ def create_app(settings: ReviewSettings) -> Starlette:
         Route("/api/submissions/{submission}/overrides/{check_id}", app.api_override, methods=["PUT", "DELETE"]),
         Route("/api/questions/{question}/marks", app.api_question, methods=["GET"]),
         Route("/api/questions/{question}/marks", app.api_group_mark, methods=["PUT"]),
+        Route("/api/release", app.api_release, methods=["POST"]),
+        Route("/api/questions/{question}/rubric", app.api_rubric, methods=["GET", "POST"]),
+        Route("/api/questions/{question}/rubric/{key}", app.api_rubric_item, methods=["PUT"]),
+        Route("/api/questions/{question}/rubric/{key}/effect", app.api_rubric_effect, methods=["GET"]),
     ]
     return Starlette(
         routes=routes,
@@ -163,6 +182,18 @@ def _known_question(book: Gradebook, tag: str) -> ManualQuestion:
     return question
 
 
+def _known_rubric(book: Gradebook, tag: str) -> tuple[Item, ...]:
+    _known_question(book, tag)
+    return book.rubric(tag)
+
+
+def _known_item(book: Gradebook, tag: str, key: str) -> Item:
+    found = next((i for i in _known_rubric(book, tag) if i.key == key), None)
+    if found is None:
+        raise BadRequest(f"no rubric item {key[:40]!r} on {tag}", status=404)
+    return found
+
+
 def _submission_href(submission: str) -> str:
     return "/submissions/" + quote(submission, safe="")
 
@@ -202,8 +233,8 @@ class _Review:
     def class_page(self, request: Request) -> Response:
         def page(book: Gradebook) -> Response:
             grades = book.grades()
-            counts = progress(grades, book.questions())
-            return self._page(book, "class.html", histogram=histogram(grades), **class_context(grades, _submission_href, counts))
+            context = class_context(grades, _submission_href, read_release(self.settings.reports))
+            return self._page(book, "class.html", histogram=histogram(grades), **context)
 
         return self._with_book(page)
 
@@ -225,6 +256,7 @@ class _Review:
                 "question.html",
                 question=question,
                 rubric=_rubric(book, tag),
+                items=book.rubric(tag),
                 groups=groups,
                 progress=count,
                 marked_as=marked_as,
@@ -247,7 +279,7 @@ class _Review:
                 "student.html",
                 g=grade,
                 r=grade.result,
-                flags=flags(grade),
+                flags=staff_flags(grade, duplicates_of(book.submission_ids()), read_release(self.settings.reports)),
                 history=book.history(submission),
                 overrides=book.overrides(submission),
                 marks=book.manual_marks(submission),
@@ -327,7 +359,8 @@ class _Review:
         def save(book: Gradebook) -> dict[str, Any]:
             self._known_submission(book, submission)
             _known_question(book, tag)
-            (mark,) = book.set_manual([ManualEntry(submission, tag, body.points, body.comment, body.version, body.answer)], by=by)
+            entry = mark_entry(submission, tag, body.points, body.comment, body.version, body.answer, body.applied)
+            (mark,) = book.set_manual([entry], by=by)
             files = self._publish(book, (submission,))
             return {"mark": mark_json(mark), "submission": submission_summary(book.grade(submission)), "files": files}
 
@@ -346,13 +379,53 @@ class _Review:
             versions: tuple[int | None, ...] = body.versions if body.versions is not None else unchecked
             answers: tuple[str | None, ...] = body.answers if body.answers is not None else unchecked
             entries = [
-                ManualEntry(s, tag, body.points, body.comment, v, a) for s, v, a in zip(body.submissions, versions, answers, strict=True)
+                mark_entry(s, tag, body.points, body.comment, v, a, body.applied)
+                for s, v, a in zip(body.submissions, versions, answers, strict=True)
             ]
             marks = book.set_manual(entries, by=by)
             files = self._publish(book, body.submissions)
             return {"marks": {m.submission: mark_json(m) for m in marks}, "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, save))
+
+    async def api_rubric(self, request: Request) -> Response:
+        """GET: the question's rubric items; POST: a new one."""
+        tag = request.path_params["question"]
+        if request.method == "GET":
+            return JSONResponse({"items": [item_json(i) for i in self._with_book(lambda book: _known_rubric(book, tag))]})
+        body = parse_item(await request.body(), request.headers.get("content-type", ""))
+        by = self._reviewer(request)
+
+        def add(book: Gradebook) -> dict[str, Any]:
+            _known_question(book, tag)
+            return {"item": item_json(book.add_rubric_item(tag, text=body.text, points=body.points, by=by))}
+
+        return JSONResponse(await run_in_threadpool(self._with_book, add))
+
+    def api_rubric_effect(self, request: Request) -> Response:
+        """What `?points=X` would do to the marks applying the item: the page shows it and asks first."""
+        tag, key = request.path_params["question"], request.path_params["key"]
+        points = parse_points(request.query_params.get("points"))
+
+        def effect(book: Gradebook) -> dict[str, Any]:
+            _known_item(book, tag, key)
+            return change_json(book.rubric_change(tag, key, points))
+
+        return JSONResponse(self._with_book(effect))
+
+    async def api_rubric_item(self, request: Request) -> Response:
+        """Rename an item or change its points; the marks applying it follow (only with `"confirm": true`)."""
+        tag, key = request.path_params["question"], request.path_params["key"]
+        body = parse_item_edit(await request.body(), request.headers.get("content-type", ""))
+        by = self._reviewer(request)
+
+        def edit(book: Gradebook) -> dict[str, Any]:
+            _known_item(book, tag, key)
+            change = book.edit_rubric_item(tag, key, text=body.text, points=body.points, by=by, version=body.version, confirm=body.confirm)
+            files = self._publish(book, tuple(mark.submission for mark, _ in change.moved))
+            return {**change_json(change), "item": item_json(next(i for i in book.rubric(tag) if i.key == key)), "files": files}
+
+        return JSONResponse(await run_in_threadpool(self._with_book, edit))
 
     async def api_override(self, request: Request) -> Response:
         submission, check_id = request.path_params["submission"], request.path_params["check_id"]
@@ -374,6 +447,17 @@ class _Review:
             return {"override": override_json(override), "submission": submission_summary(book.grade(submission)), "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, change))
+
+    async def api_release(self, request: Request) -> Response:
+        """POST /api/release: `grader release` (the same function); answers how many were released and with what pending."""
+        by = self._reviewer(request)
+
+        def release() -> dict[str, Any]:
+            with self.publishing:
+                done = staff.release(reports=self.settings.reports, by=by)
+            return {"released": len(done.release.students), "released_at": done.release.released_at, "pending": list(done.pending)}
+
+        return JSONResponse(await run_in_threadpool(release))
 
     def _publish(self, book: Gradebook, submissions: tuple[str, ...]) -> str:
         """After a change the files say so too: the students' report.html, index.html, grades.csv.

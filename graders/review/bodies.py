@@ -12,14 +12,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from graders.assignment.spec import RUBRIC_KEY_LENGTH
 from graders.errors import BadRequest
-from graders.gradebook.store import ANSWER_TAG_LENGTH
+from graders.gradebook.store import ANSWER_TAG_LENGTH, MAX_ITEMS, ManualEntry
 
 MAX_BODY = 64 * 1024
 MAX_TEXT = 10_000
 MAX_GROUP = 1_000
 MAX_VERSION_DIGITS = 18  # an SQLite row id fits
 _ANSWER_TAG = re.compile(f"[0-9a-f]{{{ANSWER_TAG_LENGTH}}}")
+_ITEM_KEY = re.compile(f"[A-Za-z0-9_-]{{1,{RUBRIC_KEY_LENGTH}}}")  # as spec.RubricItem's keys, and staff-N
 T = TypeVar("T")
 
 
@@ -29,6 +31,33 @@ class MarkBody:
     comment: str
     version: int | None  # the mark the page showed (its id; 0: unmarked); None: not checked
     answer: str | None  # the answer the page showed (QuestionGrade.answer_tag); None: not checked
+    applied: Applied | None = None  # the rubric items ticked and the adjustment; None: a mark of plain points
+
+
+@dataclass(frozen=True)
+class Applied:
+    """A mark made with rubric items: their keys, in the rubric's order, and a free adjustment."""
+
+    items: tuple[str, ...]
+    adjustment: float
+
+
+@dataclass(frozen=True)
+class ItemBody:
+    """A new rubric item."""
+
+    text: str
+    points: float
+
+
+@dataclass(frozen=True)
+class ItemEditBody:
+    """An item renamed and/or re-pointed; a points change over marks needs `confirm` (the page asked first)."""
+
+    text: str | None
+    points: float | None
+    version: int | None  # the item's version the page showed; None: not checked
+    confirm: bool
 
 
 @dataclass(frozen=True)
@@ -38,6 +67,7 @@ class GroupMarkBody:
     comment: str
     versions: tuple[int, ...] | None  # per submission, as `MarkBody.version`; None: not checked
     answers: tuple[str, ...] | None  # per submission, as `MarkBody.answer`; None: not checked
+    applied: Applied | None = None  # as `MarkBody.applied`, for every submission
 
 
 @dataclass(frozen=True)
@@ -55,6 +85,7 @@ def parse_mark(raw: bytes, content_type: str) -> MarkBody:
         _text(data, "comment", required=False),
         _optional_version(data.get("version")),
         None if answer is None else _answer_tag(answer, "answer"),
+        _applied(data),
     )
 
 
@@ -72,7 +103,49 @@ def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
         _text(data, "comment", required=False),
         _per_submission(data.get("versions"), unique, "versions", _version),
         _per_submission(data.get("answers"), unique, "answers", _answer_tag),
+        _applied(data),
     )
+
+
+def parse_item(raw: bytes, content_type: str) -> ItemBody:
+    data = _object(raw, content_type)
+    return ItemBody(_text(data, "text", required=False), _number(data, "points"))
+
+
+def parse_item_edit(raw: bytes, content_type: str) -> ItemEditBody:
+    data = _object(raw, content_type)
+    if "text" not in data and "points" not in data:
+        raise BadRequest('say what changes: "text", "points" or both')
+    confirm = data.get("confirm", False)
+    if not isinstance(confirm, bool):
+        raise BadRequest('"confirm" must be true or false')
+    return ItemEditBody(
+        _text(data, "text", required=False) if "text" in data else None,
+        _number(data, "points") if "points" in data else None,
+        _optional_version(data.get("version")),
+        confirm,
+    )
+
+
+def _applied(data: dict[str, Any]) -> Applied | None:
+    """`"items": [key, ...]` with an optional `"adjustment"`; neither: a mark of plain points."""
+    items = data.get("items")
+    if items is None:
+        if "adjustment" in data:
+            raise BadRequest('"adjustment" goes with "items" (send "items": [] for an adjustment alone)')
+        return None
+    if not isinstance(items, list) or len(items) > MAX_ITEMS or not all(isinstance(k, str) and _ITEM_KEY.fullmatch(k) for k in items):
+        raise BadRequest(f'"items" must be a list of at most {MAX_ITEMS} rubric item keys')
+    return Applied(tuple(items), _number(data, "adjustment") if "adjustment" in data else 0.0)
+
+
+def mark_entry(
+    submission: str, tag: str, points: float, comment: str, version: int | None, answer: str | None, applied: Applied | None
+) -> ManualEntry:
+    """A mark to save as the page sent it: plain points, or items and an adjustment adding up to `points`."""
+    if applied is None:
+        return ManualEntry(submission, tag, points, comment, version, answer)
+    return ManualEntry(submission, tag, points, comment, version, answer, items=applied.items, adjustment=applied.adjustment)
 
 
 def _per_submission(value: object, submissions: tuple[str, ...], name: str, parse: Callable[[object, str], T]) -> tuple[T, ...] | None:
@@ -112,6 +185,17 @@ def parse_version(text: str | None) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > MAX_VERSION_DIGITS:
         raise BadRequest('"version" must be a whole number (0 for none)')
     return int(text)
+
+
+def parse_points(text: str | None) -> float:
+    """`?points=X` of a question about an item's new points."""
+    try:
+        value = float(text or "nan") if len(text or "") <= MAX_VERSION_DIGITS else math.nan
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise BadRequest('"points" must be a number')
+    return value
 
 
 def _object(raw: bytes, content_type: str) -> dict[str, Any]:

@@ -6,13 +6,15 @@ import itertools
 import math
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graders.gradebook.exports import claimed_twice
 from graders.gradebook.questions import ManualQuestion
-from graders.gradebook.store import Grade, ManualMark, Override, QuestionGrade
+from graders.gradebook.release import Release, ReleaseState
+from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade
 from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
@@ -50,16 +52,33 @@ class ExtraColumn:
 EXTRA_COLUMNS = (ExtraColumn("overrides", "Overrides"), ExtraColumn("flags", "Flags"))
 
 
-def class_context(grades: Sequence[Grade], href: Callable[[str], str], counts: Sequence[Progress]) -> dict[str, Any]:
-    """The static overview's context (render.overview_context, linking to the app's pages) with
-    two more columns for staff: the overridden checks and the flags; "pending" counts written
-    answers (a student with three unmarked answers is three), as the page says."""
-    context = overview_context(grades, href=href)
+def class_context(grades: Sequence[Grade], href: Callable[[str], str], release: Release | None) -> dict[str, Any]:
+    """The static overview's context (render.overview_context, linking to the app's pages; its "pending"
+    counts written answers of graded students, as `progress` does) with two more columns for staff:
+    the overridden checks and the flags (`staff_flags`)."""
+    context = overview_context(grades, href=href, release=release)
     by_id = {g.submission: g for g in grades}
+    twice = duplicates_of([g.submission for g in grades])
     for row in context["rows"]:
-        row["extra"] = _extra_cells(by_id[row["id"]])
-    summary = {**context["summary"], "pending": sum(p.pending for p in counts)}
-    return {**context, "summary": summary, "extra_columns": EXTRA_COLUMNS}
+        grade = by_id[row["id"]]
+        row["extra"] = _extra_cells(grade, staff_flags(grade, twice, release))
+    return {**context, "extra_columns": EXTRA_COLUMNS}
+
+
+def duplicates_of(submissions: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Each submission that claims a student id with others (exports.claimed_twice), → those others."""
+    return {s: tuple(o for o in group if o != s) for group in claimed_twice(submissions).values() for s in group}
+
+
+def staff_flags(grade: Grade, duplicates: Mapping[str, Sequence[str]], release: Release | None) -> tuple[str, ...]:
+    """`flags`, and what needs the class around the grade: another submission for the same student
+    (exports refuse both until staff choose), a grade that moved since it was released."""
+    found = list(flags(grade))
+    if grade.submission in duplicates:
+        found.append("duplicate: same student as " + ", ".join(duplicates[grade.submission]))
+    if release is not None and release.state(grade) is ReleaseState.CHANGED:
+        found.append(ReleaseState.CHANGED.value)
+    return tuple(found)
 
 
 def flags(grade: Grade) -> tuple[str, ...]:
@@ -82,9 +101,9 @@ def flags(grade: Grade) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _extra_cells(grade: Grade) -> dict[str, dict[str, str]]:
+def _extra_cells(grade: Grade, shown: Sequence[str]) -> dict[str, dict[str, str]]:
     overridden = ", ".join(o.check_id for o in grade.overrides)
-    found = ", ".join(flags(grade))
+    found = ", ".join(shown)
     return {
         "overrides": {"text": overridden or "–", "value": str(len(grade.overrides)), "css": "overridden" if overridden else ""},
         "flags": {"text": found or "–", "value": found, "css": "flagged" if found else ""},
@@ -274,7 +293,31 @@ def question_of(questions: Sequence[ManualQuestion], tag: str) -> ManualQuestion
 def mark_json(mark: ManualMark | None) -> dict[str, Any] | None:
     if mark is None:
         return None
-    return {"version": mark.id, "points": mark.points, "comment": mark.comment, "by": mark.by, "at": mark.at}
+    return {
+        "version": mark.id,
+        "points": mark.points,
+        "comment": mark.comment,
+        "by": mark.by,
+        "at": mark.at,
+        "items": None if mark.items is None else list(mark.items),
+        "adjustment": mark.adjustment,
+    }
+
+
+def item_json(item: Item) -> dict[str, Any]:
+    return {"key": item.key, "text": item.text, "points": item.points, "version": item.version}
+
+
+def change_json(change: ItemChange) -> dict[str, Any]:
+    """What an item's new points do (or did) to the marks applying it: the page shows it before asking."""
+    return {
+        "item": item_json(change.item),
+        "points": change.points,
+        "affected": change.affected,
+        "changed": len(change.moved),
+        "total_change": change.total_change,
+        "effect": change.effect(),
+    }
 
 
 def override_json(override: Override) -> dict[str, Any]:

@@ -176,8 +176,9 @@ def test_overview_has_one_sorted_row_per_submission_with_symbol_and_text_per_che
 def test_overview_summary_sits_above_the_table(tmp_path):
     page = overview([SOLUTION, BROKEN, SEED], tmp_path)
     assert '<b data-testid="graded">2</b>' in page and '<b data-testid="errors">1</b>' in page
-    assert "<b>11.5</b>mean score / 15" in page and "<b>11.5</b>median score / 15" in page  # 12 + 3 written
-    assert '<b data-testid="pending">3</b>' in page  # nothing is marked outside a gradebook
+    # 12 + 3 written; nothing was released, so no total is presented as final
+    assert '<b data-testid="mean">11.5</b>provisional mean score / 15' in page and "<b>11.5</b>provisional median score / 15" in page
+    assert '<b data-testid="pending">6</b>' in page  # three answers each of the two graded students; bob's notebook has none to mark
     assert page.index("Most common misconceptions") < page.index("Pass rate per check") < page.index("<h2>Submissions")
     rate = page.split("Derivation: your answer for μ</td>")[1].split("</tr>")[0]
     assert "1 / 2" in rate and "50%" in rate  # over graded submissions only

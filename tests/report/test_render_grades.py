@@ -30,7 +30,8 @@ def test_published_reports_show_overrides_marks_and_what_is_pending(tmp_path):
         and SCRIPT not in ann_page
     )
     overview = (tmp_path / "index.html").read_text(encoding="utf-8")
-    assert '<b data-testid="pending">2</b>' in overview and '<b data-testid="review">1</b>' in overview  # ann's answer changed
+    # written answers, not students: seed-writeup's three, and ann's three (her marked answer changed: pending again)
+    assert '<b data-testid="pending">6</b>' in overview and '<b data-testid="review">1</b>' in overview
     seed_row = overview.split('data-submission="seed-writeup"')[1].split("</tr>")[0]
     assert "adjusted by course staff" in seed_row and "<b>12</b> / 15" in seed_row
     grades_csv = (tmp_path / "grades.csv").read_text(encoding="utf-8")

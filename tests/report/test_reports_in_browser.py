@@ -31,7 +31,7 @@ def one(dom: str, tag: str | None = None, **attrs: str):
 
 def test_student_report_shows_score_statuses_and_misconceptions(tmp_path):
     dom = dump_dom(write_submission_report(SEED, out_dir=tmp_path))
-    assert one(dom, data_testid="score").text == "11 / 15 points"  # 12 automatic + 3 written (pending)
+    assert one(dom, data_testid="score").text == "11 / 15 points (provisional)"  # 12 automatic + 3 written (pending); not released
     assert "graded" in one(dom, data_testid="status").text
     for check in CHECKS:
         section = one(dom, "section", data_check=check.id)
@@ -56,7 +56,7 @@ def test_unreadable_notebook_report_leads_with_the_reason(tmp_path):
     dom = dump_dom(write_submission_report(BROKEN, out_dir=tmp_path))
     alert = one(dom, role="alert").text
     assert alert.startswith("Your notebook could not be graded: not a notebook: invalid JSON.")
-    assert one(dom, data_testid="score").text == "0 / 15 points"
+    assert one(dom, data_testid="score").text == "0 / 15 points (provisional)"
     assert [s.attrs.get("data-status") for s in elements(dom, "section") if "data-check" in s.attrs] == ["error"] * len(CHECKS)
 
 

@@ -7,7 +7,9 @@ hands them to the format's writer; it returns what the person exporting must hea
 - Moodle gets no row for a grade still pending (its importer reads an empty grade as "no grade"
   and clears what was there); Canvas gets an empty cell, which its importer leaves unchanged;
 - two rows for one LMS identity (two notebooks for one student, or a roster mapping two ids to
-  one student) are refused until staff keep one (`Options.keep`): an importer would take either.
+  one student) are refused until staff keep one (`Options.keep`): an importer would take either;
+- a grade not released (`grader release`), or changed since, is provisional: the feedback says so
+  where the format has feedback (Moodle, Gradescope), and staff are told which rows are.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from graders.errors import BadCommandLine, UsageError
 from graders.gradebook.exports import canvas, csv, gradescope, moodle
 from graders.gradebook.exports.cells import Options, Row, shown
 from graders.gradebook.exports.roster import Identity, Matching, Roster, claimed_id, key, stand_in
+from graders.gradebook.release import Release, ReleaseState
 from graders.gradebook.store import Grade
 
 __all__ = ["FORMATS", "Options", "Row", "check_options", "claimed_twice", "duplicates", "write"]
@@ -42,14 +45,25 @@ FORMATS: dict[str, Format] = {
 }
 
 
-def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], roster: Roster, out: Path, options: Options) -> list[str]:
-    """Write one export (nothing at all when it is refused); returns warnings for the person running it."""
+def write(
+    format_name: str,
+    assignment: Assignment,
+    grades: Sequence[Grade],
+    roster: Roster,
+    out: Path,
+    options: Options,
+    *,
+    release: Release | None = None,
+) -> list[str]:
+    """Write one export (nothing at all when it is refused); returns warnings for the person running it.
+    `release`: the last `grader release` (None: never released, every grade provisional)."""
     check_options(format_name, options)
     fmt = FORMATS[format_name]
     matching = roster.match([g.submission for g in grades])
     unmatched = {} if fmt.matched_only else {s: stand_in(s) for s in matching.unmatched}  # exported under their ids
     identities = matching.identities | unmatched
-    rows = [Row(g, identities[g.submission]) for g in grades if g.submission in identities]
+    states = {g.submission: release.state(g) if release is not None else ReleaseState.PROVISIONAL for g in grades}
+    rows = [Row(g, identities[g.submission], states[g.submission] is ReleaseState.RELEASED) for g in grades if g.submission in identities]
     warnings = _roster_warnings(format_name, fmt, roster, matching, grades)
     if fmt.identity is not None:
         nameless = [row.grade.submission for row in rows if not fmt.identity(row.who, roster)]
@@ -66,7 +80,16 @@ def write(format_name: str, assignment: Assignment, grades: Sequence[Grade], ros
     elif format_name != "csv" and (pending := [row.grade.submission for row in rows if row.grade.pending]):
         warnings.append(f"warning: {len(pending)} submission(s) have written answers not marked yet; their grade is left empty/partial")
     fmt.write(assignment, rows, roster, out, options)
-    return warnings
+    return warnings + _provisional(rows, states)
+
+
+def _provisional(rows: Sequence[Row], states: dict[str, ReleaseState]) -> list[str]:
+    """Which exported grades students have not been released (the file marks them where it can)."""
+    never = [row.grade.submission for row in rows if states[row.grade.submission] is ReleaseState.PROVISIONAL]
+    changed = [row.grade.submission for row in rows if states[row.grade.submission] is ReleaseState.CHANGED]
+    return _listing(f"{len(never)} grade(s) provisional: not released yet (`grader release`)", never) + _listing(
+        f"{len(changed)} grade(s) provisional: changed since released (review, then `grader release` again)", changed
+    )
 
 
 def check_options(format_name: str, options: Options) -> None:

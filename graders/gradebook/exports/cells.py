@@ -29,6 +29,7 @@ class Row:
 
     grade: Grade
     who: Identity
+    final: bool = False  # the grade is the one released to the student (`grader release`); until then it is provisional
 
 
 def number(value: float) -> str:
@@ -52,9 +53,9 @@ def csv_text(rows: Iterable[Sequence[str]], *, bom: bool) -> str:
     return (BOM if bom else "") + buffer.getvalue()
 
 
-def feedback(grade: Grade) -> str:
-    """One line for the student: the score, what is pending, and every staff adjustment with its reason."""
-    parts = [f"{number(grade.score)} / {number(grade.max_score)} points"]
+def feedback(grade: Grade, *, final: bool) -> str:
+    """One line for the student: the score (provisional until released), what is pending, and every staff adjustment with its reason."""
+    parts = [f"{number(grade.score)} / {number(grade.max_score)} points" + ("" if final else " (provisional: not released yet)")]
     if grade.pending:
         pending = [q.question.tag for q in grade.questions if q.pending]
         parts.append("written answers not marked yet: " + ", ".join(pending))

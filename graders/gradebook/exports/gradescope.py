@@ -24,9 +24,9 @@ from graders.gradebook.store import CheckGrade, Grade, QuestionGrade
 from graders.results import write_text_atomic
 
 
-def results_json(grade: Grade, assignment: Assignment) -> dict[str, Any]:
+def results_json(grade: Grade, assignment: Assignment, *, final: bool) -> dict[str, Any]:
     tests = [_check_test(check, assignment) for check in grade.checks] + [_question_test(q) for q in grade.questions if not q.pending]
-    return {"score": round(sum(t["score"] for t in tests), 4), "output": feedback(grade), "tests": tests}
+    return {"score": round(sum(t["score"] for t in tests), 4), "output": feedback(grade, final=final), "tests": tests}
 
 
 def _check_test(check: CheckGrade, assignment: Assignment) -> dict[str, Any]:
@@ -64,7 +64,7 @@ def identity(who: Identity, roster: Roster) -> str:
 
 def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
     for row in rows:
-        document = json.dumps(results_json(row.grade, assignment), indent=2, sort_keys=True) + "\n"
+        document = json.dumps(results_json(row.grade, assignment, final=row.final), indent=2, sort_keys=True) + "\n"
         write_text_atomic(out / identity(row.who, roster) / "results.json", document)
 
 

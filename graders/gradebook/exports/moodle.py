@@ -36,5 +36,5 @@ def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Pat
     column, title = identifier(roster)
     lines = [[title, safe(assignment.title), "Feedback"]]
     for row in sorted(rows, key=lambda r: r.grade.submission):
-        lines.append([safe(getattr(row.who, column)), number(row.grade.score), feedback(row.grade)])
+        lines.append([safe(getattr(row.who, column)), number(row.grade.score), feedback(row.grade, final=row.final)])
     write_text_atomic(out, csv_text(lines, bom=options.bom))

@@ -121,7 +121,34 @@
     var points = member.getAttribute("data-points");
     return points === "" ? "" : String(parseFloat(points));
   }
-  function markOf(member) { return pointsOf(member) + "\u0000" + member.getAttribute("data-comment"); }
+  // A mark as the page compares it: points, comment, and the rubric items with the adjustment ("*": plain points).
+  function markOf(member) {
+    var items = member.getAttribute("data-items");
+    return [pointsOf(member), member.getAttribute("data-comment"), items, items === "*" ? "" : String(parseFloat(member.getAttribute("data-adjustment")))].join("\u0000");
+  }
+  // The rubric items ticked in a group's form, and the adjustment; null when it marks with plain points.
+  function applied(form) {
+    if (!form.itemised) return null;
+    var boxes = Array.prototype.slice.call(form.querySelectorAll("input[name=item]"));
+    var adjustment = form.elements.adjustment ? parseFloat(form.elements.adjustment.value || "0") : 0;
+    return { items: boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; }), adjustment: adjustment };
+  }
+  // What ticked items and the adjustment add up to, kept between 0 and the question's points (as the server does).
+  function total(form, chosen) {
+    var sum = chosen.adjustment;
+    chosen.items.forEach(function (key) { sum += parseFloat(form.querySelector("input[name=item][value='" + key + "']").getAttribute("data-item-points")); });
+    return Math.min(parseFloat(form.elements.points.max), Math.max(0, Math.round(sum * 1e4) / 1e4));
+  }
+  // The form shows a mark's items: ticked boxes, the adjustment, the points they give.
+  function showItems(form, items, adjustment) {
+    form.itemised = items !== null;
+    form.querySelectorAll("input[name=item]").forEach(function (box) { box.checked = items !== null && items.indexOf(box.value) >= 0; });
+    if (form.elements.adjustment) form.elements.adjustment.value = items !== null && adjustment ? String(adjustment) : "";
+  }
+  function itemsOf(member) {
+    var items = member.getAttribute("data-items");
+    return items === "*" ? null : (items ? items.split(",") : []);
+  }
   function versions(list) {
     var found = {};
     list.forEach(function (member) { found[member.getAttribute("data-submission")] = parseInt(member.getAttribute("data-version"), 10); });
@@ -144,9 +171,11 @@
     group.querySelector("[data-size]").textContent = list.length + (list.length === 1 ? " answer" : " answers");
     group.querySelector("[data-split]").hidden = list.length < 2;
     var form = formOf(group);
-    if (!group.dirty) {
+    // Nor while a save is on its way: a poll answered before it landed would untick what was just ticked.
+    if (!group.dirty && !group.busy) {
       form.elements.points.value = shared ? pointsOf(list[0]) : "";
       form.elements.comment.value = shared ? list[0].getAttribute("data-comment") : "";
+      showItems(form, shared ? itemsOf(list[0]) : null, shared ? parseFloat(list[0].getAttribute("data-adjustment")) : 0);
     }
     var status = group.querySelector("[data-status]");
     var stale = list.filter(function (m) { return m.getAttribute("data-stale") === "true"; }).length;
@@ -175,6 +204,8 @@
     member.setAttribute("data-points", mark ? String(mark.points) : "");
     member.setAttribute("data-comment", mark ? mark.comment : "");
     member.setAttribute("data-by", mark ? mark.by : "");
+    member.setAttribute("data-items", mark && mark.items ? mark.items.join(",") : "*");
+    member.setAttribute("data-adjustment", mark ? String(mark.adjustment) : "0");
   }
 
   window.reviewLive.listen(function (data) {
@@ -220,10 +251,12 @@
   function saveNow(group) {
     var form = formOf(group);
     var state = form.querySelector("[data-state]");
+    var chosen = applied(form);
+    if (chosen) form.elements.points.value = String(total(form, chosen));
     var points = form.elements.points.value;
     if (points === "") return Promise.resolve(false);
     var list = members(group);
-    var wanted = String(parseFloat(points)) + "\u0000" + form.elements.comment.value;
+    var wanted = [String(parseFloat(points)), form.elements.comment.value, chosen ? chosen.items.join(",") : "*", chosen ? String(chosen.adjustment) : ""].join("\u0000");
     if (list.every(function (m) { return !pending(m) && markOf(m) === wanted; })) {
       group.editBase = null;
       group.dirty = false;
@@ -237,6 +270,7 @@
       submissions: list.map(function (m) { return m.getAttribute("data-submission"); }),
       points: parseFloat(points), comment: form.elements.comment.value, versions: base, answers: shownAnswers(list)
     };
+    if (chosen) { body.items = chosen.items; body.adjustment = chosen.adjustment; }
     return window.review.send("PUT", form.getAttribute("data-url"), body).then(function (data) {
       group.busy = false;
       group.editBase = null;
@@ -268,6 +302,12 @@
       if (!group.editBase && !group.busy) group.editBase = versions(members(group));
     });
     form.elements.points.addEventListener("change", function () { save(group); });
+    // Typing points is a mark of plain points; a click on an item, or an adjustment, a mark made of items (each one save).
+    form.elements.points.addEventListener("input", function () { showItems(form, null, 0); });
+    form.querySelectorAll("input[name=item]").forEach(function (box) {
+      box.addEventListener("change", function () { form.itemised = true; save(group); });
+    });
+    if (form.elements.adjustment) form.elements.adjustment.addEventListener("change", function () { form.itemised = true; save(group); });
     form.elements.comment.addEventListener("change", function () { save(group); });
     form.addEventListener("focusin", function () {
       if (current !== group) { if (current) current.classList.remove("current"); current = group; group.classList.add("current"); }
@@ -397,6 +437,29 @@
     var clear = form.querySelector("[data-clear]");
     if (clear) clear.addEventListener("click", function () {
       done(window.review.send("DELETE", form.getAttribute("data-url") + "?version=" + encodeURIComponent(form.getAttribute("data-version"))));
+    });
+  });
+})();
+
+// The class page's release button: `grader release` through POST /api/release (the token header, as
+// every change), after the grader confirms what it sends; the page reloads to show the new state.
+(function () {
+  "use strict";
+  var button = document.querySelector("[data-release]");
+  if (!button) return;
+  var state = document.querySelector("[data-release-state]");
+  button.addEventListener("click", function () {
+    var pending = parseInt(button.getAttribute("data-pending"), 10) || 0;
+    var question = "Send every student their current grade and report?" +
+      (pending ? " " + pending + " written answer(s) are not marked yet: those students are sent them as pending." : "");
+    if (!window.confirm(question)) return;
+    button.disabled = true;
+    window.review.send("POST", "/api/release").then(function (data) {
+      window.review.say(state, "released " + data.released + " grades", true);
+      window.location.reload();
+    }, function (error) {
+      button.disabled = false;
+      window.review.say(state, error.message, false);
     });
   });
 })();
