@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assignments.a10.catalog import CATALOG
 from assignments.a10.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS, NotebookParameters
-from graders.assignment.spec import Assignment
+from graders.assignment.spec import Assignment, Handout, Truth
 
 if TYPE_CHECKING:
     from graders.judge.evidence import Evidence
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
 
 RAW_IMAGES = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")
+
+HANDOUT = Path(__file__).resolve().parent / "handout"
 
 
 class AssignmentTen(Assignment):
@@ -39,6 +41,7 @@ class AssignmentTen(Assignment):
     catalog = CATALOG
     public_seed = PUBLIC_SEED
     data_help = "an MNIST/raw folder (torchvision's layout)"
+    handout = Handout(solution=HANDOUT / "solution.ipynb", template=HANDOUT / "assignment10.ipynb")
 
     def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
         return NotebookParameters(seed, data_dir).as_dict()
@@ -79,6 +82,19 @@ class AssignmentTen(Assignment):
         from assignments.a10.checks import run_checks
 
         return run_checks(evidence)
+
+    def truth(self) -> Truth:
+        from assignments.a10.checks import POLICY
+        from assignments.a10.contract import REPARAMETERIZE
+        from assignments.a10.expected import reference_namespace, variant_namespaces
+        from reference.a10 import REFERENCE_DIR
+        from reference.a10.misconceptions import flag_subsets, reparameterize_variant
+
+        # The sampler is judged by tests of its samples, not by matching a variant's values, so grading
+        # computes none of its variants (variant_namespaces); validation runs them as a student's code.
+        name = REPARAMETERIZE.name
+        sampler = {name: tuple((flags, {name: reparameterize_variant(flags)}) for flags in flag_subsets(name))}
+        return Truth(REFERENCE_DIR, reference_namespace(), variant_namespaces() | sampler, POLICY)
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
         from assignments.a10.answers import extract_derivation

@@ -42,7 +42,7 @@ def reference_namespace() -> dict[str, Any]:
     }
 
 
-def _variants() -> dict[str, tuple[tuple[frozenset[str], Mapping[str, Any]], ...]]:
+def variant_namespaces() -> dict[str, tuple[tuple[frozenset[str], Mapping[str, Any]], ...]]:
     """Each function with catalogued variants: (flags, a namespace defining it), smallest flag sets first."""
     return {
         CLOSED_FORM.name: tuple(
@@ -57,7 +57,7 @@ def compute_expected(plan: ProbePlan, *, prefer_stored: bool = False) -> Expecte
     stored = stored_reference(STORED_PUBLIC, reference_hash(), plan) if prefer_stored else None
     reference = stored or evaluate_in_process(plan, reference_namespace(), FUNCTIONS)
     trainer = partial(_train, plan.experiment) if isinstance(plan.experiment, ExperimentSpec) else None
-    return ExpectedValues(reference, variant_results(plan, _variants()), reference_hash(), TrainedRuns(trainer))
+    return ExpectedValues(reference, variant_results(plan, variant_namespaces()), reference_hash(), TrainedRuns(trainer))
 
 
 def _train(spec: ExperimentSpec, flags: frozenset[str]) -> Mapping[str, Any]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assignments.a11.catalog import CATALOG
 from assignments.a11.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS
-from graders.assignment.spec import Assignment
+from graders.assignment.spec import Assignment, Handout, Truth
 from graders.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from graders.judge.expected import ExpectedValues
     from graders.judge.probes import ProbePlan
     from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+
+HANDOUT = Path(__file__).resolve().parent / "handout"
 
 
 class AssignmentEleven(Assignment):
@@ -38,6 +40,8 @@ class AssignmentEleven(Assignment):
     catalog = CATALOG
     public_seed = PUBLIC_SEED
     data_help = "nothing (Assignment 11 grades without data; any folder will do)"
+    handout = Handout(solution=HANDOUT / "solution.ipynb", template=HANDOUT / "assignment11.ipynb")
+    has_kit = False
 
     def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
         return {"seed": seed}  # the handout reads no data: data_dir is not one of its parameters
@@ -72,6 +76,13 @@ class AssignmentEleven(Assignment):
         from assignments.a11.checks import run_checks
 
         return run_checks(evidence)
+
+    def truth(self) -> Truth:
+        from assignments.a11.checks import POLICY
+        from assignments.a11.expected import reference_namespace, variant_namespaces
+        from reference.a11 import REFERENCE_DIR
+
+        return Truth(REFERENCE_DIR, reference_namespace(), variant_namespaces(), POLICY)
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
         from assignments.a11.answers import extract_derivation

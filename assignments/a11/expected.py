@@ -31,7 +31,7 @@ def reference_namespace() -> dict[str, Any]:
     return {name: getattr(attention, name) for name in NAMES}
 
 
-def _variants() -> dict[str, tuple[tuple[frozenset[str], Mapping[str, Any]], ...]]:
+def variant_namespaces() -> dict[str, tuple[tuple[frozenset[str], Mapping[str, Any]], ...]]:
     """Each function's variants: (flags, a namespace defining it), single mistakes first, then pairs."""
     return {name: tuple((flags, {name: variant(name, flags)}) for flags in flag_subsets(name)) for name in NAMES}
 
@@ -41,7 +41,7 @@ def compute_expected(plan: ProbePlan, *, prefer_stored: bool = False) -> Expecte
     stored = stored_reference(STORED_PUBLIC, reference_hash(), plan) if prefer_stored else None
     reference = stored or evaluate_in_process(plan, reference_namespace(), NAMES)
     trained = trained_runs(plan.experiment) if isinstance(plan.experiment, EntropySpec) else TrainedRuns(None)
-    return ExpectedValues(reference, variant_results(plan, _variants()), reference_hash(), trained)
+    return ExpectedValues(reference, variant_results(plan, variant_namespaces()), reference_hash(), trained)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,23 @@ def load(assignment_id: str | None = None) -> Assignment:
     return assignment
 
 
+def listing() -> tuple[str, ...]:
+    """One line per installed assignment, id first (for scripts), then its version and title; the default marked."""
+    default = default_id()
+    return tuple(
+        f"{assignment.id}  version {assignment.version}  {assignment.title}" + ("  (default)" if assignment.id == default else "")
+        for assignment in map(load, installed())
+    )
+
+
+def default_id() -> str | None:
+    """The assignment graded when nothing names one; None when several are installed and the installation names none."""
+    try:
+        return load(None).id
+    except BadCommandLine:  # not an error here: the commands that need a default say so when run
+        return None
+
+
 def _default_id(points: dict[str, EntryPoint]) -> str:
     """The id of the assignment the installation names its default (several installed, none named)."""
     defaults = {point.value for point in entry_points(group=DEFAULT_GROUP)}

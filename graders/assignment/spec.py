@@ -8,6 +8,8 @@ their points; the misconception catalog. Its behaviour is behind the methods bel
 parameters, the grading data, the probe plan (public and hidden inputs), the expected values (its
 reference, instructor-only, under `reference/<assignment>/`), the configured checks (the check kinds
 of graders.judge), and the derivation's reading.
+For validation before release (graders.pipeline.validate) it also names its handout's solution and
+template notebooks (`handout`), whether it has a student kit, and its reference as code (`truth`).
 
 Importing this module (or an assignment's `__init__`) imports no torch, numpy or sympy: a regrade in
 which nothing runs needs the data and none of the behaviour. Types from the judge are named for the
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import cached_property
@@ -26,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from graders.judge.diagnosis import DeductionPolicy
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
     from graders.judge.probes import ProbePlan
@@ -106,6 +109,29 @@ class Misconception:
     hint: str = ""
 
 
+@dataclass(frozen=True)
+class Handout:
+    """The handout's two notebooks: validation before release grades both (graders.pipeline.validate)."""
+
+    solution: Path  # everything written: full marks on the automatic checks
+    template: Path  # what students are given: zero
+
+
+# A function's catalogued variants: (the mistakes applied, a namespace defining the function with them).
+Variants = tuple[tuple[frozenset[str], Mapping[str, Callable[..., Any]]], ...]
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The reference as code, for validation before release (graders.pipeline.validate) and nothing else:
+    a grading run reads only its values (`compute_expected`)."""
+
+    folder: Path  # reference/<id>/: no line of it may be in the student kit
+    functions: Mapping[str, Callable[..., Any]]  # the reference's, by the names students write
+    variants: Mapping[str, Variants]  # function -> its catalogued variants, singles then the pairs the catalog combines
+    policy: DeductionPolicy  # which check each mistake costs; how each function is diagnosed
+
+
 class KitHints(str, Enum):
     """How much the student kit says about a wrong value; it never states the correct formula."""
 
@@ -137,6 +163,8 @@ class Assignment(ABC):
     public_seed: int  # the self-check's seed: public, so it draws no hidden input
     data_help: str  # what `--data-dir` must hold, for the CLI's help and errors
     kit_hints: KitHints = KitHints.EXPLANATIONS  # what the student kit says about a wrong value
+    handout: Handout  # the solution and template notebooks (validation grades both)
+    has_kit: bool = True  # False: `build_kit` refuses (no student kit yet)
 
     @cached_property
     def check_ids(self) -> tuple[str, ...]:
@@ -193,6 +221,10 @@ class Assignment(ABC):
     @abstractmethod
     def judge(self, evidence: Evidence) -> tuple[CheckResult, ...]:
         """One result per `CheckSpec`, in the same order: the student's values and written answers judged."""
+
+    @abstractmethod
+    def truth(self) -> Truth:
+        """The reference's functions, every catalogued variant and the deduction policy (imports the reference)."""
 
     @abstractmethod
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:

@@ -3,7 +3,7 @@
 Exit status: 0 when the batch completed (whatever the grades); otherwise EXIT_STATUS of the error
 (graders/errors.py draws the tree): 2 for a usage error, 75 while another grader holds the reports
 folder, 65 for a gradebook that cannot be used, 1 for a fault of the harness itself. `grader check`
-exits 0 only when every check passes.
+exits 0 only when every check passes, `grader assignment check` only when no finding fails (1 otherwise).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graders.assignment.spec import Scoring
+from graders.cli.assignments import add_assignment_commands
 from graders.cli.staff import add_staff_commands
 from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, UsageError, mapped
 from graders.execute.jobs import default_jobs
@@ -111,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     _assignment_option(data)
     data.set_defaults(command=_make_data)
     add_staff_commands(commands)
+    add_assignment_commands(commands)
     return parser
 
 
