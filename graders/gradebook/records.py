@@ -196,7 +196,8 @@ class Grade:
         return self.result.submission
 
     @property
-    def automatic_score(self) -> float:
+    def checks_score(self) -> float:
+        """The automatic checks with staff overrides applied (`result.score` is the automatic result alone)."""
         return sum(check.score for check in self.checks)
 
     @property
@@ -205,7 +206,7 @@ class Grade:
 
     @property
     def score(self) -> float:
-        return self.automatic_score + self.manual_score
+        return self.checks_score + self.manual_score
 
     @property
     def max_score(self) -> float:

@@ -158,7 +158,7 @@ def report_page(grade: Grade, *, out_dir: Path, provisional: bool) -> str:
         "report.html",
         provisional=provisional,
         r=view,
-        total={"score": grade.score, "max_score": grade.max_score, "automatic": grade.automatic_score, "pending": grade.pending},
+        total={"score": grade.score, "max_score": grade.max_score, "checks": grade.checks_score, "pending": grade.pending},
         written=_written_answers(grade, read_own_outputs(out_dir / result.submission, result.sha256)),
         groups=_grouped_checks(view, grade, assignment),
         errored=errored,

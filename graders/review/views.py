@@ -340,7 +340,8 @@ def submission_summary(grade: Grade) -> dict[str, Any]:
         "status": grade.result.status.value,
         "score": grade.score,
         "max_score": grade.max_score,
-        "automatic_score": grade.automatic_score,
+        "automatic_score": grade.result.score,  # as graded, before staff overrides
+        "adjusted_score": grade.checks_score,  # the checks with overrides
         "manual_pending": grade.pending,
         "checks": {
             c.result.id: {

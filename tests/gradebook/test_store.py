@@ -53,10 +53,10 @@ def test_an_override_applies_to_later_runs_until_cleared(book):
     override = book.set_override("seed-writeup", "derivation.mu", score=1.0, reason="accepted: equivalent notation", by="ta")
     book.record_run([SEED], info=INFO)  # a regrade with the same automatic verdict
     grade = book.grade("seed-writeup")
-    assert grade.automatic_score == 12.0 and grade.result.score == 11.0
+    assert grade.checks_score == 12.0 and grade.result.score == 11.0
     assert grade.overrides == (override,) and not grade.needs_review
     book.clear_override("seed-writeup", "derivation.mu", by="prof")
-    assert book.grade("seed-writeup").automatic_score == 11.0
+    assert book.grade("seed-writeup").checks_score == 11.0
     assert book.overrides("seed-writeup")[0].cleared_by == "prof"
 
 

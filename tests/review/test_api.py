@@ -86,6 +86,8 @@ def test_manual_points_and_overrides_are_recorded_with_who_and_when(server, grad
     assert saved["submission"]["score"] == 10.5
     status, saved = api(server, "PUT", "/api/submissions/carol/overrides/closed_form.mu", {"score": 1, "reason": "sqrt on paper"})
     assert status == 200 and saved["override"]["reason"] == "sqrt on paper" and saved["submission"]["score"] == 11.5
+    # The automatic result stays what the grader gave (carol's checks: 10); the override moves the adjusted score only.
+    assert (saved["submission"]["automatic_score"], saved["submission"]["adjusted_score"]) == (10.0, 11.0)
     with Gradebook.open(graded.root) as book:
         grade = book.grade("carol")
         assert next(q for q in grade.questions if q.question.tag == "kl_role").mark.comment == "half"

@@ -50,7 +50,7 @@ def row(grade: Grade, assignment: Assignment) -> list[str]:
         number(grade.score),
         number(grade.max_score),
         number(grade.result.score),
-        number(grade.automatic_score),
+        number(grade.checks_score),
         *(number(checks.get(check_id, 0.0)) for check_id in assignment.check_ids),
         *("" if questions.get(q.tag) is None else number(questions[q.tag] or 0.0) for q in manual_questions(assignment)),
         manual_state(grade),
