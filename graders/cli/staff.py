@@ -69,10 +69,12 @@ def _publishing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     report.add_argument("reports", type=Path)
     report.set_defaults(command=_report)
 
-    export = commands.add_parser("export", help="grades for an LMS: csv, canvas, moodle or gradescope (docs/staff.md: Exports)")
+    export = commands.add_parser(
+        "export", help="grades for an LMS: csv, canvas or moodle (Gradescope: gradescope-bundle; docs/staff.md: Exports)"
+    )
     export.add_argument("reports", type=Path)
-    export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle", "gradescope"))
-    export.add_argument("--out", type=Path, required=True, help="a file (a folder for gradescope)")
+    export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle"))
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument(
         "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
     )

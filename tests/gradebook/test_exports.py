@@ -13,7 +13,6 @@ hidden / after_due_date / after_published / visible.
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import pytest
@@ -23,6 +22,7 @@ from assignments.a10.checks import CHECKS
 from graders.errors import UsageError
 from graders.gradebook import exports
 from graders.gradebook.exports import Options
+from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.store import Gradebook, ManualEntry
 from graders.results import FreeTextAnswer
@@ -97,11 +97,9 @@ def test_moodle_layout(grades, roster, tmp_path):
     assert [row[0] for row in read_csv(out)] == ["Username", "ann", "bob"]
 
 
-def test_gradescope_layout(grades, roster, tmp_path):
-    out = tmp_path / "gradescope"
-    exports.write("gradescope", ASSIGNMENT, grades, roster, out, Options())
-    documents = {path.parent.name: json.loads(path.read_text()) for path in out.glob("*/results.json")}
-    assert set(documents) == {"ann", "bob", "=evil"}
+def test_the_autograder_s_results_follow_gradescope_s_layout(grades):
+    """What the Gradescope autograder writes (graders/pipeline/autograder.py): the specification's keys and visibilities."""
+    documents = {grade.submission: results_json(grade, ASSIGNMENT, final=True) for grade in grades}
     for document in documents.values():
         assert isinstance(document["score"], float | int) and isinstance(document["output"], str)
         for test in document["tests"]:
@@ -114,7 +112,15 @@ def test_gradescope_layout(grades, roster, tmp_path):
     mu = next(t for t in ann["tests"] if "(derivation.mu)" in t["name"])
     assert mu["score"] == 1.0 and "adjusted by course staff: notation accepted" in mu["output"] and mu["visibility"] == "visible"
     assert next(t for t in ann["tests"] if "(closed_form.mu)" in t["name"])["visibility"] == "after_published"
-    assert len(documents["=evil"]["tests"]) == len(CHECKS) and "not marked yet" in documents["=evil"]["output"]
+    evil = next(d for s, d in documents.items() if s.startswith("="))
+    assert len(evil["tests"]) == len(CHECKS) and "not marked yet" in evil["output"]
+
+
+def test_there_is_no_stand_alone_gradescope_export(grades, roster, tmp_path):
+    """Gradescope imports no folder of results: its autograder (gradescope-bundle) is the way in."""
+    with pytest.raises(UsageError, match="gradescope-bundle"):
+        exports.write("gradescope", ASSIGNMENT, grades, roster, tmp_path / "gradescope", Options())
+    assert not (tmp_path / "gradescope").exists()
 
 
 def test_csv_layout_has_every_check_the_written_answers_and_overrides(grades, tmp_path):
@@ -148,9 +154,3 @@ def test_a_malformed_roster_is_a_usage_error(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(UsageError, match=message):
         read_roster(path)
-
-
-def test_gradescope_folders_stay_inside_out(tmp_path):
-    from graders.gradebook.exports.gradescope import folder_name
-
-    assert [folder_name(n) for n in ("ann", "..", "a/../b", "")] == ["ann", "_..", "_a%2F..%2Fb", "_"]

@@ -150,7 +150,7 @@ def test_canvas_column_matches_the_existing_assignment_by_title_and_id(tmp_path)
 
 def test_duplicates_are_refused_until_staff_keep_one(tmp_path):
     grades = book_with(tmp_path, ["ann", "ann~2", "bob"])
-    for fmt in ("canvas", "moodle", "gradescope"):
+    for fmt in ("canvas", "moodle"):
         with pytest.raises(UsageError, match=r"'ann': ann, ann~2\. Choose the one that counts with --keep"):
             exports.write(fmt, ASSIGNMENT, grades, Roster(), tmp_path / f"refused-{fmt}", Options())
         assert not (tmp_path / f"refused-{fmt}").exists()  # nothing written

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from graders.assignment.spec import Assignment
 from graders.errors import BadCommandLine, UsageError
-from graders.gradebook.exports import canvas, csv, gradescope, moodle
+from graders.gradebook.exports import canvas, csv, moodle
 from graders.gradebook.exports.cells import Options, Row, shown
 from graders.gradebook.exports.roster import Identity, Matching, Roster, claimed_id, key, stand_in
 from graders.gradebook.release import Release, ReleaseState
@@ -41,7 +41,6 @@ FORMATS: dict[str, Format] = {
     "csv": Format(csv.export, None),
     "canvas": Format(canvas.export, canvas.identity, matched_only=True),
     "moodle": Format(moodle.export, moodle.identity, matched_only=True, omit_pending=True),
-    "gradescope": Format(gradescope.export, gradescope.identity),
 }
 
 
@@ -94,12 +93,13 @@ def _provisional(rows: Sequence[Row], states: dict[str, ReleaseState]) -> list[s
 
 def check_options(format_name: str, options: Options) -> None:
     """Options that do not fit the format are a bad command line, refused before anything is read."""
+    if format_name not in FORMATS:
+        # Gradescope takes an autograder's results only from its own run of it: there is no file to import.
+        raise BadCommandLine(f"no export format {format_name!r}: {', '.join(FORMATS)}; for Gradescope, use grader gradescope-bundle")
     if options.lms_assignment_id and format_name != "canvas":
         raise BadCommandLine("--lms-assignment-id names a Canvas assignment; it is for --format canvas")
     if not (options.lms_assignment_id.isascii() and options.lms_assignment_id.isdigit()) and options.lms_assignment_id:
         raise BadCommandLine("--lms-assignment-id must be the number Canvas shows in the assignment's address or export column")
-    if options.bom and format_name == "gradescope":
-        raise BadCommandLine("--bom is for the CSV formats; gradescope writes JSON")
 
 
 def _roster_warnings(format_name: str, fmt: Format, roster: Roster, matching: Matching, grades: Sequence[Grade]) -> list[str]:

@@ -1,4 +1,8 @@
-"""`--format gradescope`: one results.json per submission in Gradescope's autograder layout.
+"""A submission's results in Gradescope's autograder layout (`results.json`), for the autograder (graders/pipeline/autograder.py).
+
+There is no stand-alone Gradescope export: Gradescope takes an autograder's results only from its own
+run of the autograder (`grader gradescope-bundle`), and a folder of results.json files has no
+importer there.
 
 Gradescope's specification: top-level `score` (total points), `output` (text for the whole
 submission) and `tests`, each with `name`, `score`, `max_score`, `output` and `visibility`
@@ -6,22 +10,15 @@ submission) and `tests`, each with `name`, `score`, `max_score`, `output` and `v
 inputs are `after_published`, so their messages reach students only when grades are
 published; the derivation checks and the written answers are `visible`. A written
 answer that is still pending is left out (Gradescope has no "pending" score) and `output` says so.
-Written to OUT/<roster id or submission id>/results.json.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from graders.assignment.spec import Assignment
-from graders.gradebook.exports.cells import Options, Row, feedback
-from graders.gradebook.exports.roster import Identity, Roster
+from graders.gradebook.exports.cells import feedback
 from graders.gradebook.store import CheckGrade, Grade, QuestionGrade
-from graders.results import write_text_atomic
 
 
 def results_json(grade: Grade, assignment: Assignment, *, final: bool) -> dict[str, Any]:
@@ -55,21 +52,3 @@ def _question_test(question: QuestionGrade) -> dict[str, Any]:
         "output": comment,
         "visibility": "visible",
     }
-
-
-def identity(who: Identity, roster: Roster) -> str:
-    """The folder a row is written to: two rows for one would overwrite each other."""
-    return folder_name(who.username or who.submission)
-
-
-def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
-    for row in rows:
-        document = json.dumps(results_json(row.grade, assignment, final=row.final), indent=2, sort_keys=True) + "\n"
-        write_text_atomic(out / identity(row.who, roster) / "results.json", document)
-
-
-def folder_name(name: str) -> str:
-    """One folder inside OUT, whatever the id or roster says: "..", "a/b" or "" are percent-encoded."""
-    if name in ("", ".", "..") or "/" in name or "\0" in name:
-        return "_" + quote(name, safe="")
-    return name
