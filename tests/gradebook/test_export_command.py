@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 
+import pytest
+
 from graders.cli import main
 from graders.gradebook.store import Gradebook, ManualEntry
 from tests.conftest import GRADING_SEED
