@@ -39,7 +39,7 @@ def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name in ("setup.sh", "run_autograder"):
             assert (archive.getinfo(name).external_attr >> 16) & stat.S_IXUSR
         assert (
-            "graders/cli.py" in names
+            "graders/cli/__init__.py" in names
             and "pyproject.toml" in names
             and "reference/a10/closed_form.py" in names
             and "assignments/a10/checks.py" in names
