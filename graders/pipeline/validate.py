@@ -270,11 +270,11 @@ def notebook_findings(assignment: Assignment, work: Path, *, seed: int) -> Itera
     cold = _graded(grade_folder(submissions, out_dir=work / "cold", config=replace(config, cold=True)))
     yield _score_finding(warm[SOLUTION], assignment.max_score, "full marks")
     yield _score_finding(warm[TEMPLATE], 0.0, "zero")
-    disagree = sorted(name for name in (SOLUTION, TEMPLATE) if _verdicts(warm[name]) != _verdicts(cold[name]))
-    if disagree:
-        yield Finding("warm and cold", Outcome.FAIL, f"the verdicts differ on the {' and the '.join(disagree)}")
+    differences = [f"the {name}: {said}" for name in (SOLUTION, TEMPLATE) if (said := _differences(warm[name], cold[name]))]
+    if differences:
+        yield Finding("warm and cold", Outcome.FAIL, "the verdicts differ on " + "; ".join(differences))
     else:
-        yield Finding("warm and cold", Outcome.PASS, "the same verdicts, scores and values on the solution and the template")
+        yield Finding("warm and cold", Outcome.PASS, "the same verdicts, scores and named mistakes on the solution and the template")
 
 
 def _graded(results: tuple[SubmissionResult, ...]) -> dict[str, SubmissionResult]:
@@ -292,5 +292,14 @@ def _score_finding(result: SubmissionResult, wanted: float, said: str) -> Findin
     return Finding(subject, Outcome.PASS, f"{said}: {result.score:g} of {result.max_score:g}")
 
 
-def _verdicts(result: SubmissionResult) -> list[tuple[Any, ...]]:
-    return [(c.id, c.status, c.score, c.misconceptions, c.details) for c in result.checks]
+def _differences(warm: SubmissionResult, cold: SubmissionResult) -> str:
+    """Each check whose verdict differs (status, score, named mistakes), warm against cold, with both sides; "" when none.
+    The instructor-only details (measured numbers) are not compared: two kernel kinds may round them apart."""
+    if warm.status is not cold.status:
+        return f"graded {warm.status.value} warm, {cold.status.value} cold ({cold.message or warm.message})"
+    verdict = {c.id: (c.status.value, c.score, c.misconceptions) for c in cold.checks}
+    return "; ".join(
+        f"{c.id} {c.status.value} {c.score:g} warm, {verdict.get(c.id, ('absent', 0.0, ()))[0]} {verdict.get(c.id, ('absent', 0.0, ()))[1]:g} cold"
+        for c in warm.checks
+        if (c.status.value, c.score, c.misconceptions) != verdict.get(c.id)
+    )

@@ -7,7 +7,9 @@ checks, 3 written questions of 1 point each), as in tests/pipeline/test_grading_
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import shutil
 from pathlib import Path
@@ -59,9 +61,8 @@ def test_release_sends_final_reports_and_a_regrade_keeps_them_until_the_next_rel
     # Before any release: every student-facing total says provisional, the overview's mean too.
     assert b"(provisional)" in report(out, "solution") and b"Provisional:" in report(out, "missing-sqrt")
     assert "provisional mean score" in (out / "index.html").read_text(encoding="utf-8")
-    said, _ = export(out, "gradescope", tmp_path / "gs")
+    said, _ = export(out, "canvas", tmp_path / "canvas.csv")
     assert "not released yet" in said
-    assert "provisional" in json.loads((tmp_path / "gs" / "solution" / "results.json").read_text(encoding="utf-8"))["output"]
     mark_all(out, ("solution", "missing-sqrt"), tmp_path)
     _, moodle = export(out, "moodle", tmp_path / "moodle.csv")
     assert moodle.count("provisional") == 2
@@ -91,10 +92,12 @@ def test_release_sends_final_reports_and_a_regrade_keeps_them_until_the_next_rel
     assert report(out, "missing-sqrt") == sent_before
     assert b"<b>15</b> / 15 points" in (out / "missing-sqrt" / "unreleased" / "report.html").read_bytes()
     assert '<b data-testid="changed">1</b>' in (out / "index.html").read_text(encoding="utf-8")
-    said, _ = export(out, "gradescope", tmp_path / "again")
+    said, _ = export(out, "canvas", tmp_path / "again.csv")
     assert "missing-sqrt" in said.split("changed since released")[1]
-    feedback = {s: json.loads((tmp_path / "again" / s / "results.json").read_text(encoding="utf-8"))["output"] for s in manifest.students}
-    assert "provisional" in feedback["missing-sqrt"] and "provisional" not in feedback["solution"]
+    # Moodle: the released grade unchanged and final; the changed one left out (its answers are the new notebook's, unmarked).
+    said, moodle = export(out, "moodle", tmp_path / "again-moodle.csv")
+    feedback = {row[0]: row[-1] for row in csv.reader(io.StringIO(moodle)) if row[0] in manifest.students}
+    assert set(feedback) == {"solution"} and "provisional" not in feedback["solution"] and "missing-sqrt" in said
 
     # Released again: the new grade is what the student is sent, and nothing is flagged any more.
     assert grader("release", str(out)).returncode == 0
