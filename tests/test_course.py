@@ -38,7 +38,8 @@ def test_every_shipped_demo_class_is_one_folder_graded_as_its_own_assignment():
 
 
 def test_make_grade_grades_each_demo_class_into_its_own_reports_folder():
-    dry = run("make", "-n", "-o", ".venv/.installed", "grade")  # -o: print the commands, install nothing
+    # --no-print-directory: run from another make (CI's `make test`), make would say which directory it entered.
+    dry = run("make", "-n", "--no-print-directory", "-o", ".venv/.installed", "grade")  # -o: print the commands, install nothing
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [f".venv/bin/grader grade submissions/{c} --out reports/{c}" for c in sorted(CLASSES)]
 

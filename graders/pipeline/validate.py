@@ -293,13 +293,18 @@ def _score_finding(result: SubmissionResult, wanted: float, said: str) -> Findin
 
 
 def _differences(warm: SubmissionResult, cold: SubmissionResult) -> str:
-    """Each check whose verdict differs (status, score, named mistakes), warm against cold, with both sides; "" when none.
-    The instructor-only details (measured numbers) are not compared: two kernel kinds may round them apart."""
+    """Each check whose verdict differs (status, score, named mistakes), warm against cold, with both sides and why a
+    differing cold check erred; "" when none. The instructor-only details (measured numbers) are not compared: two
+    kernel kinds may round them apart."""
     if warm.status is not cold.status:
         return f"graded {warm.status.value} warm, {cold.status.value} cold ({cold.message or warm.message})"
-    verdict = {c.id: (c.status.value, c.score, c.misconceptions) for c in cold.checks}
-    return "; ".join(
-        f"{c.id} {c.status.value} {c.score:g} warm, {verdict.get(c.id, ('absent', 0.0, ()))[0]} {verdict.get(c.id, ('absent', 0.0, ()))[1]:g} cold"
-        for c in warm.checks
-        if (c.status.value, c.score, c.misconceptions) != verdict.get(c.id)
-    )
+    by_id = {c.id: c for c in cold.checks}
+    said = []
+    for check in warm.checks:
+        other = by_id.get(check.id)
+        if other is None:
+            said.append(f"{check.id} {check.status.value} {check.score:g} warm, absent cold")
+        elif (check.status, check.score, check.misconceptions) != (other.status, other.score, other.misconceptions):
+            why = f" ({other.message[:200]})" if other.status is not check.status else ""
+            said.append(f"{check.id} {check.status.value} {check.score:g} warm, {other.status.value} {other.score:g} cold{why}")
+    return "; ".join(said)
