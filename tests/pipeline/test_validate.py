@@ -59,9 +59,10 @@ def test_checking_an_assignment_that_is_not_installed_is_a_usage_error(capsys):
 # ----------------------------------------------------------------------------- check passes on what ships
 
 
-@pytest.mark.parametrize("assignment_id", registry.installed())
-def test_every_shipped_assignment_passes_its_check(assignment_id):
-    # As an author runs it: a process of its own (its cold kernels owe nothing to what other tests left in this one).
+NO_KERNEL = "the kernel could not be started or did not answer in time"
+
+
+def _checked(assignment_id: str) -> tuple[int, list[str]]:
     done = subprocess.run(
         [sys.executable, "-m", "graders.cli", "assignment", "check", assignment_id],
         capture_output=True,
@@ -69,7 +70,18 @@ def test_every_shipped_assignment_passes_its_check(assignment_id):
         timeout=900,
         check=False,
     )
-    status, lines = done.returncode, done.stdout.splitlines()
+    return done.returncode, done.stdout.splitlines()
+
+
+@pytest.mark.parametrize("assignment_id", registry.installed())
+def test_every_shipped_assignment_passes_its_check(assignment_id):
+    # As an author runs it: a process of its own (its cold kernels owe nothing to what other tests left in this one).
+    status, lines = _checked(assignment_id)
+    failed = [line for line in lines if line.startswith("FAIL")]
+    if failed and all(line.startswith("FAIL    warm and cold:") and NO_KERNEL in line for line in failed):
+        # A cold kernel that did not start (seen only inside the whole suite on a busy machine, not understood yet;
+        # see the stop's note): once more, and then every finding must pass.
+        status, lines = _checked(assignment_id)
     print("\n".join(lines[-8:]), flush=True)  # the wall time is the last line (shown with -s)
     assert status == 0, "\n".join(line for line in lines if line.startswith("FAIL"))
     assert lines[-1].startswith(f"{assignment_id} passes, in ")
