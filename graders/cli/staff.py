@@ -72,13 +72,25 @@ def _publishing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     export = commands.add_parser(
         "export", help="grades for an LMS: csv, canvas or moodle (Gradescope: gradescope-bundle; docs/staff.md: Exports)"
     )
-    export.add_argument("reports", type=Path)
+    export.add_argument(
+        "reports", type=Path, nargs="+", help="a reports folder; several (one per assignment): one canvas or moodle file, a column each"
+    )
     export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle"))
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument(
-        "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
+        "--roster",
+        type=Path,
+        action="append",
+        default=[],
+        help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded; once, or once per reports folder",
     )
-    export.add_argument("--lms-assignment-id", default="", help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'")
+    export.add_argument(
+        "--lms-assignment-id",
+        metavar="[ASSIGNMENT=]ID",
+        action="append",
+        default=[],
+        help="canvas: an assignment's id in Canvas; its column is then 'Title (id)' (several folders: ASSIGNMENT=ID, once per assignment)",
+    )
     export.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte-order mark (for spreadsheet programs)")
     export.add_argument(
         "--keep",
@@ -209,10 +221,21 @@ def _report(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from graders.gradebook.exports import Options
-    from graders.pipeline.staff import export
+    from graders.pipeline.staff import export, export_course
 
-    options = Options(lms_assignment_id=args.lms_assignment_id, bom=args.bom, keep=tuple(args.keep))
-    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
+    bare = [value for value in args.lms_assignment_id if "=" not in value]
+    if len(bare) > 1:
+        raise BadCommandLine("--lms-assignment-id ID is one assignment's id: for several, --lms-assignment-id ASSIGNMENT=ID each")
+    named = tuple((assignment, number) for assignment, _, number in (v.partition("=") for v in args.lms_assignment_id if "=" in v))
+    options = Options(lms_assignment_id="".join(bare), lms_assignment_ids=named, bom=args.bom, keep=tuple(args.keep))
+    if len(args.reports) > 1:
+        said = export_course(reports=args.reports, format_name=args.format, out=args.out, roster_paths=args.roster, options=options)
+    elif len(args.roster) > 1:
+        raise BadCommandLine("--roster: one reports folder is matched with one roster")
+    else:
+        roster = args.roster[0] if args.roster else None
+        said = export(reports=args.reports[0], format_name=args.format, out=args.out, roster_path=roster, options=options)
+    for warning in said:
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
