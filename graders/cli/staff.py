@@ -111,6 +111,9 @@ def _publishing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--reports", type=Path, default=None, help="the class's reports folder, checked against (default: the secret file's folder)"
     )
     bundle.add_argument("--new-secret", action="store_true", help="create the secret file if there is none (a new class)")
+    bundle.add_argument(
+        "--assignment", default=None, help="the assignment it grades (default: the class's; without a class, the installation's default)"
+    )
     bundle.set_defaults(command=_bundle)
 
     release = commands.add_parser("release", help="send the students their grades: nothing says provisional then (docs/staff.md: Release)")
@@ -253,7 +256,12 @@ def _bundle(args: argparse.Namespace) -> int:
     from graders.pipeline.bundle import write_bundle
 
     written, warnings = write_bundle(
-        out=args.out, secret_file=args.secret_file, seed=args.seed, reports=args.reports, new_secret=args.new_secret
+        out=args.out,
+        secret_file=args.secret_file,
+        seed=args.seed,
+        reports=args.reports,
+        new_secret=args.new_secret,
+        assignment=args.assignment,
     )
     print(written)
     for warning in warnings:
