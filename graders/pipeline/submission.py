@@ -92,6 +92,7 @@ def prepare(pending: Pending, *, config: GradingConfig, workspace: Workspace, in
         notebook_timeout=config.notebook_timeout,
         sandbox=workspace.sandbox_policy(config, work_dir),
         probe_request_path=str(workspace.probe_request),
+        data_dir=str(workspace.data_dir),
     )
     return Prepared(pending, job)
 
