@@ -102,7 +102,8 @@ def test_one_canvas_file_carries_both_assignments_titled_as_canvas_knows_them(co
         ["Babbage, Bob", "102", "S-102", "bob@uni.example", "Sec A", expected_total(A10, BOB), ""],  # no a11 grade: empty, not 0
         ["Hopper, Cara", "103", "S-103", "cara@uni.example", "Sec B", "", ""],  # a10: none; a11: written answers pending
     ]
-    assert "Nosub, Nora" in said  # on the roster, no submission in either folder
+    for assignment in (A10, A11):  # on the roster, no submission in either folder: said for each assignment
+        assert f"warning: {assignment.title}: 2 student(s) in the roster have no submission:" in said and "'Nosub, Nora'" in said
 
 
 def test_staff_give_each_assignment_its_canvas_id(course, tmp_path, capsys):
@@ -130,7 +131,7 @@ def test_one_moodle_file_carries_both_assignments_and_names_the_cells_it_would_c
         BOB: (expected_total(A10, BOB), "", True, False),
     }  # cara's only grade is pending: no row (Moodle would clear her grade with an empty one)
     assert "provisional" in rows[1][2]
-    assert f"{A11.title}: 1 empty cell(s)" in said and "'Bob Babbage'" in said and CARA in said
+    assert f"warning: {A11.title}: 1 empty cell(s)" in said and "'Bob Babbage'" in said and CARA in said
 
 
 def test_a_course_file_column_reads_as_that_assignments_own_file(course, tmp_path, capsys):
@@ -165,6 +166,7 @@ def test_a_student_two_folders_name_differently_is_reported_not_merged(course, t
         (["--format", "canvas", "--lms-assignment-id", "assignment-99=42"], "which no folder holds"),
         (["--format", "canvas", "--lms-assignment-id", f"{A10.id}=4x"], "must be the number Canvas shows"),
         (["--format", "moodle", "--lms-assignment-id", f"{A10.id}=42"], "for --format canvas"),
+        (["--format", "canvas", "--lms-assignment-id", "41", "--lms-assignment-id", "42"], "is one assignment's id"),
     ],
 )
 def test_a_course_export_that_cannot_be_one_file_is_refused(course, tmp_path, capsys, args, message):
@@ -177,3 +179,13 @@ def test_one_assignment_in_two_folders_is_refused(course, tmp_path, capsys):
     out = tmp_path / "x.csv"
     assert main(["export", str(course[0]), str(course[0]), "--format", "canvas", "--out", str(out)]) == 2
     assert "one assignment in two reports folders" in capsys.readouterr().err and not out.exists()
+
+
+def test_one_folder_takes_its_canvas_id_either_way_and_refuses_another_assignments(course, tmp_path, capsys):
+    a10, _ = course
+    for given in ("76", f"{A10.id}=76"):
+        rows, _ = exported([str(a10), "--format", "canvas", "--lms-assignment-id", given], tmp_path / "one.csv", capsys)
+        assert rows[0][5:] == [f"{A10.title} (76)"]
+    out = tmp_path / "other.csv"
+    assert main(["export", str(a10), "--format", "canvas", "--out", str(out), "--lms-assignment-id", f"{A11.id}=77"]) == 2
+    assert "which no folder holds" in capsys.readouterr().err and not out.exists()

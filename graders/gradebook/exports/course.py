@@ -61,7 +61,7 @@ def write_course(format_name: str, classes: Sequence[Graded], out: Path, options
     for graded in classes:
         chosen = select(format_name, graded.grades, graded.roster, options.keep, release=graded.release, every_keep_settles=False)
         unsettled &= set(chosen.stray_keeps)
-        warnings += [f"{graded.assignment.title}: {warning}" for warning in chosen.warnings]
+        warnings += [_about(graded.assignment, warning) for warning in chosen.warnings]
         columns.append(Column(graded, {_key(format_name, row.who, graded.roster): row for row in chosen.rows}))
     if unsettled:
         raise UsageError(f"--keep {', '.join(sorted(unsettled))}: not one of several submissions for one student in any folder")
@@ -94,6 +94,12 @@ def check_course(format_name: str, classes: Sequence[Graded], options: Options) 
     check_assignments_named(options, ids)
     if format_name == "moodle" and len({moodle.identifier(graded.roster) for graded in classes}) > 1:
         raise UsageError("the rosters identify students by different Moodle fields (email, username, ID number); one file needs one")
+
+
+def _about(assignment: Assignment, warning: str) -> str:
+    """A folder's warning, saying which assignment it is about: `warning: TITLE: …`."""
+    said = warning.removeprefix("warning: ")
+    return f"{warning[: len(warning) - len(said)]}{assignment.title}: {said}"
 
 
 def _key(format_name: str, who: Identity, roster: Roster) -> str:
@@ -158,8 +164,8 @@ def _cleared(columns: Sequence[Column], students: dict[str, Identity]) -> list[s
     for column in columns:
         empty = [shown(who.name or k) for k, who in students.items() if k not in column.rows]
         title = (
-            f"{column.graded.assignment.title}: {len(empty)} empty cell(s), no grade here; Moodle's importer clears a grade "
-            "already in that item for them (map the column to 'ignore' if one was entered there by hand)"
+            f"{len(empty)} empty cell(s), no grade here; Moodle's importer clears a grade already in that item for them "
+            "(map the column to 'ignore' if one was entered there by hand)"
         )
-        warnings += listing(title, empty)
+        warnings += [_about(column.graded.assignment, warning) for warning in listing(title, empty)]
     return warnings
