@@ -72,9 +72,7 @@ def _built_id(folder: Path) -> str | None:
 
 def _points() -> dict[str, EntryPoint]:
     """Every assignment by id: the built ones on the assignments path, then the installed entry points over them."""
-    built = {
-        name: EntryPoint(name, BUILT_LOADER, GROUP) for name in built_folders()
-    }
+    built = {name: EntryPoint(name, BUILT_LOADER, GROUP) for name in built_folders()}
     return {**built, **{point.name: point for point in entry_points(group=GROUP)}}
 
 

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import ast
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import tomllib
 
 from graders.assignment.spec import RubricItem
 from graders.authoring.contract import ANSWER_PREFIX, Contract, Fields, FunctionSpec, ItemSpec, MistakeSpec, QuestionSpec
@@ -99,7 +100,9 @@ def parse(notebook: Mapping[str, Any]) -> Source:
         template.append(_with_source(cell, student))
     contract = _contract(table, _where(config), definitions, mistakes, answers)
     checked = {name: _mistake_source(name, index, source, contract) for name, (index, source) in mistakes.items()}
-    return Source(contract, solution, template, "\n\n".join(reference) + "\n", checked, _source(cells[inputs]), notebook.get("metadata", {}))
+    return Source(
+        contract, solution, template, "\n\n".join(reference) + "\n", checked, _source(cells[inputs]), notebook.get("metadata", {})
+    )
 
 
 def _the_one(cells: list[Any], wanted: Any, what: str) -> int:
@@ -125,7 +128,8 @@ def _with_source(cell: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 def _toml(text: str, where: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        table: dict[str, Any] = tomllib.loads(text)
+        return table
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{where} (the assignment config): not valid TOML: {exc}") from None
 
@@ -192,7 +196,11 @@ def _mistake_source(name: str, index: int, source: str, contract: Contract) -> s
 
 
 def _contract(
-    table: dict[str, Any], where: str, definitions: Mapping[str, tuple[int, ast.FunctionDef]], mistakes: Mapping[str, Any], answers: Mapping[str, int]
+    table: dict[str, Any],
+    where: str,
+    definitions: Mapping[str, tuple[int, ast.FunctionDef]],
+    mistakes: Mapping[str, Any],
+    answers: Mapping[str, int],
 ) -> Contract:
     config = Fields(table, f"{where} (the assignment config)")
     config.only("id", "title", "subtitle", "version", "public_seed", "functions", "mistakes", "questions")
@@ -236,11 +244,11 @@ def _function(name: str, fields: Fields, definitions: Mapping[str, tuple[int, as
     points = fields.get("points", float)
     if points <= 0:
         raise UsageError(f"{fields.where}: 'points' must be more than 0")
-    tolerance = [fields.get(key, float, DEFAULT_TOLERANCE[key]) for key in ("rtol", "atol")]
-    if min(tolerance) < 0:
+    rtol, atol = (fields.get(key, float, DEFAULT_TOLERANCE[key]) for key in ("rtol", "atol"))
+    if min(rtol, atol) < 0:
         raise UsageError(f"{fields.where}: 'rtol' and 'atol' must not be negative")
     return FunctionSpec(
-        name, f"def {name}({ast.unparse(node.args)}):", label, fields.get("title", str, f"{label}: values"), points, *tolerance,
+        name, f"def {name}({ast.unparse(node.args)}):", label, fields.get("title", str, f"{label}: values"), points, rtol, atol,
         fields.get("expectation", str, f"{name} should give the reference's values."), fields.get("hint", str, ""),
     )  # fmt: skip
 
@@ -248,7 +256,9 @@ def _function(name: str, fields: Fields, definitions: Mapping[str, tuple[int, as
 def _mistake(name: str, fields: Fields, functions: tuple[FunctionSpec, ...]) -> MistakeSpec:
     function = fields.only("function", "title", "explanation", "hint").get("function", str)
     if function not in {f.name for f in functions}:
-        raise UsageError(f"{fields.where}: 'function' {function[:50]!r} is not one of the [functions] ({', '.join(f.name for f in functions)})")
+        raise UsageError(
+            f"{fields.where}: 'function' {function[:50]!r} is not one of the [functions] ({', '.join(f.name for f in functions)})"
+        )
     return MistakeSpec(name, function, fields.get("title", str), fields.get("explanation", str), fields.get("hint", str, ""))
 
 

@@ -69,12 +69,19 @@ def _write(read: Source, folder: Path) -> None:
 
 
 def _module(what: str, source: str) -> str:
-    return f'"""Written by `grader assignment build` from the source notebook ({what}); edit the notebook, not this."""\n\n{source.rstrip()}\n'
+    return (
+        f'"""Written by `grader assignment build` from the source notebook ({what}); edit the notebook, not this."""\n\n{source.rstrip()}\n'
+    )
 
 
 def _write_notebook(path: Path, cells: list[dict[str, Any]], metadata: Mapping[str, Any], assignment_id: str) -> None:
     stamped = {**metadata, METADATA_KEY: {**_mapping(metadata.get(METADATA_KEY)), "assignment": assignment_id}}
-    notebook = {"cells": [_numbered(cell, index) for index, cell in enumerate(cells)], "metadata": stamped, "nbformat": 4, "nbformat_minor": 5}
+    notebook = {
+        "cells": [_numbered(cell, index) for index, cell in enumerate(cells)],
+        "metadata": stamped,
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 

@@ -53,7 +53,14 @@ class BuiltAssignment(Assignment):
         self.function_labels = {f.name: f.label for f in c.functions}
         self.checks = tuple(CheckSpec(f.name, f.title, f.points) for f in c.functions)
         self.questions = tuple(
-            Question(q.text, ANSWER_PREFIX + q.tag, q.text.lower(), q.points, q.rubric, tuple(RubricItem(i.key, i.text, i.points) for i in q.items))
+            Question(
+                q.text,
+                ANSWER_PREFIX + q.tag,
+                q.text.lower(),
+                q.points,
+                q.rubric,
+                tuple(RubricItem(i.key, i.text, i.points) for i in q.items),
+            )
             for q in c.questions
         )
         self.catalog = {m.name: Misconception(m.name, m.function, m.title, m.explanation, hint=m.hint) for m in c.catalog}

@@ -154,9 +154,9 @@ class Fields:
 
     def function(self) -> FunctionSpec:
         self.exactly("name", "signature", "label", "title", "points", "rtol", "atol", "expectation", "hint")
-        text = (self.get(key, str) for key in ("name", "signature", "label", "title"))
-        numbers = (self.get(key, float) for key in ("points", "rtol", "atol"))
-        return FunctionSpec(*text, *numbers, self.get("expectation", str), self.get("hint", str))
+        name, signature, label, title = (self.get(key, str) for key in ("name", "signature", "label", "title"))
+        points, rtol, atol = (self.get(key, float) for key in ("points", "rtol", "atol"))
+        return FunctionSpec(name, signature, label, title, points, rtol, atol, self.get("expectation", str), self.get("hint", str))
 
     def mistake(self) -> MistakeSpec:
         self.exactly("name", "function", "title", "explanation", "hint")

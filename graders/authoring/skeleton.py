@@ -101,7 +101,9 @@ def skeleton(name: str) -> dict[str, Any]:
 def new(name: str, out: Path) -> Path:
     """Write the skeleton as out/NAME.ipynb (never over an existing file); returns its path."""
     if not ASSIGNMENT_ID.fullmatch(name):
-        raise BadCommandLine(f"{name[:70]!r}: a name is lower-case letters, digits, '.', '_' or '-' (at most 63), starting with a letter or digit")
+        raise BadCommandLine(
+            f"{name[:70]!r}: a name is lower-case letters, digits, '.', '_' or '-' (at most 63), starting with a letter or digit"
+        )
     path = out / f"{name}.ipynb"
     if path.exists():
         raise BadCommandLine(f"{path} exists; name another --out or remove it")

@@ -21,7 +21,9 @@ def add_assignment_commands(commands: argparse._SubParsersAction[argparse.Argume
     new.set_defaults(command=_new)
     build = actions.add_parser("build", help="build an annotated solution notebook into an assignment folder")
     build.add_argument("source", type=Path, help="the annotated solution notebook")
-    build.add_argument("--out", type=Path, default=None, help="the built folder (default: build/assignments/ID); new, empty or an earlier build")
+    build.add_argument(
+        "--out", type=Path, default=None, help="the built folder (default: build/assignments/ID); new, empty or an earlier build"
+    )
     build.set_defaults(command=_build)
 
 
