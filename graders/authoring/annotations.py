@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,17 +58,31 @@ def _where(index: int) -> str:
 
 
 def _tags(cell: Mapping[str, Any]) -> list[str]:
-    tags = cell.get("metadata", {}).get("tags", [])
+    tags = cell["metadata"].get("tags", [])
     return [tag for tag in tags if isinstance(tag, str)] if isinstance(tags, list) else []
 
 
 def _source(cell: Mapping[str, Any]) -> str:
-    source = cell.get("source", "")
+    source = cell["source"]
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+def _checked_cells(notebook: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The cells, each a mapping with a type, metadata and a source (nbformat's shape; `load_notebook` has validated
+    a file already, this guards a notebook handed over in memory)."""
+    cells = notebook.get("cells")
+    if not isinstance(cells, list):
+        raise UsageError("the notebook has no list of cells")
+    for index, cell in enumerate(cells):
+        shaped = isinstance(cell, Mapping) and isinstance(cell.get("cell_type"), str) and isinstance(cell.get("metadata"), Mapping)
+        source = cell.get("source") if isinstance(cell, Mapping) else None
+        if not shaped or not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
+            raise UsageError(f"{_where(index)}: not a notebook cell (a cell_type, metadata and a source of text)")
+    return cells
+
+
 def parse(notebook: Mapping[str, Any]) -> Source:
-    cells = list(notebook.get("cells", []))
+    cells = _checked_cells(notebook)
     config = _the_one(cells, lambda c: c.get("cell_type") == "raw" and CONFIG_TAG in _tags(c), f"a raw cell tagged {CONFIG_TAG!r}")
     inputs = _the_one(cells, lambda c: c.get("cell_type") == "code" and INPUTS_TAG in _tags(c), f"a code cell tagged {INPUTS_TAG!r}")
     _the_one(cells, lambda c: c.get("cell_type") == "code" and PARAMETERS_TAG in _tags(c), f"a code cell tagged {PARAMETERS_TAG!r}")
@@ -105,8 +119,8 @@ def parse(notebook: Mapping[str, Any]) -> Source:
     )
 
 
-def _the_one(cells: list[Any], wanted: Any, what: str) -> int:
-    found = [index for index, cell in enumerate(cells) if isinstance(cell, Mapping) and wanted(cell)]
+def _the_one(cells: list[Mapping[str, Any]], wanted: Callable[[Mapping[str, Any]], bool], what: str) -> int:
+    found = [index for index, cell in enumerate(cells) if wanted(cell)]
     if len(found) != 1:
         said = "none" if not found else "cells " + ", ".join(str(i + 1) for i in found)
         raise UsageError(f"the notebook needs exactly one {what} (found {said})")
