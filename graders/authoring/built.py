@@ -125,10 +125,8 @@ class BuiltAssignment(Assignment):
         found: dict[str, str] = {}
         cells = notebook.get("cells", [])
         for cell in cells[:MAX_ANSWER_CELLS] if isinstance(cells, list) else []:
-            tags = cell.get("metadata", {}).get("tags", []) if isinstance(cell, Mapping) else []
-            for tag in tags[:MAX_ANSWER_CELLS] if isinstance(tags, list) else []:
-                if isinstance(tag, str) and tag not in found:
-                    found[tag] = _text(cell.get("source", ""))
+            for tag in _tags(cell):
+                found.setdefault(tag, _text(cell.get("source", "")))
         return tuple(FreeTextAnswer(q.text, found.get(q.tag, "").strip()) for q in self.questions)
 
     # ------------------------------------------------------------------ the student's side
@@ -144,6 +142,13 @@ class BuiltAssignment(Assignment):
 
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
         raise HarnessError(f"{self.id} has no student kit yet: kits of built assignments wait for the generic kit builder")
+
+
+def _tags(cell: Any) -> list[str]:
+    """A cell's tags, when it has them in nbformat's shape (the notebook is the student's: anything else is no tag)."""
+    metadata = cell.get("metadata") if isinstance(cell, Mapping) else None
+    tags = metadata.get("tags") if isinstance(metadata, Mapping) else None
+    return [tag for tag in tags[:MAX_ANSWER_CELLS] if isinstance(tag, str)] if isinstance(tags, list) else []
 
 
 def _text(source: Any) -> str:
