@@ -4,7 +4,6 @@ assignments path, and the seam's behaviour (judging, answers) on the real truth 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
