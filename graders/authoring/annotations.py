@@ -23,8 +23,17 @@ from typing import Any
 
 import tomllib
 
-from graders.assignment.spec import RubricItem
-from graders.authoring.contract import ANSWER_PREFIX, Contract, Fields, FunctionSpec, ItemSpec, MistakeSpec, QuestionSpec
+from graders.authoring.contract import (
+    ANSWER_PREFIX,
+    ASSIGNMENT_ID,
+    NAME,
+    Contract,
+    Fields,
+    FunctionSpec,
+    ItemSpec,
+    MistakeSpec,
+    QuestionSpec,
+)
 from graders.errors import UsageError
 from graders.tags import PARAMETERS_TAG
 
@@ -33,8 +42,6 @@ INPUTS_TAG = "inputs"
 MISTAKE_PREFIX = "mistake:"
 BEGIN = re.compile(r"[ \t]*#+[ \t]*BEGIN SOLUTION[ \t]*")
 END = re.compile(r"[ \t]*#+[ \t]*END SOLUTION[ \t]*")
-NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # functions, mistakes, tags: file names and ids
-ASSIGNMENT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 DEFAULT_TOLERANCE = {"rtol": 1e-5, "atol": 1e-8}
 PLACEHOLDER = "# your code here\nraise NotImplementedError"
 _INSTRUCTOR_ONLY = (CONFIG_TAG, INPUTS_TAG)  # cells neither notebook keeps (mistakes too)
@@ -218,9 +225,7 @@ def _contract(
 ) -> Contract:
     config = Fields(table, f"{where} (the assignment config)")
     config.only("id", "title", "subtitle", "version", "public_seed", "functions", "mistakes", "questions")
-    assignment_id = config.get("id", str)
-    if not ASSIGNMENT_ID.fullmatch(assignment_id):
-        raise UsageError(f"{config.where}: id {assignment_id[:70]!r} must be lower-case letters, digits, '.', '_' or '-' (at most 63)")
+    assignment_id = config.named("id", ASSIGNMENT_ID)
     functions = tuple(_function(name, fields, definitions) for name, fields in _tables(config, "functions"))
     if not functions:
         raise UsageError(f"{config.where}: no [functions.NAME]: an assignment checks at least one function")
@@ -291,9 +296,4 @@ def _question(tag: str, fields: Fields, answers: Mapping[str, int]) -> QuestionS
 
 
 def _item(fields: Fields) -> ItemSpec:
-    item = fields.exactly("key", "text", "points").item()
-    try:
-        RubricItem(item.key, item.text, item.points)  # the seam's own rule for a key
-    except ValueError as exc:
-        raise UsageError(f"{fields.where}: {exc}") from None
-    return item
+    return fields.exactly("key", "text", "points").item()

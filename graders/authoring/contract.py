@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from graders.assignment.spec import RubricItem
 from graders.errors import UsageError
 
 FORMAT = 1  # bumped when the file's layout changes
 CONTRACT_FILE = "assignment.json"
 MAX_CONTRACT_BYTES = 1 << 20
 ANSWER_PREFIX = "answer:"
+# Names become file names (`mistake_NAME.py`, `student/<id>.ipynb`), tags and check ids: a plain word each.
+NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # functions, mistakes, question tags
+ASSIGNMENT_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
 
 T = TypeVar("T")
 
@@ -136,13 +141,24 @@ class Fields:
             raise UsageError(f"{self.where}: unknown fields {unknown}, missing fields {missing}")
         return self
 
+    def named(self, key: str, pattern: re.Pattern[str] = NAME) -> str:
+        value = self.get(key, str)
+        if not pattern.fullmatch(value):
+            what = (
+                "lower-case letters, digits, '.', '_' or '-' (at most 63)"
+                if pattern is ASSIGNMENT_ID
+                else "lower-case letters, digits and '_' (at most 40)"
+            )
+            raise UsageError(f"{self.where}: {key} {value[:70]!r} must be {what}")
+        return value
+
     def contract(self) -> Contract:
         fields = ("format", "id", "title", "subtitle", "version", "public_seed", "functions", "questions", "catalog")
         self.exactly(*fields)
         if self.get("format", int) != FORMAT:
             raise UsageError(f"{self.where}: format {self.document['format']} is not {FORMAT}; build the assignment again")
         return Contract(
-            self.get("id", str),
+            self.named("id", ASSIGNMENT_ID),
             self.get("title", str),
             self.get("subtitle", str),
             self.get("version", str),
@@ -154,18 +170,24 @@ class Fields:
 
     def function(self) -> FunctionSpec:
         self.exactly("name", "signature", "label", "title", "points", "rtol", "atol", "expectation", "hint")
-        name, signature, label, title = (self.get(key, str) for key in ("name", "signature", "label", "title"))
+        name = self.named("name")
+        signature, label, title = (self.get(key, str) for key in ("signature", "label", "title"))
         points, rtol, atol = (self.get(key, float) for key in ("points", "rtol", "atol"))
         return FunctionSpec(name, signature, label, title, points, rtol, atol, self.get("expectation", str), self.get("hint", str))
 
     def mistake(self) -> MistakeSpec:
         self.exactly("name", "function", "title", "explanation", "hint")
-        return MistakeSpec(*(self.get(key, str) for key in ("name", "function", "title", "explanation", "hint")))
+        return MistakeSpec(self.named("name"), self.named("function"), *(self.get(key, str) for key in ("title", "explanation", "hint")))
 
     def item(self) -> ItemSpec:
-        return ItemSpec(self.get("key", str), self.get("text", str), self.get("points", float))
+        item = ItemSpec(self.get("key", str), self.get("text", str), self.get("points", float))
+        try:
+            RubricItem(item.key, item.text, item.points)  # the seam's own rule for a key
+        except ValueError as exc:
+            raise UsageError(f"{self.where}: {exc}") from None
+        return item
 
     def question(self) -> QuestionSpec:
         self.exactly("tag", "text", "points", "rubric", "items")
         items = tuple(f.exactly("key", "text", "points").item() for f in self.objects("items"))
-        return QuestionSpec(self.get("tag", str), self.get("text", str), self.get("points", float), self.get("rubric", str), items)
+        return QuestionSpec(self.named("tag"), self.get("text", str), self.get("points", float), self.get("rubric", str), items)

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from graders.authoring.annotations import ASSIGNMENT_ID, CONFIG_TAG, INPUTS_TAG, MISTAKE_PREFIX
-from graders.authoring.contract import ANSWER_PREFIX
+from graders.authoring.annotations import CONFIG_TAG, INPUTS_TAG, MISTAKE_PREFIX
+from graders.authoring.contract import ANSWER_PREFIX, ASSIGNMENT_ID
 from graders.errors import BadCommandLine
 from graders.tags import PARAMETERS_TAG
 

@@ -75,6 +75,11 @@ def test_the_stored_public_values_are_the_references_and_belong_to_its_hash(buil
         (lambda d: d.update(format=99), "format 99 is not 1"),
         (lambda d: d.update(catalog={}), "'catalog' must be a list"),
         (lambda d: d["questions"][0]["items"][0].pop("text"), "missing fields ['text']"),
+        # Names become file names and ids: a contract edited to climb out of its folder is refused.
+        (lambda d: d.update(id="../elsewhere"), "id '../elsewhere' must be"),
+        (lambda d: d["catalog"][0].update(name="../../x"), "name '../../x' must be"),
+        (lambda d: d["questions"][0].update(tag="why mean"), "tag 'why mean' must be"),
+        (lambda d: d["questions"][0]["items"][0].update(key="a b"), "a rubric item's key is"),
     ],
 )
 def test_an_edited_contract_that_is_wrong_is_a_usage_error_naming_the_field(built, tmp_path, edit, said):
