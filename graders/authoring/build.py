@@ -28,6 +28,8 @@ DEFAULT_OUT = Path("build") / "assignments"  # `--out` by default: build/assignm
 
 def build(source: Path, out: Path | None = None) -> BuiltAssignment:
     """Build `source` into `out` (default build/assignments/<id>): new, empty, or an earlier build (replaced)."""
+    if not source.is_file():
+        raise BadCommandLine(f"{source}: no such notebook")
     try:
         notebook = load_notebook(source)
     except NotebookError as exc:

@@ -49,3 +49,16 @@ def test_a_bad_annotation_is_a_usage_error_exit_2_naming_the_cell_not_a_tracebac
     assert done.returncode == 2
     assert done.stderr.startswith("grader: cell ") and "has no END SOLUTION" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_the_commands_refuse_what_they_cannot_use_with_exit_2_and_say_what(tmp_path):
+    (tmp_path / "empty.ipynb").write_text("{}", encoding="utf-8")
+    for args, said in [
+        (("assignment", "build", "missing.ipynb"), "missing.ipynb: no such notebook"),
+        (("assignment", "build", "empty.ipynb"), "empty.ipynb: the file is JSON but not a Jupyter notebook"),
+        (("--assignments-dir", "nowhere", "assignment", "list"), "--assignments-dir nowhere: not a folder"),
+        (("assignment", "new", "Capitals"), "'Capitals': a name is lower-case letters"),
+    ]:
+        done = grader(*args, cwd=tmp_path)
+        assert (done.returncode, done.stderr.startswith("grader: ")) == (2, True), done.stderr
+        assert said in done.stderr
