@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from graders.assignment.spec import Assignment, CheckSpec, Function, Handout, Misconception, Question, RubricItem, Truth
 from graders.authoring.contract import ANSWER_PREFIX, CONTRACT_FILE, Contract
-from graders.errors import HarnessError
+from graders.errors import UsageError
 
 if TYPE_CHECKING:
     from graders.authoring.judging import Judging
@@ -141,7 +141,7 @@ class BuiltAssignment(Assignment):
         return "\n".join(lines)
 
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
-        raise HarnessError(f"{self.id} has no student kit yet: kits of built assignments wait for the generic kit builder")
+        raise UsageError(f"{self.id} has no student kit yet: kits of built assignments wait for the generic kit builder")
 
 
 def _tags(cell: Any) -> list[str]:

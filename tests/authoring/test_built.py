@@ -188,3 +188,10 @@ def test_answers_are_found_by_tag_bounded_and_a_malformed_cell_is_no_answer(buil
     (answer,) = built.extract_free_text(notebook)
     assert answer.answer.startswith("because x") and len(answer.answer) < 30_000
     assert built.extract_free_text({"cells": "nothing"})[0].answer == ""
+
+
+def test_a_kit_is_refused_as_the_users_request_not_as_an_internal_error(built, tmp_path):
+    assert not built.has_kit
+    with pytest.raises(UsageError, match="no student kit yet"):
+        built.build_kit(tmp_path / "kit")
+    assert not (tmp_path / "kit").exists()
