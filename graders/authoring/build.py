@@ -27,7 +27,10 @@ DEFAULT_OUT = Path("build") / "assignments"  # `--out` by default: build/assignm
 
 
 def build(source: Path, out: Path | None = None) -> BuiltAssignment:
-    """Build `source` into `out` (default build/assignments/<id>): new, empty, or an earlier build (replaced)."""
+    """Build `source` into `out` (default build/assignments/<id>): new, empty, or an earlier build (replaced).
+
+    Written beside `out` first and moved into place only once the reference and the inputs have run: a build
+    that fails leaves an earlier one as it was."""
     if not source.is_file():
         raise BadCommandLine(f"{source}: no such notebook")
     try:
@@ -36,29 +39,50 @@ def build(source: Path, out: Path | None = None) -> BuiltAssignment:
         raise UsageError(f"{source}: {exc}") from None
     read = parse(notebook)
     folder = out if out is not None else DEFAULT_OUT / read.contract.id
-    _make_room(folder)
-    _write(read, folder)
-    assignment = BuiltAssignment(folder)
-    judging = assignment.judging
-    judging.store_public(assignment.reference_hash(), assignment.public_seed)
-    judging.plan(seed=assignment.public_seed, hidden=True)  # the generator runs: its failure is said now
-    return assignment
+    _check_room(folder)
+    staging = folder.parent / f".{folder.name}.building"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        _write(read, staging)
+        _verify_and_store(BuiltAssignment(staging), source)
+        _move_into(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return BuiltAssignment(folder)
 
 
-def _make_room(folder: Path) -> None:
+def _check_room(folder: Path) -> None:
     if folder.exists() and not folder.is_dir():
         raise BadCommandLine(f"--out {folder}: not a folder")
-    if folder.is_dir() and any(folder.iterdir()):
-        if not (folder / CONTRACT_FILE).is_file():
-            raise BadCommandLine(f"--out {folder}: not empty and not an earlier build (no {CONTRACT_FILE}); name a new folder")
-        for earlier in (STUDENT, TRUTH):
-            shutil.rmtree(folder / earlier, ignore_errors=True)
-    (folder / STUDENT).mkdir(parents=True, exist_ok=True)
-    (folder / TRUTH).mkdir(parents=True, exist_ok=True)
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / CONTRACT_FILE).is_file():
+        raise BadCommandLine(f"--out {folder}: not empty and not an earlier build (no {CONTRACT_FILE}); name a new folder")
+
+
+def _verify_and_store(assignment: BuiltAssignment, source: Path) -> None:
+    """The inputs drawn (public, and hidden from the public seed) and the reference run on them; its public values stored."""
+    judging = assignment.judging
+    failures = judging.reference_failures(judging.plan(seed=assignment.public_seed, hidden=True))
+    if failures:
+        raise UsageError(
+            f"{source}: the reference gives no value on {len(failures)} input(s), e.g. {failures[0]} "
+            "(what a reference function needs must be an import, def or class of a code cell)"
+        )
+    judging.store_public(assignment.reference_hash(), assignment.public_seed)
+
+
+def _move_into(staging: Path, folder: Path) -> None:
+    """The new build's parts in place of an earlier build's (anything else in the folder is left alone)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in (STUDENT, TRUTH):
+        shutil.rmtree(folder / part, ignore_errors=True)
+        (staging / part).rename(folder / part)
+    (staging / CONTRACT_FILE).replace(folder / CONTRACT_FILE)
 
 
 def _write(read: Source, folder: Path) -> None:
     truth = folder / TRUTH
+    (folder / STUDENT).mkdir(parents=True)
+    truth.mkdir(parents=True)
     contract = read.contract
     (folder / CONTRACT_FILE).write_text(contract.to_json(), encoding="utf-8")
     _write_notebook(folder / STUDENT / template_name(contract.id), read.template, read.metadata, contract.id)

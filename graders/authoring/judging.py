@@ -132,6 +132,11 @@ class Judging:
             for number, args in enumerate(_listed(calls, f"{where}[{function!r}]"), start=1)
         )
 
+    def reference_failures(self, plan: ProbePlan) -> list[str]:
+        """Each call on which the reference gives no value: `build` refuses to store them (a check could never pass)."""
+        calls = evaluate_in_process(plan, self.reference(), self.names).calls
+        return [f"{cid}: {call.error.type or call.error.kind}: {call.error.message[:200]}" for cid, call in calls.items() if call.error]
+
     def stored_public(self) -> Path:
         return self.truth_dir / STORED_PUBLIC
 

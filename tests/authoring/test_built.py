@@ -195,3 +195,18 @@ def test_a_kit_is_refused_as_the_users_request_not_as_an_internal_error(built, t
     with pytest.raises(UsageError, match="no student kit yet"):
         built.build_kit(tmp_path / "kit")
     assert not (tmp_path / "kit").exists()
+
+
+def test_a_reference_that_raises_on_an_input_stops_the_build_naming_the_call(tmp_path):
+    source = new("raising", tmp_path)
+    text = source.read_text(encoding="utf-8").replace(
+        "return ((pred - target) ** 2).mean()", "return ((pred - target) ** 2).mean() * SCALE"
+    )
+    source.write_text(text.replace("import torch\\n", "import torch\\nSCALE = 1\\n"), encoding="utf-8")
+    earlier = tmp_path / "out" / CONTRACT_FILE
+    earlier.parent.mkdir()
+    earlier.write_text("an earlier build", encoding="utf-8")
+    with pytest.raises(UsageError, match=r"the reference gives no value on 3 input\(s\), e\.g\. mse/public-1: NameError"):
+        build(source, tmp_path / "out")
+    assert sorted(path.name for path in tmp_path.rglob("*")) == sorted(["out", CONTRACT_FILE, source.name])  # nothing left over
+    assert earlier.read_text(encoding="utf-8") == "an earlier build"
