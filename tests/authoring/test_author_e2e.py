@@ -4,9 +4,12 @@ costing exactly its check. Each command a process of its own, as the author runs
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from graders.assignment.registry import PATH_VARIABLE
@@ -62,3 +65,28 @@ def test_the_commands_refuse_what_they_cannot_use_with_exit_2_and_say_what(tmp_p
         done = grader(*args, cwd=tmp_path)
         assert (done.returncode, done.stderr.startswith("grader: ")) == (2, True), done.stderr
         assert said in done.stderr
+
+
+def test_a_graded_notebook_cannot_read_the_truth_of_a_built_assignment_kept_inside_its_view(tmp_path):
+    # The worst place an instructor could keep a build: under the interpreter's prefix, which every kernel sees.
+    inside_view = Path(tempfile.mkdtemp(prefix="test-built-", dir=sys.prefix))
+    inside_view.chmod(0o755)  # as a folder an instructor makes: readable by all, the kernel's user too
+    try:
+        assert grader("assignment", "new", "e2e-hidden", "--out", "source", cwd=tmp_path).returncode == 0
+        built = grader("assignment", "build", "source/e2e-hidden.ipynb", "--out", str(inside_view / "e2e-hidden"), cwd=tmp_path)
+        assert built.returncode == 0, built.stderr
+        truth = inside_view / "e2e-hidden" / "truth" / "reference.py"
+        template = json.loads((inside_view / "e2e-hidden" / "student" / "e2e-hidden.ipynb").read_text())
+        probe = f"import os\nraise RuntimeError('the truth can be read: ' + str(os.path.exists({str(truth)!r})))"
+        template["cells"].append({"cell_type": "code", "metadata": {}, "source": probe, "outputs": [], "execution_count": None})
+        (tmp_path / "class").mkdir()
+        (tmp_path / "class" / "mallory.ipynb").write_text(json.dumps(template))
+        graded = grader(
+            "--assignments-dir", str(inside_view), "grade", "class", "--out", "reports", "--assignment", "e2e-hidden", cwd=tmp_path
+        )
+        assert graded.returncode == 0, graded.stderr
+        result = json.loads((tmp_path / "reports" / "mallory" / "results.json").read_text())
+        said = [error["evalue"] for error in result["cell_errors"]]
+        assert said == ["the truth can be read: False"]  # the cell ran, and the folder was not there for it
+    finally:
+        shutil.rmtree(inside_view)
