@@ -29,6 +29,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# grader's commands and options are checked wherever a reader may meet them, the map and the assignments' pages too.
+NAMING_PAGES = [*PAGES, ROOT / "ARCHITECTURE.md", *sorted((ROOT / "assignments").glob("*/README.md"))]
 VENV = Path(sys.prefix)  # the venv running the tests: the one the docs' commands use
 RUN = "sh"
 LANGUAGES = {RUN, "json", "python", "text"}
@@ -39,6 +41,9 @@ FENCE = re.compile(r"^( *)(`{3,}|~{3,})\s*([^\s`]*)")
 NOT_RUN = re.compile(r"<!--\s*not run\b(.*?)-->", re.DOTALL)
 INLINE = re.compile(r"`([^`\n]+)`")
 GRADER = re.compile(r"(?:^|(?<=[\s\"'(]))(?:\S*/)?grader((?:\s+[^\s#;&]+)*)")
+# Where `grader` starts a command (a line, a span, after `;`, `&&`, `|`, `$(`), the next word must be one of its
+# commands; elsewhere ("the grader holds REPORTS" in a diagram) it is prose unless a command follows.
+COMMAND_POSITION = re.compile(r"(?:^|[;&|]|\$\()\s*$")
 OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 SEPARATOR = re.compile(r"\s#|;|&&|\|\|")
 HELP_COMMAND = re.compile(r"^ {4}([a-z][a-z0-9-]*)(?:\s{2,}|$)", re.MULTILINE)
@@ -134,7 +139,8 @@ def misnamed(text: str, cli: Cli) -> list[str]:
         for match in GRADER.finditer(line):
             words = SEPARATOR.split(match[1])[0].split()
             path = _command_path(words, cli)
-            if len(path) < len(words) and cli.subcommands(path) and re.fullmatch(r"[a-z][a-z0-9-]*", words[len(path)]):
+            at_command = bool(path) or COMMAND_POSITION.search(line[: match.start()]) is not None
+            if at_command and len(path) < len(words) and cli.subcommands(path) and re.fullmatch(r"[a-z][a-z0-9-]*", words[len(path)]):
                 wrong.append(f"grader {' '.join(words[: len(path) + 1])}: no such command")
                 continue
             for option in OPTION.findall(" ".join(words)):
@@ -155,9 +161,8 @@ def _command_path(words: list[str], cli: Cli) -> tuple[str, ...]:
 
 def lone_options_unknown(text: str, cli: Cli) -> list[str]:
     """Options quoted on their own (`--seed N`) that neither grader nor any other command the page shows has."""
-    spans = INLINE.findall(outside_fences(text))
     shown = set(OPTION.findall(" ".join(line for line in code_lines(text) if not line.lstrip().startswith("--"))))
-    lone = {OPTION.match(span)[0] for span in spans if OPTION.match(span)}  # type: ignore[index]
+    lone = {span.split()[0] for span in INLINE.findall(outside_fences(text)) if OPTION.fullmatch(span.split()[0])}
     return sorted(lone - cli.every_option() - shown)
 
 
@@ -185,19 +190,29 @@ def _page_id(page: Path) -> str:
 # ---- the conventions ---------------------------------------------------------------------------------------------
 
 
+def untagged(text: str) -> list[str]:
+    """Fences that do not say what they hold, as `line N: tag`: a command there would escape the runner."""
+    return [f"line {block.line - 1}: {block.tag or '(no tag)'}" for block in blocks(text) if block.tag not in LANGUAGES]
+
+
+def unexplained(text: str) -> list[str]:
+    """Not-run marks without a reason (three words at least), on another block than ```sh, or on no block at all."""
+    marked = [block for block in blocks(text) if block.not_run is not None]
+    problems = [f"line {block.line - 2}: not run, but why?" for block in marked if len((block.not_run or "").split()) < 3]
+    problems += [f"line {block.line - 1}: a not-run mark on a ```{block.tag} block" for block in marked if block.tag != RUN]
+    if len(NOT_RUN.findall(text)) > len(marked):
+        problems.append("a not-run mark that no fenced block follows")
+    return problems
+
+
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_every_fenced_block_says_what_it_holds(page):
-    tags = [(block.line - 1, block.tag or "(none)") for block in blocks(page.read_text(encoding="utf-8"))]
-    assert [(line, tag) for line, tag in tags if tag not in LANGUAGES] == [], f"{_page_id(page)}: tag commands ```sh"
+    assert untagged(page.read_text(encoding="utf-8")) == [], "tag commands ```sh, anything else by its language (json, python, text)"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_every_command_that_is_not_run_says_why(page):
-    text = page.read_text(encoding="utf-8")
-    marked = [block for block in blocks(text) if block.not_run is not None]
-    assert [block.line - 1 for block in marked if len(block.not_run.split()) < 3] == [], "a `<!-- not run: WHY -->` needs its why"
-    assert [block.line - 1 for block in marked if block.tag != RUN] == [], "a not-run mark goes right before a ```sh block"
-    assert len(NOT_RUN.findall(text)) == len(marked), "every not-run mark is directly followed by the block it concerns"
+    assert unexplained(page.read_text(encoding="utf-8")) == [], "`<!-- not run: WHY -->` right before the ```sh block"
 
 
 @pytest.fixture(scope="session")
@@ -217,7 +232,7 @@ def _options(path: tuple[str, ...], text: str) -> dict[tuple[str, ...], frozense
     return found
 
 
-@pytest.mark.parametrize("page", PAGES, ids=_page_id)
+@pytest.mark.parametrize("page", NAMING_PAGES, ids=_page_id)
 def test_every_grader_command_and_option_a_page_names_exists(page, cli):
     text = page.read_text(encoding="utf-8")
     assert misnamed(text, cli) == []
@@ -230,18 +245,35 @@ def test_the_name_check_finds_a_wrong_option_a_wrong_command_and_a_stray_flag(cl
 ```text
 grader export REPORTS --format csv --out PATH
               [--rooster ROSTER.csv]   # a synopsis line goes on
+FolderBusy   another grader holds REPORTS (prose: no command)
+```
+
+```sh
+docker run --rm IMAGE grader grade /in --out /out --colder && grader assignment chek x
 ```
 """
-    assert misnamed(page, cli) == ["grader export: no option --rooster", "grader grade: no option --seeed", "grader frobnicate: no such command"]
+    assert misnamed(page, cli) == [
+        "grader export: no option --rooster",
+        "grader grade: no option --colder",
+        "grader assignment chek: no such command",
+        "grader grade: no option --seeed",
+        "grader frobnicate: no such command",
+    ]
     assert lone_options_unknown(page, cli) == ["--jobz"]
-    assert misnamed("`grader assignment check --nope`", cli) == ["grader assignment check: no option --nope"]
 
 
 def test_the_conventions_refuse_an_untagged_block_and_a_mark_without_its_reason():
-    page = "<!-- not run -->\n```sh\nmake test\n```\n\n```\ngrader grade x\n```\n\n```console\n$ ls\n```\n"
-    found = blocks(page)
-    assert [(block.tag, block.not_run) for block in found] == [("sh", ""), ("", None), ("console", None)]
-    assert [block.lines for block in found] == [("make test",), ("grader grade x",), ("$ ls",)]
+    page = (
+        "<!-- not run -->\n```sh\nmake test\n```\n\n```\ngrader grade x\n```\n\n```console\n$ ls\n```\n"
+        "<!-- not run: a server that runs until Ctrl-C -->\n```text\ngrader review r\n```\n\n<!-- not run: no block follows -->\n"
+    )
+    assert untagged(page) == ["line 6: (no tag)", "line 10: console"]
+    assert unexplained(page) == [
+        "line 1: not run, but why?",
+        "line 14: a not-run mark on a ```text block",
+        "a not-run mark that no fenced block follows",
+    ]
+    assert [block.lines for block in blocks(page)][:3] == [("make test",), ("grader grade x",), ("$ ls",)]
 
 
 # ---- running the commands ----------------------------------------------------------------------------------------
@@ -284,7 +316,13 @@ class Run:
 def run_bash(text: str, cwd: Path) -> Run:
     """Run a script in a session of its own, killed whole if it outlives PAGE_TIMEOUT (nothing it started is left)."""
     process = subprocess.Popen(
-        ["bash", "-c", text], cwd=cwd, env=_environment(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        ["bash", "-c", text],
+        cwd=cwd,
+        env=_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         output, _ = process.communicate(timeout=PAGE_TIMEOUT)
