@@ -43,6 +43,7 @@ INLINE = re.compile(r"`([^`\n]+)`")
 GRADER = re.compile(r"(?:^|(?<=[\s\"'(]))(?:\S*/)?grader((?:\s+[^\s#;&]+)*)")
 # Where `grader` starts a command (a line, a span, after `;`, `&&`, `|`, `$(`), the next word must be one of its
 # commands; elsewhere ("the grader holds REPORTS" in a diagram) it is prose unless a command follows.
+MAKE = re.compile(r"(?:^|[;&|]|\$\()\s*make((?:\s+[a-z][a-z0-9-]*)+)")
 COMMAND_POSITION = re.compile(r"(?:^|[;&|]|\$\()\s*$")
 OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 SEPARATOR = re.compile(r"\s#|;|&&|\|\|")
@@ -166,6 +167,11 @@ def lone_options_unknown(text: str, cli: Cli) -> list[str]:
     return sorted(lone - cli.every_option() - shown)
 
 
+def make_targets(text: str) -> set[str]:
+    """The targets of every `make` command a page shows (`make grade test` names two)."""
+    return {target for line in code_lines(text) for match in MAKE.finditer(line) for target in match[1].split()}
+
+
 def script(page_blocks: list[Block]) -> tuple[str, dict[int, str]]:
     """A page's runnable blocks as one bash script, and for each script line the page line it came from."""
     lines = ["set -euo pipefail", f"trap 'echo \"{FAILED} $LINENO\" >&2' ERR"]
@@ -239,6 +245,14 @@ def test_every_grader_command_and_option_a_page_names_exists(page, cli):
     assert lone_options_unknown(text, cli) == []
 
 
+@pytest.mark.parametrize("page", NAMING_PAGES, ids=_page_id)
+def test_every_make_target_a_page_names_exists(page):
+    for target in sorted(make_targets(page.read_text(encoding="utf-8"))):
+        # A dry run (-n) decides whether make knows the target and writes nothing.
+        known = subprocess.run(["make", "-n", target], cwd=ROOT, env=_environment(), capture_output=True, text=True, check=False)
+        assert known.returncode == 0, f"{_page_id(page)}: make {target}: {known.stderr.strip()}"
+
+
 def test_the_name_check_finds_a_wrong_option_a_wrong_command_and_a_stray_flag(cli):
     page = """Grade with `grader grade subs --out r --seeed 3`, then `grader frobnicate r`, or `--jobz 2`.
 
@@ -260,6 +274,7 @@ docker run --rm IMAGE grader grade /in --out /out --colder && grader assignment 
         "grader frobnicate: no such command",
     ]
     assert lone_options_unknown(page, cli) == ["--jobz"]
+    assert make_targets("Run `make grade test`, then\n```sh\nmake benchh  # the bench\n```\nthe make of it") == {"grade", "test", "benchh"}
 
 
 def test_the_conventions_refuse_an_untagged_block_and_a_mark_without_its_reason():
