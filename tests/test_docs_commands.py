@@ -50,6 +50,10 @@ SEPARATOR = re.compile(r"\s#|;|&&|\|\|")
 HELP_COMMAND = re.compile(r"^ {4}([a-z][a-z0-9-]*)(?:\s{2,}|$)", re.MULTILINE)
 HELP_OPTION = re.compile(r"^ {2}(?:-\w, )?(--[a-z][a-z0-9-]*)", re.MULTILINE)
 FAILED = "docs-command-failed-at-line"
+PIP_REFUSED = """#!/bin/sh
+echo "pip: not run by tests/test_docs_commands.py (it would change the shared venv): put <!-- not run: WHY --> before the block" >&2
+exit 1
+"""
 
 
 @dataclass(frozen=True)
@@ -305,20 +309,35 @@ def scratch_copy(destination: Path) -> Path:
         if source.is_file():
             (destination / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, destination / name)
-    # The venv's entries linked, its install stamp fresh: to make, the copied pyproject.toml is older, so nothing installs.
-    (destination / ".venv").mkdir()
-    for entry in VENV.iterdir():
-        if entry.name != ".installed":
-            (destination / ".venv" / entry.name).symlink_to(entry)
-    (destination / ".venv" / ".installed").touch()
+    _link_venv(destination / ".venv")
     return destination
 
 
-def _environment() -> dict[str, str]:
+def _link_venv(venv: Path) -> None:
+    """The tests' venv as the copy's own `.venv`: its entries linked, with a fresh install stamp (the copied
+    pyproject.toml is older, so make installs nothing), an `activate` that activates this `.venv`, and `pip`
+    refusing: an install would change the venv every test shares (`python -m pip` is not guarded)."""
+    (venv / "bin").mkdir(parents=True)
+    for entry in VENV.iterdir():
+        if entry.name not in {".installed", "bin"}:
+            (venv / entry.name).symlink_to(entry)
+    for entry in (VENV / "bin").iterdir():
+        copy = venv / "bin" / entry.name
+        if entry.name.startswith("pip"):
+            copy.write_text(PIP_REFUSED, encoding="utf-8")
+            copy.chmod(0o755)
+        elif entry.name == "activate":
+            copy.write_text(entry.read_text(encoding="utf-8").replace(str(VENV), str(venv)), encoding="utf-8")
+        else:
+            copy.symlink_to(entry)
+    (venv / ".installed").touch()
+
+
+def _environment(venv: Path = VENV) -> dict[str, str]:
     # An outer make's jobserver and level (under `make test`) are not the reader's: the docs' make runs on its own.
     outer = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV"}
     environment = {name: value for name, value in os.environ.items() if name not in outer}
-    environment["PATH"] = f"{VENV / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
+    environment["PATH"] = f"{venv / 'bin'}{os.pathsep}{environment.get('PATH', '')}"
     return environment
 
 
@@ -333,7 +352,7 @@ def run_bash(text: str, cwd: Path) -> Run:
     process = subprocess.Popen(
         ["bash", "-c", text],
         cwd=cwd,
-        env=_environment(),
+        env=_environment(cwd / ".venv"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -368,6 +387,13 @@ def demo_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = run_bash("set -euo pipefail\nmake grade\n", repository)
     assert run.returncode == 0, run.output
     return repository / "reports"
+
+
+def test_pip_is_refused_so_that_no_page_changes_the_shared_venv(tmp_path):
+    repository = scratch_copy(tmp_path / "repository")
+    run = run_bash(". .venv/bin/activate\npip install -e .\n", repository)
+    assert run.returncode != 0 and "not run by tests/test_docs_commands.py" in run.output
+    assert "grader" in run_bash(". .venv/bin/activate\ngrader --help\n", repository).output
 
 
 def test_a_failing_command_is_named_by_its_page_line(tmp_path):
