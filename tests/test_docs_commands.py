@@ -33,7 +33,8 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NAMING_PAGES = [*PAGES, ROOT / "ARCHITECTURE.md", *sorted((ROOT / "assignments").glob("*/README.md"))]
 VENV = Path(sys.prefix)  # the venv running the tests: the one the docs' commands use
 RUN = "sh"
-LANGUAGES = {RUN, "json", "python", "text"}
+# Shell dialects other than sh would hide commands from the runner; a bare fence says nothing. Any other tag is a language.
+NOT_SH = {"", "bash", "console", "shell", "shell-session", "shellsession", "bash-session", "sh-session", "zsh", "terminal"}
 # A guard against a hung command (a server started by mistake), not a speed limit: a page takes seconds to a minute.
 PAGE_TIMEOUT = 900
 
@@ -143,25 +144,40 @@ def misnamed(text: str, cli: Cli) -> list[str]:
     for line in code_lines(text):
         for match in GRADER.finditer(line):
             words = SEPARATOR.split(match[1])[0].split()
-            path = _command_path(words, cli)
-            at_command = bool(path) or COMMAND_POSITION.search(line[: match.start()]) is not None
-            if at_command and len(path) < len(words) and cli.subcommands(path) and re.fullmatch(r"[a-z][a-z0-9-]*", words[len(path)]):
-                wrong.append(f"grader {' '.join(words[: len(path) + 1])}: no such command")
+            command = parse_command(words, cli)
+            if command.unknown and (command.path or COMMAND_POSITION.search(line[: match.start()])):
+                wrong.append(f"{' '.join(('grader', *command.path, command.unknown))}: no such command")
                 continue
-            for option in OPTION.findall(" ".join(words)):
-                if option not in cli.options[path]:
-                    wrong.append(f"grader {' '.join(path)}: no option {option}")
+            wrong += [
+                f"{' '.join(('grader', *path))}: no option {option}" for path, option in command.options if option not in cli.options[path]
+            ]
     return wrong
 
 
-def _command_path(words: list[str], cli: Cli) -> tuple[str, ...]:
-    """The longest command path (`grade`, `assignment check`) the words start with."""
+@dataclass(frozen=True)
+class Command:
+    """The words after `grader` read as argparse reads them: the command path, each option with the level it was
+    given at (a global option before the command is the top level's), and a word where a command goes that is none."""
+
+    path: tuple[str, ...]
+    options: tuple[tuple[tuple[str, ...], str], ...]
+    unknown: str | None
+
+
+def parse_command(words: list[str], cli: Cli) -> Command:
     path: tuple[str, ...] = ()
+    options: list[tuple[tuple[str, ...], str]] = []
+    after_option = False  # the word after an option may be its value, not a command
     for word in words:
-        if word not in cli.subcommands(path):
-            break
-        path = (*path, word)
-    return path
+        option = OPTION.match(word.lstrip("[("))
+        if option:
+            options.append((path, option[0]))
+        elif word in cli.subcommands(path):
+            path = (*path, word)
+        elif cli.subcommands(path) and not after_option and re.fullmatch(r"[a-z][a-z0-9-]*", word):
+            return Command(path=path, options=tuple(options), unknown=word)
+        after_option = option is not None
+    return Command(path=path, options=tuple(options), unknown=None)
 
 
 def lone_options_unknown(text: str, cli: Cli) -> list[str]:
@@ -202,7 +218,7 @@ def _page_id(page: Path) -> str:
 
 def untagged(text: str) -> list[str]:
     """Fences that do not say what they hold, as `line N: tag`: a command there would escape the runner."""
-    return [f"line {block.line - 1}: {block.tag or '(no tag)'}" for block in blocks(text) if block.tag not in LANGUAGES]
+    return [f"line {block.line - 1}: {block.tag or '(no tag)'}" for block in blocks(text) if block.tag.lower() in NOT_SH]
 
 
 def unexplained(text: str) -> list[str]:
@@ -268,12 +284,15 @@ FolderBusy   another grader holds REPORTS (prose: no command)
 
 ```sh
 docker run --rm IMAGE grader grade /in --out /out --colder && grader assignment chek x
+.venv/bin/grader --global-dir x assignment check a --fast
 ```
 """
     assert misnamed(page, cli) == [
         "grader export: no option --rooster",
         "grader grade: no option --colder",
         "grader assignment chek: no such command",
+        "grader: no option --global-dir",
+        "grader assignment check: no option --fast",
         "grader grade: no option --seeed",
         "grader frobnicate: no such command",
     ]
