@@ -3,13 +3,14 @@
 The convention, for README.md and every docs/*.md (a new page is picked up by the glob):
 
 - A command a reader types sits in a fenced block tagged ```sh. A page's blocks run in order as one bash script
-  (`set -euo pipefail`) from the root of a scratch copy of the repository: its tracked and not-ignored files, the
-  venv linked in, and `reports/a10/`, `reports/a11/` as `make grade` leaves them (graded once per session). So the
-  docs name the paths a reader uses (`reports/a10`), and nothing is written into the repository (checked).
-- A block that cannot run here (a server until Ctrl-C, a browser, an installation, the whole suite, an hour of
+  (`set -euo pipefail`) from the root of a scratch copy of the repository: its tracked and not-ignored files, a
+  `.venv` of links to the tests' venv (first on PATH; its `pip` refuses), and `reports/a10/`, `reports/a11/` as
+  `make grade` leaves them (graded once per session). So the docs name the paths a reader uses (`reports/a10`),
+  and nothing is written into the repository (checked). A failure names the page, its line and the command.
+- A block that cannot run here (a server until Ctrl-C, a browser, an installation, the whole suite, a 16-minute
   benchmark) stays ```sh and comes right after an HTML comment that says why: `<!-- not run: WHY -->`.
-- Every other fenced block names what it holds (```json, ```python, ```text for a usage synopsis): a bare fence,
-  ```bash, ```console or ```shell is refused, so no command hides from the runner.
+- Every other fenced block names what it holds (```json, ```python, ```toml, ```text for a usage synopsis): a bare
+  fence, ```bash, ```console or ```shell is refused, so no command hides from the runner.
 - Every `grader` subcommand and option named in a page's code, fenced or inline, is in `grader ... --help`, and an
   option quoted alone (`--seed N`) is one of grader's or of another command the page shows.
 """
@@ -42,9 +43,9 @@ FENCE = re.compile(r"^( *)(`{3,}|~{3,})\s*([^\s`]*)")
 NOT_RUN = re.compile(r"<!--\s*not run\b(.*?)-->", re.DOTALL)
 INLINE = re.compile(r"`([^`\n]+)`")
 GRADER = re.compile(r"(?:^|(?<=[\s\"'(]))(?:\S*/)?grader((?:\s+[^\s#;&]+)*)")
+MAKE = re.compile(r"(?:^|[;&|]|\$\()\s*make((?:\s+[a-z][a-z0-9-]*)+)")
 # Where `grader` starts a command (a line, a span, after `;`, `&&`, `|`, `$(`), the next word must be one of its
 # commands; elsewhere ("the grader holds REPORTS" in a diagram) it is prose unless a command follows.
-MAKE = re.compile(r"(?:^|[;&|]|\$\()\s*make((?:\s+[a-z][a-z0-9-]*)+)")
 COMMAND_POSITION = re.compile(r"(?:^|[;&|]|\$\()\s*$")
 OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 SEPARATOR = re.compile(r"\s#|;|&&|\|\|")
@@ -81,6 +82,7 @@ class Cli:
 
 
 def blocks(text: str) -> list[Block]:
+    """The fenced blocks of a page, in order; an indented fence (in a list item) loses its indentation."""
     found: list[Block] = []
     lines = text.splitlines()
     index = 0
@@ -113,6 +115,7 @@ def _not_run_reason(before: list[str]) -> str | None:
 
 
 def outside_fences(text: str) -> str:
+    """The page without its fenced blocks: where inline code spans are looked for."""
     kept, fence = [], ""
     for line in text.splitlines():
         opening = FENCE.match(line)
@@ -233,7 +236,7 @@ def unexplained(text: str) -> list[str]:
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_every_fenced_block_says_what_it_holds(page):
-    assert untagged(page.read_text(encoding="utf-8")) == [], "tag commands ```sh, anything else by its language (json, python, text)"
+    assert untagged(page.read_text(encoding="utf-8")) == [], "tag commands ```sh, anything else by its language (json, python, toml, text)"
 
 
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
