@@ -89,6 +89,11 @@ class ExecutionJob:
         return self.output_path + ".sandbox.json"
 
     @property
+    def sandbox_failure_path(self) -> str:
+        """Where the cold path's launcher says why a kernel never started (graders.sandbox.launch --failure)."""
+        return self.output_path + ".sandbox-failure.txt"
+
+    @property
     def snapshot_path(self) -> str:
         """Where the executor records the notebook as it stood when the probe began (its student cells)."""
         return self.output_path + ".before-probe.ipynb"
