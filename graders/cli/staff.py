@@ -176,6 +176,9 @@ def _manual(args: argparse.Namespace) -> int:
         entries = [ManualEntry(args.submission, args.question, args.points, args.comment)]
     elif args.question_points and not args.submission:
         entries = []
+    elif not args.submission:
+        print("\n".join(staff.question_listing(args.reports)))  # what QUESTION may be, as the help promises
+        return 0
     else:
         raise BadCommandLine("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
     count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0

@@ -55,6 +55,12 @@ def set_manual(*, reports: Path, entries: Sequence[ManualEntry], by: str) -> int
         return len(book.set_manual(entries, by=by))
 
 
+def question_listing(reports: Path) -> list[str]:
+    """One line per written question of the graded assignment: its tag (what `grader manual` takes), points, text."""
+    with Gradebook.open(reports) as book:
+        return [f"{q.tag}  {q.points:g} point(s)  {q.text}" for q in book.questions()]
+
+
 def set_question_points(*, reports: Path, points: dict[str, float], existing: ExistingMarks | None, by: str) -> list[str]:
     """Set the points; returns one line per question changed, saying what became of its marks."""
     with Gradebook.open(reports) as book:
