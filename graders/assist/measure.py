@@ -79,7 +79,7 @@ def measure(
     results = []
     for seed in seeds:
         order = list(range(len(answers)))
-        random.Random(seed).shuffle(order)
+        random.Random(seed).shuffle(order)  # noqa: S311 (a reproducible sample, not a secret)
         cut = max(1, round(marked_share * len(answers)))
         first, rest = order[:cut], order[cut:]
         marked = [Marked(answers[i].answer, answers[i].items) for i in first]
@@ -94,7 +94,7 @@ def _memo(model: embed.Model) -> Callable[[list[str]], NDArray[np.float32]]:
 
     def embedded(texts: list[str]) -> NDArray[np.float32]:
         new = sorted({t for t in texts if t not in seen})
-        seen.update(zip(new, model.embed(new)))
+        seen.update(zip(new, model.embed(new), strict=True))
         return np.stack([seen[t] for t in texts]) if texts else np.zeros((0, embed.DIMENSION), dtype=np.float32)
 
     return embedded
@@ -103,7 +103,7 @@ def _memo(model: embed.Model) -> Callable[[list[str]], NDArray[np.float32]]:
 def _counted(question: str, seed: int, first: list[Labelled], rest: list[Labelled], decisions: list[Suggestion | Abstention]) -> Measured:
     suggested = right = 0
     actions = sum(_by_hand(a) for a in first)
-    for labelled, decision in zip(rest, decisions):
+    for labelled, decision in zip(rest, decisions, strict=True):
         if isinstance(decision, Suggestion):
             suggested += 1
             right += decision.items == labelled.items

@@ -120,11 +120,11 @@ def points_item(points: float) -> str:
 def suggest(rubric: Rubric, marked: Sequence[Marked], unmarked: Sequence[Answer], embed: Embed) -> list[Decision]:
     """A suggestion or an abstention for each unmarked answer, in order."""
     _check(rubric, marked)
-    known = [_Known(read, m.items) for m, read in zip(marked, _read_all([m.answer.text for m in marked], embed))]
+    known = [_Known(read, m.items) for m, read in zip(marked, _read_all([m.answer.text for m in marked], embed), strict=True)]
     items = {item.id: _item_text(item, embed) for item in rubric.items}
     margin = calibrated(rubric, known, items)
     reads = _read_all([a.text for a in unmarked], embed)
-    return [_decision(rubric, known, items, answer, read, margin) for answer, read in zip(unmarked, reads)]
+    return [_decision(rubric, known, items, answer, read, margin) for answer, read in zip(unmarked, reads, strict=True)]
 
 
 def calibrated(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | None]) -> float:
@@ -139,7 +139,9 @@ def calibrated(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read |
     return float(max([FLOOR, *(np.nextafter(c, 2.0) for c in wrong)]))
 
 
-def _decision(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | None], answer: Answer, read: _Read, margin: float) -> Decision:
+def _decision(
+    rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | None], answer: Answer, read: _Read, margin: float
+) -> Decision:
     confidence, chosen = _judged(rubric, known, items, read)
     if chosen is None or confidence < margin:
         return Abstention(answer.key)
@@ -175,8 +177,8 @@ def _evidence(item: str, known: Sequence[_Known], wording: _Read | None) -> _Evi
         return None
     # In an answer carrying the item, the statement nearest the item's wording is the one that says it.
     picked = [int(np.argmax(r.vectors[1:] @ wording.vectors[0])) + 1 if len(r.vectors) > 1 else 0 for r in carriers]
-    for_vectors = np.stack([wording.vectors[0], *(r.vectors[p] for r, p in zip(carriers, picked))])
-    for_cues = (wording.cues[0], *(r.cues[p] for r, p in zip(carriers, picked)))
+    for_vectors = np.stack([wording.vectors[0], *(r.vectors[p] for r, p in zip(carriers, picked, strict=True))])
+    for_cues = (wording.cues[0], *(r.cues[p] for r, p in zip(carriers, picked, strict=True)))
     against_cues = tuple(c for r in against for c in r.cues)
     return _Evidence(for_vectors, for_cues, np.concatenate([r.vectors for r in against]), against_cues)
 
@@ -185,7 +187,7 @@ def _item_verdict(evidence: _Evidence, read: _Read) -> tuple[bool | None, float]
     """(present?, by how much) from the answer's statements; (None, 0) when unsure."""
     best_for = -1.0
     clearly_absent = 1.0
-    for vector, statement in zip(read.vectors, read.cues):
+    for vector, statement in zip(read.vectors, read.cues, strict=True):
         similarity = _similarity(evidence.for_vectors @ vector, statement, evidence.for_cues)
         contradicted = np.array([opposed(statement, c) for c in evidence.for_cues])
         support = float(np.max(similarity, where=~contradicted, initial=-1.0))
