@@ -85,6 +85,8 @@ def load(threads: int = 2) -> Model:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    # No spinning between ops: on a shared machine a spinning pool burns half the CPU it uses (measured 13 s against 8.7 s for 600 answers).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     tokenizer = tokenizers.BertWordPieceTokenizer(str(VOCAB), lowercase=True)
     tokenizer.enable_truncation(MAX_TOKENS)
