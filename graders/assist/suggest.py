@@ -191,8 +191,12 @@ def _item_verdict(evidence: _Evidence, read: _Read) -> tuple[bool | None, float]
         similarity = _similarity(evidence.for_vectors @ vector, statement, evidence.for_cues)
         contradicted = np.array([opposed(statement, c) for c in evidence.for_cues])
         support = float(np.max(similarity, where=~contradicted, initial=-1.0))
+        # A statement of an answer without the item says this one lacks it only if it does not say the opposite.
+        plainly = np.array([not opposed(statement, c) for c in evidence.against_cues])
         plainly_against = _similarity(evidence.against_vectors @ vector, statement, evidence.against_cues)
-        against = max(float(np.max(plainly_against)), float(np.max(similarity, where=contradicted, initial=-1.0)))
+        against = max(
+            float(np.max(plainly_against, where=plainly, initial=-1.0)), float(np.max(similarity, where=contradicted, initial=-1.0))
+        )
         if support >= NEAR:
             best_for = max(best_for, support - against)
         # Absent only where the answer says nothing near the item, or says what a marked answer without it says.
