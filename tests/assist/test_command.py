@@ -1,0 +1,72 @@
+"""`grader suggest REPORTS QUESTION --json` on a real gradebook: one line per unmarked answer, marks as labels."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from graders import cli
+from graders.gradebook.store import Gradebook, ManualEntry
+from tests.provenance import provenance
+from tests.report.test_render import result
+from tests.review.conftest import answers
+
+ROLE = {
+    "ann": "The KL term regularises the encoder towards the prior N(0, I).",
+    "ben": "It measures how well the decoder reconstructs the image.",
+    "cat": "I don't know.",
+    "dan": "The KL term regularises the encoder towards the prior N(0, I)!",  # ann's, marked by nobody
+    "eve": "It measures how well the decoder reconstructs images.",  # ben's, in other words
+    "fay": "It makes the images sharper.",
+    "gus": "The KL term pushes the encoder away from the prior.",  # ann's words, the opposite meaning
+}
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> Path:
+    with Gradebook.open(tmp_path, create=True) as book:
+        book.record_run([result(name, free_text=answers("Blurry.", "Trade-off.", text)) for name, text in ROLE.items()], info=provenance())
+        marks = [("ann", 1.0), ("ben", 0.0), ("cat", 0.0), ("fay", 0.0)]
+        book.set_manual([ManualEntry(name, "kl_role", points, version=0) for name, points in marks], by="Alice")
+    return tmp_path
+
+
+def suggested(reports: Path, capsys: pytest.CaptureFixture[str], *options: str) -> tuple[int, list[str], str]:
+    status = cli.main(["suggest", str(reports), "kl_role", *options])
+    out, err = capsys.readouterr()
+    return status, out.splitlines(), err
+
+
+def test_each_unmarked_answer_gets_a_suggestion_from_its_marked_neighbours_or_an_abstention(model, reports, capsys):
+    status, lines, err = suggested(reports, capsys, "--json")
+    assert status == 0
+    rows = {row["submission"]: row for row in map(json.loads, lines)}
+    assert set(rows) == {"dan", "eve", "gus"}  # the marked ones are not listed
+    assert rows["dan"] == {"submission": "dan", "points": 1.0, "rubric_items": [], "confidence": rows["dan"]["confidence"]}
+    assert 0.9 <= rows["dan"]["confidence"] <= 1.0
+    assert rows["gus"] == {"submission": "gus", "abstain": True}  # never ann's points for the opposite
+    assert "points" not in rows["eve"] or rows["eve"]["points"] == 0.0
+    assert "of 3 unmarked answers have a suggestion (4 marked)" in err
+
+
+def test_a_changed_answer_is_unmarked_again_and_its_old_mark_is_no_label(model, reports, capsys):
+    with Gradebook.open(reports) as book:
+        changed = {**ROLE, "ann": "Something else entirely: a typo in my code."}
+        book.record_run([result(n, free_text=answers("Blurry.", "Trade-off.", t)) for n, t in changed.items()], info=provenance())
+    _, lines, _ = suggested(reports, capsys, "--json")
+    rows = {row["submission"]: row for row in map(json.loads, lines)}
+    assert "ann" in rows
+    assert rows["dan"] == {"submission": "dan", "abstain": True}  # nothing marked says what dan says any more
+
+
+def test_without_json_one_tab_separated_line_per_answer(model, reports, capsys):
+    _, lines, _ = suggested(reports, capsys)
+    assert sorted(line.split("\t")[0] for line in lines) == ["dan", "eve", "gus"]
+    assert "gus\t-" in lines
+
+
+def test_an_unknown_question_is_a_usage_error_naming_the_questions(model, reports, capsys):
+    assert cli.main(["suggest", str(reports), "kl_nothing"]) == 2
+    assert "kl_observe, kl_explain, kl_role" in capsys.readouterr().err
