@@ -8,7 +8,7 @@ any evidence for it that the statement contradicts (`cues.opposed`: the same wor
 some statement is close to evidence for it (`NEAR`) and closer to it than to any evidence against by
 `margin`; absent when every statement is far from the evidence for it or closer, by `margin`, to evidence
 against; otherwise unsure. The answer gets a suggestion only when no item is unsure; its points are the
-items'. Its confidence is the smallest such margin; the least margin is calibrated on the marks
+items'. An answer that says nothing (no letter or digit) carries no item. Its confidence is the smallest such margin; the least margin is calibrated on the marks
 themselves (each marked answer suggested from the others, `calibrated`), never below `FLOOR`.
 
 Marks given as points alone (no items) are suggested from whole-answer neighbours instead: the nearest
@@ -35,7 +35,10 @@ if TYPE_CHECKING:
 WORDING = 0.5  # the weight of shared words against the embedding's cosine in a statement's similarity
 NEAR = 0.5  # a statement this similar to evidence for an item may carry it
 FAR = 0.3  # a statement this far from all evidence for an item does not carry it
-FLOOR = 0.1  # the least margin between evidence for and against an item that a suggestion may rest on
+# The least margin between evidence for and against an item that a suggestion may rest on. Precision first:
+# on tests/assist/answers (10% marked, 20 seeds) 0.25 still let wrong suggestions through (84% precision on
+# kl_observe), 0.3 none; `python -m graders.assist.measure` shows what a change does.
+FLOOR = 0.3
 NEIGHBOURHOOD = 0.04  # points alone: marked answers this close to the nearest one must agree with it
 NEAREST_POINTS = 0.9  # points alone: the least similarity of the nearest marked answer
 
@@ -142,10 +145,21 @@ def calibrated(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read |
 def _decision(
     rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | None], answer: Answer, read: _Read, margin: float
 ) -> Decision:
+    if not segments(answer.text):
+        return _said_nothing(rubric, answer)
     confidence, chosen = _judged(rubric, known, items, read)
     if chosen is None or confidence < margin:
         return Abstention(answer.key)
     return Suggestion(answer.key, chosen, rubric.points(chosen), round(confidence, 3))
+
+
+def _said_nothing(rubric: Rubric, answer: Answer) -> Decision:
+    """An answer without a letter or digit carries no item, for sure; marked as points alone, it gets the
+    zero points band if one was given."""
+    none = frozenset({points_item(0)}) if rubric.exclusive else frozenset()
+    if rubric.exclusive and not {item.id for item in rubric.items} >= none:
+        return Abstention(answer.key)
+    return Suggestion(answer.key, none, 0.0, 1.0)
 
 
 def _judged(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | None], read: _Read) -> tuple[float, frozenset[str] | None]:
@@ -155,7 +169,7 @@ def _judged(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | No
     chosen: set[str] = set()
     least = 1.0
     for item in rubric.items:
-        evidence = _evidence(item.id, known, items[item.id])
+        evidence = _evidence(item.id, known, items)
         if evidence is None:
             return 0.0, None
         verdict, certainty = _item_verdict(evidence, read)
@@ -167,20 +181,34 @@ def _judged(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | No
     return least, frozenset(chosen)
 
 
-def _evidence(item: str, known: Sequence[_Known], wording: _Read | None) -> _Evidence | None:
+def _evidence(item: str, known: Sequence[_Known], items: dict[str, _Read | None]) -> _Evidence | None:
     """The statements for and against an item; None without any against (nothing tells its absence) or for."""
+    wording = items[item]
     if wording is None:
         return None
-    carriers = [k.read for k in known if item in k.items]
     against = [k.read for k in known if item not in k.items]
     if not against:
         return None
-    # In an answer carrying the item, the statement nearest the item's wording is the one that says it.
-    picked = [int(np.argmax(r.vectors[1:] @ wording.vectors[0])) + 1 if len(r.vectors) > 1 else 0 for r in carriers]
-    for_vectors = np.stack([wording.vectors[0], *(r.vectors[p] for r, p in zip(carriers, picked, strict=True))])
-    for_cues = (wording.cues[0], *(r.cues[p] for r, p in zip(carriers, picked, strict=True)))
+    said = [(k.read, p) for k in known if item in k.items for p in [_saying(k, item, wording, items)] if p is not None]
+    for_vectors = np.stack([wording.vectors[0], *(r.vectors[p] for r, p in said)])
+    for_cues = (wording.cues[0], *(r.cues[p] for r, p in said))
     against_cues = tuple(c for r in against for c in r.cues)
     return _Evidence(for_vectors, for_cues, np.concatenate([r.vectors for r in against]), against_cues)
+
+
+def _saying(carrier: _Known, item: str, wording: _Read, items: dict[str, _Read | None]) -> int | None:
+    """The statement of a marked answer that says the item: the one nearest the item's wording. None when that
+    statement is also the nearest to another item the answer carries ("regulariser in the ELBO" carries two):
+    it would count as evidence for each item whatever the other said."""
+    vectors = carrier.read.vectors
+    first = 1 if len(vectors) > 1 else 0  # row 0, the whole answer, says everything at once
+
+    def nearest(text: _Read) -> int:
+        return int(np.argmax(vectors[first:] @ text.vectors[0])) + first
+
+    picked = nearest(wording)
+    others = (items[other] for other in carrier.items - {item})
+    return None if any(other is not None and nearest(other) == picked for other in others) else picked
 
 
 def _item_verdict(evidence: _Evidence, read: _Read) -> tuple[bool | None, float]:
@@ -190,7 +218,11 @@ def _item_verdict(evidence: _Evidence, read: _Read) -> tuple[bool | None, float]
     for vector, statement in zip(read.vectors, read.cues, strict=True):
         similarity = _similarity(evidence.for_vectors @ vector, statement, evidence.for_cues)
         contradicted = np.array([opposed(statement, c) for c in evidence.for_cues])
-        support = float(np.max(similarity, where=~contradicted, initial=-1.0))
+        near = float(np.max(similarity, where=~contradicted, initial=-1.0))
+        # Row 0 is the rubric's wording: a statement saying its opposite ("small weight: pushed to the prior"
+        # against "a large weight pushes q to N(0, I)") carries the item by no marked example either; but it
+        # is near the item, not evidence of its absence ("blurry at 30" and "sharp at 0" differ by an antonym).
+        support = near if not contradicted[0] else -1.0
         # A statement of an answer without the item says this one lacks it only if it does not say the opposite.
         plainly = np.array([not opposed(statement, c) for c in evidence.against_cues])
         plainly_against = _similarity(evidence.against_vectors @ vector, statement, evidence.against_cues)
@@ -200,7 +232,7 @@ def _item_verdict(evidence: _Evidence, read: _Read) -> tuple[bool | None, float]
         if support >= NEAR:
             best_for = max(best_for, support - against)
         # Absent only where the answer says nothing near the item, or says what a marked answer without it says.
-        clearly_absent = min(clearly_absent, FAR - support if support < FAR else against - support if against >= NEAR else -1.0)
+        clearly_absent = min(clearly_absent, FAR - near if near < FAR else against - near if against >= NEAR else -1.0)
     if best_for >= FLOOR:
         return True, best_for
     if clearly_absent >= FLOOR and best_for < 0:

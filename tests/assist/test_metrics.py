@@ -1,7 +1,8 @@
-"""What suggestions reach on the labelled set (tests/assist/answers), marking 10% first, over five seeds:
-the floors below are the measured values less a margin, so a change that makes suggestions less
-trustworthy or rarer fails here. Issue 25's targets (precision >= 95% at coverage >= 40%) are not reached
-yet; `test_issue_targets` says so and fails (strict xfail) the day they are, so the floors get raised."""
+"""What suggestions reach on the labelled set (tests/assist/answers), marking 10% first, over twenty seeds.
+Precision first: every seed of every question keeps issue 25's 95%, so a change that lets one wrong
+suggestion through where few are made fails here. Coverage is far below the issue's 40% (about 2%: the
+threshold that keeps precision leaves little); its floor is the measured value less a margin, so a change
+that makes suggestions rarer fails too. `test_issue_targets` fails (strict xfail) the day both are met."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 from graders.assist.measure import Measured, load, measure
 
 FOLDER = Path(__file__).with_name("answers")
-SEEDS = range(5)
+SEEDS = range(20)  # wrong suggestions were seen at seeds 12 and 13 only, before the rules that stop them
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +21,15 @@ def measured(model) -> dict[str, list[Measured]]:
     return {tag: measure(model, rubric, answers, tag, SEEDS) for tag, (rubric, answers) in load(FOLDER).items()}
 
 
-def precision(rows: list[Measured]) -> float:
-    return sum(r.right for r in rows) / max(1, sum(r.suggested for r in rows))
-
-
 def coverage(rows: list[Measured]) -> float:
     return sum(r.suggested for r in rows) / sum(r.rest for r in rows)
 
 
-def test_precision_and_coverage_stay_at_what_was_measured(measured):
-    everything = [r for rows in measured.values() for r in rows]
-    assert precision(everything) >= 0.70  # measured 77%
-    assert coverage(everything) >= 0.12  # measured 18%
+def test_precision_is_the_issues_at_every_seed_and_coverage_stays_at_what_was_measured(measured):
     for tag, rows in measured.items():
-        assert precision(rows) >= 0.60, tag  # measured 70% (kl_explain) to 81% (kl_role)
-        assert coverage(rows) >= 0.08, tag  # measured 12% (kl_explain) to 27% (kl_role)
+        assert min(r.precision for r in rows) >= 0.95, tag  # measured 100% at every seed
+        assert coverage(rows) >= 0.007, tag  # measured 0.9% (kl_explain: its empty answer and little more) to 3.5% (kl_role)
+    assert coverage([r for rows in measured.values() for r in rows]) >= 0.015  # measured 1.9%
 
 
 def test_actions_count_every_answer_once_at_least(measured):
@@ -45,7 +40,9 @@ def test_actions_count_every_answer_once_at_least(measured):
             assert 100 <= r.grouping_actions_per_100 <= 500  # a save and at most four items each
 
 
-@pytest.mark.xfail(strict=True, reason="issue 25's targets are not reached: precision ~77% at ~18% coverage (README text in the report)")
+@pytest.mark.xfail(
+    strict=True, reason="issue 25's coverage target is not reached: 100% precision at ~2% coverage (README text in the report)"
+)
 def test_issue_targets(measured):
     for rows in measured.values():
         assert min(r.precision for r in rows) >= 0.95

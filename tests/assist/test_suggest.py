@@ -78,6 +78,16 @@ def test_every_answer_gets_one_decision_in_order_even_empty_and_huge_ones(model)
     assert [d.key for d in decisions] == [f"u{i}" for i in range(len(texts))]
 
 
+def test_an_answer_saying_nothing_is_suggested_no_item_and_no_points(model):
+    """Certain whatever was marked: the one suggestion an empty answer gets, for items and for points alone."""
+    for blank in ["", "   \n\t", "?!", "$$ $$"]:
+        assert decided(model, OBSERVE, MARKED, blank) == [Suggestion("u0", frozenset(), 0.0, 1.0)]
+    marked = [Marked(MARKED[0].answer, frozenset({points_item(1.0)})), Marked(MARKED[3].answer, frozenset({points_item(0.0)}))]
+    assert decided(model, points_rubric([1.0, 0.0]), marked, "") == [Suggestion("u0", frozenset({"0 points"}), 0.0, 1.0)]
+    # No zero band given yet: nothing says what an empty answer is worth in this question.
+    assert decided(model, points_rubric([1.0]), marked[:1], "") == [Abstention("u0")]
+
+
 def test_the_model_is_the_pinned_file_and_similar_answers_are_near(model):
     assert model.provenance.model_sha256 == "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
     vectors = model.embed(["The KL term regularises the encoder.", "It regularizes the encoder.", "I like pizza."])
