@@ -61,6 +61,25 @@ def test_a_changed_answer_is_unmarked_again_and_its_old_mark_is_no_label(model, 
     assert rows["dan"] == {"submission": "dan", "abstain": True}  # nothing marked says what dan says any more
 
 
+def test_marks_made_of_rubric_items_get_suggestions_item_by_item(model, tmp_path, capsys):
+    """Once marks name the review's rubric items, suggestions name items too (the measured path)."""
+    with Gradebook.open(tmp_path, create=True) as book:
+        book.record_run([result(name, free_text=answers("Blurry.", "Trade-off.", text)) for name, text in ROLE.items()], info=provenance())
+        marks = [("ann", 0.5, ("regulariser",)), ("ben", 0.0, ()), ("cat", 0.0, ()), ("fay", 0.0, ())]
+        book.set_manual([ManualEntry(name, "kl_role", points, version=0, items=items) for name, points, items in marks], by="Alice")
+        book.set_manual([ManualEntry("eve", "kl_role", 0.0, version=0)], by="Alice")  # plain points: no label for items
+    _, lines, err = suggested(tmp_path, capsys, "--json")
+    rows = {row["submission"]: row for row in map(json.loads, lines)}
+    assert set(rows) == {"dan", "gus"}  # eve is marked, by hand
+    # Four marks say little about the two items nobody was given: dan, ann's copy, gets the item or nothing.
+    assert rows["dan"] in (
+        {"submission": "dan", "abstain": True},
+        {"submission": "dan", "points": 0.5, "rubric_items": ["regulariser"], "confidence": rows["dan"].get("confidence")},
+    )
+    assert rows["gus"] == {"submission": "gus", "abstain": True}  # ann's words, the opposite meaning
+    assert "(4 marked)" in err  # the mark of plain points is no label
+
+
 def test_without_json_one_tab_separated_line_per_answer(model, reports, capsys):
     _, lines, _ = suggested(reports, capsys)
     assert sorted(line.split("\t")[0] for line in lines) == ["dan", "eve", "gus"]
