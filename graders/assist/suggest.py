@@ -37,7 +37,7 @@ NEAR = 0.5  # a statement this similar to evidence for an item may carry it
 FAR = 0.3  # a statement this far from all evidence for an item does not carry it
 # The least margin between evidence for and against an item that a suggestion may rest on. Precision first:
 # on tests/assist/answers (10% marked, 20 seeds) 0.25 still let wrong suggestions through (84% precision on
-# kl_observe), 0.3 none; `python -m graders.assist.measure` shows what a change does.
+# one question), 0.3 none; `python -m graders.assist.measure` shows what a change does.
 FLOOR = 0.3
 NEIGHBOURHOOD = 0.04  # points alone: marked answers this close to the nearest one must agree with it
 NEAREST_POINTS = 0.9  # points alone: the least similarity of the nearest marked answer
