@@ -39,10 +39,12 @@ class SuggestedRow:
 class Suggested:
     rows: tuple[SuggestedRow, ...]
     marked: int
+    by_items: bool  # the marks name rubric items; marks of plain points suggest only an empty answer's zero
 
     def summary(self) -> str:
         suggested = sum(row.points is not None for row in self.rows)
-        return f"{suggested} of {len(self.rows)} unmarked answers have a suggestion ({self.marked} marked)"
+        why = "" if self.by_items else "; marks of plain points suggest nothing but an empty answer's zero: mark with rubric items"
+        return f"{suggested} of {len(self.rows)} unmarked answers have a suggestion ({self.marked} marked){why}"
 
 
 def suggested(reports: Path, question: str) -> Suggested:
@@ -60,4 +62,4 @@ def suggested(reports: Path, question: str) -> Suggested:
             rows.append(SuggestedRow(decision.key, decision.points, items, decision.confidence))
         else:
             rows.append(SuggestedRow(decision.key, None, (), 0.0))
-    return Suggested(tuple(rows), len(answers.marked))
+    return Suggested(tuple(rows), len(answers.marked), not answers.rubric.exclusive)

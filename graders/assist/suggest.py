@@ -11,8 +11,9 @@ against; otherwise unsure. The answer gets a suggestion only when no item is uns
 items'. An answer that says nothing (no letter or digit) carries no item. Its confidence is the smallest such margin; the least margin is calibrated on the marks
 themselves (each marked answer suggested from the others, `calibrated`), never below `FLOOR`.
 
-Marks given as points alone (no items) are suggested from whole-answer neighbours instead: the nearest
-unopposed marked answers within `NEIGHBOURHOOD` of each other must all agree (`points_rubric`).
+Marks given as points alone (no items, `points_rubric`) suggest nothing but an empty answer's zero: copying
+the points of the nearest marked answers (those near each other agreeing) was measured on
+tests/assist/answers at 53-66% precision, far below what a TA must be able to trust.
 The caller embeds (`graders.assist.embed`); the work per answer is linear in the marked statements.
 """
 
@@ -39,8 +40,6 @@ FAR = 0.3  # a statement this far from all evidence for an item does not carry i
 # on tests/assist/answers (10% marked, 20 seeds) 0.25 still let wrong suggestions through (84% precision on
 # one question), 0.3 none; `python -m graders.assist.measure` shows what a change does.
 FLOOR = 0.3
-NEIGHBOURHOOD = 0.04  # points alone: marked answers this close to the nearest one must agree with it
-NEAREST_POINTS = 0.9  # points alone: the least similarity of the nearest marked answer
 
 
 @dataclass(frozen=True)
@@ -165,7 +164,7 @@ def _said_nothing(rubric: Rubric, answer: Answer) -> Decision:
 def _judged(rubric: Rubric, known: Sequence[_Known], items: dict[str, _Read | None], read: _Read) -> tuple[float, frozenset[str] | None]:
     """(confidence, the items) or (0, None) when unsure."""
     if rubric.exclusive:
-        return _by_neighbours(known, read)
+        return 0.0, None  # points alone: no evidence per item (the module's docstring says why)
     chosen: set[str] = set()
     least = 1.0
     for item in rubric.items:
@@ -245,16 +244,6 @@ def _similarity(cosines: NDArray[np.float32], statement: Cues, others: Sequence[
     words = np.array([overlap(statement, other) for other in others])
     mixed: NDArray[np.float64] = (1 - WORDING) * cosines + WORDING * words
     return mixed
-
-
-def _by_neighbours(known: Sequence[_Known], read: _Read) -> tuple[float, frozenset[str] | None]:
-    """Points alone: the unopposed marked answers nearest the whole answer, if they agree."""
-    whole = read.vectors[0]
-    near = sorted(((float(k.read.vectors[0] @ whole), k) for k in known if not opposed(read.cues[0], k.read.cues[0])), key=lambda p: -p[0])
-    if not near or near[0][0] < NEAREST_POINTS:
-        return 0.0, None
-    labels = {k.items for similarity, k in near if similarity >= near[0][0] - NEIGHBOURHOOD}
-    return (near[0][0], labels.pop()) if len(labels) == 1 else (0.0, None)
 
 
 def _read_all(texts: list[str], embed: Embed) -> list[_Read]:

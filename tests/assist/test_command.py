@@ -21,6 +21,7 @@ ROLE = {
     "eve": "It measures how well the decoder reconstructs images.",  # ben's, in other words
     "fay": "It makes the images sharper.",
     "gus": "The KL term pushes the encoder away from the prior.",  # ann's words, the opposite meaning
+    "hal": "",  # nothing written
 }
 
 
@@ -39,16 +40,16 @@ def suggested(reports: Path, capsys: pytest.CaptureFixture[str], *options: str) 
     return status, out.splitlines(), err
 
 
-def test_each_unmarked_answer_gets_a_suggestion_from_its_marked_neighbours_or_an_abstention(model, reports, capsys):
+def test_marks_of_plain_points_suggest_only_an_empty_answers_zero_and_say_so(model, reports, capsys):
+    """Copying a neighbour's points was measured far below 95% precision: even ann's copy gets nothing."""
     status, lines, err = suggested(reports, capsys, "--json")
     assert status == 0
     rows = {row["submission"]: row for row in map(json.loads, lines)}
-    assert set(rows) == {"dan", "eve", "gus"}  # the marked ones are not listed
-    assert rows["dan"] == {"submission": "dan", "points": 1.0, "rubric_items": [], "confidence": rows["dan"]["confidence"]}
-    assert 0.9 <= rows["dan"]["confidence"] <= 1.0
-    assert rows["gus"] == {"submission": "gus", "abstain": True}  # never ann's points for the opposite
-    assert "points" not in rows["eve"] or rows["eve"]["points"] == 0.0
-    assert "of 3 unmarked answers have a suggestion (4 marked)" in err
+    assert set(rows) == {"dan", "eve", "gus", "hal"}  # the marked ones are not listed
+    assert rows["hal"] == {"submission": "hal", "points": 0.0, "rubric_items": [], "confidence": 1.0}
+    assert [rows[name] for name in ("dan", "eve", "gus")] == [{"submission": name, "abstain": True} for name in ("dan", "eve", "gus")]
+    assert "1 of 4 unmarked answers have a suggestion (4 marked)" in err
+    assert "mark with rubric items" in err
 
 
 def test_a_changed_answer_is_unmarked_again_and_its_old_mark_is_no_label(model, reports, capsys):
@@ -70,19 +71,20 @@ def test_marks_made_of_rubric_items_get_suggestions_item_by_item(model, tmp_path
         book.set_manual([ManualEntry("eve", "kl_role", 0.0, version=0)], by="Alice")  # plain points: no label for items
     _, lines, err = suggested(tmp_path, capsys, "--json")
     rows = {row["submission"]: row for row in map(json.loads, lines)}
-    assert set(rows) == {"dan", "gus"}  # eve is marked, by hand
+    assert set(rows) == {"dan", "gus", "hal"}  # eve is marked, by hand
+    assert rows["hal"] == {"submission": "hal", "points": 0.0, "rubric_items": [], "confidence": 1.0}
     # Four marks say little about the two items nobody was given: dan, ann's copy, gets the item or nothing.
     assert rows["dan"] in (
         {"submission": "dan", "abstain": True},
         {"submission": "dan", "points": 0.5, "rubric_items": ["regulariser"], "confidence": rows["dan"].get("confidence")},
     )
     assert rows["gus"] == {"submission": "gus", "abstain": True}  # ann's words, the opposite meaning
-    assert "(4 marked)" in err  # the mark of plain points is no label
+    assert "(4 marked)" in err and "rubric items" not in err  # the mark of plain points is no label
 
 
 def test_without_json_one_tab_separated_line_per_answer(model, reports, capsys):
     _, lines, _ = suggested(reports, capsys)
-    assert sorted(line.split("\t")[0] for line in lines) == ["dan", "eve", "gus"]
+    assert sorted(line.split("\t")[0] for line in lines) == ["dan", "eve", "gus", "hal"]
     assert "gus\t-" in lines
 
 

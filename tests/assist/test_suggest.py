@@ -54,17 +54,12 @@ def test_nothing_marked_or_nothing_against_an_item_is_an_abstention(model):
     assert decided(model, OBSERVE, everything, MARKED[0].answer.text) == [Abstention("u0")]  # no answer shows an item's absence
 
 
-def test_points_alone_are_suggested_from_agreeing_neighbours_and_disputes_abstain(model):
+def test_points_alone_suggest_nothing_for_a_written_answer_not_even_a_copy(model):
+    """Copying the points of near marked answers was measured far below 95% precision (suggest's docstring)."""
     marks = [(MARKED[0].answer, 1.0), (MARKED[1].answer, 0.0), (MARKED[3].answer, 0.0)]
-    rubric = points_rubric([p for _, p in marks])
     marked = [Marked(a, frozenset({points_item(p)})) for a, p in marks]
-    near_copy, opposite = decided(
-        model, rubric, marked, "At weight 0 the reconstructions are sharp; at weight 30 they are blurry.", "sharp at 30, blurry at 0"
-    )
-    assert near_copy == Suggestion("u0", frozenset({"1 points"}), 1.0, near_copy.confidence)
-    assert isinstance(opposite, Abstention)
-    disputed = [*marked, Marked(Answer("m9", MARKED[0].answer.text + " "), frozenset({points_item(0.5)}))]
-    assert decided(model, points_rubric([1.0, 0.0, 0.5]), disputed, MARKED[0].answer.text) == [Abstention("u0")]
+    copies = [MARKED[0].answer.text, "At weight 0 the reconstructions are sharp; at weight 30 they are blurry.", "sharp at 30, blurry at 0"]
+    assert decided(model, points_rubric([1.0, 0.0]), marked, *copies) == [Abstention(f"u{i}") for i in range(len(copies))]
 
 
 def test_marks_naming_items_the_rubric_lacks_are_refused(model):
