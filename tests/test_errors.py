@@ -21,6 +21,7 @@ from graders.errors import (
     FolderBusy,
     GraderError,
     HarnessError,
+    MissingExtra,
     NotebookError,
     StaleChange,
     UsageError,
@@ -43,6 +44,7 @@ EXPECTED_EXIT = {
     StaleChange: 2,
     FolderBusy: os.EX_TEMPFAIL,
     CorruptGradebook: os.EX_DATAERR,
+    MissingExtra: os.EX_UNAVAILABLE,  # an optional extra (`grader suggest` without ".[assist]")
     NotebookError: 1,
     HarnessError: 1,
 }

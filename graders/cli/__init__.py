@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from graders.assignment.spec import Scoring
 from graders.cli.assignments import add_assignment_commands
 from graders.cli.staff import add_staff_commands
-from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, UsageError, mapped
+from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, MissingExtra, UsageError, mapped
 from graders.execute.jobs import default_jobs
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ EXIT_STATUS: dict[type[GraderError], int] = {
     UsageError: 2,  # argparse's own status for a bad command line
     FolderBusy: 75,  # sysexits' EX_TEMPFAIL: the same command works once the other grader is done
     CorruptGradebook: 65,  # sysexits' EX_DATAERR
+    MissingExtra: 69,  # sysexits' EX_UNAVAILABLE: installing the extra makes the same command work
 }
 
 

@@ -18,7 +18,7 @@ def add_staff_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def _adjusting(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """What staff change: overrides and written answers' marks, and what they look at first (history)."""
+    """What staff change: overrides and written answers' marks (and suggested ones), and what they look at first (history)."""
     history = commands.add_parser("history", help="a submission's grading runs and what changed between them")
     history.add_argument("reports", type=Path)
     history.add_argument("submission")
@@ -50,6 +50,14 @@ def _adjusting(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     manual.add_argument("--by", default=_user(), help="who (default: your login name)")
     manual.set_defaults(command=_manual)
+
+    suggest = commands.add_parser("suggest", help="suggested marks for a written question's unmarked answers (needs the [assist] extra)")
+    suggest.add_argument("reports", type=Path)
+    suggest.add_argument("question", help="the question's tag in the handout")
+    suggest.add_argument(
+        "--json", action="store_true", help="one JSON object per line: submission, points, rubric_items, confidence (or abstain)"
+    )
+    suggest.set_defaults(command=_suggest)
 
 
 def _publishing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -183,6 +191,18 @@ def _manual(args: argparse.Namespace) -> int:
         raise BadCommandLine("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
     count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0
     _rerendered(args.reports, f"{count} manual mark(s) recorded")
+    return 0
+
+
+def _suggest(args: argparse.Namespace) -> int:
+    import json
+
+    from graders.assist.command import suggested
+
+    result = suggested(args.reports, args.question)
+    for row in result.rows:
+        print(json.dumps(row.as_json()) if args.json else row.as_line())
+    print(result.summary(), file=sys.stderr)
     return 0
 
 
