@@ -37,7 +37,7 @@ from graders import results, settings, tags
 from graders.assignment import spec
 from graders.assignment.spec import KitHints
 from graders.errors import HarnessError, UsageError
-from graders.judge import checks, comparison, diagnosis, evidence, expected, probes, reading, sampling, values
+from graders.judge import cells, checks, comparison, diagnosis, evidence, expected, probes, reading, sampling, unicode_math, values
 from graders.judge.checks import Check
 from graders.judge.comparison import Tolerance
 from graders.judge.expected import ExpectedValues
@@ -78,6 +78,8 @@ SHIPPED: tuple[ModuleType, ...] = (
     sampler,
     symbolic,
     observables,
+    cells,
+    unicode_math,
     answer_lines,
     notation,
     latex,

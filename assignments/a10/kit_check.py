@@ -50,9 +50,10 @@ if not __package__ and str(KIT_DIR / LIBRARY) not in sys.path:  # run as the kit
 
 # After the path is set: in the kit these are the shipped copies, in the grader its own packages.
 from assignments.a10 import observables  # noqa: E402
-from assignments.a10.answer_lines import cell_source, cell_tags, read_derivation  # noqa: E402
+from assignments.a10.answer_lines import read_derivation  # noqa: E402
 from assignments.a10.kit_cells import definition_warnings, numbered  # noqa: E402
 from graders.assignment.spec import Misconception, Question  # noqa: E402
+from graders.judge.cells import cell_source, cell_tags  # noqa: E402
 from graders.judge.checks import Check, Judged  # noqa: E402
 from graders.judge.comparison import Tolerance  # noqa: E402
 from graders.judge.diagnosis import DeductionPolicy, WholeFunction  # noqa: E402

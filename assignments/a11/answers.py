@@ -5,8 +5,7 @@ markdown (the last `=` of a chain: `Var(q·k) = Σ_i Var(q_i k_i) = d_k` answers
 small parser for this one answer (numbers, d_k, + − · × /, ^, √, \\frac, brackets) and evaluated at a
 few values of d_k: the same values as d_k is right; those of 1 or √d_k are the catalogued mistakes.
 
-Student text is read within the caps of `assignments.a10.answer_lines` (its cell helpers know no
-assignment) and in linear time: `$$` pairs are found by one forward scan, an answer of more than
+Student text is read within the caps of the harness's cell reader (graders/judge/cells.py) and in linear time: `$$` pairs are found by one forward scan, an answer of more than
 `MAX_ANSWER_CHARS` or `_MAX_TOKENS` is not read, and the parser's recursion is bounded by `_MAX_DEPTH`.
 """
 
@@ -18,9 +17,10 @@ from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
-from assignments.a10.answer_lines import cell_source, cell_tags, cells_read, is_markdown, math_as_latex, reading_note
 from assignments.a11.contract import QUESTIONS
+from graders.judge.cells import cell_source, cell_tags, cells_read, is_markdown, reading_note
 from graders.judge.kinds.symbolic import AnswerVerdict
+from graders.judge.unicode_math import math_as_latex
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer
 
 MAX_ANSWER_CHARS = 300
