@@ -27,7 +27,7 @@ from typing import Any
 
 import sympy
 
-from assignments.a10 import answer_form, answer_lines
+from assignments.a10 import answer_form
 from assignments.a10.answer_form import QUANTITY_NAMES
 from assignments.a10.answer_lines import HEADING, Finder, matches, normalised, question_on, replace_spans
 from assignments.a10.contract import QUESTIONS
@@ -56,8 +56,7 @@ def judge_sigma(latex: str | None) -> AnswerVerdict:
 def extract_derivation(nb: Mapping[str, Any]) -> tuple[DerivationAnswer, DerivationAnswer]:
     """The right-hand sides of the last μ and the last Σ lines (assignments/a10/answer_lines.py); None where
     there is none. Each carries the note on what of the notebook was not read (past a cap), for the checks' messages."""
-    found = answer_lines.read_derivation(nb, QUESTIONS)
-    return DerivationAnswer("mu", found.mu, found.note), DerivationAnswer("Sigma", found.sigma, found.note)
+    return answer_form.derivation(nb, QUESTIONS)
 
 
 def extract_free_text(nb: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assignments.a10.kit import Kit, build_kit
+from assignments.a10 import ASSIGNMENT
+from graders.kit.build import Kit, build_kit
 
 
 @pytest.fixture(scope="session")
 def kit(tmp_path_factory: pytest.TempPathFactory) -> Kit:
-    return build_kit(tmp_path_factory.mktemp("kit") / "a10-kit")
+    return build_kit(ASSIGNMENT, tmp_path_factory.mktemp("kit") / "a10-kit")

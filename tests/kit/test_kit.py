@@ -33,15 +33,17 @@ import nbformat
 import numpy as np
 import pytest
 
-from assignments.a10 import answer_lines, kit_check
+from assignments.a10 import ASSIGNMENT, answer_lines
 from assignments.a10.checks import CHECKS, SAMPLER, SAMPLING_FINDINGS
 from assignments.a10.contract import CHECK_IDS, PUBLIC_SEED, QUESTIONS
 from assignments.a10.expected import compute_expected
-from assignments.a10.kit import SHIPPED, Kit, public_plan
 from assignments.a10.plan import build_plan, hidden_cases
 from graders.judge.critical import critical_values
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case
+from graders.kit import check as kit_check
+from graders.kit import table as kit_table
+from graders.kit.build import Kit, public_plan, shipped_modules
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
@@ -89,7 +91,7 @@ def test_the_kit_holds_its_files_and_prints_its_hash(kit):
     assert kit.files == ("README.md", "assignment10.ipynb", "check.py", kit_check.LIBRARY, "kit_data.json")
     assert (kit.folder / "check.py").read_bytes() == Path(str(kit_check.__file__)).read_bytes()
     library = kit.folder / kit_check.LIBRARY
-    shipped = {Path(*module.__name__.split(".")).with_suffix(".py"): module for module in SHIPPED}
+    shipped = {Path(*module.__name__.split(".")).with_suffix(".py"): module for module in shipped_modules(ASSIGNMENT)}
     # The grader's own modules, byte for byte; each package marked by an empty __init__.py (not the grader's, which may do more).
     for relative, module in shipped.items():
         assert (library / relative).read_bytes() == Path(str(module.__file__)).read_bytes(), relative
@@ -173,7 +175,7 @@ def _imports(path: Path) -> list[str]:
 def test_the_kit_has_no_experiment_and_imports_only_what_it_ships_and_a_student_has(kit):
     data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
     assert "experiment" not in data["plan"] and "train-images" not in json.dumps(data)
-    shipped = {module.__name__ for module in SHIPPED}
+    shipped = {module.__name__ for module in shipped_modules(ASSIGNMENT)}
     packages = {name.rsplit(".", depth)[0] for name in shipped for depth in range(1, name.count(".") + 1)}
     # IPython inside a notebook, where the kernel is IPython's (check() and the runtime's publish()), and to run
     # a notebook's cells as Jupyter does; traitlets configures IPython's shell; sympy reads the derivation (torch requires it).
@@ -246,7 +248,7 @@ def test_the_kit_s_sampler_finds_what_the_grader_s_finds(kit):
     grader's check, configured from the kit's data (its critical values among them)."""
     data = json.loads((kit.folder / "kit_data.json").read_text(encoding="utf-8"))
     kit_sampler = next(c for c in kit_check.Judging.of(data).checks if c.id == SAMPLER.id)
-    (case,) = public_plan().cases_for("reparameterize")
+    (case,) = public_plan(ASSIGNMENT).cases_for("reparameterize")
     n = len(case.args[0])
     assert kit_sampler.critical(n) == critical_values(n)
     findings = {}
@@ -455,7 +457,7 @@ def kit_runs(
     }
 
 
-ROW = re.compile(rf"^(PASS|FAIL|ERROR|READ)\s+(\S+)\s+(\S+/\S+|{kit_check.UNSCORED})$")
+ROW = re.compile(rf"^(PASS|FAIL|ERROR|READ)\s+(\S+)\s+(\S+/\S+|{kit_table.UNSCORED})$")
 READ = {"read": "pass"}  # a derivation found and readable: what `grader check` calls a pass
 
 
@@ -645,7 +647,7 @@ def test_on_the_seed_writeup_the_derivation_is_checked_for_form_only(kit_runs, g
     assert verdicts["derivation.mu"] == ("pass", ())
     said = " ".join(kit_runs["seed-writeup"].stdout.split())
     assert "Readable: \\alpha_3 \\alpha_2 \\alpha_1. Whether it is right is checked at grading." in said
-    assert re.search(rf"^READ\s+derivation\.mu\s+{kit_check.UNSCORED}$", kit_runs["seed-writeup"].stdout, re.MULTILINE)
+    assert re.search(rf"^READ\s+derivation\.mu\s+{kit_table.UNSCORED}$", kit_runs["seed-writeup"].stdout, re.MULTILINE)
     # Its code is right, and closed_form.mu says so; the same μ = α₃α₂α₁ in code is named there.
     assert verdicts["closed_form.mu"] == ("pass", ())
     scalar_mu = table_verdicts(kit_runs["student-closed-form-scalar-mu"].stdout)["closed_form.mu"]
