@@ -18,11 +18,11 @@ CHECK_CELLS = (("closed_form", "closed_form"), ("reparameterize", "reparameteriz
 # What the kit says where a value check's values differ: which values, never what they should be (the
 # grader's expectation states the formula). The message goes on with where and by how much.
 KIT_WORDS = {
-    "closed_form_mu": "μ is not what the grader computes.",
-    "closed_form_sigma": "Σ is not what the grader computes.",
-    "reconstruction_term": "The loss at kl_loss_weight=0 is not what the grader computes.",
-    "kl_term": "loss(w=1) − loss(w=0) is not what the grader computes.",
-    "weighted_kl_terms": "loss(w) − loss(0) at w = 0.5 and 30 is not what the grader computes.",
+    "closed_form.mu": "μ is not what the grader computes.",
+    "closed_form.sigma": "Σ is not what the grader computes.",
+    "vae_loss.reconstruction": "The loss at kl_loss_weight=0 is not what the grader computes.",
+    "vae_loss.kl": "loss(w=1) − loss(w=0) is not what the grader computes.",
+    "vae_loss.weighting": "loss(w) − loss(0) at w = 0.5 and 30 is not what the grader computes.",
 }
 OWN_VALUES_WORDS = "loss(w) at w = 0.5 and 30 is not loss(0) + w·(loss(1) − loss(0)) from your own values."
 # What the kit says of draws that are not a fresh sample: how they look, never how z is computed (the

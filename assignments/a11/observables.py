@@ -66,12 +66,18 @@ def nan_as_inf(observable: Observable) -> Observable:
         value = observable(results, case)
         return np.where(np.isnan(value), np.inf, value)
 
+    read.__name__ = read.__qualname__ = f"{getattr(observable, '__name__', 'observable')}_nan_as_inf"
     return read
 
 
+# Named here, as the student kit finds an observable: by its name in this module.
+values_nan_as_inf = nan_as_inf(values)
+unmasked_output_nan_as_inf = nan_as_inf(unmasked_output)
+masked_output_nan_as_inf = nan_as_inf(masked_output)
+
 WHOLE: dict[str, tuple[Callable[[ProbeResults, Case], np.ndarray], ...]] = {
-    "softmax": (nan_as_inf(values),),
+    "softmax": (values_nan_as_inf,),
     "causal_mask": (values,),
-    "scaled_dot_product_attention": (nan_as_inf(unmasked_output), nan_as_inf(masked_output)),
+    "scaled_dot_product_attention": (unmasked_output_nan_as_inf, masked_output_nan_as_inf),
     "layer_norm": (values,),
 }

@@ -152,7 +152,7 @@ class KitSpec:
     observables: ModuleType  # one of `modules`: where the value checks' observables are, by name
     derivation_reader: Callable[..., Any]  # (notebook, questions) -> its DerivationAnswers; in one of `modules`
     readable: Callable[..., Any]  # (quantity, latex) -> AnswerVerdict on form only; in one of `modules`
-    words: Mapping[str, str]  # a value check's observable name -> what the kit says where the values differ
+    words: Mapping[str, str]  # a value check's id -> what the kit says where the values differ (which values, not what they should be)
     own_values_words: str = ""  # a consistency check's words (the student's values against each other)
     findings: Mapping[str, str] = field(default_factory=dict)  # a sampler finding -> the kit's words
     not_a_fresh_sample: str = ""  # a sampler finding the kit has no words for

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -97,8 +97,9 @@ def kit_of(assignment: Assignment) -> KitSpec:
 
 
 def public_plan(assignment: Assignment) -> ProbePlan:
-    """The plan `grader check` runs (graders/pipeline/selfcheck.py), without the experiment."""
-    return assignment.build_plan(seed=assignment.public_seed, hidden=False, data_dir=None)
+    """The plan `grader check` runs (graders/pipeline/selfcheck.py), without the experiment (its reference
+    trains in the grader)."""
+    return replace(assignment.build_plan(seed=assignment.public_seed, hidden=False, data_dir=None), experiment=None)
 
 
 def shipped_modules(assignment: Assignment) -> tuple[ModuleType, ...]:
@@ -236,7 +237,7 @@ class _KitNames:
                 "observable": self.observable(check.observable),
                 "consistency": self.observable(check.consistency) if check.consistency else None,
                 "tolerance": _tolerance(check.tolerance),
-                "words": self.parts.own_values_words if check.consistency else self.parts.words[check.observable.__name__],
+                "words": self.parts.own_values_words if check.consistency else self.parts.words[check.id],
                 "reshaped_message": check.reshaped_message,
             }
         raise HarnessError(f"check {check.id} has no form in the student kit; teach graders/kit/build.py about it")
