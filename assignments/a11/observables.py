@@ -44,8 +44,7 @@ def unmasked_output(results: ProbeResults, case: Case) -> np.ndarray:
 def masked_output(results: ProbeResults, case: Case) -> np.ndarray:
     """Attention's output on the inputs with a mask; a query row with no allowed key as zeros when it is
     zeros or the average of v (nothing on the inputs without a mask)."""
-    mask = _mask_of(case)
-    if mask is None:
+    if (mask := _mask_of(case)) is None:
         return _NOTHING
     output = values(results, case)
     q, k, v = case.args[:3]
