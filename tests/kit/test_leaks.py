@@ -23,8 +23,13 @@ from graders.runtime import probe_runtime
 
 
 def kit_files(kit: Kit) -> dict[str, str]:
-    """Every file of the kit (the grader's modules under grader/ included), by its path in the kit."""
-    return {path.relative_to(kit.folder).as_posix(): path.read_text(encoding="utf-8") for path in kit.folder.rglob("*") if path.is_file()}
+    """Every file of the kit (the grader's modules under grader/ included), by its path in the kit; not the
+    bytecode Python caches beside them once the kit has run (other tests run it), compiled from those files."""
+    return {
+        path.relative_to(kit.folder).as_posix(): path.read_text(encoding="utf-8")
+        for path in kit.folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.relative_to(kit.folder).parts
+    }
 
 
 def test_the_kit_holds_its_files_and_prints_its_hash(built):
