@@ -61,11 +61,6 @@ UNREADABLE = ("empty", "invalid-json", "not-a-notebook", "latin1-bytes", "for-an
 PUBLIC_CHECK_IDS = tuple(i for i in CHECK_IDS if i != "experiment.kl_tradeoff")
 
 
-def kit_files(kit: Kit) -> dict[str, str]:
-    """Every file of the kit (the grader's modules under grader/ included), by its path in the kit."""
-    return {path.relative_to(kit.folder).as_posix(): path.read_text(encoding="utf-8") for path in kit.folder.rglob("*") if path.is_file()}
-
-
 def run_kit(python: str, kit: Kit, notebook_path: Path, *extra: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """check.py as a student runs it: isolated mode (no PYTHONPATH, no user site), from another folder."""
     argv = [python, "-I", str(kit.folder / "check.py"), str(notebook_path), "--timeout", str(CELL_TIMEOUT), *extra]
