@@ -9,7 +9,8 @@ parameters, the grading data, the probe plan (public and hidden inputs), the exp
 reference, instructor-only, under `reference/<assignment>/`), the configured checks (the check kinds
 of graders.judge), and the derivation's reading.
 For validation before release (graders.pipeline.validate) it also names its handout's solution and
-template notebooks (`handout`), whether it has a student kit, and its reference as code (`truth`).
+template notebooks (`handout`), whether it has a student kit, and its reference as code (`truth`); for
+the student kit, its own parts (`kit()`: check cells, words, shipped modules), which graders/kit builds from.
 
 Importing this module (or an assignment's `__init__`) imports no torch, numpy or sympy: a regrade in
 which nothing runs needs the data and none of the behaviour. Types from the judge are named for the
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from graders.judge.diagnosis import DeductionPolicy
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
+    from graders.judge.kinds.symbolic import AnswerVerdict
     from graders.judge.probes import ProbePlan
     from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer
 
@@ -150,8 +152,10 @@ class KitSpec:
     policy: DeductionPolicy
     modules: tuple[ModuleType, ...]  # the assignment's own modules the kit runs (standard library, numpy, sympy, torch only)
     observables: ModuleType  # one of `modules`: where the value checks' observables are, by name
-    derivation_reader: Callable[..., Any]  # (notebook, questions) -> its DerivationAnswers; in one of `modules`
-    readable: Callable[..., Any]  # (quantity, latex) -> AnswerVerdict on form only; in one of `modules`
+    # The derivation's answers as found in a notebook's cells (the questions say where written answers start),
+    # and whether one is readable (form only: never right or wrong); top-level functions of `modules`.
+    derivation_reader: Callable[[Mapping[str, Any], Sequence[Question]], tuple[DerivationAnswer, ...]]
+    readable: Callable[[str, str | None], AnswerVerdict]
     words: Mapping[str, str]  # a value check's id -> what the kit says where the values differ (which values, not what they should be)
     own_values_words: str = ""  # a consistency check's words (the student's values against each other)
     findings: Mapping[str, str] = field(default_factory=dict)  # a sampler finding -> the kit's words
