@@ -11,6 +11,8 @@ import re
 from pathlib import Path
 
 from assignments.a10 import ASSIGNMENT
+from assignments.a11 import ASSIGNMENT as A11
+from graders.assignment.spec import Assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 HARNESS = ROOT / "graders"
@@ -73,3 +75,54 @@ def test_the_limit_finds_long_modules_anywhere_below_both_sides(tmp_path: Path):
     module("assignments/other/long.py", MAX_MODULE_LINES + 200)
     module("reference/long.py", MAX_MODULE_LINES + 1)  # neither side: the truth, not a module of the harness
     assert modules_over_limit(tmp_path) == ["assignments/other/long.py: 700 lines", "graders/deep/down/long.py: 501 lines"]
+
+
+# What a page or a script of the harness shows is as much the harness as its code: its templates and static
+# files name no assignment at all, neither by an assignment's own names nor by a course's words for one
+# (its subject, its notation: a label such as μ comes from the assignment's answer line).
+COURSE_WORDS = (r"a1\d", "KL", "VAE", "attention", "diffusion", r"Assignment \d+", "μ", "Σ")
+PAGE_SUFFIXES = {".html", ".js", ".css"}
+
+
+def names_of(assignment: Assignment) -> set[str]:
+    names = {function.name for function in assignment.functions} | set(assignment.check_ids) | {assignment.title, assignment.id}
+    return names | {question.tag.removeprefix("answer:") for question in assignment.questions}
+
+
+def course_pattern() -> re.Pattern[str]:
+    """Every shipped assignment's names and the course's words, as whole words, in any case."""
+    names = names_of(ASSIGNMENT) | names_of(A11)
+    words = [re.escape(name) for name in sorted(names, key=len, reverse=True)] + list(COURSE_WORDS)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
+
+
+def naming_lines(paths: list[Path], root: Path) -> list[str]:
+    """`path:line: word` for each course word in the files."""
+    pattern = course_pattern()
+    return [
+        f"{path.relative_to(root).as_posix()}:{number}: {match.group(0)}"
+        for path in paths
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        for match in pattern.finditer(line)
+    ]
+
+
+def test_no_harness_page_or_script_names_any_assignment():
+    pages = [path for path in harness_files() if path.suffix in PAGE_SUFFIXES]
+    assert len(pages) >= 10  # the report's and the review app's templates and static files are all read
+    found = naming_lines(pages, ROOT)
+    assert not found, "a page of the harness names an assignment (take its words from the assignment):\n" + "\n".join(found)
+
+
+def test_the_page_check_finds_each_kind_of_assignment_word(tmp_path: Path):
+    page = tmp_path / "page.html"
+    lines = [
+        "<h2>Your answers to the KL questions</h2>",
+        "Graded by a10-grader",
+        "<dt>Σ =</dt> of assignment 11",
+        "softmax(x)",
+        "skill, a100, data-attentive",
+    ]
+    page.write_text("\n".join(lines), encoding="utf-8")
+    found = [line.rsplit(": ", 1)[1] for line in naming_lines([page], tmp_path)]
+    assert found == ["KL", "a10", "Σ", "assignment 11", "softmax"]

@@ -39,9 +39,9 @@ QUESTIONS = (
         "What do you observe?",
         "answer:kl_observe",
         "what do you observe",
-        rubric="Full marks: at weight 0 reconstructions are sharp but the latent space is irregular (samples from the prior "
-        "look poor); at weight 30 reconstructions are blurry / average digits and the KL is small. Half: only one of the two.",
-        # The items name only what the handout's two reconstruction plots show.
+        # Only what the handout shows: its two runs' reconstructions (it draws no samples from the prior).
+        rubric="Full marks: at weight 0 the reconstructions are sharp and close to the test images; at weight 30 they are "
+        "blurry and look alike (an average digit). Half: only one of the two.",
         items=(
             RubricItem("blurry_at_30", "Weight 30: blurry reconstructions that look alike (an average digit)", 0.5),
             RubricItem("sharp_at_0", "Weight 0: sharp reconstructions close to the test images", 0.5),

@@ -42,6 +42,7 @@ EXIT_STATUS: dict[type[GraderError], int] = {
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        _search_folders(args.assignments_dir)
         status: int = args.command(args)
         return status
     except GraderError as exc:
@@ -56,6 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description="Grade notebook assignments.")
+    parser.add_argument(
+        "--assignments-dir",
+        type=Path,
+        action="append",
+        default=[],
+        help="a built assignment's folder, or a folder of them, searched besides the installed ones (repeatable; "
+        "also GRADER_ASSIGNMENTS, folders separated by ':')",
+    )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     grade = commands.add_parser("grade", help="grade every notebook in a folder")
@@ -122,6 +131,15 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         "--data-dir", type=Path, default=None, help="the assignment's grading data; default: generated (`grader make-data`)"
     )
     _assignment_option(parser, default="the one the notebooks' metadata name, else the installation's default")
+
+
+def _search_folders(folders: list[Path]) -> None:
+    from graders.assignment import registry
+
+    for folder in reversed(folders):  # the first named is searched first
+        if not folder.is_dir():
+            raise BadCommandLine(f"--assignments-dir {folder}: not a folder")
+        registry.add_search_folder(folder)
 
 
 def _assignment_option(parser: argparse.ArgumentParser, default: str = "the installation's default") -> None:

@@ -72,13 +72,25 @@ def _publishing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     export = commands.add_parser(
         "export", help="grades for an LMS: csv, canvas or moodle (Gradescope: gradescope-bundle; docs/staff.md: Exports)"
     )
-    export.add_argument("reports", type=Path)
+    export.add_argument(
+        "reports", type=Path, nargs="+", help="a reports folder; several (one per assignment): one canvas or moodle file, a column each"
+    )
     export.add_argument("--format", required=True, choices=("csv", "canvas", "moodle"))
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument(
-        "--roster", type=Path, default=None, help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded"
+        "--roster",
+        type=Path,
+        action="append",
+        default=[],
+        help="our roster CSV, or the LMS's own gradebook export (Canvas, Moodle) as downloaded; once, or once per reports folder",
     )
-    export.add_argument("--lms-assignment-id", default="", help="canvas: the assignment's id in Canvas; the column is then 'Title (id)'")
+    export.add_argument(
+        "--lms-assignment-id",
+        metavar="[ASSIGNMENT=]ID",
+        action="append",
+        default=[],
+        help="canvas: an assignment's id in Canvas; its column is then 'Title (id)' (several folders: ASSIGNMENT=ID, once per assignment)",
+    )
     export.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 byte-order mark (for spreadsheet programs)")
     export.add_argument(
         "--keep",
@@ -99,6 +111,9 @@ def _publishing(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--reports", type=Path, default=None, help="the class's reports folder, checked against (default: the secret file's folder)"
     )
     bundle.add_argument("--new-secret", action="store_true", help="create the secret file if there is none (a new class)")
+    bundle.add_argument(
+        "--assignment", default=None, help="the assignment it grades (default: the class's; without a class, the installation's default)"
+    )
     bundle.set_defaults(command=_bundle)
 
     release = commands.add_parser("release", help="send the students their grades: nothing says provisional then (docs/staff.md: Release)")
@@ -161,6 +176,9 @@ def _manual(args: argparse.Namespace) -> int:
         entries = [ManualEntry(args.submission, args.question, args.points, args.comment)]
     elif args.question_points and not args.submission:
         entries = []
+    elif not args.submission:
+        print("\n".join(staff.question_listing(args.reports)))  # what QUESTION may be, as the help promises
+        return 0
     else:
         raise BadCommandLine("give SUBMISSION QUESTION --points X [--comment TEXT], or --from FILE.csv")
     count = staff.set_manual(reports=args.reports, entries=entries, by=args.by) if entries else 0
@@ -209,10 +227,21 @@ def _report(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from graders.gradebook.exports import Options
-    from graders.pipeline.staff import export
+    from graders.pipeline.staff import export, export_course
 
-    options = Options(lms_assignment_id=args.lms_assignment_id, bom=args.bom, keep=tuple(args.keep))
-    for warning in export(reports=args.reports, format_name=args.format, out=args.out, roster_path=args.roster, options=options):
+    bare = [value for value in args.lms_assignment_id if "=" not in value]
+    if len(bare) > 1:
+        raise BadCommandLine("--lms-assignment-id ID is one assignment's id: for several, --lms-assignment-id ASSIGNMENT=ID each")
+    named = tuple((assignment, number) for assignment, _, number in (v.partition("=") for v in args.lms_assignment_id if "=" in v))
+    options = Options(lms_assignment_id="".join(bare), lms_assignment_ids=named, bom=args.bom, keep=tuple(args.keep))
+    if len(args.reports) > 1:
+        said = export_course(reports=args.reports, format_name=args.format, out=args.out, roster_paths=args.roster, options=options)
+    elif len(args.roster) > 1:
+        raise BadCommandLine("--roster: one reports folder is matched with one roster")
+    else:
+        roster = args.roster[0] if args.roster else None
+        said = export(reports=args.reports[0], format_name=args.format, out=args.out, roster_path=roster, options=options)
+    for warning in said:
         print(warning, file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
@@ -230,7 +259,12 @@ def _bundle(args: argparse.Namespace) -> int:
     from graders.pipeline.bundle import write_bundle
 
     written, warnings = write_bundle(
-        out=args.out, secret_file=args.secret_file, seed=args.seed, reports=args.reports, new_secret=args.new_secret
+        out=args.out,
+        secret_file=args.secret_file,
+        seed=args.seed,
+        reports=args.reports,
+        new_secret=args.new_secret,
+        assignment=args.assignment,
     )
     print(written)
     for warning in warnings:

@@ -100,7 +100,7 @@ class NotebookTask:
             notebook=Path(job.input_path).read_bytes(),
             probe_request=None if job.probe_request_path is None else Path(job.probe_request_path).read_text(encoding="utf-8"),
             data=data,
-            prepared_data_dir=str(job.parameters["data_dir"]),
+            prepared_data_dir=job.data_dir,
             parameters=job.parameters,
             cell_timeout=job.cell_timeout,
             notebook_timeout=job.notebook_timeout,
@@ -205,7 +205,9 @@ class DaskExecutor:
         Slurm or Kubernetes cluster join and leave during a batch)."""
         slots = TASKS_PER_THREAD * max(1, sum(client.nthreads().values()))
         for job in itertools.islice(pending, max(0, slots - len(out))):
-            data_dir = str(job.parameters["data_dir"])
+            data_dir = job.data_dir
+            if not data_dir:  # Path("") is the current directory: never ship that as grading data
+                raise HarnessError(f"the job for {job.submission_id} names no grading data root to ship")
             if data_dir not in shipped:
                 data = GradingData.read(Path(data_dir))
                 # Idempotent by name: workers that have this version keep it; workers that join later get it.
@@ -327,12 +329,13 @@ class ZygotePlugin(WorkerPlugin):
             input_path=str(input_path),
             output_path=str(executed_dir / f"{token}.ipynb"),
             work_dir=str(work_dir),
-            parameters={**task.parameters, "data_dir": str(data_dir)},
+            parameters=_with_local_data(task.parameters, task.prepared_data_dir, data_dir),
             cell_timeout=task.cell_timeout,
             notebook_timeout=task.notebook_timeout,
             start_timeout=task.start_timeout,
             sandbox=self._policy(task.sandbox, work_dir, data_dir, token),
             probe_request_path=None if request_path is None else str(request_path),
+            data_dir=str(data_dir),
         )
         try:
             outcome = self.zygote.run(job)
@@ -361,6 +364,11 @@ class ZygotePlugin(WorkerPlugin):
             readonly_dirs=(str(data_dir),),
             cgroup_name=f"{os.getpid()}-{token}",  # the worker's pid: see sandbox.remove_stale_cgroups
         )
+
+
+def _with_local_data(parameters: dict[str, Any], prepared: str, local: Path) -> dict[str, Any]:
+    """The notebook's parameters with the grader's data root, under whatever name the assignment gives it, as this worker's copy."""
+    return {name: str(local) if value == prepared else value for name, value in parameters.items()}
 
 
 def _with_data_dir(request: str, prepared: str, local: str) -> str:

@@ -30,6 +30,7 @@ from graders.tags import write_check_stub
 
 KERNEL_NAME = "a10-grader-python"
 SANDBOX_POLICY_SUFFIX = ".sandbox-policy.json"  # beside the executed notebook, out of the notebook's view
+MAX_REASON_CHARS = 300  # of jupyter_client's and the launcher's words on a kernel that did not start
 
 
 # ----------------------------------------------------------------------------- one notebook
@@ -81,8 +82,10 @@ def run_notebook(job: ExecutionJob, engine: str | None = None, **engine_options:
         message = f"a cell kept running past the {job.cell_timeout:g} s limit and could not be interrupted"
         return _unfinished(job, message, exc, started, engine)
     except RuntimeError as exc:
-        # jupyter_client raises RuntimeError when a kernel does not start or answer in time.
-        return _unfinished(job, "the kernel could not be started or did not answer in time", exc, started, engine)
+        # jupyter_client raises RuntimeError when a kernel does not start or answer in time. Its words and the
+        # launcher's (both the harness's own, no cell in them) go to the provenance: why it did not start.
+        outcome = _unfinished(job, "the kernel could not be started or did not answer in time", exc, started, engine)
+        return replace(outcome, exception=_why_not_started(job, exc))
     finally:
         os.chdir(previous_cwd)
 
@@ -91,6 +94,17 @@ def _unfinished(job: ExecutionJob, message: str, exc: BaseException, started: fl
     """The exception's type only: nbclient's texts quote the running cell, which may be the probe with its inputs."""
     seconds = time.perf_counter() - started
     return _cold(job, engine, ExecutionOutcome(job.submission_id, False, message, seconds, exception=type(exc).__name__))
+
+
+def _why_not_started(job: ExecutionJob, exc: RuntimeError) -> str:
+    said = str(exc).strip().splitlines()
+    why = f"RuntimeError: {said[0][:MAX_REASON_CHARS]}" if said else "RuntimeError"
+    try:
+        with open(job.sandbox_failure_path, encoding="utf-8") as handle:
+            launcher = handle.read(MAX_REASON_CHARS).strip()
+    except OSError:  # unconfined, or the launcher never ran
+        launcher = ""
+    return f"{why}; the sandbox launcher: {launcher}" if launcher else why
 
 
 def _cold(job: ExecutionJob, engine: str | None, outcome: ExecutionOutcome) -> ExecutionOutcome:
@@ -123,6 +137,7 @@ def _kernel_options(job: ExecutionJob, notebook: Any) -> dict[str, Any]:
     policy_file.write_text(json.dumps(policy.to_json()), encoding="utf-8")
     environment = kernel_environment(job.work_dir)
     launcher = [sys.executable, "-m", "graders.sandbox.launch", str(policy_file), "--report", job.sandbox_report_path]
+    launcher += ["--failure", job.sandbox_failure_path]
     # jupyter_client adds its own environment to the spec's: the launcher keeps only the spec's.
     launcher += ["--keep-env", ",".join(environment), "--"]
     _write_kernelspec(launcher + kernel, environment)

@@ -79,11 +79,19 @@ class ExecutionJob:
     # The probe request (hidden inputs included), out of the notebook's view; it reaches the probe
     # cell only once the student's cells have run (graders.execute.handover). None: no probe.
     probe_request_path: str | None = None
+    # The grading data's root as the notebook reads it ("": none), whatever the assignment calls it in its
+    # parameters: a Dask worker has its own copy and points every mention of this root at it (execute.cluster).
+    data_dir: str = ""
 
     @property
     def sandbox_report_path(self) -> str:
         """Where the sandbox's report is written, before any student code runs and out of its view."""
         return self.output_path + ".sandbox.json"
+
+    @property
+    def sandbox_failure_path(self) -> str:
+        """Where the cold path's launcher says why a kernel never started (graders.sandbox.launch --failure)."""
+        return self.output_path + ".sandbox-failure.txt"
 
     @property
     def snapshot_path(self) -> str:

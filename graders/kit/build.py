@@ -47,8 +47,8 @@ from graders.judge.separation import require_separated
 from graders.judge.values import Observable
 from graders.kit import cells as kit_cells
 from graders.kit import check, table
-from graders.pipeline.config import GradingConfig
 from graders.runtime import probe_runtime
+from graders.settings import DEFAULT_CELL_TIMEOUT, notebook_seed
 
 DATA_FORMAT = 6  # 3: the assignment id; 4: hint level, no expectations; 5: the grader's checks configured; 6: any assignment's
 # The grader's modules check.py runs, copied verbatim into grader/ under their package names, before the
@@ -144,16 +144,16 @@ def kit_data(assignment: Assignment, plan: ProbePlan, expected_values: ExpectedV
     parts = kit_of(assignment)
     policy = parts.policy
     require_separated(plan, expected_values, policy.whole_function)  # else the kit would say "correct" where the grader deducts
-    config = GradingConfig(seed=assignment.public_seed, assignment=assignment)
     functions = tuple(sorted({case.function for case in plan.cases}))
     kit = _KitNames(parts)
-    parameters = assignment.notebook_parameters(seed=config.notebook_seed(), data_dir="")
+    # As `grader check` injects them (graders/pipeline/selfcheck.py: the public seed, the default cell limit).
+    parameters = assignment.notebook_parameters(seed=notebook_seed(assignment.public_seed), data_dir="")
     return {
         "format": DATA_FORMAT,
         "assignment": assignment.id,  # a notebook whose metadata names another is refused, as the grader does
         # Injected into the `parameters` cell as `grader check` does; data_dir stays the student's own.
         "parameters": {name: v for name, v in parameters.items() if name != "data_dir"},
-        "cell_timeout": config.cell_timeout,
+        "cell_timeout": DEFAULT_CELL_TIMEOUT,
         "plan": plan_document(plan),
         "reference": results_document(expected_values.reference),
         "variants": {

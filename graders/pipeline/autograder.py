@@ -1,7 +1,8 @@
 """`python -m graders.pipeline.autograder --root /autograder`: one Gradescope submission, graded.
 
 Called by the bundle's run_autograder (graders.pipeline.bundle). Grades the notebook in
-ROOT/submission/ (the first *.ipynb in name order; the output says if there were others) like
+ROOT/submission/ (the first *.ipynb in name order; the output says if there were others) as the
+assignment the bundle records (a bundle from before it recorded one: the default), like
 `grader grade` does, into a scratch REPORTS, and writes ROOT/results/results.json in
 Gradescope's layout (graders.gradebook.exports.gradescope). The written answers are left to
 staff (Gradescope's manual grading); the output says so.
@@ -17,11 +18,13 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from graders.assignment import registry
+from graders.assignment.spec import Assignment
 from graders.execute.untrusted import remove_tree
 from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.store import Gradebook
 from graders.pipeline.batch import grade_folder
-from graders.pipeline.bundle import SEED_NAME
+from graders.pipeline.bundle import ASSIGNMENT_NAME, SEED_NAME
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import SECRET_NAME, existing_course_seed
 from graders.results import write_text_atomic
@@ -36,7 +39,7 @@ def run(root: Path) -> Path:
     if not notebooks:
         document = {
             "score": 0.0,
-            "output": "No Jupyter notebook (.ipynb) was found in your submission: upload your assignment10.ipynb.",
+            "output": "No Jupyter notebook (.ipynb) was found in your submission: upload your notebook.",
             "tests": [],
         }
         write_text_atomic(results, json.dumps(document, indent=2) + "\n")
@@ -47,7 +50,8 @@ def run(root: Path) -> Path:
         folder.mkdir()
         shutil.copyfile(notebooks[0], folder / f"{SUBMISSION_ID}.ipynb")
         reports = scratch / "reports"
-        grade_folder(folder, out_dir=reports, config=GradingConfig(seed=_bundled_seed(root), jobs=1))
+        config = GradingConfig(seed=_bundled_seed(root), jobs=1, assignment=_bundled_assignment(root))
+        grade_folder(folder, out_dir=reports, config=config)
         with Gradebook.open(reports) as book:
             document = results_json(book.grade(SUBMISSION_ID), book.assignment, final=True)  # Gradescope publishes it: its own release step
     finally:
@@ -55,10 +59,17 @@ def run(root: Path) -> Path:
     notes = [
         f"Graded {notebooks[0].name}" + (f" (of {len(notebooks)} notebooks; only the first by name counts)." if len(notebooks) > 1 else ".")
     ]
-    notes.append("The written answers to the KL questions are marked by course staff.")
+    notes.append("The written answers are marked by course staff.")
     document["output"] = " ".join(notes) + "\n" + str(document["output"])
     write_text_atomic(results, json.dumps(document, indent=2, sort_keys=True) + "\n")
     return results
+
+
+def _bundled_assignment(root: Path) -> Assignment:
+    """The assignment the bundle records; a bundle that records none grades as the installation's default."""
+    recorded = root / "source" / ASSIGNMENT_NAME
+    named = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() and not recorded.is_symlink() else None
+    return registry.load(named)
 
 
 def _bundled_seed(root: Path) -> int:

@@ -10,7 +10,10 @@ The bundle carries the course secret (`.grader-secret`), or for a class graded w
 seed (`.grader-seed`), so every submission is graded on the class's hidden inputs; keep the zip as
 private as the secret. It is checked against the class (REPORTS' latest run): a class graded with
 `--seed N` needs `--seed N`, a class graded from a secret needs that secret (its hash); a secret
-is never created unless staff ask (`--new-secret`), since a new one means other hidden inputs. `A10_AUTOGRADER_ROOT` moves /autograder (tests use a fake root) and `A10_GRADER_PYTHON` the interpreter.
+is never created unless staff ask (`--new-secret`), since a new one means other hidden inputs. It records the
+assignment it grades (`.grader-assignment`, its id): the class's (REPORTS' latest run), else `--assignment`, else
+the installation's default; a class of another assignment than `--assignment` is refused.
+`A10_AUTOGRADER_ROOT` moves /autograder (tests use a fake root) and `A10_GRADER_PYTHON` the interpreter.
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from graders.errors import BadCommandLine, UsageError
-from graders.settings import CourseSecretSeed, GivenSeed, Seed
+from graders.settings import CourseSecretSeed, GivenSeed, RunSettings, Seed
 
 if TYPE_CHECKING:
     from graders.pipeline.secret import CourseSeed
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 SEED_NAME = ".grader-seed"  # a class graded with --seed: the seed itself, in place of the secret
+ASSIGNMENT_NAME = ".grader-assignment"  # the id of the assignment every submission is graded as
 PACKAGED = ("pyproject.toml", "README.md", "graders", "assignments", "reference")
 
 SETUP_SH = """#!/usr/bin/env bash
@@ -50,11 +54,18 @@ exec "$PYTHON" -m graders.pipeline.autograder --root "$ROOT"
 
 
 def write_bundle(
-    *, out: Path, secret_file: Path | None, seed: int | None, reports: Path | None, new_secret: bool = False
+    *,
+    out: Path,
+    secret_file: Path | None,
+    seed: int | None,
+    reports: Path | None,
+    new_secret: bool = False,
+    assignment: str | None = None,
 ) -> tuple[Path, list[str]]:
     """Write the zip; the package is taken from the checkout this grader runs from, the hidden inputs'
     seed from `seed` or the course secret in `secret_file`, whichever the class in `reports` was graded with
-    (default: the secret file's folder when it holds a gradebook). Returns the zip and warnings."""
+    (default: the secret file's folder when it holds a gradebook), and the assignment the class was graded as
+    (`assignment`: the one meant, checked against the class). Returns the zip and warnings."""
     from graders.gradebook.connection import FILENAME
     from graders.pipeline.secret import SECRET_NAME, course_seed
 
@@ -62,7 +73,9 @@ def write_bundle(
         raise BadCommandLine("--seed and --secret-file/--new-secret exclude each other: the bundle carries one of them")
     if reports is None and secret_file is not None and (secret_file.parent / FILENAME).is_file():
         reports = secret_file.parent  # REPORTS/.grader-secret: its class is REPORTS
-    graded_with = _class_seed(reports) if reports is not None else None
+    settings = _class_settings(reports) if reports is not None else None
+    graded_with = settings.seed if settings is not None else None
+    assignment_id = _assignment(settings, assignment, reports)
     if seed is not None:
         _check_given(seed, graded_with, reports)
     else:
@@ -82,6 +95,7 @@ def write_bundle(
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         _add_script(bundle, "setup.sh", SETUP_SH)
         _add_script(bundle, "run_autograder", RUN_AUTOGRADER)
+        bundle.writestr(ASSIGNMENT_NAME, f"{assignment_id}\n")
         if seed is not None:
             bundle.writestr(SEED_NAME, f"{seed}\n")
         elif secret_file is not None:
@@ -107,13 +121,25 @@ def _existing(secret_file: Path) -> CourseSeed:
         ) from None
 
 
-def _class_seed(reports: Path) -> Seed | None:
-    """The seed REPORTS' latest run was graded with (None: no run yet)."""
+def _class_settings(reports: Path) -> RunSettings | None:
+    """The settings REPORTS' latest run was graded with (None: no run yet)."""
     from graders.gradebook.store import Gradebook
 
     with Gradebook.open(reports) as book:
         runs = book.runs()
-    return runs[-1].info.settings.seed if runs else None
+    return runs[-1].info.settings if runs else None
+
+
+def _assignment(settings: RunSettings | None, given: str | None, reports: Path | None) -> str:
+    """The id of the assignment the bundle grades: the class's, which `given` must be; else `given` or the default (all installed)."""
+    from graders.assignment import registry
+
+    if settings is None:
+        return registry.load(given).id
+    graded_as = registry.recorded_in(settings).id
+    if given is not None and given != graded_as:
+        raise UsageError(f"{reports} was graded as {graded_as}, not {given}: a bundle for {given} is built from its own class")
+    return graded_as
 
 
 def _check_given(seed: int, graded_with: Seed | None, reports: Path | None) -> None:

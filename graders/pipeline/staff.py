@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from graders.errors import FolderBusy, UsageError
+from graders.errors import BadCommandLine, FolderBusy, UsageError
 from graders.gradebook import exports
+from graders.gradebook.exports import course
 from graders.gradebook.exports.roster import Roster, read_roster
 from graders.gradebook.lock import exclusive
 from graders.gradebook.release import RELEASE_NAME, Release, ReleaseState, read_release, write_release
@@ -52,6 +53,12 @@ def clear_override(*, reports: Path, submission: str, check_id: str, by: str) ->
 def set_manual(*, reports: Path, entries: Sequence[ManualEntry], by: str) -> int:
     with Gradebook.open(reports) as book:
         return len(book.set_manual(entries, by=by))
+
+
+def question_listing(reports: Path) -> list[str]:
+    """One line per written question of the graded assignment: its tag (what `grader manual` takes), points, text."""
+    with Gradebook.open(reports) as book:
+        return [f"{q.tag}  {q.points:g} point(s)  {q.text}" for q in book.questions()]
 
 
 def set_question_points(*, reports: Path, points: dict[str, float], existing: ExistingMarks | None, by: str) -> list[str]:
@@ -138,10 +145,27 @@ def export(*, reports: Path, format_name: str, out: Path, roster_path: Path | No
     """Write one export (exports.write decides its rows); returns warnings for the person running it."""
     exports.check_options(format_name, options)
     roster = read_roster(roster_path) if roster_path is not None else Roster()
+    graded = _graded(reports, roster)
+    exports.check_assignments_named(options, [graded.assignment.id])
+    return exports.write(format_name, graded.assignment, graded.grades, roster, out, options, release=graded.release)
+
+
+def export_course(
+    *, reports: Sequence[Path], format_name: str, out: Path, roster_paths: Sequence[Path], options: exports.Options
+) -> list[str]:
+    """One LMS file with a column per reports folder (exports.course); `roster_paths`: none, one for all, or one per folder."""
+    course.check_request(format_name, options)
+    if len(roster_paths) not in (0, 1, len(reports)):
+        raise BadCommandLine(f"--roster: give one for every folder, or one per folder ({len(reports)}), not {len(roster_paths)}")
+    rosters = [read_roster(path) for path in roster_paths] or [Roster()]
+    classes = [_graded(folder, rosters[index if len(rosters) > 1 else 0]) for index, folder in enumerate(reports)]
+    return course.write_course(format_name, classes, out, options)
+
+
+def _graded(reports: Path, roster: Roster) -> course.Graded:
+    """A reports folder's assignment, grades and last release, with the roster its ids are matched with."""
     with Gradebook.open(reports) as book:
-        grades = book.grades()
-        assignment = book.assignment
-    return exports.write(format_name, assignment, grades, roster, out, options, release=read_release(reports))
+        return course.Graded(reports, book.assignment, book.grades(), read_release(reports), roster)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,9 @@ class Workspace:
 
     scratch: Path  # one work dir per job below it, and the executed notebooks
     data_dir: Path  # the grading data as the notebook reads it
-    hidden_dirs: tuple[Path, ...]  # besides the scratch root (and the harness's packages: graders.sandbox.filesystem)
+    # Besides the scratch root, the assignment's own folder (an authored one's truth sits there, wherever the
+    # instructor keeps it) and the harness's packages (graders.sandbox.filesystem).
+    hidden_dirs: tuple[Path, ...]
 
     @property
     def probe_request(self) -> Path:
@@ -58,7 +60,7 @@ class Workspace:
     def sandbox_policy(self, config: GradingConfig, work_dir: Path) -> SandboxPolicy | None:
         if not config.sandbox:
             return None
-        hidden = (*self.hidden_dirs, self.scratch)
+        hidden = (*self.hidden_dirs, self.scratch, config.assignment.package_dir())
         return SandboxPolicy(
             memory_bytes=config.memory_bytes,
             disk_bytes=config.disk_bytes,
@@ -92,6 +94,7 @@ def prepare(pending: Pending, *, config: GradingConfig, workspace: Workspace, in
         notebook_timeout=config.notebook_timeout,
         sandbox=workspace.sandbox_policy(config, work_dir),
         probe_request_path=str(workspace.probe_request),
+        data_dir=str(workspace.data_dir),
     )
     return Prepared(pending, job)
 

@@ -311,4 +311,6 @@ def _differences(warm: SubmissionResult, cold: SubmissionResult) -> str:
         elif (check.status, check.score, check.misconceptions) != (other.status, other.score, other.misconceptions):
             why = f" ({other.message[:200]})" if other.status is not check.status else ""
             said.append(f"{check.id} {check.status.value} {check.score:g} warm, {other.status.value} {other.score:g} cold{why}")
+    if said and cold.provenance is not None and cold.provenance.exception:  # the cold kernel's account (why it did not start)
+        said.append(f"the cold run: {cold.provenance.exception}")
     return "; ".join(said)

@@ -78,12 +78,13 @@ _URL_SCHEMES = {"http", "https", "mailto"}
 _CLASSES = {"span": {"math-src", "math-inline", "math-display"}, "div": {"plain"}}
 
 
-def rendered(text: str | None, *, math: bool = False) -> Markup:
-    """`text` as safe HTML: markdown with math, or (`math=True`) one display formula, e.g. a derivation's right-hand side."""
+def rendered(text: str | None, *, math: bool = False, display: bool = True) -> Markup:
+    """`text` as safe HTML: markdown with math, or (`math=True`) one formula, e.g. a derivation's right-hand side
+    (display style) or the assignment's label for it (`display=False`: inline, as in running text)."""
     if not text:
         return Markup("")
     if math:
-        return _clean(_formula(text, display=True))
+        return _clean(_formula(text, display=display))
     if len(text) > MAX_CHARS:
         return _plain(text)
     tokens = _MARKDOWN.parse(text)

@@ -39,6 +39,8 @@ TABLE_SCRIPT = TEMPLATES / "table.js"
 # Status is always shown as symbol + word, never by colour alone (colour-blind readers, printouts).
 SYMBOLS = {"pass": "✓", "fail": "✗", "error": "!"}
 NOT_GRADED = "Your notebook could not be graded"
+# Who graded, in a report's footer: the harness's command, the same for every assignment.
+HARNESS = "grader"
 
 
 def points_text(value: float | None) -> str:
@@ -47,7 +49,7 @@ def points_text(value: float | None) -> str:
 
 
 _environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-_environment.globals.update(symbols=SYMBOLS, not_graded=NOT_GRADED)
+_environment.globals.update(symbols=SYMBOLS, not_graded=NOT_GRADED, harness=HARNESS)
 _environment.filters["points"] = points_text
 _environment.filters["rendered"] = rendered  # the one way student and staff prose reaches a page (markup.py)
 
@@ -70,8 +72,13 @@ def assignment_of(subjects: Sequence[SubmissionResult | Grade]) -> Assignment:
 
 
 def page_context(assignment: Assignment) -> dict[str, Any]:
-    """What every page shows of the assignment: its title and subtitle, and each check's title."""
-    return {"assignment": assignment, "titles": {check.id: check.title for check in assignment.checks}}
+    """What every page shows of the assignment: its title and subtitle, each check's title, and the LaTeX
+    that labels each derivation answer (its answer line's left-hand side)."""
+    return {
+        "assignment": assignment,
+        "titles": {check.id: check.title for check in assignment.checks},
+        "derivation_labels": {line.quantity: line.latex for line in assignment.derivation},
+    }
 
 
 def _misconception(name: str, assignment: Assignment) -> dict[str, str]:
@@ -119,7 +126,7 @@ def _as_grade(subject: SubmissionResult | Grade) -> Grade:
 
 
 def _written_answers(grade: Grade, own: OwnOutputs) -> list[dict[str, Any]]:
-    """The KL questions with the student's answer, its manual mark (or "pending") and the student's outputs above it."""
+    """The written questions with the student's answer, its manual mark (or "pending") and the student's outputs above it."""
     beside = own.beside([q.question.tag for q in grade.questions])
     return [
         {

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from graders.execute import zygote
@@ -114,3 +116,18 @@ def test_the_kernel_environment_is_explicit(monkeypatch: pytest.MonkeyPatch) -> 
     assert "s3cret" not in json.dumps(environment)
     assert environment["HOME"] == environment["IPYTHONDIR"] == environment["MPLCONFIGDIR"] == "/work/dir"
     assert {"PATH", "LANG", "LC_ALL", "PYTHONHASHSEED", "OMP_NUM_THREADS"} <= set(environment)
+
+
+def test_a_cold_kernel_that_does_not_start_says_why_to_the_grader_not_to_the_student(tmp_path: Path) -> None:
+    from graders.execute.cold import run_notebook
+
+    # A sandbox that hides the interpreter's folder: the launcher enters it and then cannot run the kernel.
+    interpreter = Path(sys.executable)
+    job = job_in(tmp_path / "work", SandboxPolicy(hidden_dirs=(str(interpreter.parent),), private_dirs=(str(tmp_path / "work"),)))
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), job.input_path)
+    outcome = run_notebook(job)
+    assert not outcome.finished
+    assert outcome.message == "the kernel could not be started or did not answer in time"  # the student's words
+    # The instructor's, in the provenance: jupyter_client's and the launcher's own, no cell in them.
+    assert outcome.exception is not None and outcome.exception.startswith("RuntimeError: ")
+    assert f"the sandbox launcher: cannot run {interpreter}" in outcome.exception

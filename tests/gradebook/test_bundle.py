@@ -27,11 +27,16 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def autograder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fake /autograder with the bundle unpacked into source/ and run_autograder copied to the root."""
+    return unpacked_bundle(tmp_path_factory)
+
+
+def unpacked_bundle(tmp_path_factory: pytest.TempPathFactory, *args: str) -> Path:
+    """`grader gradescope-bundle … ARGS` as staff run it, unpacked as Gradescope does."""
     root = tmp_path_factory.mktemp("autograder")
     bundle = root / "autograder.zip"
     secret = tmp_path_factory.mktemp("course") / ".grader-secret"
     command = [sys.executable, "-m", "graders.cli", "gradescope-bundle", "--out", str(bundle), "--secret-file", str(secret), "--new-secret"]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    done = subprocess.run([*command, *args], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(bundle) as archive:
         names = archive.namelist()
@@ -93,3 +98,21 @@ def test_the_autograder_never_grades_a_hidden_notebook(tmp_path, hidden):
     (tmp_path / "submission" / hidden).write_text("{}")
     document = json.loads(autograder_run(tmp_path).read_text())
     assert document["score"] == 0 and document["tests"] == [] and "No Jupyter notebook" in document["output"]
+
+
+@pytest.mark.e2e
+def test_a_bundle_for_assignment_11_grades_its_notebooks_as_assignment_11(tmp_path_factory):
+    """The bundle records its assignment: an Assignment 11 notebook is graded on Assignment 11's checks, not the default's."""
+    from assignments.a11 import ASSIGNMENT as A11
+
+    root = unpacked_bundle(tmp_path_factory, "--assignment", A11.id)
+    assert (root / "source" / ".grader-assignment").read_text() == f"{A11.id}\n"
+    (root / "submission").mkdir()
+    shutil.copy(ROOT / "submissions" / "a11" / "no-scale.ipynb", root / "submission" / "attention.ipynb")
+    done = run_autograder(root)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((root / "results" / "results.json").read_text())
+    tests = {t["name"].rsplit("(", 1)[1].rstrip(")"): t for t in document["tests"]}
+    assert list(tests) == list(A11.check_ids)  # its automatic checks; its written answers left to manual grading
+    assert tests["attention"]["score"] == 0 and "no_scale" in tests["attention"]["output"]
+    assert tests["softmax"]["score"] == tests["softmax"]["max_score"] and tests["layer_norm"]["score"] == tests["layer_norm"]["max_score"]

@@ -80,3 +80,33 @@ def test_the_class_is_the_secret_files_folder_when_it_holds_a_gradebook(tmp_path
 @pytest.mark.parametrize("args", [("--seed", "7", "--secret-file", "x"), ("--seed", "7", "--new-secret")])
 def test_a_seed_and_a_secret_exclude_each_other(tmp_path, capsys, args):
     assert run(tmp_path, *args) == 2 and "exclude each other" in capsys.readouterr().err
+
+
+def recorded_assignment(tmp_path: Path) -> str:
+    with zipfile.ZipFile(tmp_path / "autograder.zip") as bundle:
+        return bundle.read(".grader-assignment").decode().strip()
+
+
+def test_the_bundle_records_the_assignment_its_class_was_graded_as(tmp_path, capsys):
+    from assignments.a11 import ASSIGNMENT as A11
+
+    reports = tmp_path / "reports"
+    with Gradebook.open(reports, create=True) as book:
+        book.record_run([replace(result("ann"), provenance=None)], info=provenance(seed=5, assignment_id=A11.id))
+    assert run(tmp_path, "--seed", "5", "--reports", str(reports)) == 0
+    assert recorded_assignment(tmp_path) == A11.id
+    # Named the other way, it is refused: the bundle would grade on another assignment than the class's.
+    (tmp_path / "autograder.zip").unlink()
+    assert run(tmp_path, "--seed", "5", "--reports", str(reports), "--assignment", "assignment-10") == 2
+    assert f"graded as {A11.id}, not assignment-10" in capsys.readouterr().err and not (tmp_path / "autograder.zip").exists()
+
+
+def test_without_a_class_the_bundle_records_the_assignment_named_or_the_default(tmp_path, capsys):
+    from graders.assignment import registry
+
+    assert run(tmp_path, "--seed", "5", "--assignment", "assignment-11") == 0
+    assert recorded_assignment(tmp_path) == "assignment-11"
+    assert run(tmp_path, "--seed", "5") == 0
+    assert recorded_assignment(tmp_path) == registry.load(None).id
+    assert run(tmp_path, "--seed", "5", "--assignment", "assignment-99") == 2
+    assert "no assignment 'assignment-99' is installed" in capsys.readouterr().err

@@ -91,3 +91,14 @@ def test_the_command_line_says_what_it_did_and_refuses_without_a_choice(reports,
     assert main(["manual", str(reports), "--question-points", f"{QUESTION}=2", "--existing-marks", "scale", "--by", "lead"]) == 0
     assert "kl_role: 1 → 2 points; its 3 mark(s) scaled with the points" in capsys.readouterr().err
     assert marks(reports)["ann"] == (2.0, 2.0)
+
+
+def test_manual_with_only_the_reports_lists_the_questions_it_takes_with_their_current_points(reports, capsys):
+    assert main(["manual", str(reports), "--question-points", f"{QUESTION}=2", "--existing-marks", "keep"]) == 0
+    capsys.readouterr()
+    assert main(["manual", str(reports)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    # Assignment 10's three written questions, by the tags `grader manual REPORTS SUBMISSION QUESTION` takes.
+    assert [line.split()[0] for line in lines] == ["kl_observe", "kl_explain", "kl_role"]
+    assert "kl_role  2 point(s)  " in lines[2]  # the points as staff set them, not the handout's
+    assert main(["manual", str(reports), "ann"]) == 2  # a submission with no question is still the usage error

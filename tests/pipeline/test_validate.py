@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -80,7 +81,9 @@ def test_every_shipped_assignment_passes_its_check(assignment_id):
     failed = [line for line in lines if line.startswith("FAIL")]
     if failed and all(line.startswith("FAIL    warm and cold:") and NO_KERNEL in line for line in failed):
         # A cold kernel that did not start (seen only inside the whole suite on a busy machine, not understood yet;
-        # see the stop's note): once more, and then every finding must pass.
+        # see the stop's note): once more, and then every finding must pass. The first run's account of why (the
+        # cold run's provenance: jupyter_client's and the sandbox launcher's words) goes to the warnings summary.
+        warnings.warn("a cold kernel did not start; checked once more: " + " | ".join(failed), stacklevel=1)
         status, lines = _checked(assignment_id)
     print("\n".join(lines[-8:]), flush=True)  # the wall time is the last line (shown with -s)
     assert status == 0, "\n".join(line for line in lines if line.startswith("FAIL"))
@@ -125,6 +128,7 @@ from assignments.a11 import ASSIGNMENT
 from graders.assignment.spec import Handout
 from graders.cli import main
 ASSIGNMENT.handout = Handout(solution=ASSIGNMENT.handout.solution, template=ASSIGNMENT.handout.solution)
+ASSIGNMENT.has_kit = False  # a kit made from the solution carries the reference: a finding of its own, tested below
 sys.exit(main(["assignment", "check", "assignment-11"]))
 """
 

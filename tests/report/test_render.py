@@ -110,7 +110,7 @@ def test_every_check_appears_with_its_title_status_and_points(tmp_path):
 
 
 def test_footer_names_grader_version_and_reference(tmp_path):
-    assert "a10-grader 9.9, reference feedbeef" in report(SEED, tmp_path)
+    assert "Graded by grader 9.9, reference feedbeef" in report(SEED, tmp_path)
     assert "None" not in report(BROKEN, tmp_path)  # an unreadable notebook has no reference hash
 
 

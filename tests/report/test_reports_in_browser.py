@@ -158,9 +158,10 @@ def test_math_renders_as_mathml_from_a_file_url(tmp_path):
         shot = Path(tmp_path / "report-math.png")
         page.screenshot(path=str(shot), full_page=True)
         browser.close()
-    assert len(formulas) == 4  # two derivation answers, two formulas in the written answer
+    assert len(formulas) == 6  # μ and Σ (the assignment's labels), two derivation answers, two formulas in the written answer
     assert all(f["mathml"] and f["width"] > 0 for f in formulas)
-    assert [f["style"] for f in formulas] == ["normal", "normal", "compact", "compact"]  # derivations display-style, answers inline
+    # the derivation's labels and answers display-style (the stylesheet's .derivation), the written answer's inline
+    assert [f["style"] for f in formulas] == ["normal", "normal", "normal", "normal", "compact", "compact"]
     assert [f["lowered"] for f in formulas if f["lowered"] is not None] == [True, True]  # ᾱ₃ and x₀: laid out as subscripts
     assert figure[0] and figure[1] > 0
     assert dialogs == [] and [url for url in fetched if not url.startswith(("file:", "data:"))] == []

@@ -106,7 +106,8 @@ def test_student_page_renders_answers_comments_reasons_derivations_and_notebook_
     assert page.locator("[data-question=kl_observe] .muted .md em").text_content() == "say why"
     override = "tr[data-check='derivation.mu'] .adjusted .md"
     assert page.eval_on_selector_all(f"{override} math", MATH) == [True] and "<img src=x" in page.locator(override).text_content()
-    assert page.eval_on_selector_all(".derivation math", MATH) == [True, True]
+    assert page.eval_on_selector_all(".derivation dd math", MATH) == [True, True]
+    assert page.eval_on_selector_all(".derivation dt math", MATH) == [True, True]  # μ and Σ, the assignment's labels
     assert page.eval_on_selector_all(".nb-md math", MATH) == [True] and page.locator(".nb-md h2").text_content() == "Exercise 2.1"
     # The student's own outputs: beside the answer, and all of them in their own section; never the SVG.
     assert page.eval_on_selector_all("[data-question=kl_observe] [data-own-outputs] img", IMAGES) == [["data:image/png;base64,", True]]

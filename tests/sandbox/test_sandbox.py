@@ -214,10 +214,14 @@ def run_forked(
     return Outcome(lines[0], results, lines[-1]["status"], done.stderr, lines[-1]["later_children_in_own_namespace"])
 
 
+FAILURE_FILE = "failure.txt"  # where the launcher says why a command never started
+
+
 def run_launcher(policy: SandboxPolicy, tmp_path: Path, command: list[str]) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     policy_file, report_file = tmp_path / "policy.json", tmp_path / "report.json"
     policy_file.write_text(json.dumps(policy.to_json()))
-    launcher = [sys.executable, "-m", "graders.sandbox.launch", str(policy_file), "--report", str(report_file), "--"]
+    launcher = [sys.executable, "-m", "graders.sandbox.launch", str(policy_file), "--report", str(report_file)]
+    launcher += ["--failure", str(tmp_path / FAILURE_FILE), "--"]
     try:
         done = subprocess.run(launcher + command, capture_output=True, text=True, env=ENV, cwd=REPO, timeout=60, check=False)
     finally:
@@ -477,6 +481,7 @@ def test_launcher_execs_the_command_inside_the_sandbox(tmp_path: Path, paths: di
     )
     done, report = run_launcher(policy_for(paths), tmp_path, [sys.executable, "-c", code])
     assert done.returncode == 7, done.stderr  # the command's own exit status comes back
+    assert (tmp_path / FAILURE_FILE).read_text() == ""  # it started: nothing to explain
     assert done.stdout.split("\n")[:3] == ["net 101", "hidden ['data']", "torch 3.0 pid 1"]
     assert report["network_isolated"] and report["filesystem_isolated"] and report["warnings"] == []
     assert_no_cgroup_left(report)
@@ -485,6 +490,9 @@ def test_launcher_execs_the_command_inside_the_sandbox(tmp_path: Path, paths: di
 def test_launcher_reports_a_command_it_cannot_run(tmp_path: Path, paths: dict[str, str]) -> None:
     done, _ = run_launcher(policy_for(paths), tmp_path, ["/nonexistent/a10-kernel"])
     assert done.returncode == 127 and "cannot run /nonexistent/a10-kernel" in done.stderr
+    # The caller, who reads no kernel's stderr, gets the reason in one line.
+    (reason,) = (tmp_path / FAILURE_FILE).read_text().splitlines()
+    assert reason.startswith("cannot run /nonexistent/a10-kernel: ") and "No such file" in reason
 
 
 def test_release_cgroup_kills_what_is_left_and_removes_the_cgroup(

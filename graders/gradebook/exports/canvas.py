@@ -30,9 +30,10 @@ def identity(who: Identity, roster: Roster) -> str:
     return who.canvas_id or who.sis_user_id or who.sis_login_id
 
 
-def column_title(assignment: Assignment, roster: Roster, options: Options) -> str:
-    if options.lms_assignment_id:
-        return f"{assignment.title} ({options.lms_assignment_id})"
+def column_title(assignment: Assignment, roster: Roster, lms_assignment_id: str) -> str:
+    """`Title (id)` with the id staff gave, or the one the roster (Canvas's own export) has for this title; else the title."""
+    if lms_assignment_id:
+        return f"{assignment.title} ({lms_assignment_id})"
     exported = [c for c in roster.columns if roster.source == "canvas" and _assignment_id(c, assignment.title)]
     return exported[0] if len(exported) == 1 else assignment.title
 
@@ -44,11 +45,25 @@ def _assignment_id(column: str, title: str) -> str:
     return number if not head and tail.endswith(")") and number.isascii() and number.isdigit() else ""
 
 
+def points_possible(rows: Sequence[Row]) -> str:
+    """The "Points Possible" cell of a column: its grades' maximum (checks and written answers)."""
+    return number(max((row.grade.max_score for row in rows), default=0.0))
+
+
+def student_cells(who: Identity) -> list[str]:
+    """The five columns Canvas identifies a student by, defused."""
+    return [safe(who.name), safe(who.canvas_id), safe(who.sis_user_id), safe(who.sis_login_id), safe(who.section)]
+
+
+def score(row: Row | None) -> str:
+    """A score cell: empty (Canvas leaves the grade as it is) with no grade or written answers still pending."""
+    return "" if row is None or row.grade.pending else number(row.grade.score)
+
+
 def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
-    maximum = max((row.grade.max_score for row in rows), default=0.0)
-    lines = [[*HEADER, safe(column_title(assignment, roster, options))], ["Points Possible", "", "", "", "", number(maximum)]]
-    for row in sorted(rows, key=lambda r: r.grade.submission):
-        who, grade = row.who, row.grade
-        score = "" if grade.pending else number(grade.score)
-        lines.append([safe(who.name), safe(who.canvas_id), safe(who.sis_user_id), safe(who.sis_login_id), safe(who.section), score])
+    lines = [
+        [*HEADER, safe(column_title(assignment, roster, options.lms_id_for(assignment.id)))],
+        ["Points Possible", "", "", "", "", points_possible(rows)],
+    ]
+    lines += [[*student_cells(row.who), score(row)] for row in sorted(rows, key=lambda r: r.grade.submission)]
     write_text_atomic(out, csv_text(lines, bom=options.bom))

@@ -21,6 +21,12 @@ class Options:
     lms_assignment_id: str = ""  # Canvas: the column is `Title (id)`, which Canvas matches to that assignment
     bom: bool = False  # a UTF-8 byte-order mark first, so spreadsheet programs read umlauts right
     keep: tuple[str, ...] = ()  # among submissions for one student, the ones that count
+    # Canvas, per assignment (its id in the gradebook → its id in Canvas): a course file's `Title (id)` columns
+    lms_assignment_ids: tuple[tuple[str, str], ...] = ()
+
+    def lms_id_for(self, assignment_id: str) -> str:
+        """The Canvas id staff gave for this assignment, by its id or (one assignment) on its own; "" when none."""
+        return dict(self.lms_assignment_ids).get(assignment_id, self.lms_assignment_id)
 
 
 @dataclass(frozen=True)

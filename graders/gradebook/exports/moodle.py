@@ -35,6 +35,10 @@ def identity(who: Identity, roster: Roster) -> str:
 def export(assignment: Assignment, rows: Sequence[Row], roster: Roster, out: Path, options: Options) -> None:
     column, title = identifier(roster)
     lines = [[title, safe(assignment.title), "Feedback"]]
-    for row in sorted(rows, key=lambda r: r.grade.submission):
-        lines.append([safe(getattr(row.who, column)), number(row.grade.score), feedback(row.grade, final=row.final)])
+    lines += [[safe(getattr(row.who, column)), *cells(row)] for row in sorted(rows, key=lambda r: r.grade.submission)]
     write_text_atomic(out, csv_text(lines, bom=options.bom))
+
+
+def cells(row: Row | None) -> list[str]:
+    """A grade and its feedback; empty for no grade (Moodle then clears one already there: `exports.course` says so)."""
+    return ["", ""] if row is None else [number(row.grade.score), feedback(row.grade, final=row.final)]

@@ -8,11 +8,11 @@
 
   function reviewer() {
     if (fixedReviewer) return fixedReviewer;
-    var name = (localStorage.getItem("a10-reviewer") || "").trim();
+    var name = (localStorage.getItem("grader-reviewer") || "").trim();
     if (!name) {
       name = (window.prompt("Your name, recorded with every mark and override:") || "").trim();
       if (!name) throw new Error("say who you are (your name is recorded with every change)");
-      localStorage.setItem("a10-reviewer", name);
+      localStorage.setItem("grader-reviewer", name);
     }
     return name;
   }
@@ -45,8 +45,8 @@
   window.review = { send: send, say: say, reviewer: reviewer };
 
   var box = document.querySelector("[data-reviewer-box]");
-  if (box && !fixedReviewer && localStorage.getItem("a10-reviewer")) {
-    box.textContent = "reviewing as " + localStorage.getItem("a10-reviewer");
+  if (box && !fixedReviewer && localStorage.getItem("grader-reviewer")) {
+    box.textContent = "reviewing as " + localStorage.getItem("grader-reviewer");
   }
 })();
 
