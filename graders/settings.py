@@ -19,6 +19,7 @@ settings; the assignment under "assignment" or not at all) is read by the `legac
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import reprlib
 import types
@@ -37,6 +38,15 @@ PROVENANCE_FORMAT = 1  # written as "format": what tells a typed provenance from
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 60
 _SHOWN.maxlevel = 2
+
+DEFAULT_CELL_TIMEOUT = 120.0  # seconds a notebook cell may run, unless a run sets its own
+
+
+def notebook_seed(seed: int) -> int:
+    """The seed the notebook's own cells get: drawn from the grading seed one way, so that a
+    notebook which prints it learns nothing from which the hidden inputs could be rebuilt."""
+    digest = hashlib.sha256(b"a10-grader notebook seed\0" + str(seed).encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 # ----------------------------------------------------------------------------- the seed

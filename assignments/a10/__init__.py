@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from assignments.a10.catalog import CATALOG
 from assignments.a10.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS, NotebookParameters
-from graders.assignment.spec import Assignment, Handout, Truth
+from graders.assignment.spec import Assignment, Handout, KitSpec, Truth
 
 if TYPE_CHECKING:
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
     from graders.judge.probes import ProbePlan
-    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer
 
 RAW_IMAGES = ("train-images-idx3-ubyte", "t10k-images-idx3-ubyte")
 
@@ -106,21 +106,15 @@ class AssignmentTen(Assignment):
 
         return extract_free_text(notebook)
 
-    def self_check_table(self, result: SubmissionResult) -> str:
-        from assignments.a10.kit_check import CellFailure, Verdict, format_table
+    def kit(self) -> KitSpec:
+        from assignments.a10.kit import KIT
 
-        # The derivations are read for form only in a self-check (graders/pipeline/selfcheck.py): no points there.
-        verdicts = [
-            Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions, scored=self.check_spec(c.id).on_hidden_inputs)
-            for c in result.checks
-        ]
-        failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
-        return format_table(result.submission, verdicts, result.message, failures)
+        return KIT
 
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
-        from assignments.a10.kit import build_kit
+        from graders.kit.build import build_kit
 
-        kit = build_kit(out)
+        kit = build_kit(self, out)
         return kit.hash, kit.files
 
 

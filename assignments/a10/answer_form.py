@@ -7,12 +7,15 @@ the student kit, which ships this module and the reader but no truth, stops at "
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import sympy
 
-from assignments.a10.answer_lines import end_of_chain
+from assignments.a10.answer_lines import AsksQuestion, end_of_chain, read_derivation
 from assignments.a10.latex import LatexParseError, parse_latex
 from graders.judge.kinds.symbolic import AnswerVerdict
-from graders.results import CheckStatus
+from graders.results import CheckStatus, DerivationAnswer
 
 QUANTITY_NAMES = {"mu": ("μ", r"\mu"), "Sigma": ("Σ", r"\Sigma")}
 _NOTATION_HINT = r"Write it with \alpha_1, \bar\alpha_3, x_0, \sqrt{…}, \frac{…}{…}, \cdot and numbers."
@@ -36,6 +39,13 @@ def read(quantity: str, latex: str | None) -> sympy.Expr | AnswerVerdict:
     except LatexParseError as problem:
         message = f"Your answer {symbol} = {_shown(latex)} could not be read: {problem}. {_NOTATION_HINT}"
         return AnswerVerdict(CheckStatus.ERROR, (), message, None)
+
+
+def derivation(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> tuple[DerivationAnswer, DerivationAnswer]:
+    """The μ and Σ answers as found (`answer_lines.read_derivation`), each with the note on what was not read:
+    the grader's reading and the kit's."""
+    found = read_derivation(nb, questions)
+    return DerivationAnswer("mu", found.mu, found.note), DerivationAnswer("Sigma", found.sigma, found.note)
 
 
 def readable(quantity: str, latex: str | None) -> AnswerVerdict:

@@ -4,8 +4,8 @@ Self-contained on purpose (the standard library only), like probe_runtime.py: th
 reader (assignments/a10/answers.py) and the student kit's check.py (which ships this file verbatim)
 find the same answer in the same notebook. Whether an answer is right stays with the grader.
 
-Student text is read in time linear in its length, and only so much of it: the first `MAX_CELLS`
-cells, the first `MAX_CELL_CHARS` characters of each (`reading_note` tells the student what was
+Student text is read in time linear in its length, and only so much of it: the cells and characters
+the harness's cell reader reads (graders/judge/cells.py, `reading_note` tells the student what was
 left out). No step may search the rest of a text again for every place a match could start, as
 `<!--.*?-->` does for each unclosed `<!--` (40,000 of them took five minutes): openers and their
 closers are found with a `Finder`, which searches each stretch of text once.
@@ -14,15 +14,15 @@ closers are found with a `Finder`, which searches each stretch of text once.
 from __future__ import annotations
 
 import re
-import unicodedata
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate, chain, islice, repeat
+from itertools import accumulate, chain, repeat
 from typing import Any, Protocol, TypeVar
 
-MAX_CELLS = 300  # cells read for answers; the handout has 23
-MAX_CELL_CHARS = 20_000  # characters read of each cell; the handout's longest has about 1,100
+from graders.judge.cells import cell_source, cell_tags, cells_read, is_markdown, reading_note
+from graders.judge.unicode_math import math_as_latex
+
 _MAX_LHS_CHARS = 200  # a longer left of `=` is no μ or Σ: this bounds the work for each candidate statement
 
 
@@ -75,67 +75,7 @@ def derivation_answers(nb: Mapping[str, Any], questions: Sequence[AsksQuestion])
     return found.mu, found.sigma
 
 
-# ============================================================================= cells, within the caps
-
-
-def cells_read(nb: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The cells answers are looked for in: the first `MAX_CELLS`."""
-    return list(islice(nb.get("cells", []), MAX_CELLS))
-
-
-def cell_source(cell: Mapping[str, Any]) -> str:
-    """The cell's text, up to `MAX_CELL_CHARS` (`unread_chars` tells how much more there was)."""
-    source = cell.get("source", "")
-    if not isinstance(source, list):
-        return str(source)[:MAX_CELL_CHARS]
-    parts, length = [], 0
-    for part in source:  # not the whole list: a cell of a million lines is read up to the cap only
-        if length >= MAX_CELL_CHARS:
-            break
-        parts.append(part)
-        length += len(part)
-    return "".join(parts)[:MAX_CELL_CHARS]
-
-
-def unread_chars(cell: Mapping[str, Any]) -> int:
-    """How many characters of the cell `cell_source` leaves unread: 0 when it reads the whole cell."""
-    source = cell.get("source", "")
-    return max(0, (sum(map(len, source)) if isinstance(source, list) else len(str(source))) - MAX_CELL_CHARS)
-
-
-def reading_note(nb: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> str:
-    """For the student: which markdown or answer cells were not read in full, and whether cells were
-    left out altogether; "" when everything was read."""
-    cut = [number for number, cell in enumerate(cells_read(nb), 1) if unread_chars(cell) and _holds_answers(cell, questions)]
-    notes = []
-    if cut:
-        notes.append(
-            f"Only the first {MAX_CELL_CHARS:,} characters of {_cell_numbers(cut)} (counting every cell from the top) "
-            "were read for your answers; the rest was ignored."
-        )
-    if len(nb.get("cells", [])) > MAX_CELLS:
-        notes.append(f"Your answers were looked for in the first {MAX_CELLS} cells only; the cells after them were ignored.")
-    return " ".join(notes)
-
-
-def _holds_answers(cell: Mapping[str, Any], questions: Sequence[AsksQuestion]) -> bool:
-    return is_markdown(cell) or any(q.tag in cell_tags(cell) for q in questions)
-
-
-def _cell_numbers(numbers: list[int], shown: int = 10) -> str:
-    if len(numbers) == 1:
-        return f"cell {numbers[0]}"
-    listed = ", ".join(map(str, numbers[:shown]))
-    return f"cells {listed} and {len(numbers) - shown} more" if len(numbers) > shown else f"cells {listed}"
-
-
-def cell_tags(cell: Mapping[str, Any]) -> list[str]:
-    return list((cell.get("metadata") or {}).get("tags", []) or [])
-
-
-def is_markdown(cell: Mapping[str, Any]) -> bool:
-    return cell.get("cell_type") == "markdown"
-
+# ============================================================================= the KL questions' part
 
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 
@@ -282,98 +222,6 @@ def _cell_statements(cell: Mapping[str, Any]) -> tuple[list[tuple[str, str]], li
         [statement for span in display for statement in _statements_in_block(_inside(text, span))],
         [statement for span in _inline_math(inline_text) for statement in _statements_in_block(_inside(inline_text, span))],
     )
-
-
-# ============================================================================= math as students type it
-
-# What MathJax renders like a LaTeX command, as the command: `$$μ = √{α₁α₂α₃}\, x₀$$` looks like
-# `$$\mu = \sqrt{\alpha_1\alpha_2\alpha_3}\, x_0$$` in Jupyter, so it reads like it. Greek letters as
-# MathJax names them (ε is \varepsilon, ϵ is \epsilon); capitals that look like Latin letters are left.
-_GREEK_NAMES = """alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon
-    varphi chi psi omega epsilon vartheta phi varpi varrho varsigma mu Gamma Delta Theta Lambda Xi Pi Sigma Upsilon Phi Psi Omega"""
-_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψωϵϑϕϖϱςµΓΔΘΛΞΠΣΥΦΨΩ", _GREEK_NAMES.split(), strict=True))
-_SYMBOLS = {
-    **{letter: "\\" + name for letter, name in _GREEK.items()},
-    "ᾱ": "\\bar{\\alpha}",
-    **dict.fromkeys("·⋅∙", "\\cdot"),
-    "×": "\\times",
-    "÷": "\\div",
-    "\N{ASTERISK OPERATOR}": "*",
-    "−": "-",
-    "\N{FRACTION SLASH}": "/",
-    "√": "\\sqrt",  # the sign only, as in MathJax: √{…} and √(…) are its argument, √ᾱ₃ x₀ roots ᾱ₃ alone
-    "∛": "\\sqrt[3]",
-    "∜": "\\sqrt[4]",
-    "∏": "\\prod",
-    "∑": "\\sum",
-    "½": "\\tfrac{1}{2}",
-    "≔": ":=",
-}
-# A run of them is one script: α₁₂ is \alpha_{12}, ∏ₛ₌₁³ is \prod_{s=1}^{3}.
-_SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ", "0123456789+-=()aeoxhklmnpstiruvj", strict=True))
-_SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱᵗᵀ", "0123456789+-=()nitT", strict=True))
-# Combining marks over the character before them: ᾱ is α + U+0304 (or U+0305, an overline) as often as U+1FB1.
-_ACCENTS = {"\u0304": "\\bar", "\u0305": "\\bar", "\u0302": "\\hat", "\u0303": "\\tilde", "\u0307": "\\dot"}
-_MATH_ALPHANUMERICS = range(0x1D400, 0x1D800)  # bold, italic, double-struck letters and digits (bold I, mu): as the plain one
-
-
-def math_as_latex(math: str) -> str:
-    """The math with what students type for it in Unicode (μ, Σ, α, ᾱ, √, ·, ×, −, ∏, α₁, x₀, σ²) written
-    as the LaTeX it renders like. ASCII stays as it is: LaTeX is unchanged, and a second pass changes nothing.
-
-    One pass, each character read once; each gives at most `_MAX_GROWTH` characters."""
-    pieces: list[str] = []
-    index, state, last_typed = 0, "", True
-    while index < len(math):
-        piece, end = _piece_at(math, index)
-        typed = piece == math[index:end]  # as the student typed it, not rewritten
-        if state == "command" and piece[0].isascii() and piece[0].isalpha() and not (typed and last_typed):
-            pieces.append(" ")  # \mu before x is \mu x, not \mux
-        pieces.append(piece)
-        state = _command_state(state, piece)
-        index, last_typed = end, typed
-    return "".join(pieces)
-
-
-# The most characters one character becomes: an accent over the longest symbol (with the space that may come
-# before a piece, a character gives at most 14 and a run of n scripts n + 3).
-_MAX_GROWTH = max(map(len, _ACCENTS.values())) + len("{}") + max(map(len, _SYMBOLS.values()))
-
-
-def _piece_at(math: str, index: int) -> tuple[str, int]:
-    """The LaTeX for what starts at `index` (a character, with its accent, or a run of sub- or superscripts) and where it ends."""
-    ch = math[index]
-    for script, marker in ((_SUBSCRIPTS, "_"), (_SUPERSCRIPTS, "^")):
-        if ch in script:
-            end = index
-            while end < len(math) and math[end] in script:
-                end += 1
-            return marker + "{" + "".join(script[c] for c in math[index:end]) + "}", end
-    piece = _symbol(ch)
-    # One accent over one character. A second one, one over a script or a `}` (which a rewrite ends with, so
-    # a second pass changes nothing) stays as it is, and unreadable.
-    if ch not in _ACCENTS and ch != "}" and index + 1 < len(math) and math[index + 1] in _ACCENTS:
-        return f"{_ACCENTS[math[index + 1]]}{{{piece}}}", index + 2
-    return piece, index + 1
-
-
-def _symbol(ch: str) -> str:
-    if ord(ch) in _MATH_ALPHANUMERICS:
-        ch = unicodedata.normalize("NFKC", ch)  # bold μ → μ, bold I → I; one character (an unassigned one stays)
-    return _SYMBOLS.get(ch, ch)
-
-
-def _command_state(state: str, piece: str) -> str:
-    r"""After `piece`: "command" inside a command's name (`\mu`, not `\\` and a letter), "backslash" after an
-    unescaped `\\`, else ""."""
-    for ch in piece:
-        if ch == "\\":
-            state = "" if state == "backslash" else "backslash"
-        elif ch.isascii() and ch.isalpha() and state:
-            state = "command"
-        else:
-            state = ""
-    return state
 
 
 # ============================================================================= statements in a block of math

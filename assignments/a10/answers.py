@@ -8,7 +8,7 @@ checks use.
 
 The free-text answers to the three KL questions are only collected, for staff to read.
 
-Everything here reads student text within `answer_lines`' caps and in linear time (its `Finder`
+Everything here reads student text within the cell reader's caps (graders/judge/cells.py) and in linear time (its `Finder`
 scans); sympy sees at most `MAX_LATEX_CHARS` of an answer, and a fingerprint is taken only of an
 expression whose every part is a finite double (`_double_value`), as 30-digit `evalf` of
 exp(exp(exp(100))) never ends.
@@ -27,24 +27,14 @@ from typing import Any
 
 import sympy
 
-from assignments.a10 import answer_form, answer_lines
+from assignments.a10 import answer_form
 from assignments.a10.answer_form import QUANTITY_NAMES
-from assignments.a10.answer_lines import (
-    HEADING,
-    Finder,
-    cell_source,
-    cell_tags,
-    cells_read,
-    is_markdown,
-    matches,
-    normalised,
-    question_on,
-    replace_spans,
-    unread_chars,
-)
+from assignments.a10.answer_lines import HEADING, Finder, matches, normalised, question_on, replace_spans
 from assignments.a10.contract import QUESTIONS
 from assignments.a10.latex import describe
 from graders.assignment.spec import Question
+from graders.judge import cells as cell_reading
+from graders.judge.cells import cell_source, cell_tags, cells_read, is_markdown, unread_chars
 from graders.judge.kinds.symbolic import AnswerVerdict
 from graders.results import CheckStatus, DerivationAnswer, FreeTextAnswer, truncation_note
 from reference.a10 import symbolic
@@ -66,14 +56,13 @@ def judge_sigma(latex: str | None) -> AnswerVerdict:
 def extract_derivation(nb: Mapping[str, Any]) -> tuple[DerivationAnswer, DerivationAnswer]:
     """The right-hand sides of the last μ and the last Σ lines (assignments/a10/answer_lines.py); None where
     there is none. Each carries the note on what of the notebook was not read (past a cap), for the checks' messages."""
-    found = answer_lines.read_derivation(nb, QUESTIONS)
-    return DerivationAnswer("mu", found.mu, found.note), DerivationAnswer("Sigma", found.sigma, found.note)
+    return answer_form.derivation(nb, QUESTIONS)
 
 
 def extract_free_text(nb: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
     """The answers to the three KL questions, in question order; "" where a question has no answer.
 
-    An answer is read like a cell, up to `answer_lines.MAX_CELL_CHARS`, from cells read up to that cap; one of which
+    An answer is read like a cell, up to `cell_reading.MAX_CELL_CHARS`, from cells read up to that cap; one of which
     something was not read ends with the results' truncation note, for staff and the student to see."""
     cells = cells_read(nb)
     return tuple(FreeTextAnswer(q.text, _free_text(cells, q)) for q in QUESTIONS)
@@ -211,7 +200,7 @@ def _free_text(cells: list[Mapping[str, Any]], question: Question) -> str:
     # A tagged cell left as the placeholder may sit above the answer the student wrote in a new cell.
     for collect in (_tagged_answer, _answer_after_question):
         written = collect(cells, question)
-        read = written.text[: answer_lines.MAX_CELL_CHARS]  # an answer is read like a cell
+        read = written.text[: cell_reading.MAX_CELL_CHARS]  # an answer is read like a cell
         if text := _clean_free_text(read):
             unread = written.unread + len(written.text) - len(read)
             return text + truncation_note(unread) if unread else text

@@ -1,7 +1,7 @@
 r"""Reading one LaTeX answer for Exercise 2.1 into sympy: a small tokenizer and recursive-descent parser.
 
 Written for this exercise's notation (α_s with step indices, ᾱ_t, x₀, products and sums with limits,
-√, fractions, exp and log, Σ·I), in LaTeX or as students type it in Unicode (`answer_lines.math_as_latex`) rather than sympy's `parse_latex`. The ANTLR backend needs a pinned
+√, fractions, exp and log, Σ·I), in LaTeX or as students type it in Unicode (`graders.judge.unicode_math.math_as_latex`) rather than sympy's `parse_latex`. The ANTLR backend needs a pinned
 antlr4 runtime, which we do not want. The Lark backend (sympy 1.14, lark 1.2.2) was tried against
 every μ/Σ answer with an expected verdict in tests/judge/test_answers.py and tests/judge/test_latex.py
 (81 answers), its symbols mapped onto ours (alpha_{3} → α₃, x_{0} → x₀, \bar{\alpha}_t → ᾱ₃, I → 1):
@@ -21,7 +21,7 @@ from collections.abc import Callable
 import sympy
 
 from assignments.a10 import notation
-from assignments.a10.answer_lines import math_as_latex
+from graders.judge.unicode_math import math_as_latex
 from graders.results import MAX_LATEX_CHARS
 
 

@@ -4,7 +4,7 @@ The second implementation of the harness's `Assignment` seam (graders/assignment
 pyproject.toml's `graders.assignments` entry points as `assignment-11`, written without any change to
 `graders/`. What the handout asks for is data (contract.py, catalog.py); the behaviour is imported
 when first used, so loading the assignment imports no torch or numpy. Its truth is `reference/a11/`.
-It needs no grading data, has no experiment, and has no student kit yet (`build_kit` says so).
+It needs no grading data; its student kit is built by graders/kit from its parts (kit.py).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from assignments.a11.catalog import CATALOG
 from assignments.a11.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS
-from graders.assignment.spec import Assignment, Handout, Truth
-from graders.errors import HarnessError
+from graders.assignment.spec import Assignment, Handout, KitSpec, Truth
 
 if TYPE_CHECKING:
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
     from graders.judge.probes import ProbePlan
-    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer
 
 HANDOUT = Path(__file__).resolve().parent / "handout"
 
@@ -41,7 +40,6 @@ class AssignmentEleven(Assignment):
     public_seed = PUBLIC_SEED
     data_help = "nothing (Assignment 11 grades without data; any folder will do)"
     handout = Handout(solution=HANDOUT / "solution.ipynb", template=HANDOUT / "assignment11.ipynb")
-    has_kit = False
 
     def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
         return {"seed": seed}  # the handout reads no data: data_dir is not one of its parameters
@@ -94,17 +92,16 @@ class AssignmentEleven(Assignment):
 
         return extract_free_text(notebook)
 
-    def self_check_table(self, result: SubmissionResult) -> str:
-        """One line per check (status, points, id, message), then the total."""
-        lines = [f"{result.submission}: {result.message}".rstrip(": ")]
-        for check in result.checks:
-            lines.append(f"{check.status.value.upper():6} {check.score:g}/{check.max_score:g}  {check.id}  {check.message}")
-        lines += [f"cell error: cell {e.cell_index}: {e.ename}: {e.evalue}" for e in result.cell_errors]
-        lines.append(f"{sum(c.score for c in result.checks):g} / {sum(c.max_score for c in result.checks):g} points")
-        return "\n".join(lines)
+    def kit(self) -> KitSpec:
+        from assignments.a11.kit import KIT
+
+        return KIT
 
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
-        raise HarnessError("Assignment 11 has no student kit yet")
+        from graders.kit.build import build_kit
+
+        kit = build_kit(self, out)
+        return kit.hash, kit.files
 
 
 ASSIGNMENT = AssignmentEleven()

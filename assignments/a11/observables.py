@@ -44,8 +44,7 @@ def unmasked_output(results: ProbeResults, case: Case) -> np.ndarray:
 def masked_output(results: ProbeResults, case: Case) -> np.ndarray:
     """Attention's output on the inputs with a mask; a query row with no allowed key as zeros when it is
     zeros or the average of v (nothing on the inputs without a mask)."""
-    mask = _mask_of(case)
-    if mask is None:
+    if (mask := _mask_of(case)) is None:
         return _NOTHING
     output = values(results, case)
     q, k, v = case.args[:3]
@@ -66,12 +65,18 @@ def nan_as_inf(observable: Observable) -> Observable:
         value = observable(results, case)
         return np.where(np.isnan(value), np.inf, value)
 
+    read.__name__ = read.__qualname__ = f"{getattr(observable, '__name__', 'observable')}_nan_as_inf"
     return read
 
 
+# Named here, as the student kit finds an observable: by its name in this module.
+values_nan_as_inf = nan_as_inf(values)
+unmasked_output_nan_as_inf = nan_as_inf(unmasked_output)
+masked_output_nan_as_inf = nan_as_inf(masked_output)
+
 WHOLE: dict[str, tuple[Callable[[ProbeResults, Case], np.ndarray], ...]] = {
-    "softmax": (nan_as_inf(values),),
+    "softmax": (values_nan_as_inf,),
     "causal_mask": (values,),
-    "scaled_dot_product_attention": (nan_as_inf(unmasked_output), nan_as_inf(masked_output)),
+    "scaled_dot_product_attention": (unmasked_output_nan_as_inf, masked_output_nan_as_inf),
     "layer_norm": (values,),
 }

@@ -9,7 +9,8 @@ parameters, the grading data, the probe plan (public and hidden inputs), the exp
 reference, instructor-only, under `reference/<assignment>/`), the configured checks (the check kinds
 of graders.judge), and the derivation's reading.
 For validation before release (graders.pipeline.validate) it also names its handout's solution and
-template notebooks (`handout`), whether it has a student kit, and its reference as code (`truth`).
+template notebooks (`handout`), whether it has a student kit, and its reference as code (`truth`); for
+the student kit, its own parts (`kit()`: check cells, words, shipped modules), which graders/kit builds from.
 
 Importing this module (or an assignment's `__init__`) imports no torch, numpy or sympy: a regrade in
 which nothing runs needs the data and none of the behaviour. Types from the judge are named for the
@@ -20,19 +21,23 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
+    from graders.judge.checks import Check
     from graders.judge.diagnosis import DeductionPolicy
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
+    from graders.judge.kinds.symbolic import AnswerVerdict
     from graders.judge.probes import ProbePlan
-    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,31 @@ class Truth:
     functions: Mapping[str, Callable[..., Any]]  # the reference's, by the names students write
     variants: Mapping[str, Variants]  # function -> its catalogued variants, singles then the pairs the catalog combines
     policy: DeductionPolicy  # which check each mistake costs; how each function is diagnosed
+
+
+@dataclass(frozen=True)
+class KitSpec:
+    """What an assignment's student kit is made of beyond the harness's (graders/kit/): its notebook, its
+    words, its modules. The builder derives everything else from the grader (plan, values, checks, policy).
+
+    The kit's words say how a value differs, never what it should be (a check's expectation and a
+    mistake's explanation may state the right formula; the report gives those after grading)."""
+
+    template: Path  # the template notebook the kit's notebook is made from
+    readme: Path  # the kit's README.md
+    check_cells: tuple[tuple[str, str], ...]  # (function whose definition a check cell follows, the part it checks)
+    checks: tuple[Check, ...]  # the grader's checks; the kit runs those with a form in it (not an experiment)
+    policy: DeductionPolicy
+    modules: tuple[ModuleType, ...]  # the assignment's own modules the kit runs (standard library, numpy, sympy, torch only)
+    observables: ModuleType  # one of `modules`: where the value checks' observables are, by name
+    # The derivation's answers as found in a notebook's cells (the questions say where written answers start),
+    # and whether one is readable (form only: never right or wrong); top-level functions of `modules`.
+    derivation_reader: Callable[[Mapping[str, Any], Sequence[Question]], tuple[DerivationAnswer, ...]]
+    readable: Callable[[str, str | None], AnswerVerdict]
+    words: Mapping[str, str]  # a value check's id -> what the kit says where the values differ (which values, not what they should be)
+    own_values_words: str = ""  # a consistency check's words (the student's values against each other)
+    findings: Mapping[str, str] = field(default_factory=dict)  # a sampler finding -> the kit's words
+    not_a_fresh_sample: str = ""  # a sampler finding the kit has no words for
 
 
 class KitHints(str, Enum):
@@ -236,10 +266,11 @@ class Assignment(ABC):
 
     # ------------------------------------------------------------------ the student's side
 
-    @abstractmethod
-    def self_check_table(self, result: SubmissionResult) -> str:
-        """`grader check`'s table, in the words the student kit prints."""
+    def kit(self) -> KitSpec | None:
+        """What the student kit is made of, which graders.kit builds it from; None: no kit (`has_kit` False)."""
+        return None
 
     @abstractmethod
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
-        """Write the student kit into `out` (new or empty); returns its hash and its files."""
+        """Write the student kit into `out` (new or empty); returns its hash and its files
+        (`graders.kit.build.build_kit(self, out)`: the harness's builder sits above this seam)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
@@ -10,7 +9,7 @@ from typing import Any, ClassVar
 from graders.assignment import registry
 from graders.assignment.spec import Assignment, Scoring
 from graders.execute.jobs import default_jobs
-from graders.settings import CourseSecretSeed, GivenSeed, RunSettings, Seed
+from graders.settings import DEFAULT_CELL_TIMEOUT, CourseSecretSeed, GivenSeed, RunSettings, Seed, notebook_seed
 
 DEFAULT_CACHE = Path.home() / ".cache" / "a10-grader"
 
@@ -29,7 +28,7 @@ class GradingConfig:
     # Set when `seed` was derived from the course secret: a hash of the secret, never the seed
     # itself, is what results.json records. Empty: the seed was given (`--seed`, tests) and is recorded.
     secret_hash: str = ""
-    cell_timeout: float = 120.0
+    cell_timeout: float = DEFAULT_CELL_TIMEOUT
     notebook_timeout: float = 900.0
     jobs: int = field(default_factory=default_jobs)
     cold: bool = False  # a fresh Jupyter kernel per notebook instead of the warm zygote
@@ -71,10 +70,7 @@ class GradingConfig:
         return self.assignment.notebook_parameters(seed=self.notebook_seed(), data_dir=str(data_dir))
 
     def notebook_seed(self) -> int:
-        """The seed the notebook's own cells get: drawn from the grading seed one way, so that a
-        notebook which prints it learns nothing from which the hidden inputs could be rebuilt."""
-        digest = hashlib.sha256(b"a10-grader notebook seed\0" + str(self.seed).encode()).digest()
-        return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
+        return notebook_seed(self.seed)  # graders.settings: the kit's builder draws it the same way
 
 
 def grading_data(config: GradingConfig) -> Path:

@@ -1,7 +1,7 @@
 """A time limit on assessing one submission: no notebook can stall a batch in the grader.
 
-Everything assessing reads from a submission is bounded (answers: assignments/a10/answer_lines.py
-and assignments/a10/answers.py; the probe payload: graders/judge/probes.py), and this is the last line
+Everything assessing reads from a submission is bounded (answers: graders/judge/cells.py and each
+assignment's answer readers; the probe payload: graders/judge/probes.py), and this is the last line
 behind those bounds: whatever makes one assessment slow (a parser, sympy, a decoder), once it has used
 `ASSESSMENT_SECONDS` it stops, and `submission.assess_safely` makes it that submission's `error`.
 Used time is `probe_runtime.TimeLimit`'s: wall time less the time the grader waited for a CPU, so a

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from graders.execute.cold import run_notebook
 from graders.intake.discovery import Submission, display_name, safe_id
+from graders.kit.table import CellFailure, Verdict
+from graders.kit.table import format_table as kit_table
 from graders.pipeline.config import GradingConfig, grading_data
 from graders.pipeline.submission import grade_notebook
 from graders.results import CheckStatus, SubmissionResult
@@ -28,8 +30,14 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
 
 
 def format_table(result: SubmissionResult, config: GradingConfig) -> str:
-    """The student kit's table, so staff and students read the same words."""
-    return config.assignment.self_check_table(result)
+    """The student kit's table (graders/kit/table.py), so staff and students read the same words. A check
+    on no hidden input (a derivation) is read for form only in a self-check: no points here."""
+    verdicts = [
+        Verdict(c.id, c.status.value, c.max_score, c.message, c.misconceptions, scored=config.assignment.check_spec(c.id).on_hidden_inputs)
+        for c in result.checks
+    ]
+    failures = [CellFailure(e.cell_index, e.ename, e.evalue) for e in result.cell_errors]
+    return kit_table(result.submission, verdicts, result.message, failures)
 
 
 def all_passed(result: SubmissionResult) -> bool:

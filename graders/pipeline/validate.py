@@ -17,6 +17,7 @@ Only the last part runs notebooks (four); the rest costs seconds.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -39,6 +40,7 @@ from graders.runtime.probe_runtime import encode
 
 VALIDATION_SEED = 20261206  # the hidden inputs' seed: fixed, so two validations of one assignment agree
 MIN_REFERENCE_LINE = 16  # shorter lines (`return x`, `else:`) are everyone's, not the reference's
+_A_NAME = re.compile(r'"\w+"(?:,|: ?[(\[{]?)?')  # a quoted name alone, or as a key
 SOLUTION, TEMPLATE = "solution", "template"
 EXACT = 1e-9  # points: a score is a sum of checks' points, not a measurement
 
@@ -224,11 +226,12 @@ def kit_findings(assignment: Assignment, truth: Truth, out: Path) -> Iterator[Fi
 
 
 def _reference_lines(folder: Path) -> Iterator[str]:
-    """The reference's own lines: long enough to be its, neither an import nor a line the handout gives."""
+    """The reference's own lines: long enough to be its, neither an import nor a name alone (a function's or a
+    mistake's, `"mask_after_softmax",`: names are what students are told, and the kit's data names them)."""
     for path in sorted(folder.rglob("*.py")):
         for line in path.read_text(encoding="utf-8").splitlines():
             stripped = line.strip()
-            if len(stripped) >= MIN_REFERENCE_LINE and not stripped.startswith(("import ", "from ")):
+            if len(stripped) >= MIN_REFERENCE_LINE and not stripped.startswith(("import ", "from ")) and not _A_NAME.fullmatch(stripped):
                 yield stripped
 
 

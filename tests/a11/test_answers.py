@@ -8,7 +8,8 @@ import nbformat
 import pytest
 
 from assignments.a11 import ASSIGNMENT
-from assignments.a11.answers import MAX_ANSWER_CHARS, judge_variance
+from assignments.a11.answer_form import MAX_ANSWER_CHARS
+from assignments.a11.answers import judge_variance
 from graders.results import CheckStatus
 
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from assignments.a11 import ASSIGNMENT
 from assignments.a11.expected import STORED_PUBLIC
 from assignments.a11.handout import notebooks
-from graders.errors import HarnessError
 from graders.judge.expected import stored_reference
 
 
@@ -26,9 +24,3 @@ def test_the_committed_notebooks_are_what_the_handout_builds_and_name_their_assi
     assert notebooks.main(["--check"]) == 0
     for name in notebooks.NOTEBOOKS:
         assert f'"assignment": "{ASSIGNMENT.id}"' in (notebooks.ROOT / name).read_text(encoding="utf-8")
-
-
-def test_there_is_no_student_kit_yet(tmp_path):
-    with pytest.raises(HarnessError, match="no student kit"):
-        ASSIGNMENT.build_kit(tmp_path / "kit")
-    assert not (tmp_path / "kit").exists()

@@ -15,8 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from assignments.a10 import answer_lines
-from assignments.a10.answer_lines import _MAX_GROWTH, MAX_CELL_CHARS, MAX_CELLS, math_as_latex, read_derivation
+from assignments.a10.answer_lines import read_derivation
 from assignments.a10.contract import QUESTIONS
+from graders.judge import cells as cell_reading
+from graders.judge.cells import MAX_CELL_CHARS, MAX_CELLS
+from graders.judge.unicode_math import _MAX_GROWTH, math_as_latex
 from tests.timing import SLACK, assert_linear, cpu_seconds, repeat_to
 
 ANSWERS = r"$$\mu = \sqrt{\bar\alpha_3}\, x_0$$" + "\n\n" + r"$$\Sigma = 1 - \bar\alpha_3$$"
@@ -72,7 +75,7 @@ PILED_UP = {
 
 @pytest.mark.parametrize("build", PILED_UP.values(), ids=PILED_UP.keys())
 def test_each_construct_is_read_in_time_proportional_to_its_length(build, monkeypatch):
-    monkeypatch.setattr(answer_lines, "MAX_CELL_CHARS", 10**8)  # the reader itself, not its cap
+    monkeypatch.setattr(cell_reading, "MAX_CELL_CHARS", 10**8)  # the reader itself, not its cap
     assert_linear(read, build)
 
 
@@ -147,12 +150,12 @@ def test_any_markdown_is_read_without_raising(sources):
 @settings(max_examples=25, deadline=None)
 @given(MARKDOWN.filter(bool))
 def test_any_markdown_piled_up_is_read_in_time_proportional_to_its_length(piece):
-    answer_lines_cap = answer_lines.MAX_CELL_CHARS
-    answer_lines.MAX_CELL_CHARS = 10**8  # not monkeypatch: a function-scoped fixture would span every example
+    answer_lines_cap = cell_reading.MAX_CELL_CHARS
+    cell_reading.MAX_CELL_CHARS = 10**8  # not monkeypatch: a function-scoped fixture would span every example
     try:
         assert_linear(read, lambda n: repeat_to(piece, n), size=25_000)
     finally:
-        answer_lines.MAX_CELL_CHARS = answer_lines_cap
+        cell_reading.MAX_CELL_CHARS = answer_lines_cap
 
 
 # ============================================================================= math typed in Unicode

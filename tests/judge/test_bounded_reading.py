@@ -11,11 +11,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assignments.a10 import answer_lines, answers
-from assignments.a10.answer_lines import MAX_CELL_CHARS
+from assignments.a10 import answers
 from assignments.a10.answers import AnswerVerdict, extract_derivation, extract_free_text, judge_mu
 from assignments.a10.checks import CHECKS, Evidence
 from assignments.a10.contract import QUESTIONS
+from graders.judge import cells as cell_reading
+from graders.judge.cells import MAX_CELL_CHARS
 from graders.judge.probes import ProbeResults
 from graders.results import MAX_ANSWER_CHARS, CheckStatus, truncation_note
 from tests.timing import assert_linear, cpu_seconds, repeat_to
@@ -39,7 +40,7 @@ def observed(text: str) -> str:
 @pytest.fixture
 def no_caps(monkeypatch):
     """The readers themselves, without the cap that otherwise bounds their work."""
-    monkeypatch.setattr(answer_lines, "MAX_CELL_CHARS", 10**8)
+    monkeypatch.setattr(cell_reading, "MAX_CELL_CHARS", 10**8)
 
 
 # ============================================================================= free text

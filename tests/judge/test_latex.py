@@ -9,9 +9,9 @@ import re
 
 import pytest
 
-from assignments.a10 import kit_check
 from assignments.a10.answers import extract_derivation, judge_mu, judge_sigma
 from assignments.a10.latex import parse_latex
+from graders.kit import check as kit_check
 from graders.results import CheckStatus
 from tests.judge.test_answers import CORRECT_MU, CORRECT_SIGMA, MU_MISTAKES, SIGMA_MISTAKES, md, notebook
 
@@ -223,4 +223,6 @@ def test_the_kit_calls_readable_exactly_what_the_grader_reads(markdown):
     found = extract_derivation(notebook(md(markdown)))
     for answer, judged in zip(found, found_and_judged(markdown), strict=True):
         assert answer.latex is not None
-        assert (kit_check._readable(answer.quantity, answer.latex).status is not ERROR) == (judged[0] is not ERROR), answer.latex
+        assert (kit_check._readable("assignments.a10.answer_form:readable", answer.quantity, answer.latex).status is not ERROR) == (
+            judged[0] is not ERROR
+        ), answer.latex

@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 import torch
 
-from assignments.a10 import kit_check
+from assignments.a10 import ASSIGNMENT
 from assignments.a10.checks import CHECKS
 from assignments.a10.contract import CHECKS as CHECK_SPECS
 from assignments.a10.expected import compute_expected
-from assignments.a10.kit import kit_data, public_plan
 from graders.assignment.spec import Scoring
 from graders.judge.expected import TrainingFailed
 from graders.judge.reading import as_predicted
+from graders.kit import check as kit_check
+from graders.kit.build import kit_data, public_plan
 from graders.results import CheckStatus
 from tests import students as s
 
@@ -178,9 +179,9 @@ def test_a_story_predicts_an_infinity_exactly_and_a_nan_never():
 
 @pytest.fixture(scope="module")
 def kit_public():
-    plan = public_plan()
+    plan = public_plan(ASSIGNMENT)
     public_expected = compute_expected(plan)
-    return plan, public_expected, kit_data(plan, public_expected)
+    return plan, public_expected, kit_data(ASSIGNMENT, plan, public_expected)
 
 
 @pytest.mark.parametrize(("idiom", "mistakes"), IDIOMS, ids=lambda v: getattr(v, "__name__", ""))

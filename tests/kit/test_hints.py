@@ -24,13 +24,15 @@ import numpy as np
 import pytest
 import torch
 
-from assignments.a10 import ASSIGNMENT, kit_check
+from assignments.a10 import ASSIGNMENT
 from assignments.a10.catalog import CATALOG
 from assignments.a10.checks import CHECKS, SAMPLING_FINDINGS
 from assignments.a10.expected import compute_expected
-from assignments.a10.kit import Kit, kit_data, public_plan
 from graders.assignment.spec import KitHints
 from graders.judge.kinds.value import ValueCheck
+from graders.kit import check as kit_check
+from graders.kit import table as kit_table
+from graders.kit.build import Kit, kit_data, public_plan
 from tests import students
 from tests.broken import CORRECT_CODE
 from tests.kit.formulas import formulas_in
@@ -41,7 +43,7 @@ LEVELS = tuple(KitHints)
 
 @pytest.fixture(scope="module")
 def public() -> tuple[Any, Any]:
-    plan = public_plan()
+    plan = public_plan(ASSIGNMENT)
     return plan, compute_expected(plan)
 
 
@@ -54,7 +56,7 @@ def data_at(public: tuple[Any, Any]) -> Callable[[KitHints], dict[str, Any]]:
         if level not in made:
             with pytest.MonkeyPatch.context() as patch:
                 patch.setattr(ASSIGNMENT, "kit_hints", level)
-                made[level] = json.loads(json.dumps(kit_data(*public)))  # as the file holds it
+                made[level] = json.loads(json.dumps(kit_data(ASSIGNMENT, *public)))  # as the file holds it
         return made[level]
 
     return at
@@ -180,7 +182,7 @@ def test_derivations_are_read_not_scored_and_the_total_is_stated_once(data_at):
     assert len(re.findall(r"\d+ / \d+ points", table)) == 1 and f": {worth:g} / {worth:g} points" in table
     rows = [line for line in table.splitlines() if line.startswith(("READ", "PASS", "FAIL", "ERROR"))]
     assert [line.split()[0] for line in rows if "derivation." in line] == ["READ", "READ"]
-    assert all(line.endswith(kit_check.UNSCORED) for line in rows if "derivation." in line)
+    assert all(line.endswith(kit_table.UNSCORED) for line in rows if "derivation." in line)
     part = kit_check.format_table("nb", [v for v in verdicts if v.id.startswith("closed_form")], whole=False)
     assert not re.search(r"\d+ / \d+", part) and "check() with no argument gives the total" in part
 

@@ -14,8 +14,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from assignments.a10 import kit_check
-from assignments.a10.kit_cells import LostDefinition, lost_definitions
+from graders.kit.cells import LostDefinition, lost_definitions
+from graders.kit.table import format_table
 from graders.tags import KIT_CELL_TAG, PROBE_TAG, write_check_stub
 from tests.broken import CORRECT_CODE
 from tests.kit.test_kit import load_kit_module, table_verdicts
@@ -141,7 +141,7 @@ def test_the_warning_names_the_cell_the_tag_and_the_names_within_bounds():
     warning = LostDefinition(7, tuple(f"name_{i}" for i in range(20))).warning()
     assert warning.startswith("Warning: cell 7 ") and KIT_CELL_TAG in warning
     assert "`name_0`" in warning and "`name_5`" in warning and "`name_6`" not in warning and "and 14 more" in warning
-    table = kit_check.format_table("nb", [], warnings=[warning])
+    table = format_table("nb", [], warnings=[warning])
     assert "a10-kit-check" in table.replace("\n", " ")  # the tag is not broken at its hyphens
 
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import nbformat
 
 from assignments.a10.handout.content import SOLUTION, TEMPLATE
-from assignments.a10.kit import kit_notebook
+from assignments.a10.kit import KIT
+from graders.kit.build import kit_notebook
 from graders.tags import KIT_CELL_TAG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,7 @@ TRAINING = ("datasets.MNIST", "train_vae(")  # the cells that load MNIST and tra
 
 def solved() -> nbformat.NotebookNode:
     """The kit's notebook, its functions and answers the handout's solution, without the training."""
-    notebook = kit_notebook(nbformat.read(str(HANDOUT / "solution.ipynb"), as_version=4))
+    notebook = kit_notebook(KIT, nbformat.read(str(HANDOUT / "solution.ipynb"), as_version=4))
     notebook.cells = [cell for cell in notebook.cells if not any(marker in cell.source for marker in TRAINING)]
     return notebook
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -12,9 +13,10 @@ import pytest
 from assignments.a10.contract import MAX_SCORE, PUBLIC_SEED
 from assignments.a10.expected import compute_expected
 from assignments.a10.plan import build_plan
+from assignments.a11 import ASSIGNMENT as ELEVEN
 from graders.intake.discovery import Submission
 from graders.pipeline.config import GradingConfig
-from graders.pipeline.selfcheck import all_passed, check_notebook
+from graders.pipeline.selfcheck import all_passed, check_notebook, format_table
 from graders.pipeline.submission import grade_notebook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,3 +59,18 @@ def test_the_self_check_runs_one_notebook_and_leaves_nothing_behind(tmp_path, gr
     # anything in the process asks for it: torch's, kept across runs, not the self-check's scratch.
     left = [p.name for p in scratch_root.iterdir() if not p.name.startswith(("a10-grader-kernelspec-", "torchinductor_"))]
     assert left == [] and sorted(p.name for p in notebook.parent.iterdir()) == ["solution.ipynb"]
+
+
+@pytest.mark.e2e
+def test_the_self_check_of_any_assignment_with_a_kit_prints_the_kit_s_table(tmp_path):
+    notebook = tmp_path / "no-scale.ipynb"
+    shutil.copy(ROOT / "submissions" / "a11" / "no-scale.ipynb", notebook)
+    config = GradingConfig(seed=ELEVEN.public_seed, assignment=ELEVEN, cell_timeout=60.0)
+    result = check_notebook(notebook, config=config)
+    failed = {c.id: c.misconceptions for c in result.checks if c.status.value != "pass"}
+    assert failed == {"attention": ("no_scale",)} and not all_passed(result)
+    table = format_table(result, config)
+    # Assignment 11's README table: 10 points, of which the derivation's 1 is only read here; no_scale costs attention's 2.
+    assert table.startswith("Self-check of no-scale: 7 / 9 points on the public inputs")
+    assert re.search(r"^READ\s+derivation\.variance\s+checked at grading$", table, re.MULTILINE)
+    assert re.search(r"^FAIL\s+attention\s+0/2$", table, re.MULTILINE)

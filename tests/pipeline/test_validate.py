@@ -102,9 +102,19 @@ def test_every_shipped_assignment_passes_its_check(assignment_id):
     assert any(" + " in line for line in lines if line.startswith("PASS    mistake "))  # the pairs too
 
 
-def test_an_assignment_without_a_kit_says_so_and_does_not_fail_for_it(tmp_path):
+def test_an_assignment_without_a_kit_says_so_and_does_not_fail_for_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(ELEVEN, "has_kit", False)
     (finding,) = kit_findings(ELEVEN, ELEVEN.truth(), tmp_path / "kit")
     assert (finding.outcome, finding.detail) == (Outcome.SKIPPED, "no kit")
+    assert not (tmp_path / "kit").exists()
+
+
+def test_a_kit_naming_the_mistakes_and_functions_holds_no_line_of_the_reference(tmp_path):
+    # Assignment 11's kit data names its mistakes and functions as its reference does (`"mask_after_softmax",`):
+    # a name is what students are told, not a line of the truth.
+    (finding,) = kit_findings(ELEVEN, ELEVEN.truth(), tmp_path / "kit")
+    assert finding.outcome is Outcome.PASS, finding.detail
+    assert '"mask_after_softmax"' in (tmp_path / "kit" / "kit_data.json").read_text(encoding="utf-8")
 
 
 # ----------------------------------------------------------------------------- check fails where it should
@@ -118,6 +128,7 @@ from assignments.a11 import ASSIGNMENT
 from graders.assignment.spec import Handout
 from graders.cli import main
 ASSIGNMENT.handout = Handout(solution=ASSIGNMENT.handout.solution, template=ASSIGNMENT.handout.solution)
+ASSIGNMENT.has_kit = False  # a kit made from the solution carries the reference: a finding of its own, tested below
 sys.exit(main(["assignment", "check", "assignment-11"]))
 """
 

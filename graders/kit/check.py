@@ -1,8 +1,8 @@
-"""Self-check for Assignment 10: your functions on the public inputs, judged by the grader's own code.
+"""Self-check: your functions on the public inputs, judged by the grader's own code.
 
     python check.py NOTEBOOK            # from a terminal: runs the notebook's code cells, then checks
     from check import check; check()    # from inside the notebook: checks the functions you defined
-    check("closed_form")                # one part: closed_form, derivation, vae_loss, reparameterize
+    check("PART")                       # one part (the first word of a check's id; the kit's README names them)
 
 The folder `grader/` beside this file holds the grader's own modules, copied verbatim (the same files
 as in the grader's packages): the probe runtime calls your functions with the grader's inputs, seeds
@@ -11,7 +11,7 @@ messages. What this file adds is data and presentation: `kit_data.json` (written
 holds the public inputs, the reference's and each known mistake's values on them, and each check's
 configuration in the kit's own words, which say how your values differ and which known mistake they
 match (as much as the assignment's hint level allows), never the right formula. The hidden inputs,
-whether the derivation is right and the training experiment are graded after you submit.
+whether the derivation is right and any experiment are graded after you submit.
 
 From a terminal, the notebook runs as the grader runs it: in an IPython shell (magics and `!` lines
 run, as in Jupyter), the kit's own check cells emptied, and `check` importing the stub the grader
@@ -19,8 +19,9 @@ gives every notebook (`CHECK_STUB`), so `from check import check` anywhere is ha
 cell that defines something the notebook needs is named in a warning: the grader will not see it.
 
 The kit needs the standard library, numpy, torch, nbformat, IPython (with traitlets) and sympy, which
-torch installs; nothing of the grader is installed. In the grader this module is
-assignments.a10.kit_check, and the same imports resolve to the grader's packages.
+torch installs; nothing of the grader is installed. In the grader this module is graders.kit.check
+(every assignment's kit ships it), and the same imports resolve to the grader's packages; what is an
+assignment's own (its observables, its derivation reader) the data names and the kit ships.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import json
 import os
 import sys
 import tempfile
-import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -49,10 +49,8 @@ if not __package__ and str(KIT_DIR / LIBRARY) not in sys.path:  # run as the kit
     sys.path.insert(0, str(KIT_DIR / LIBRARY))
 
 # After the path is set: in the kit these are the shipped copies, in the grader its own packages.
-from assignments.a10 import observables  # noqa: E402
-from assignments.a10.answer_lines import cell_source, cell_tags, read_derivation  # noqa: E402
-from assignments.a10.kit_cells import definition_warnings, numbered  # noqa: E402
 from graders.assignment.spec import Misconception, Question  # noqa: E402
+from graders.judge.cells import cell_source, cell_tags  # noqa: E402
 from graders.judge.checks import Check, Judged  # noqa: E402
 from graders.judge.comparison import Tolerance  # noqa: E402
 from graders.judge.diagnosis import DeductionPolicy, WholeFunction  # noqa: E402
@@ -62,13 +60,11 @@ from graders.judge.kinds.symbolic import AnswerVerdict, SymbolicAnswerCheck  # n
 from graders.judge.kinds.value import ValueCheck  # noqa: E402
 from graders.judge.probes import ProbePlan, ProbeResults, decode_results, evaluate_in_process, plan_from_document  # noqa: E402
 from graders.judge.sampling import CriticalValues  # noqa: E402
+from graders.kit.cells import definition_warnings, numbered  # noqa: E402
+from graders.kit.table import CellFailure, Verdict, format_table  # noqa: E402
 from graders.results import CheckResult, CheckStatus, DerivationAnswer  # noqa: E402
 from graders.runtime import probe_runtime  # noqa: E402
 from graders.tags import CHECK_MODULE, CHECK_STUB, KIT_CELL_TAG, KIT_MIME, named_assignment  # noqa: E402
-
-_STATUS_WORD = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
-UNSCORED = "checked at grading"  # a derivation's row: readable or not here, right or wrong after submission
-
 
 # ----------------------------------------------------------------------------- the kit's files
 
@@ -110,7 +106,7 @@ class Judging:
             for function, stories in data["variants"].items()
         }
         expected = ExpectedValues(decode_results(data["reference"], plan), variants, reference_hash="")
-        return cls(plan, expected, _policy(data), tuple(_check(doc) for doc in data["checks"]))
+        return cls(plan, expected, _policy(data), tuple(_check(data, doc) for doc in data["checks"]))
 
 
 def _policy(data: Mapping[str, Any]) -> DeductionPolicy:
@@ -120,28 +116,36 @@ def _policy(data: Mapping[str, Any]) -> DeductionPolicy:
         for name, words in data["catalog"].items()
     }
     whole = {
-        function: WholeFunction(tuple(_observable(name) for name in doc["observables"]), Tolerance(*doc["tolerance"]), doc["reshaped"])
+        function: WholeFunction(
+            tuple(_observable(data, name) for name in doc["observables"]), Tolerance(*doc["tolerance"]), doc["reshaped"]
+        )
         for function, doc in data["whole_function"].items()
     }
     return DeductionPolicy(catalog, data["deductions"], whole)
 
 
-def _observable(name: str) -> Any:
-    """An observable of the assignment's by name (the grader checked it is one when it wrote the data)."""
-    return getattr(observables, name)
+def named_function(reference: str) -> Any:
+    """`module:name` in a module the kit ships (the grader checked it is one when it wrote the data)."""
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
-def _check(doc: Mapping[str, Any]) -> Check:
+def _observable(data: Mapping[str, Any], name: str) -> Any:
+    """An observable of the assignment's, by name in its observables module (the data's `observables`)."""
+    return named_function(f"{data['observables']}:{name}")
+
+
+def _check(data: Mapping[str, Any], doc: Mapping[str, Any]) -> Check:
     kind, common = doc["kind"], (doc["id"], doc["title"], doc["points"])
     if kind == "value":
         return ValueCheck(
             *common,
             function=doc["function"],
-            observable=_observable(doc["observable"]),
+            observable=_observable(data, doc["observable"]),
             tolerance=Tolerance(*doc["tolerance"]),
             expectation=doc["words"],
             hint="",  # said only of hidden inputs, which the kit has none of
-            consistency=_observable(doc["consistency"]) if doc["consistency"] else None,
+            consistency=_observable(data, doc["consistency"]) if doc["consistency"] else None,
             reshaped_message=doc["reshaped_message"],
         )
     if kind == "sampler":
@@ -154,31 +158,16 @@ def _check(doc: Mapping[str, Any]) -> Check:
             perfect_correlation=doc["perfect_correlation"],
             critical=critical.__getitem__,
         )
-    return SymbolicAnswerCheck(*common, quantity=doc["quantity"], judge=partial(_readable, doc["quantity"]))
+    return SymbolicAnswerCheck(*common, quantity=doc["quantity"], judge=partial(_readable, doc["readable"], doc["quantity"]))
 
 
-def _readable(quantity: str, latex: str | None) -> AnswerVerdict:
-    """Found and readable, with the grader's own reader (imported when asked: sympy takes a moment)."""
-    from assignments.a10.answer_form import readable
-
-    return readable(quantity, latex)
+def _readable(reader: str, quantity: str, latex: str | None) -> AnswerVerdict:
+    """Found and readable, by the grader's own reader (imported when asked: sympy takes a moment)."""
+    verdict: AnswerVerdict = named_function(reader)(quantity, latex)
+    return verdict
 
 
 # ----------------------------------------------------------------------------- verdicts
-
-
-@dataclass(frozen=True)
-class Verdict:
-    id: str
-    status: str  # "pass" | "fail" | "error"
-    points: float
-    message: str
-    misconceptions: tuple[str, ...] = ()
-    scored: bool = True  # False: only read here (a derivation), its points are the grader's to give
-
-    @property
-    def score(self) -> float:
-        return self.points if self.status == "pass" and self.scored else 0.0
 
 
 def named(names: Sequence[str], data: Mapping[str, Any]) -> tuple[str, ...]:
@@ -220,12 +209,12 @@ def judge_all(
 
 
 def _derivation(cells: Sequence[Mapping[str, Any]] | None, data: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
-    """The derivation's answer lines as the grader finds them (answer_lines.read_derivation)."""
+    """The derivation's answers as the grader finds them (the assignment's reader, the data's `derivation_reader`)."""
     if cells is None:
         return ()
     questions = [Question("", q["tag"], q["key"]) for q in data["questions"]]
-    found = read_derivation({"cells": cells}, questions)
-    return DerivationAnswer("mu", found.mu, found.note), DerivationAnswer("Sigma", found.sigma, found.note)
+    answers: tuple[DerivationAnswer, ...] = named_function(data["derivation_reader"])({"cells": cells}, questions)
+    return answers
 
 
 def every_check_errs(data: Mapping[str, Any], message: str) -> list[Verdict]:
@@ -236,51 +225,6 @@ def every_check_errs(data: Mapping[str, Any], message: str) -> list[Verdict]:
 def graded_functions(data: Mapping[str, Any]) -> set[str]:
     """What the grader calls after the notebook's last cell."""
     return {case["function"] for case in data["plan"]["cases"]}
-
-
-# ----------------------------------------------------------------------------- the table (`grader check` prints it too)
-
-
-@dataclass(frozen=True)
-class CellFailure:
-    number: int  # the student's cells counted from 1, markdown included
-    ename: str
-    evalue: str
-
-
-def format_table(
-    name: str,
-    verdicts: Sequence[Verdict],
-    message: str = "",
-    cell_failures: Sequence[CellFailure] = (),
-    width: int = 100,
-    warnings: Sequence[str] = (),
-    *,
-    whole: bool = True,
-) -> str:
-    """One total, stated once (of every check shown, or none for one part): what the grader gives the same
-    checks on the same inputs. A check only read here (a derivation) counts no points: grading decides it."""
-    scored = [v for v in verdicts if v.scored]
-    score, total = sum(v.score for v in scored), sum(v.points for v in scored)
-    if whole:
-        rows = [f"Self-check of {name}: {score:g} / {total:g} points on the public inputs, as the grader scores these checks"]
-    else:
-        rows = [f"Self-check of {name}, these checks only (check() with no argument gives the total)"]
-    if message:
-        rows.append(textwrap.fill(message, width))
-    rows.append("")
-    id_width = max((len(v.id) for v in verdicts), default=0)
-    for v in verdicts:
-        if v.scored:
-            rows.append(f"{_STATUS_WORD[v.status]:<6} {v.id:<{id_width}}  {v.score:g}/{v.points:g}")
-        else:
-            rows.append(f"{'READ' if v.status == 'pass' else _STATUS_WORD[v.status]:<6} {v.id:<{id_width}}  {UNSCORED}")
-        body = v.message + (f" [misconceptions: {', '.join(v.misconceptions)}]" if v.misconceptions else "")
-        rows.extend(textwrap.wrap(body, width - 7, initial_indent="       ", subsequent_indent="       "))
-    for failure in cell_failures:
-        rows.append(f"\nCell {failure.number} raised {failure.ename}: {failure.evalue}")
-    rows.extend(f"\n{textwrap.fill(warning, width, break_on_hyphens=False)}" for warning in warnings)
-    return "\n".join(rows)
 
 
 # ----------------------------------------------------------------------------- from a terminal: run the notebook
@@ -386,7 +330,7 @@ def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         os.chdir(path.parent)  # relative paths in the notebook mean what they mean in Jupyter
-        with tempfile.TemporaryDirectory(prefix="a10-kit-ipython-") as ipython_dir, check_stub_imported():
+        with tempfile.TemporaryDirectory(prefix="grader-kit-ipython-") as ipython_dir, check_stub_imported():
             shell = kernel_like_shell(ipython_dir)
             failures = run_cells(shell, notebook.cells, parameters, cell_timeout)
             verdicts = judge_all(data, shell.user_ns, notebook.cells)
@@ -397,10 +341,10 @@ def check_file(path: Path, *, data: Mapping[str, Any], cell_timeout: float, data
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="check.py", description="Self-check an Assignment 10 notebook on the public inputs.")
+    parser = argparse.ArgumentParser(prog="check.py", description="Self-check a notebook on the public inputs.")
     parser.add_argument("notebook", type=Path)
     parser.add_argument("--timeout", type=float, default=None, help="seconds one cell may run (default: the grader's)")
-    parser.add_argument("--data-dir", default=None, help="MNIST root for the training cells (default: the notebook's own data_dir)")
+    parser.add_argument("--data-dir", default=None, help="the data for cells that read some (default: the notebook's own data_dir)")
     args = parser.parse_args(argv)
     if not args.notebook.is_file():
         print(f"check.py: {args.notebook} is not a file", file=sys.stderr)

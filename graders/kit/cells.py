@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assignments.a10.answer_lines import cell_source, cell_tags
+from graders.judge.cells import cell_source, cell_tags
 from graders.tags import KIT_CELL_TAG, PROBE_TAG
 
 # Magics whose Python runs in the notebook's namespace, so what it defines stays (unlike %%timeit's).
