@@ -309,11 +309,16 @@ import gc
 def _found(marker):
     texts = [text for path, text in _view_texts(skip=('/proc', '/sys', '/dev', '/usr', '/etc')) if not path.endswith('.ipynb')]
     for fd in os.listdir('/proc/self/fd'):
+        try:  # non-blocking: a pipe with nothing in it (a kernel's own output capture) answers at once, not never
+            own = os.open(f'/proc/self/fd/{{fd}}', os.O_RDONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
         try:
-            with open(f'/proc/self/fd/{{fd}}', 'rb') as handle:
-                texts.append(handle.read(1 << 22).decode('utf-8', 'replace'))
+            texts.append(os.read(own, 1 << 22).decode('utf-8', 'replace'))
         except OSError:
             pass
+        finally:
+            os.close(own)
     texts += [o if isinstance(o, str) else o.decode('utf-8', 'replace') for o in gc.get_objects() if isinstance(o, (str, bytes))]
     texts += [repr(o) for o in gc.get_objects() if isinstance(o, dict)]
     texts.append(repr(dict(os.environ)))

@@ -235,15 +235,28 @@ def test_files_planted_for_the_grader_are_not_trusted(batch, name):
         assert DECOY_MARKER not in kept.read_text(encoding="utf-8"), kept
 
 
-def test_a_cold_kernel_cannot_make_the_grader_write_through_a_link(tmp_path, grading_data):
-    corpus, victim = tmp_path / "subs", tmp_path / "victim.txt"
+@pytest.fixture(scope="module")
+def cold(tmp_path_factory, grading_data):
+    """The cold path's batch, a fresh kernel per notebook, two at once: one notebook plants links for the
+    grader to write through, one looks around, with a secret in the grader's environment."""
+    base = tmp_path_factory.mktemp("cold")
+    corpus, victim = base / "subs", base / "victim.txt"
     corpus.mkdir()
     victim.write_text("intact")
     victim.chmod(0o600)
     (corpus / "links.ipynb").write_text(notebook(CORRECT_CODE, plant_links(victim), "x = 1"), encoding="utf-8")
-    (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**COLD, data_dir=grading_data))
-    assert victim.read_text() == "intact"
-    assert result.score == 12, result.message
+    look = notebook(CORRECT_CODE, look_around(ROOT, allowed_top_level()), "import os\nraise RuntimeError(str(os.environ))")
+    (corpus / "cold-look.ipynb").write_text(look, encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(SECRET_NAME, SECRET_VALUE)
+        results = grade_folder(corpus, out_dir=base / "out", config=GradingConfig(**COLD, data_dir=grading_data))
+    return base, {r.submission: r for r in results}
+
+
+def test_a_cold_kernel_cannot_make_the_grader_write_through_a_link(cold):
+    base, results = cold
+    assert (base / "victim.txt").read_text() == "intact"
+    assert results["links"].score == 12, results["links"].message
 
 
 def test_no_other_process_is_visible(batch):
@@ -330,17 +343,13 @@ def test_a_cpu_heavy_notebook_keeps_full_marks_beside_one_that_hogs_every_cpu(tm
     assert "cpu" in heavy.provenance.sandbox["cpu_limit"] or heavy.provenance.sandbox["cpu_limit"] == "none"
 
 
-def test_a_cold_kernel_sees_only_the_view_and_a_clean_environment(tmp_path, grading_data, monkeypatch):
-    corpus = tmp_path / "subs"
-    corpus.mkdir()
-    look = notebook(CORRECT_CODE, look_around(ROOT, allowed_top_level()), "import os\nraise RuntimeError(str(os.environ))")
-    (corpus / "cold-look.ipynb").write_text(look, encoding="utf-8")
-    monkeypatch.setenv(SECRET_NAME, SECRET_VALUE)
-    (result,) = grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**COLD, data_dir=grading_data))
+def test_a_cold_kernel_sees_only_the_view_and_a_clean_environment(cold):
+    base, results = cold
+    result = results["cold-look"]
     assert not leaked(result) and cell_error_names(result) == ["RuntimeError"], result.cell_errors
     assert "HOME" in result.cell_errors[0].evalue and SECRET_VALUE not in result.cell_errors[0].evalue
     assert result.score == 12 and result.provenance.sandbox["warnings"] == []
-    assert [p for p in (tmp_path / "out").rglob("*") if p.is_file() and SECRET_VALUE.encode() in p.read_bytes()] == []
+    assert [p for p in (base / "out").rglob("*") if p.is_file() and SECRET_VALUE.encode() in p.read_bytes()] == []
 
 
 def test_a_killed_batch_resumes_without_regrading_finished_work(tmp_path, grading_data):

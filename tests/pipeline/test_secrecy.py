@@ -193,7 +193,9 @@ def test_the_cold_path_hands_the_request_over_only_at_the_probe(tmp_path, gradin
         (corpus / f"{name}.ipynb").write_text(text, encoding="utf-8")
     cold = {**CONFIG, "cold": True, "cell_timeout": 120.0, "notebook_timeout": 400.0}
     results = {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path / "out", config=GradingConfig(**cold, data_dir=grading_data))}
-    assert leaked(results["plan-search"]) == [] and results["plan-search"].score == 12
+    # No cell error: the search ran to its end (one cut off at the cell limit would have looked at less).
+    assert leaked(results["plan-search"]) == [] and results["plan-search"].cell_errors == ()
+    assert results["plan-search"].score == 12
     assert MARKER in (tmp_path / "out" / "probe-leak" / "executed.ipynb").read_text()
     for path in student_facing(tmp_path / "out", "probe-leak"):
         text = path.read_text(encoding="utf-8")
