@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import replace
+from functools import cache
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,16 @@ def kernel_dir(job: ExecutionJob) -> Path:
     return Path(job.work_dir + ".kernel")
 
 
+@cache
+def _kernelspec_root() -> Path:
+    """This process's own spec folder, first on its JUPYTER_PATH. Its own, not one named in an inherited
+    environment variable: a child process (a pool worker, `grader` run by a script) would otherwise rewrite
+    its parent's kernel.json while the parent starts a kernel from it."""
+    root = tempfile.mkdtemp(prefix="a10-grader-kernelspec-")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [root, os.environ.get("JUPYTER_PATH")]))
+    return Path(root)
+
+
 def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:
     """Pin kernels to this interpreter with a private kernelspec, rewritten for every job.
 
@@ -162,12 +173,7 @@ def _write_kernelspec(argv: list[str], env: dict[str, str]) -> None:
     comes first in Jupyter's search path, so this spec wins wherever the grader runs. Each
     worker process has its own spec folder and runs one job at a time.
     """
-    root = os.environ.get("A10_GRADER_KERNELSPEC_ROOT")
-    if root is None:
-        root = tempfile.mkdtemp(prefix="a10-grader-kernelspec-")
-        os.environ["A10_GRADER_KERNELSPEC_ROOT"] = root
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(filter(None, [root, os.environ.get("JUPYTER_PATH")]))
-    spec_dir = Path(root) / "kernels" / KERNEL_NAME
+    spec_dir = _kernelspec_root() / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     spec = {"argv": argv, "display_name": "Python (a10 grader)", "language": "python", "env": env}
     (spec_dir / "kernel.json").write_text(json.dumps(spec), encoding="utf-8")

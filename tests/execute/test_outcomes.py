@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -131,3 +132,18 @@ def test_a_cold_kernel_that_does_not_start_says_why_to_the_grader_not_to_the_stu
     # The instructor's, in the provenance: jupyter_client's and the launcher's own, no cell in them.
     assert outcome.exception is not None and outcome.exception.startswith("RuntimeError: ")
     assert f"the sandbox launcher: cannot run {interpreter}" in outcome.exception
+
+
+def test_a_child_process_writes_its_kernelspec_in_a_folder_of_its_own_not_its_parents(tmp_path: Path) -> None:
+    from graders.execute import cold
+
+    job = job_in(tmp_path / "work")
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), job.input_path)
+    assert cold.run_notebook(job).finished  # this process has written its kernelspec, and named it on JUPYTER_PATH
+    (ours,) = Path(os.environ["JUPYTER_PATH"].split(os.pathsep)[0]).glob(f"kernels/{cold.KERNEL_NAME}/kernel.json")
+    written = ours.read_text()
+    # A child that inherits this environment (a pool worker, `grader` run from a script) starts a kernel of its own.
+    child = "from graders.execute import cold\ncold._write_kernelspec(['child-kernel'], {})\nimport os; print(os.environ['JUPYTER_PATH'])"
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True, timeout=120)
+    assert done.stdout.split(os.pathsep)[0] != str(ours.parents[2])
+    assert ours.read_text() == written  # the parent's spec is as it wrote it

@@ -49,12 +49,6 @@ def test_the_self_check_runs_one_notebook_and_leaves_nothing_behind(tmp_path, gr
     scratch_root = tmp_path / "tmp"
     scratch_root.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
-    # The cold executor keeps one kernelspec folder per process (graders.execute.cold), named in the environment:
-    # a fresh one here, and gone after this test. setenv first: monkeypatch undoes a delenv only of a variable it
-    # found, and the folder this test creates would otherwise stay named for every later test and its subprocesses.
-    for name in ("A10_GRADER_KERNELSPEC_ROOT", "JUPYTER_PATH"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
     result = check_notebook(notebook, config=GradingConfig(seed=PUBLIC_SEED, data_dir=grading_data, cell_timeout=60.0))
     assert all_passed(result) and result.score == MAX_SCORE, [c for c in result.checks if c.status.value != "pass"]
     assert all(not c.details.get("cases_wrong") for c in result.checks)
