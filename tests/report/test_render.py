@@ -110,7 +110,10 @@ def test_every_check_appears_with_its_title_status_and_points(tmp_path):
 
 
 def test_footer_names_grader_version_and_reference(tmp_path):
-    assert "Graded by grader 9.9, reference feedbeef" in report(SEED, tmp_path)
+    page = report(SEED, tmp_path)
+    assert "Graded by grader 9.9, reference feedbeef" in page
+    footer = " ".join(re.sub(r"<[^>]+>", " ", page.split("<footer")[1].split("</footer>")[0]).split())
+    assert re.search(r"reference feedbeef\. Notebook sha256 [0-9a-f]{16}…", footer), footer  # sentences apart
     assert "None" not in report(BROKEN, tmp_path)  # an unreadable notebook has no reference hash
 
 
