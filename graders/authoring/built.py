@@ -154,8 +154,10 @@ class BuiltAssignment(Assignment):
         )
 
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
-        from graders.kit.build import build_kit
+        from graders.kit.build import build_kit, public_plan
 
+        plan = public_plan(self)
+        self.judging.require_public_told_apart(plan, self.compute_expected(plan))
         kit = build_kit(self, out)
         return kit.hash, kit.files
 

@@ -28,6 +28,7 @@ from graders.judge.diagnosis import DeductionPolicy, WholeFunction
 from graders.judge.expected import ExpectedValues, store_reference, stored_reference, variant_results
 from graders.judge.kinds.value import ValueCheck
 from graders.judge.probes import Case, ProbePlan, evaluate_in_process
+from graders.judge.separation import unseparated
 
 TRUTH = "truth"  # instructor-only: never handed to students, never in a notebook's view
 REFERENCE_FILE = "reference.py"
@@ -142,6 +143,14 @@ class Judging:
         stored = stored_reference(self.stored_public(), reference_hash, plan) if prefer_stored else None
         reference = stored or evaluate_in_process(plan, self.reference(), self.names)
         return ExpectedValues(reference, variant_results(plan, self.variants()), reference_hash)
+
+    def require_public_told_apart(self, plan: ProbePlan, expected: ExpectedValues) -> None:
+        """The student kit runs the public inputs only: where they cannot tell a mistake from the reference the kit
+        would call it correct. The inputs are the author's, so this is theirs to fix (not the harness's fault)."""
+        hidden = unseparated(plan, expected, self.policy().whole_function)
+        if hidden:
+            listed = "; ".join(map(str, hidden))
+            raise UsageError(f"no student kit: the public inputs cannot tell {listed} from the reference (choose PUBLIC inputs that do)")
 
     # ------------------------------------------------------------------ the checks
 
