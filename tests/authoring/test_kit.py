@@ -18,6 +18,7 @@ import nbformat
 import numpy as np
 import pytest
 
+from graders.assignment import registry
 from graders.assignment.spec import KitHints
 from graders.authoring.annotations import MISTAKE_PREFIX
 from graders.authoring.built import BuiltAssignment
@@ -88,10 +89,16 @@ def kit_runs(authored: tuple[BuiltAssignment, Path, Path], corpus: Path, tmp_pat
 def grader_verdicts(
     authored: tuple[BuiltAssignment, Path, Path], corpus: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, SubmissionResult]:
-    """The grader's verdicts on the public inputs, with `grader check`'s seed."""
+    """The grader's verdicts on the public inputs, with `grader check`'s seed; the built folder on the assignments
+    path, as `--assignments-dir` puts it (the run records the assignment's id and finds it there)."""
     built = authored[0]
     config = GradingConfig(seed=built.public_seed, hidden=False, cell_timeout=CELL_TIMEOUT, jobs=2, assignment=built)
-    return {r.submission: r for r in grade_folder(corpus, out_dir=tmp_path_factory.mktemp("authored-reports"), config=config)}
+    registry.load.cache_clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(registry.PATH_VARIABLE, str(built.folder.parent))
+        graded = grade_folder(corpus, out_dir=tmp_path_factory.mktemp("authored-reports"), config=config)
+    registry.load.cache_clear()
+    return {r.submission: r for r in graded}
 
 
 def test_the_kit_passes_the_solution_and_names_the_catalogued_mistake(authored, kit_runs):
