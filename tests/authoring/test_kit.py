@@ -22,13 +22,15 @@ from graders.assignment import registry
 from graders.assignment.spec import KitHints
 from graders.authoring.annotations import MISTAKE_PREFIX
 from graders.authoring.built import BuiltAssignment
-from graders.kit.build import kit_notebook
+from graders.kit.build import Kit, kit_notebook
+from graders.kit.check import kit_hash
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
 from graders.results import SubmissionResult
 from graders.runtime import probe_runtime
 from tests.authoring.test_author_e2e import grader
+from tests.kit import test_leaks
 from tests.kit.test_kit import public_verdict, table_verdicts
 
 NAME = "kit-e2e"
@@ -206,3 +208,11 @@ def test_neither_the_grading_seed_nor_a_hidden_input_nor_a_value_on_one_is_in_th
         value = float(check.observable(expected.reference, case))
         assert repr(value) not in files and f"{value:.6g}" not in files, f"the reference's value on {case.name} leaked"
     assert scanned > 20
+
+
+def test_the_kit_ships_the_grader_s_files_verbatim_and_imports_only_what_it_ships_and_a_student_has(authored):
+    # What tests/kit/test_leaks.py holds of every shipped assignment's kit, of this one.
+    built, _, folder = authored
+    kit = Kit(folder, kit_hash(folder), tuple(sorted(path.name for path in folder.iterdir())))
+    test_leaks.test_the_kit_holds_its_files_and_prints_its_hash((built, kit))
+    test_leaks.test_the_kit_has_no_experiment_and_imports_only_what_it_ships_and_a_student_has((built, kit))
