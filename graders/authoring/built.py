@@ -6,6 +6,7 @@ A built folder (written by `grader assignment build`, graders.authoring.build) h
 - `truth/`: instructor-only: the solution notebook, the reference, each mistake, the inputs, the stored public values.
 The registry (graders.assignment.registry) finds such folders on the assignments path and loads them with
 `from_folder`. Loading reads the contract only (standard library); judging imports numpy (graders.authoring.judging).
+Its student kit is the harness's (graders/kit), from the contract, the judging and graders.authoring.observables.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graders.assignment.spec import Assignment, CheckSpec, Function, Handout, Misconception, Question, RubricItem, Truth
+from graders.assignment.spec import Assignment, CheckSpec, Function, Handout, KitSpec, Misconception, Question, RubricItem, Truth
 from graders.authoring.contract import ANSWER_PREFIX, CONTRACT_FILE, Contract
-from graders.errors import UsageError
 
 if TYPE_CHECKING:
     from graders.authoring.judging import Judging
     from graders.judge.evidence import Evidence
     from graders.judge.expected import ExpectedValues
     from graders.judge.probes import ProbePlan
-    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer, SubmissionResult
+    from graders.results import CheckResult, DerivationAnswer, FreeTextAnswer
 
 STUDENT = "student"
 SOLUTION_FILE = "solution.ipynb"
+KIT_README = "kit_README.md"  # beside graders/authoring/observables.py: every authored kit's README
 MAX_ANSWER_CELLS = 300  # cells looked at for answers
 MAX_ANSWER_CHARS = 20_000  # characters kept of an answer (results.py caps what a result carries, too)
 
@@ -42,7 +43,6 @@ class BuiltAssignment(Assignment):
 
     derivation = ()
     data_help = "nothing (an authored assignment grades without data; any folder will do)"
-    has_kit = False  # the generic kit builder (graders/kit) is not there yet: `build_kit` refuses
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder.resolve()
@@ -116,7 +116,9 @@ class BuiltAssignment(Assignment):
         return Truth(judging.truth_dir, judging.reference(), judging.variants(), judging.policy())
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
-        return ()
+        from graders.authoring.observables import derivation  # the kit's reader: none yet
+
+        return derivation(notebook, self.questions)
 
     def extract_free_text(self, notebook: Mapping[str, Any]) -> tuple[FreeTextAnswer, ...]:
         """Each question's answer: the first cell tagged with its tag, within bounds; "" where none is."""
@@ -131,17 +133,33 @@ class BuiltAssignment(Assignment):
 
     # ------------------------------------------------------------------ the student's side
 
-    def self_check_table(self, result: SubmissionResult) -> str:
-        """One line per check (status, points, id, message), then the total."""
-        lines = [f"{result.submission}: {result.message}".rstrip(": ")]
-        for check in result.checks:
-            lines.append(f"{check.status.value.upper():6} {check.score:g}/{check.max_score:g}  {check.id}  {check.message}")
-        lines += [f"cell error: cell {e.cell_index}: {e.ename}: {e.evalue}" for e in result.cell_errors]
-        lines.append(f"{sum(c.score for c in result.checks):g} / {sum(c.max_score for c in result.checks):g} points")
-        return "\n".join(lines)
+    def kit(self) -> KitSpec:
+        """The harness's kit (graders/kit) from the contract and the judging: a check cell after each function, the
+        grader's checks, words that say which values differ (the config's expectation, which states the right value,
+        stays in the report), and the harness's own observables and readers (never the folder's truth)."""
+        from graders.authoring import observables
+
+        judging = self.judging
+        return KitSpec(
+            template=self.handout.template,
+            readme=Path(observables.__file__).with_name(KIT_README),
+            check_cells=tuple((function.name, function.name) for function in self.functions),
+            checks=judging.checks(),
+            policy=judging.policy(),
+            modules=(observables,),
+            observables=observables,
+            derivation_reader=observables.derivation,
+            readable=observables.readable,
+            words={function.name: f"`{function.name}(...)` is not what the grader computes." for function in self.functions},
+        )
 
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
-        raise UsageError(f"{self.id} has no student kit yet: kits of built assignments wait for the generic kit builder")
+        from graders.kit.build import build_kit, public_plan
+
+        plan = public_plan(self)
+        self.judging.require_public_told_apart(plan, self.compute_expected(plan))
+        kit = build_kit(self, out)
+        return kit.hash, kit.files
 
 
 def _tags(cell: Any) -> list[str]:

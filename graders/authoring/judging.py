@@ -4,7 +4,8 @@ The truth is the instructor's own code, written out by `grader assignment build`
 definitions (`reference.py`), each mistake as the reference with one function redefined (`mistake_NAME.py`),
 and the inputs (`inputs.py`: `PUBLIC`, `hidden(rng)`). Each check is the harness's value check
 (graders.judge.kinds.value) on the function's values, with the whole-function diagnosis that names a mistake
-and charges it once, to its function's check. Imported only when the assignment judges or plans: numpy here.
+and charges it once, to its function's check; its observable (graders.authoring.observables) is the student kit's
+too. Imported only when the assignment judges or plans: numpy here.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import numpy as np
 
 from graders.assignment.spec import Misconception, Variants
 from graders.authoring.contract import Contract, FunctionSpec
+from graders.authoring.observables import values
 from graders.errors import UsageError
 from graders.judge.checks import Check, Judged
-from graders.judge.comparison import Tolerance, as_array
+from graders.judge.comparison import Tolerance
 from graders.judge.diagnosis import DeductionPolicy, WholeFunction
 from graders.judge.expected import ExpectedValues, store_reference, stored_reference, variant_results
 from graders.judge.kinds.value import ValueCheck
-from graders.judge.probes import Case, ProbePlan, ProbeResults, call_id, evaluate_in_process
-from graders.judge.values import redacted, value_of
+from graders.judge.probes import Case, ProbePlan, evaluate_in_process
+from graders.judge.separation import unseparated
 
 TRUTH = "truth"  # instructor-only: never handed to students, never in a notebook's view
 REFERENCE_FILE = "reference.py"
@@ -37,12 +39,6 @@ ARGUMENT_TYPES = (np.ndarray, bool, int, float)  # what the probe sends a functi
 
 def mistake_file(name: str) -> str:
     return f"mistake_{name}.py"
-
-
-def values(results: ProbeResults, case: Case) -> np.ndarray:
-    """A function's value on a case as float64 (booleans as 0 and 1); hidden inputs' messages redacted."""
-    what = f"{case.function}(…)"
-    return as_array(redacted(value_of(results, call_id(case.function, case.name), case), case, what), what)
 
 
 def _namespace(path: Path) -> Mapping[str, Any]:
@@ -147,6 +143,14 @@ class Judging:
         stored = stored_reference(self.stored_public(), reference_hash, plan) if prefer_stored else None
         reference = stored or evaluate_in_process(plan, self.reference(), self.names)
         return ExpectedValues(reference, variant_results(plan, self.variants()), reference_hash)
+
+    def require_public_told_apart(self, plan: ProbePlan, expected: ExpectedValues) -> None:
+        """The student kit runs the public inputs only: where they cannot tell a mistake from the reference the kit
+        would call it correct. The inputs are the author's, so this is theirs to fix (not the harness's fault)."""
+        hidden = unseparated(plan, expected, self.policy().whole_function)
+        if hidden:
+            listed = "; ".join(map(str, hidden))
+            raise UsageError(f"no student kit: the public inputs cannot tell {listed} from the reference (choose PUBLIC inputs that do)")
 
     # ------------------------------------------------------------------ the checks
 

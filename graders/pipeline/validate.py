@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from graders.assignment.spec import Assignment, Truth
+from graders.errors import UsageError
 from graders.intake.notebooks import load_notebook
 from graders.judge.evidence import Evidence
 from graders.judge.probes import CallResult, Case, ProbePlan, ProbeResults, evaluate_in_process
@@ -213,7 +214,11 @@ def kit_findings(assignment: Assignment, truth: Truth, out: Path) -> Iterator[Fi
     if not assignment.has_kit:
         yield Finding("kit", Outcome.SKIPPED, "no kit")
         return
-    assignment.build_kit(out)
+    try:
+        assignment.build_kit(out)
+    except UsageError as exc:  # an authored assignment's inputs, the author's to fix: a finding, not the end of the check
+        yield Finding("kit", Outcome.FAIL, str(exc))
+        return
     files = sorted(path for path in out.rglob("*") if path.is_file())  # the kit's folders (its grader/ modules) included
     texts = [text for path in files for text in _kit_texts(path)]
     handout = set(_notebook_lines(assignment.handout.template))

@@ -42,6 +42,7 @@ def test_new_then_build_then_check_accepts_the_skeleton(tmp_path):
     assert "PASS    the solution: full marks: 2 of 2" in said
     assert "PASS    the template: zero: 0 of 2" in said
     assert "PASS    warm and cold:" in said
+    assert "PASS    kit: none of the reference's" in said  # built, and free of the truth's lines
 
 
 def test_a_bad_annotation_is_a_usage_error_exit_2_naming_the_cell_not_a_traceback(tmp_path):

@@ -4,10 +4,12 @@ assignments path, and the seam's behaviour (judging, answers) on the real truth 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from graders.assignment import registry
+from graders.authoring.annotations import INPUTS_TAG
 from graders.authoring.build import build
 from graders.authoring.built import BuiltAssignment
 from graders.authoring.contract import CONTRACT_FILE, Contract
@@ -15,6 +17,7 @@ from graders.authoring.skeleton import new
 from graders.errors import BadCommandLine, UsageError
 from graders.judge.evidence import Evidence
 from graders.judge.probes import evaluate_in_process
+from graders.pipeline.validate import Outcome, kit_findings
 from graders.tags import named_assignment
 
 NAME = "built-unit"
@@ -190,11 +193,28 @@ def test_answers_are_found_by_tag_bounded_and_a_malformed_cell_is_no_answer(buil
     assert built.extract_free_text({"cells": "nothing"})[0].answer == ""
 
 
-def test_a_kit_is_refused_as_the_users_request_not_as_an_internal_error(built, tmp_path):
-    assert not built.has_kit
-    with pytest.raises(UsageError, match="no student kit yet"):
+def test_public_inputs_that_hide_a_mistake_refuse_the_kit_as_the_author_s_to_fix_and_the_check_says_so(tmp_path):
+    # One element: the sum of the squared errors is their mean, so the kit would call the mistake correct.
+    source = new("one-element", tmp_path)
+    notebook = json.loads(source.read_text(encoding="utf-8"))
+    (inputs,) = [cell for cell in notebook["cells"] if INPUTS_TAG in cell["metadata"].get("tags", [])]
+    inputs["source"] += '\nPUBLIC = {"mse": [(np.array([[1.0]], dtype=np.float32), np.array([[3.0]], dtype=np.float32))]}\n'
+    source.write_text(json.dumps(notebook), encoding="utf-8")
+    built = build(source, tmp_path / "built")
+    assert built.has_kit
+    with pytest.raises(UsageError, match=r"the public inputs cannot tell mse: sum_instead_of_mean from the reference"):
         built.build_kit(tmp_path / "kit")
     assert not (tmp_path / "kit").exists()
+    # `grader assignment check` reports it as a finding and goes on (it is not the end of the check).
+    (finding,) = kit_findings(built, built.truth(), tmp_path / "kit")
+    assert finding.outcome is Outcome.FAIL and "sum_instead_of_mean" in finding.detail
+
+
+def test_the_kit_is_written_into_a_new_folder_only(built, tmp_path):
+    kit_hash, files = built.build_kit(tmp_path / "kit")
+    assert re.fullmatch(r"[0-9a-f]{12}", kit_hash) and f"{NAME}.ipynb" in files and "check.py" in files
+    with pytest.raises(UsageError, match="exists and is not an empty folder"):
+        built.build_kit(tmp_path / "kit")
 
 
 def test_a_reference_that_raises_on_an_input_stops_the_build_naming_the_call(tmp_path):
