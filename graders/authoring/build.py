@@ -24,6 +24,7 @@ from graders.intake.notebooks import load_notebook
 from graders.tags import METADATA_KEY
 
 DEFAULT_OUT = Path("build") / "assignments"  # `--out` by default: build/assignments/<id>
+BUILT_PARTS = (CONTRACT_FILE, STUDENT, TRUTH)  # what a build writes in its folder (anything else there is not its)
 
 
 def build(source: Path, out: Path | None = None) -> BuiltAssignment:

@@ -113,7 +113,7 @@ class BuiltAssignment(Assignment):
 
     def truth(self) -> Truth:
         judging = self.judging
-        return Truth(judging.truth_dir, judging.reference(), judging.variants(), judging.policy())
+        return Truth(judging.truth_dir, judging.reference(), judging.variants_and_pairs(), judging.policy())
 
     def extract_derivation(self, notebook: Mapping[str, Any]) -> tuple[DerivationAnswer, ...]:
         from graders.authoring.observables import derivation  # the kit's reader: none yet

@@ -83,7 +83,8 @@ class Judging:
         return {name: namespace[name] for name in self.names}
 
     def variants(self) -> dict[str, Variants]:
-        """Each function's mistakes, one at a time (a mistake is a whole alternative definition: none combine)."""
+        """Each function's mistakes, one at a time: what its values are diagnosed against (a mistake is a whole
+        alternative definition of its function, so two of one function never combine into a third variant)."""
         return {
             name: tuple(
                 (frozenset({m.name}), {name: _namespace(self.truth_dir / mistake_file(m.name))[name]})
@@ -92,6 +93,19 @@ class Judging:
             )
             for name in self.names
         }
+
+    def variants_and_pairs(self) -> dict[str, Variants]:
+        """`variants`, each function's followed by its mistakes paired with every earlier function's: what validation
+        applies (a student may make one mistake in each of two functions; two in one function cannot both be applied).
+        A pair sits under its later function, so both its mistakes alone come before it."""
+        singles = self.variants()
+        earlier: list[tuple[frozenset[str], Mapping[str, Callable[..., Any]]]] = []
+        found: dict[str, Variants] = {}
+        for name in self.names:
+            pairs = tuple((a | b, {**one, **other}) for a, one in earlier for b, other in singles[name])
+            found[name] = singles[name] + pairs
+            earlier += singles[name]
+        return found
 
     def policy(self) -> DeductionPolicy:
         catalog = {m.name: Misconception(m.name, m.function, m.title, m.explanation, hint=m.hint) for m in self.contract.catalog}
