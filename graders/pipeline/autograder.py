@@ -2,7 +2,8 @@
 
 Called by the bundle's run_autograder (graders.pipeline.bundle). Grades the notebook in
 ROOT/submission/ (the first *.ipynb in name order; the output says if there were others) as the
-assignment the bundle records (a bundle from before it recorded one: the default), like
+assignment the bundle records (a bundle from before it recorded one: the default; one built from a
+notebook is found in the bundle's `built/` folder, put on the assignments path), like
 `grader grade` does, into a scratch REPORTS, and writes ROOT/results/results.json in
 Gradescope's layout (graders.gradebook.exports.gradescope). The written answers are left to
 staff (Gradescope's manual grading); the output says so.
@@ -24,7 +25,7 @@ from graders.execute.untrusted import remove_tree
 from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.store import Gradebook
 from graders.pipeline.batch import grade_folder
-from graders.pipeline.bundle import ASSIGNMENT_NAME, SEED_NAME
+from graders.pipeline.bundle import ASSIGNMENT_NAME, BUILT_NAME, SEED_NAME
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import SECRET_NAME, existing_course_seed
 from graders.results import write_text_atomic
@@ -66,7 +67,11 @@ def run(root: Path) -> Path:
 
 
 def _bundled_assignment(root: Path) -> Assignment:
-    """The assignment the bundle records; a bundle that records none grades as the installation's default."""
+    """The assignment the bundle records, found among the built assignments it carries too; a bundle that records
+    none grades as the installation's default."""
+    built = root / "source" / BUILT_NAME
+    if built.is_dir() and not built.is_symlink():
+        registry.add_search_folder(built)
     recorded = root / "source" / ASSIGNMENT_NAME
     named = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() and not recorded.is_symlink() else None
     return registry.load(named)

@@ -12,7 +12,10 @@ private as the secret. It is checked against the class (REPORTS' latest run): a 
 `--seed N` needs `--seed N`, a class graded from a secret needs that secret (its hash); a secret
 is never created unless staff ask (`--new-secret`), since a new one means other hidden inputs. It records the
 assignment it grades (`.grader-assignment`, its id): the class's (REPORTS' latest run), else `--assignment`, else
-the installation's default; a class of another assignment than `--assignment` is refused.
+the installation's default; a class of another assignment than `--assignment` is refused. An assignment built from
+a notebook (graders.authoring) is not part of the package: its built folder (contract, template, truth with the
+stored public values; the grader's side, never a student's) is carried as `built/<id>/`, which the autograder puts
+on the assignments path.
 `A10_AUTOGRADER_ROOT` moves /autograder (tests use a fake root) and `A10_GRADER_PYTHON` the interpreter.
 """
 
@@ -32,6 +35,7 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]
 SEED_NAME = ".grader-seed"  # a class graded with --seed: the seed itself, in place of the secret
 ASSIGNMENT_NAME = ".grader-assignment"  # the id of the assignment every submission is graded as
 PACKAGED = ("pyproject.toml", "README.md", "graders", "assignments", "reference")
+BUILT_NAME = "built"  # the bundle's folder of built assignments (an assignments path folder once unpacked)
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -101,12 +105,29 @@ def write_bundle(
         elif secret_file is not None:
             bundle.write(secret_file, SECRET_NAME)
         for name in PACKAGED:
-            path = SOURCE_ROOT / name
-            for file in sorted([path] if path.is_file() else path.rglob("*")):
-                if file.is_file() and "__pycache__" not in file.parts:
-                    bundle.write(file, file.relative_to(SOURCE_ROOT).as_posix())
+            _add_tree(bundle, SOURCE_ROOT, name, name)
+        for part in _built_parts(assignment_id):
+            _add_tree(bundle, part.parent, part.name, f"{BUILT_NAME}/{assignment_id}/{part.name}")
     tmp.replace(out)
     return out, [] if reports is not None else ["warning: no class to check the bundle's seed against (--reports REPORTS)"]
+
+
+def _add_tree(bundle: zipfile.ZipFile, root: Path, name: str, as_name: str) -> None:
+    """root/name (a file, or a folder's regular files, never a cache or a link) into the zip as `as_name`."""
+    path = root / name
+    for file in sorted([path] if path.is_file() else path.rglob("*")):
+        if file.is_file() and not file.is_symlink() and "__pycache__" not in file.parts:
+            bundle.write(file, f"{as_name}/{file.relative_to(path).as_posix()}" if file != path else as_name)
+
+
+def _built_parts(assignment_id: str) -> tuple[Path, ...]:
+    """A built assignment's folder's parts the grader reads (graders.authoring.built's layout); () for an installed one."""
+    from graders.assignment import registry
+    from graders.authoring.build import BUILT_PARTS
+    from graders.authoring.built import BuiltAssignment
+
+    assignment = registry.load(assignment_id)
+    return tuple(assignment.folder / part for part in BUILT_PARTS) if isinstance(assignment, BuiltAssignment) else ()
 
 
 def _existing(secret_file: Path) -> CourseSeed:
