@@ -21,6 +21,7 @@ from pathlib import Path
 
 from graders.assignment import registry
 from graders.assignment.spec import Assignment
+from graders.errors import GraderError, HarnessError
 from graders.execute.untrusted import remove_tree
 from graders.gradebook.exports.gradescope import results_json
 from graders.gradebook.store import Gradebook
@@ -31,6 +32,7 @@ from graders.pipeline.secret import SECRET_NAME, existing_course_seed
 from graders.results import write_text_atomic
 
 SUBMISSION_ID = "submission"
+MISCONFIGURED = "This autograder could not grade anything: tell course staff that its bundle is broken."
 
 
 def run(root: Path) -> Path:
@@ -45,13 +47,18 @@ def run(root: Path) -> Path:
         }
         write_text_atomic(results, json.dumps(document, indent=2) + "\n")
         return results
+    try:
+        config = GradingConfig(seed=_bundled_seed(root), jobs=1, assignment=_bundled_assignment(root))
+    except GraderError as exc:  # the bundle's fault, not the student's: Gradescope shows them this, staff must act
+        document = {"score": 0.0, "output": f"{MISCONFIGURED} ({exc})", "tests": []}
+        write_text_atomic(results, json.dumps(document, indent=2) + "\n")
+        return results
     scratch = Path(tempfile.mkdtemp(prefix="a10-autograder-"))
     try:
         folder = scratch / "submissions"
         folder.mkdir()
         shutil.copyfile(notebooks[0], folder / f"{SUBMISSION_ID}.ipynb")
         reports = scratch / "reports"
-        config = GradingConfig(seed=_bundled_seed(root), jobs=1, assignment=_bundled_assignment(root))
         grade_folder(folder, out_dir=reports, config=config)
         with Gradebook.open(reports) as book:
             document = results_json(book.grade(SUBMISSION_ID), book.assignment, final=True)  # Gradescope publishes it: its own release step
@@ -81,7 +88,10 @@ def _bundled_seed(root: Path) -> int:
     """The seed the bundle carries, or its course secret (unzipping loses its mode: it is made private again); never a new one."""
     given = root / "source" / SEED_NAME
     if given.is_file() and not given.is_symlink():
-        return int(given.read_text(encoding="utf-8").strip())
+        text = given.read_text(encoding="utf-8").strip()
+        if not text.isascii() or not text.isdigit():
+            raise HarnessError(f"the bundle's {SEED_NAME} holds no seed")
+        return int(text)
     secret = root / "source" / SECRET_NAME
     if secret.is_file() and not secret.is_symlink():
         secret.chmod(0o600)

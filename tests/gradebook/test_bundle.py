@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from graders.pipeline.autograder import run as autograder_run
+from graders.pipeline.bundle import ASSIGNMENT_NAME, SEED_NAME
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,6 +99,18 @@ def test_the_autograder_never_grades_a_hidden_notebook(tmp_path, hidden):
     (tmp_path / "submission" / hidden).write_text("{}")
     document = json.loads(autograder_run(tmp_path).read_text())
     assert document["score"] == 0 and document["tests"] == [] and "No Jupyter notebook" in document["output"]
+
+
+@pytest.mark.parametrize(("name", "text"), [(ASSIGNMENT_NAME, "assignment-99\n"), (SEED_NAME, "")], ids=["unknown-assignment", "no-seed"])
+def test_a_broken_bundle_tells_the_student_to_tell_staff_in_results_json_not_in_a_traceback(tmp_path, name, text):
+    (tmp_path / "submission").mkdir()
+    shutil.copy(ROOT / "submissions" / "a11" / "solution.ipynb", tmp_path / "submission" / "mine.ipynb")
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / SEED_NAME).write_text("7\n")
+    (tmp_path / "source" / name).write_text(text)  # an id no installation has; a seed file emptied
+    document = json.loads(autograder_run(tmp_path).read_text())
+    assert document["score"] == 0 and document["tests"] == []
+    assert document["output"].startswith("This autograder could not grade anything: tell course staff")
 
 
 @pytest.mark.e2e
