@@ -25,7 +25,7 @@ $(addprefix grade-,$(CLASSES)): grade-%: $(STAMP)
 	$(BIN)/grader grade $(SUBMISSIONS)/$* --out $(REPORTS)/$*
 
 test: lint $(STAMP)
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q --durations=30
 
 # ruff (lint, import order, format), mypy and the import contracts (pyproject.toml, [tool.importlinter]), clean:
 # part of `make test`.
