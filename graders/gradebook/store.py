@@ -68,7 +68,7 @@ from graders.gradebook.records import (
     answer_digest,
     now,
 )
-from graders.gradebook.rubric import MAX_ITEMS, Item, ItemChange
+from graders.gradebook.rubric import MAX_ITEMS, Item, ItemChange, total
 from graders.results import SubmissionResult
 from graders.settings import Provenance
 
@@ -94,6 +94,7 @@ __all__ = [
     "QuestionGrade",
     "Run",
     "now",
+    "total",
 ]
 
 _IDS_SHOWN = 10  # ids an error message lists before "and N more"

@@ -241,7 +241,7 @@ class _Review:
                 items=items,
                 groups=groups,
                 meaning=by_meaning(groups, helper.groups) if helper is not None else None,
-                suggested={g.key: group_suggestion(g, items, found) for g in groups},
+                suggested={g.key: group_suggestion(g, items, found, question.points) for g in groups},
                 progress=count,
                 marked_as=marked_as,
                 next_question=later[0] if later else None,

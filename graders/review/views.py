@@ -15,7 +15,7 @@ from graders.assist.suggest import Suggestion
 from graders.gradebook.exports import claimed_twice
 from graders.gradebook.questions import ManualQuestion
 from graders.gradebook.release import Release, ReleaseState
-from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade
+from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade, total
 from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
@@ -258,18 +258,17 @@ class Suggested:
     confidence: float
 
 
-def group_suggestion(group: AnswerGroup, items: Sequence[Item], found: Mapping[str, Suggestion]) -> Suggested | None:
-    """The suggestion every member of an unmarked group has alike (`found`: by submission); None when a member
-    is marked, or has none or another."""
+def group_suggestion(group: AnswerGroup, items: Sequence[Item], found: Mapping[str, Suggestion], maximum: float) -> Suggested | None:
+    """The suggestion every member of an unmarked group has alike (`found`: by submission), its points what its
+    items give a mark (bounded to 0..`maximum`); None when a member is marked, or has none or another."""
     if any(not m.grade.pending for m in group.members):
         return None
-    chosen = {(found[m.submission].items, found[m.submission].points) if m.submission in found else None for m in group.members}
+    chosen = {found[m.submission].items if m.submission in found else None for m in group.members}
     if len(chosen) != 1 or None in chosen:
         return None
-    first = found[group.members[0].submission]
-    return Suggested(
-        tuple(i for i in items if i.key in first.items), first.points, min(found[m.submission].confidence for m in group.members)
-    )
+    applied = tuple(i for i in items if i.key in found[group.members[0].submission].items)
+    confidence = min(found[m.submission].confidence for m in group.members)
+    return Suggested(applied, total((i.points for i in applied), 0.0, maximum), confidence)
 
 
 def own_outputs(reports: Path, grade: Grade) -> OwnOutputs:
