@@ -53,17 +53,17 @@ def overrides(db: sqlite3.Connection, submission: str | None, *, active: bool) -
 
 
 # A mark as written: submission, question, points, comment, by, at, answer's digest, items (None: plain
-# points), adjustment.
-MarkRow = tuple[str, str, float, str, str, str, str, tuple[str, ...] | None, float]
-_MARK_COLUMNS = "submission, question, points, comment, by, at, answer_sha256, items, adjustment"
+# points), adjustment, whether it was an accepted suggestion.
+MarkRow = tuple[str, str, float, str, str, str, str, tuple[str, ...] | None, float, bool]
+_MARK_COLUMNS = "submission, question, points, comment, by, at, answer_sha256, items, adjustment, suggested"
 
 
 def insert_marks(db: sqlite3.Connection, rows: Sequence[MarkRow]) -> tuple[ManualMark, ...]:
     """The rows as marks, in that order."""
     first = latest_mark_id(db) + 1
     db.executemany(
-        f"INSERT INTO manual_marks ({_MARK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(*row[:7], None if row[7] is None else json.dumps(list(row[7])), row[8]) for row in rows],
+        f"INSERT INTO manual_marks ({_MARK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(*row[:7], None if row[7] is None else json.dumps(list(row[7])), row[8], int(row[9])) for row in rows],
     )
     return tuple(ManualMark(first + index, *row) for index, row in enumerate(rows))
 
@@ -75,8 +75,8 @@ def marks(db: sqlite3.Connection, submission: str | None, *, current: bool) -> t
         () if submission is None else (submission,),
     )
     return tuple(
-        ManualMark(mark_id, submission_id, question, points, comment, by, at, sha256, _items(items), float(adjustment))
-        for mark_id, submission_id, question, points, comment, by, at, sha256, items, adjustment in rows
+        ManualMark(mark_id, submission_id, question, points, comment, by, at, sha256, _items(items), float(adjustment), bool(suggested))
+        for mark_id, submission_id, question, points, comment, by, at, sha256, items, adjustment, suggested in rows
     )
 
 

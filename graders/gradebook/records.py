@@ -79,6 +79,7 @@ class ManualEntry:
     # None: a mark of plain points.
     items: tuple[str, ...] | None = None
     adjustment: float = 0.0
+    suggested: bool = False  # the person accepted a suggestion as shown (the review app's accept key)
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class ManualMark:
     answer_sha256: str  # of the answer as it was when marked
     items: tuple[str, ...] | None = None  # the rubric items it applies (keys); None: plain points
     adjustment: float = 0.0  # added to the items' points (0 for a mark of plain points)
+    suggested: bool = False  # a suggestion (graders.assist) that staff accepted as it was
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE manual_marks ADD COLUMN items TEXT;
     ALTER TABLE manual_marks ADD COLUMN adjustment REAL NOT NULL DEFAULT 0;
     """,
+    # 5: a mark that was a suggestion staff accepted (graders.assist's, in the review app) says so. Marks
+    # before were all given by hand: 0.
+    """
+    ALTER TABLE manual_marks ADD COLUMN suggested INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

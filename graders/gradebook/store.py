@@ -68,7 +68,7 @@ from graders.gradebook.records import (
     answer_digest,
     now,
 )
-from graders.gradebook.rubric import MAX_ITEMS, Item, ItemChange
+from graders.gradebook.rubric import MAX_ITEMS, Item, ItemChange, total
 from graders.results import SubmissionResult
 from graders.settings import Provenance
 
@@ -94,6 +94,7 @@ __all__ = [
     "QuestionGrade",
     "Run",
     "now",
+    "total",
 ]
 
 _IDS_SHOWN = 10  # ids an error message lists before "and N more"
@@ -256,9 +257,9 @@ class Gradebook:
             )
         merged = {tag: q.points for tag, q in known.items()} | dict(points)
         moment = now()
-        # A scaled mark is plain points: its items' points no longer add up to it.
+        # A scaled mark is plain points: its items' points no longer add up to it, nor is it the suggestion accepted.
         rescaled: list[adjustments.MarkRow] = [
-            (m.submission, m.question, scaled(m.points, changes[m.question]), m.comment, by, moment, m.answer_sha256, None, 0.0)
+            (m.submission, m.question, scaled(m.points, changes[m.question]), m.comment, by, moment, m.answer_sha256, None, 0.0, False)
             for m in current
             if existing is ExistingMarks.SCALE and m.question in changes and scaled(m.points, changes[m.question]) != m.points
         ]
@@ -299,7 +300,18 @@ class Gradebook:
                 )
             adjustment = entry.adjustment if entry.items is not None else 0.0
             rows.append(
-                (entry.submission, entry.question, entry.points, entry.comment, by, moment, shown.answer_sha256, entry.items, adjustment)
+                (
+                    entry.submission,
+                    entry.question,
+                    entry.points,
+                    entry.comment,
+                    by,
+                    moment,
+                    shown.answer_sha256,
+                    entry.items,
+                    adjustment,
+                    entry.suggested,
+                )
             )
         with self._transaction() as db:
             # Checked inside the write transaction: no other grader's mark (or item edit) can land between check and write.
@@ -363,9 +375,12 @@ class Gradebook:
                 raise UsageError(f"{change.effect()}; nothing was changed: confirm to apply it")
             rubric.insert(db, question, Item(key, line or before.text, change.points, 0), by=by, at=moment)
             moved = change.moved
-            adjustments.insert_marks(
-                db, [(m.submission, m.question, new, m.comment, by, moment, m.answer_sha256, m.items, m.adjustment) for m, new in moved]
-            )
+            # A moved mark keeps its items, and so stays the suggestion accepted, if it was one.
+            moved_rows: list[adjustments.MarkRow] = [
+                (m.submission, m.question, new, m.comment, by, moment, m.answer_sha256, m.items, m.adjustment, m.suggested)
+                for m, new in moved
+            ]
+            adjustments.insert_marks(db, moved_rows)
         return change
 
     def _item_change(self, db: sqlite3.Connection, question: ManualQuestion, key: str, points: float) -> ItemChange:

@@ -29,12 +29,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from graders.assist.page import Assistant, assistant
 from graders.errors import (
     BadRequest,
     CorruptGradebook,
     FolderBusy,
     GraderError,
     HarnessError,
+    MissingExtra,
     NotebookError,
     StaleChange,
     UsageError,
@@ -71,9 +73,11 @@ from graders.review.folder import ReportsFolder
 from graders.review.notebook import NotebookPage, Position, notebook_page
 from graders.review.views import (
     answer_groups,
+    by_meaning,
     change_json,
     class_context,
     duplicates_of,
+    group_suggestion,
     histogram,
     item_json,
     mark_json,
@@ -170,6 +174,18 @@ class _Review:
         self.templates = _environment()
         # Requests run in a thread pool; two saves must not interleave writing the same files.
         self.publishing = threading.Lock()
+        self._assistant: Assistant | MissingExtra | None = None  # loaded on the first question page
+        self._loading = threading.Lock()
+
+    def assistant(self) -> Assistant | None:
+        """The model (graders.assist), loaded once; None without the `assist` extra (the page says so)."""
+        with self._loading:
+            if self._assistant is None:
+                try:
+                    self._assistant = assistant()
+                except MissingExtra as missing:
+                    self._assistant = missing
+            return self._assistant if isinstance(self._assistant, Assistant) else None
 
     def _with_book(self, action: Callable[[Gradebook], T]) -> T:
         """One gradebook connection per request; its errors reach the client through HTTP_STATUS."""
@@ -209,6 +225,9 @@ class _Review:
             question = lookup.known_question(book, tag)
             grades = book.grades()
             groups = answer_groups(grades, tag)
+            helper = self.assistant()
+            found = helper.suggestions(self.settings.reports, tag) if helper is not None else {}
+            items = book.rubric(tag)
             beside = {g.submission: own_outputs(self.settings.reports, g).before(tag) for g in grades}
             (count,) = (p for p in progress(grades, questions) if p.tag == tag)
             # The answer each changed one was marked as, to show beside the new text.
@@ -219,8 +238,10 @@ class _Review:
                 "question.html",
                 question=question,
                 rubric=lookup.rubric(book, tag),
-                items=book.rubric(tag),
+                items=items,
                 groups=groups,
+                meaning=by_meaning(groups, helper.groups) if helper is not None else None,
+                suggested={g.key: group_suggestion(g, items, found, question.points) for g in groups},
                 progress=count,
                 marked_as=marked_as,
                 next_question=later[0] if later else None,

@@ -40,6 +40,7 @@ class Applied:
 
     items: tuple[str, ...]
     adjustment: float
+    suggested: bool = False  # the items are a suggestion shown (graders.assist), accepted as it was
 
 
 @dataclass(frozen=True)
@@ -128,15 +129,21 @@ def parse_item_edit(raw: bytes, content_type: str) -> ItemEditBody:
 
 
 def _applied(data: dict[str, Any]) -> Applied | None:
-    """`"items": [key, ...]` with an optional `"adjustment"`; neither: a mark of plain points."""
+    """`"items": [key, ...]` with an optional `"adjustment"` and `"suggested": true` (the items a suggestion named,
+    accepted); none of them: a mark of plain points."""
     items = data.get("items")
+    suggested = data.get("suggested", False)
+    if not isinstance(suggested, bool):
+        raise BadRequest('"suggested" must be true or false')
     if items is None:
         if "adjustment" in data:
             raise BadRequest('"adjustment" goes with "items" (send "items": [] for an adjustment alone)')
+        if suggested:
+            raise BadRequest('"suggested" goes with "items": a suggestion is rubric items')
         return None
     if not isinstance(items, list) or len(items) > MAX_ITEMS or not all(isinstance(k, str) and _ITEM_KEY.fullmatch(k) for k in items):
         raise BadRequest(f'"items" must be a list of at most {MAX_ITEMS} rubric item keys')
-    return Applied(tuple(items), _number(data, "adjustment") if "adjustment" in data else 0.0)
+    return Applied(tuple(items), _number(data, "adjustment") if "adjustment" in data else 0.0, suggested)
 
 
 def mark_entry(
@@ -145,7 +152,9 @@ def mark_entry(
     """A mark to save as the page sent it: plain points, or items and an adjustment adding up to `points`."""
     if applied is None:
         return ManualEntry(submission, tag, points, comment, version, answer)
-    return ManualEntry(submission, tag, points, comment, version, answer, items=applied.items, adjustment=applied.adjustment)
+    return ManualEntry(
+        submission, tag, points, comment, version, answer, items=applied.items, adjustment=applied.adjustment, suggested=applied.suggested
+    )
 
 
 def _per_submission(value: object, submissions: tuple[str, ...], name: str, parse: Callable[[object, str], T]) -> tuple[T, ...] | None:

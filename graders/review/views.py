@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from graders.assist.suggest import Suggestion
 from graders.gradebook.exports import claimed_twice
 from graders.gradebook.questions import ManualQuestion
 from graders.gradebook.release import Release, ReleaseState
-from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade
+from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade, total
 from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
@@ -225,6 +226,51 @@ def answer_groups(grades: Sequence[Grade], tag: str) -> tuple[AnswerGroup, ...]:
     return tuple(sorted(groups, key=lambda g: (not g.key, -len(g.members), g.key)))
 
 
+@dataclass(frozen=True)
+class MeaningGroup:
+    """Text groups whose answers mean nearly the same (graders.assist.groups), the most central first; each
+    keeps its own mark: near-misses ("sharp at 0" against "sharp at 30") are measured to land together."""
+
+    groups: tuple[AnswerGroup, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(g.members) for g in self.groups)
+
+
+def by_meaning(groups: Sequence[AnswerGroup], cluster: Callable[[list[str]], list[list[int]]]) -> tuple[MeaningGroup, ...]:
+    """The text groups gathered by `cluster` (indices of their first answers' texts, in groups), in the order of
+    each gathering's first text group; unanswered groups each alone, last."""
+    answered = [g for g in groups if g.key]
+    gathered = cluster([g.variants[0].answer for g in answered])
+    return (
+        *(MeaningGroup(tuple(answered[i] for i in indices)) for indices in gathered),
+        *(MeaningGroup((g,)) for g in groups if not g.key),
+    )
+
+
+@dataclass(frozen=True)
+class Suggested:
+    """A suggestion shown on a group: its rubric items (as the rubric has them now), points and confidence."""
+
+    items: tuple[Item, ...]
+    points: float
+    confidence: float
+
+
+def group_suggestion(group: AnswerGroup, items: Sequence[Item], found: Mapping[str, Suggestion], maximum: float) -> Suggested | None:
+    """The suggestion every member of an unmarked group has alike (`found`: by submission), its points what its
+    items give a mark (bounded to 0..`maximum`); None when a member is marked, or has none or another."""
+    if any(not m.grade.pending for m in group.members):
+        return None
+    chosen = {found[m.submission].items if m.submission in found else None for m in group.members}
+    if len(chosen) != 1 or None in chosen:
+        return None
+    applied = tuple(i for i in items if i.key in found[group.members[0].submission].items)
+    confidence = min(found[m.submission].confidence for m in group.members)
+    return Suggested(applied, total((i.points for i in applied), 0.0, maximum), confidence)
+
+
 def own_outputs(reports: Path, grade: Grade) -> OwnOutputs:
     """The student's own outputs kept from the notebook this grade's result was graded from (none from another)."""
     return read_own_outputs(reports / grade.submission, grade.result.sha256)
@@ -301,6 +347,7 @@ def mark_json(mark: ManualMark | None) -> dict[str, Any] | None:
         "at": mark.at,
         "items": None if mark.items is None else list(mark.items),
         "adjustment": mark.adjustment,
+        "suggested": mark.suggested,
     }
 
 

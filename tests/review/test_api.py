@@ -203,3 +203,10 @@ def test_a_server_killed_mid_save_loses_nothing_it_acknowledged(tmp_path):
     with Gradebook.open(graded.root) as book:
         stored = {(s, float(m.comment)) for s in students for m in book.manual_marks(s)}
     assert set(acknowledged) <= stored
+
+
+def test_without_the_assist_extra_the_question_page_has_text_groups_and_says_what_to_install(server):
+    status, page = api(server, "GET", "/questions/kl_role")
+    assert status == 200
+    assert "data-assist-missing" in page and 'pip install ".[assist]"' in page
+    assert "data-meaning" not in page and "data-suggestion" not in page and "data-group" in page

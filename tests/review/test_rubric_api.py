@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assignments.a10 import ASSIGNMENT
+from graders.gradebook.store import Gradebook
 from tests.review.conftest import api
 
 RUBRIC = "/api/questions/kl_explain/rubric"
@@ -91,6 +92,20 @@ def test_staff_add_an_item_and_rename_it_without_touching_marks(server):
         ("PUT", "/api/submissions/seed-writeup/manual/kl_explain", {"points": 0.5, "items": ["nope"]}, 400, "no rubric item 'nope'"),
         ("PUT", "/api/submissions/seed-writeup/manual/kl_explain", {"points": 0, "items": [RESTATES, RESTATES]}, 400, "applies once"),
         ("PUT", "/api/questions/kl_explain/marks", {"submissions": ["seed-writeup"], "points": 1, "items": [TRADEOFF]}, 409, "now give"),
+        (
+            "PUT",
+            "/api/questions/kl_explain/marks",
+            {"submissions": ["seed-writeup"], "points": 0.5, "suggested": True},
+            400,
+            '"suggested" goes with',
+        ),
+        (
+            "PUT",
+            "/api/questions/kl_explain/marks",
+            {"submissions": ["seed-writeup"], "points": 0.5, "items": [TRADEOFF], "suggested": 1},
+            400,
+            "true or false",
+        ),
     ],
 )
 def test_bad_rubric_requests_are_refused_and_change_nothing(server, method, path, body, status, error):
@@ -99,3 +114,15 @@ def test_bad_rubric_requests_are_refused_and_change_nothing(server, method, path
     assert got == status and error in answer["error"], answer
     assert api(server, "GET", RUBRIC)[1] == before
     assert explain_points(server, "seed-writeup") is None
+
+
+def test_a_group_mark_of_items_says_whether_it_was_the_suggestion_accepted(server, graded):
+    tradeoff, collapse = item(server, TRADEOFF)["points"], item(server, COLLAPSE)["points"]  # as earlier tests left them
+    accepted = {"submissions": ["bob"], "points": tradeoff, "items": [TRADEOFF], "suggested": True}
+    status, body = api(server, "PUT", "/api/questions/kl_explain/marks", accepted)
+    assert status == 200 and body["marks"]["bob"]["suggested"] is True
+    by_hand = {"submissions": ["bob"], "points": tradeoff + collapse, "items": [TRADEOFF, COLLAPSE]}
+    status, body = api(server, "PUT", "/api/questions/kl_explain/marks", by_hand)
+    assert status == 200 and body["marks"]["bob"]["suggested"] is False
+    with Gradebook.open(graded.root) as book:
+        assert [m.suggested for m in book.manual_marks("bob") if m.question == "kl_explain"] == [True, False]

@@ -181,6 +181,9 @@
     var stale = list.filter(function (m) { return m.getAttribute("data-stale") === "true"; }).length;
     status.textContent = (shared ? "marked by " + list[0].getAttribute("data-by") : "") +
       (stale ? (shared ? "; " : "") + stale + " changed since marked" : "");
+    // A suggestion stands only while every answer of the group is unmarked.
+    var suggestion = group.querySelector("[data-suggestion]");
+    if (suggestion) suggestion.hidden = !list.every(pending);
     var mixed = group.querySelector("[data-mixed]");
     mixed.textContent = "";
     mixed.hidden = shared || list.every(pending);
@@ -271,6 +274,7 @@
       points: parseFloat(points), comment: form.elements.comment.value, versions: base, answers: shownAnswers(list)
     };
     if (chosen) { body.items = chosen.items; body.adjustment = chosen.adjustment; }
+    if (chosen && group.accepting) body.suggested = true;
     return window.review.send("PUT", form.getAttribute("data-url"), body).then(function (data) {
       group.busy = false;
       group.editBase = null;
@@ -318,6 +322,45 @@
       save(group).then(function (ok) { if (ok) move(1); });
     });
     group.querySelector("[data-split]").addEventListener("click", function () { split(group); });
+    var accept = group.querySelector("[data-accept]");
+    if (accept) accept.addEventListener("click", function () { acceptSuggestion(group); });
+    var takeOut = group.querySelector("[data-take-out]");
+    if (takeOut) takeOut.addEventListener("click", function () { takeOutOfMeaning(group); });
+  }
+
+  // Accept: the suggested items ticked (no adjustment) and saved as one mark, which says it was the suggestion.
+  function acceptSuggestion(group) {
+    var suggestion = group.querySelector("[data-suggestion]");
+    if (!suggestion || suggestion.hidden) return Promise.resolve(false);
+    var items = suggestion.getAttribute("data-items");
+    showItems(formOf(group), items ? items.split(",") : [], 0);
+    group.accepting = true;
+    return save(group).then(function (ok) {
+      group.accepting = false;
+      if (ok) move(1);
+      return ok;
+    });
+  }
+
+  // Take out: a group leaves its gathering by meaning for one of its own, just after it (this page only).
+  function takeOutOfMeaning(group) {
+    var gathering = group.closest("[data-meaning]");
+    var alone = document.createElement("div");
+    alone.className = "meaning";
+    alone.setAttribute("data-meaning", "");
+    gathering.after(alone);
+    alone.appendChild(group);
+    group.querySelector("[data-take-out]").remove();
+    var left = Array.prototype.slice.call(gathering.querySelectorAll("[data-group]"));
+    var head = gathering.querySelector("[data-meaning-head]");
+    if (left.length < 2) {
+      if (head) head.remove();
+      left.forEach(function (g) { var button = g.querySelector("[data-take-out]"); if (button) button.remove(); });
+    } else {
+      var size = left.reduce(function (sum, g) { return sum + members(g).length; }, 0);
+      head.querySelector("[data-meaning-size]").textContent = size + " answers in " + left.length + " groups";
+    }
+    relabel();
   }
 
   function relabel() {
@@ -377,6 +420,9 @@
       group.remove();
     });
     into.querySelector("[data-pick]").checked = false;
+    // Its answers' suggestions may differ now: none is shown.
+    var suggestion = into.querySelector("[data-suggestion]");
+    if (suggestion) suggestion.remove();
     into.editBase = null;
     into.dirty = false;
     render(into);
@@ -414,6 +460,12 @@
     var inField = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
     if ((event.altKey && event.key === "ArrowDown") || (!inField && event.key === "j")) { event.preventDefault(); move(1); }
     if ((event.altKey && event.key === "ArrowUp") || (!inField && event.key === "k")) { event.preventDefault(); move(-1); }
+    // a: accept the current group's suggestion, outside a box or in its points box (where a letter means nothing).
+    var inPoints = current && document.activeElement === formOf(current).elements.points;
+    if (event.key === "a" && !event.altKey && !event.ctrlKey && !event.metaKey && current && (!inField || inPoints)) {
+      event.preventDefault();
+      acceptSuggestion(current);
+    }
   });
 })();
 
