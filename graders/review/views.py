@@ -157,10 +157,14 @@ def normalised(answer: str) -> str:
     return " ".join(answer.casefold().split())
 
 
-# Near-duplicates: answers whose word sets overlap by SIMILAR (Jaccard) or more share a group. Each
-# answer is compared on its first MAX_TOKENS words, and only with the groups filed under its SKETCH
-# smallest word hashes; a hash already holding MAX_CANDIDATES groups (a word nearly every answer has)
-# is passed over for the next one. Constant work per answer, so grouping stays linear in the number
+# Near-duplicates: answers whose word sets overlap by SIMILAR (Jaccard) or more share a group, when
+# their words differ only where they do not share them: the words both have stand in the same order,
+# and their negations and numbers are the same, in the same order. A group gets one mark, so a
+# variant must never say the opposite: "sharp at 0, blurry at 30" and "blurry at 0, sharp at 30"
+# have the same words, "the KL is small" and "the KL is not small" nearly so. Each answer is
+# compared on its first MAX_TOKENS words, and only with the groups filed under its SKETCH smallest
+# word hashes; a hash already holding MAX_CANDIDATES groups (a word nearly every answer has) is
+# passed over for the next one. Constant work per answer, so grouping stays linear in the number
 # and length of the answers, whatever they hold.
 SIMILAR = 0.8
 MIN_TOKENS = 3  # shorter answers join only answers with the same words: one word is their meaning
@@ -168,36 +172,49 @@ MAX_TOKENS = 200
 SKETCH = 4
 MAX_CANDIDATES = 16
 _WORD = re.compile(r"\w+")
+# Words that turn a statement round, English and German ("isn't" reads as "isn", "t").
+NEGATIONS = frozenset(
+    "not no never none nothing neither nor without cannot t nicht kein keine keinen keiner keines nie niemals ohne".split()
+)
 
 
-def words(answer: str) -> frozenset[str]:
-    """The answer's first MAX_TOKENS words, case-folded (a linear scan)."""
-    return frozenset(itertools.islice((m.group() for m in _WORD.finditer(answer.casefold())), MAX_TOKENS))
+def words(answer: str) -> tuple[str, ...]:
+    """The answer's first MAX_TOKENS words, case-folded, in order (a linear scan)."""
+    return tuple(itertools.islice((m.group() for m in _WORD.finditer(answer.casefold())), MAX_TOKENS))
 
 
-def _similar(a: frozenset[str], b: frozenset[str]) -> bool:
-    if min(len(a), len(b)) < MIN_TOKENS:
+def _turning_words(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The negations and numbers, in order: where one differs, so may the meaning."""
+    return tuple(t for t in tokens if t in NEGATIONS or t.isdigit())
+
+
+def _similar(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    set_a, set_b = frozenset(a), frozenset(b)
+    if min(len(set_a), len(set_b)) < MIN_TOKENS:
         return a == b
-    return len(a & b) >= SIMILAR * len(a | b)
+    shared = set_a & set_b
+    if len(shared) < SIMILAR * len(set_a | set_b) or _turning_words(a) != _turning_words(b):
+        return False
+    return [t for t in a if t in shared] == [t for t in b if t in shared]
 
 
 class _NearIndex:
     """Groups filed under a few of their words' hashes, for finding an answer's near twin."""
 
     def __init__(self) -> None:
-        self.representatives: list[frozenset[str]] = []  # per group, the words of its first answer
+        self.representatives: list[tuple[str, ...]] = []  # per group, the words of its first answer
         self._filed: dict[int, list[int]] = {}
 
-    def _sketch(self, tokens: frozenset[str]) -> list[int]:
+    def _sketch(self, tokens: tuple[str, ...]) -> list[int]:
         # crc32, not hash(): the same answers group the same way in every process.
-        open_hashes = (h for h in sorted(zlib.crc32(t.encode()) for t in tokens) if len(self._filed.get(h, ())) < MAX_CANDIDATES)
+        open_hashes = (h for h in sorted({zlib.crc32(t.encode()) for t in tokens}) if len(self._filed.get(h, ())) < MAX_CANDIDATES)
         return list(itertools.islice(open_hashes, SKETCH))
 
-    def find(self, tokens: frozenset[str]) -> int | None:
+    def find(self, tokens: tuple[str, ...]) -> int | None:
         candidates = dict.fromkeys(c for h in self._sketch(tokens) for c in self._filed.get(h, ()))
         return next((c for c in candidates if _similar(tokens, self.representatives[c])), None)
 
-    def add(self, tokens: frozenset[str]) -> int:
+    def add(self, tokens: tuple[str, ...]) -> int:
         group = len(self.representatives)
         self.representatives.append(tokens)
         for h in self._sketch(tokens):

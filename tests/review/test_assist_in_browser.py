@@ -97,12 +97,17 @@ def test_answers_meaning_the_same_are_shown_together_and_one_can_be_taken_out(pa
     together = gathering_of(page, "loss1")
     assert together.locator("[data-member][data-submission='loss2']").count() == 1
     assert "2 answers in 2 groups" in together.locator("[data-meaning-head]").inner_text()
-    # The runs the wrong way round are not gathered with the right way round.
+    # The runs the wrong way round are not gathered with the right way round, nor share its text group although
+    # they have the same words; the right way round in other words is gathered with it.
     assert gathering_of(page, "m1").locator("[data-member][data-submission='swap']").count() == 0
+    assert group_of(page, "m1").locator("[data-member][data-submission='m2']").count() == 0
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='m2']").count() == 0
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1
     group_of(page, "loss2").locator("[data-take-out]").click()
     assert gathering_of(page, "loss2").locator("[data-member][data-submission='loss1']").count() == 0
     assert gathering_of(page, "loss1").locator("[data-meaning-head]").count() == 0  # alone now: no heading
-    assert page.locator("[data-take-out]").count() == 0
+    assert gathering_of(page, "loss1").locator("[data-take-out]").count() == 0
+    assert gathering_of(page, "loss2").locator("[data-take-out]").count() == 0
     assert group_of(page, "loss1").count() == 1 and group_of(page, "loss2").count() == 1  # each keeps its own mark form
 
 

@@ -12,7 +12,7 @@ from graders.errors import StaleChange
 from graders.gradebook.store import Grade, Gradebook, ManualEntry, ManualQuestion
 from graders.results import SubmissionResult
 from graders.review import views
-from graders.review.views import answer_groups, progress, words
+from graders.review.views import MIN_TOKENS, answer_groups, progress, words
 from tests.provenance import provenance
 from tests.report.test_render import BROKEN, result
 from tests.review.conftest import answers, api
@@ -127,6 +127,45 @@ def test_near_duplicates_share_a_group_and_different_answers_do_not():
         "",
     ]
     assert _grouped(texts) == [set(texts[:3]), {texts[5], texts[6]}, {texts[4]}, {texts[3]}, {""}]  # unanswered last
+
+
+@pytest.mark.parametrize(
+    ("answer", "opposite"),
+    [
+        (  # the same words, two swapped: the runs' descriptions change places
+            "At weight 0 the reconstructions are sharp and at weight 30 they are blurry and look alike.",
+            "At weight 0 the reconstructions are blurry and at weight 30 they are sharp and look alike.",
+        ),
+        (  # a negation added to a long answer
+            "The KL term keeps the posterior close to the prior so the latent space stays smooth and regular.",
+            "The KL term does not keep the posterior close to the prior so the latent space stays smooth and regular.",
+        ),
+        (  # "isn't" against "is"
+            "With a large weight the KL term is small and the reconstructions look like an average digit.",
+            "With a large weight the KL term isn't small and the reconstructions look like an average digit.",
+        ),
+        (  # one number changed
+            "With the weight at 30 the reconstructions are blurry and every digit looks like the same average one.",
+            "With the weight at 0 the reconstructions are blurry and every digit looks like the same average one.",
+        ),
+        (  # German: "nicht" added
+            "Bei Gewicht 30 sind die Rekonstruktionen unscharf und sehen alle wie eine mittlere Ziffer aus.",
+            "Bei Gewicht 30 sind die Rekonstruktionen nicht unscharf und sehen alle wie eine mittlere Ziffer aus.",
+        ),
+    ],
+)
+def test_answers_that_may_say_the_opposite_never_share_a_group_however_many_words_they_share(answer, opposite):
+    assert sorted(map(sorted, _grouped([answer, opposite]))) == sorted([[answer], [opposite]])  # two groups of one
+
+
+def test_any_two_words_swapped_in_an_answer_leave_it_out_of_its_group():
+    rng = random.Random(11)  # noqa: S311 - test data, not a secret
+    vocabulary = [f"w{i}" for i in range(300)]
+    for _ in range(200):
+        sentence = rng.sample(vocabulary, rng.randint(MIN_TOKENS, 40))
+        i, j = sorted(rng.sample(range(len(sentence)), 2))
+        swapped = [*sentence[:i], sentence[j], *sentence[i + 1 : j], sentence[i], *sentence[j + 1 :]]
+        assert len(_grouped([" ".join(sentence), " ".join(swapped)])) == 2
 
 
 def test_grouping_is_bounded_whatever_the_answers_hold():
