@@ -275,8 +275,7 @@ def notebook_findings(assignment: Assignment, work: Path, *, seed: int) -> Itera
     shutil.copyfile(assignment.handout.template, submissions / f"{TEMPLATE}.ipynb")
     config = GradingConfig(seed=seed, assignment=assignment, force=True, jobs=2)
     warm = _graded(grade_folder(submissions, out_dir=work / "warm", config=config))
-    # One cold kernel at a time: two starting at once beside a busy test run were seen not to start in time.
-    cold = _graded(grade_folder(submissions, out_dir=work / "cold", config=replace(config, cold=True, jobs=1)))
+    cold = _graded(grade_folder(submissions, out_dir=work / "cold", config=replace(config, cold=True)))
     yield _score_finding(warm[SOLUTION], assignment.max_score, "full marks")
     yield _score_finding(warm[TEMPLATE], 0.0, "zero")
     differences = [f"the {name}: {said}" for name in (SOLUTION, TEMPLATE) if (said := _differences(warm[name], cold[name]))]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -60,9 +59,6 @@ def test_checking_an_assignment_that_is_not_installed_is_a_usage_error(capsys):
 # ----------------------------------------------------------------------------- check passes on what ships
 
 
-NO_KERNEL = "the kernel could not be started or did not answer in time"
-
-
 def _checked(assignment_id: str) -> tuple[int, list[str]]:
     done = subprocess.run(
         [sys.executable, "-m", "graders.cli", "assignment", "check", assignment_id],
@@ -78,13 +74,6 @@ def _checked(assignment_id: str) -> tuple[int, list[str]]:
 def test_every_shipped_assignment_passes_its_check(assignment_id):
     # As an author runs it: a process of its own (its cold kernels owe nothing to what other tests left in this one).
     status, lines = _checked(assignment_id)
-    failed = [line for line in lines if line.startswith("FAIL")]
-    if failed and all(line.startswith("FAIL    warm and cold:") and NO_KERNEL in line for line in failed):
-        # A cold kernel that did not start (seen only inside the whole suite on a busy machine, not understood yet;
-        # see the stop's note): once more, and then every finding must pass. The first run's account of why (the
-        # cold run's provenance: jupyter_client's and the sandbox launcher's words) goes to the warnings summary.
-        warnings.warn("a cold kernel did not start; checked once more: " + " | ".join(failed), stacklevel=1)
-        status, lines = _checked(assignment_id)
     print("\n".join(lines[-8:]), flush=True)  # the wall time is the last line (shown with -s)
     assert status == 0, "\n".join(line for line in lines if line.startswith("FAIL"))
     assert lines[-1].startswith(f"{assignment_id} passes, in ")
