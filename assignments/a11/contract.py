@@ -7,7 +7,7 @@ their points. Everything else in this package imports it; it imports only the se
 
 from __future__ import annotations
 
-from graders.assignment.spec import AnswerLine, CheckSpec, Function, Question
+from graders.assignment.spec import AnswerLine, CheckSpec, Function, Question, RubricItem
 
 # ----------------------------------------------------------------------------- the functions
 
@@ -30,6 +30,10 @@ QUESTIONS = (
         points=1.0,
         rubric="Full marks: the scores' spread grows like √d_k, so the softmax saturates towards one-hot; its gradients "
         "vanish (almost every weight is 0 or 1) and training stalls. Half: 'it becomes peaked' without the gradient.",
+        items=(
+            RubricItem("saturates", "The softmax saturates: nearly one-hot, weights near 0 or 1", 0.5),
+            RubricItem("vanishing_gradients", "Its gradients vanish, so training stalls", 0.5),
+        ),
     ),
     Question(
         "What does the causal mask prevent?",
@@ -38,6 +42,10 @@ QUESTIONS = (
         points=1.0,
         rubric="Full marks: a position attending to later positions, so that predicting token t cannot look at tokens "
         "after t (no leak of the answer during training; training matches generation). Half: 'looking ahead' without why.",
+        items=(
+            RubricItem("no_future", "A position cannot attend to later positions", 0.5),
+            RubricItem("why", "Why: no leak of the next tokens in training; training matches generation", 0.5),
+        ),
     ),
     Question(
         "Why do transformers use layer normalisation rather than batch normalisation?",
@@ -47,6 +55,10 @@ QUESTIONS = (
         rubric="Full marks: layer norm normalises each token over its features, so it does not depend on the batch "
         "(its size, padding, other sequences) and works the same in training and inference, for any sequence length. "
         "Half: one of these reasons.",
+        items=(
+            RubricItem("per_token", "Normalises each token over its own features, independent of the batch", 0.5),
+            RubricItem("train_equals_inference", "Works the same in training and inference, for any batch or length", 0.5),
+        ),
     ),
 )
 
