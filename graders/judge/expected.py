@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from graders.judge.probes import ProbePlan, ProbeResults, decode_results, evaluate_in_process
 from graders.runtime.probe_runtime import run_probes
@@ -30,12 +30,28 @@ class TrainingFailed:
     reason: str
 
 
-class TrainedRuns:
-    """The experiment trained in the grader with the reference or a variant: each once per batch, on demand."""
+class RunStore(Protocol):
+    """Trained runs kept between batches (graders.pipeline.runcache): they depend on no student."""
 
-    def __init__(self, train: Trainer | None) -> None:
+    def load(self, flags: frozenset[str]) -> Mapping[str, Any] | None:
+        """The run stored for these flags, or None (absent, damaged or made under another key)."""
+        ...
+
+    def save(self, flags: frozenset[str], runs: Mapping[str, Any]) -> None: ...
+
+
+class TrainedRuns:
+    """The experiment trained in the grader with the reference or a variant: each once per batch, on demand,
+    and (with a `store`) once per key on disk. A failed training is not stored: it fails again, the same way."""
+
+    def __init__(self, train: Trainer | None, store: RunStore | None = None) -> None:
         self._train = train
+        self._store = store
         self._runs: dict[frozenset[str], Mapping[str, Any] | TrainingFailed] = {}
+
+    def kept_in(self, store: RunStore) -> TrainedRuns:
+        """The same runs, read from and written to `store` (a fresh memo: nothing trained yet is lost but time)."""
+        return TrainedRuns(self._train, store)
 
     def __call__(self, flags: frozenset[str]) -> Mapping[str, Any] | TrainingFailed | None:
         if self._train is None:
@@ -46,12 +62,18 @@ class TrainedRuns:
 
     def _trained(self, flags: frozenset[str]) -> Mapping[str, Any] | TrainingFailed:
         assert self._train is not None  # noqa: S101 - __call__ returned before
+        stored = self._store.load(flags) if self._store is not None else None
+        if stored is not None:
+            return stored
         try:
-            return self._train(flags)
+            runs = self._train(flags)
         except Exception as failure:
             if not flags:  # the reference must train: that failure is the grader's own
                 raise
             return TrainingFailed(f"{type(failure).__name__}: {failure}")
+        if self._store is not None:
+            self._store.save(flags, runs)
+        return runs
 
 
 @dataclass(frozen=True)

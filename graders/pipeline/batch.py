@@ -99,13 +99,14 @@ def _run(
     # Imported here, not at the top: the judge imports torch (seconds), which a regrade that
     # runs nothing must not pay. The warm zygote starts first, so it warms up meanwhile.
     from graders.pipeline import submission as one
+    from graders.pipeline.runcache import with_run_cache
 
     scratch = Path(tempfile.mkdtemp(prefix="a10-grader-"))
     try:
         kernel_data = share_data(data_dir, config.assignment.data_files(data_dir), scratch) if config.sandbox else data_dir
         workspace = one.Workspace(scratch, kernel_data, hidden_dirs=(submissions_dir.resolve(), out_dir.resolve()))
         plan = config.assignment.build_plan(seed=config.seed, hidden=config.hidden, data_dir=kernel_data)
-        expected = config.assignment.compute_expected(plan)
+        expected = with_run_cache(config.assignment.compute_expected(plan), config, plan, data_dir=data_dir)
         # The reference's training run, now, while the zygote warms up: not inside the first
         # assessment, whose time limit (pipeline.deadline) is that submission's alone.
         expected.trained(frozenset())

@@ -22,7 +22,9 @@ class GradingConfig:
     # Not in the cache key: how a run goes about grading, or (seed, secret_hash, assignment) what
     # `run_settings` records in another form. Every other field is a RunSettings field of the same
     # name, passed by name: a field that is neither fails at once (tests/pipeline/test_config.py).
-    HOW_IT_RUNS: ClassVar[frozenset[str]] = frozenset({"seed", "secret_hash", "jobs", "cold", "sandbox", "force", "data_dir", "assignment"})
+    HOW_IT_RUNS: ClassVar[frozenset[str]] = frozenset(
+        {"seed", "secret_hash", "jobs", "cold", "sandbox", "force", "data_dir", "assignment", "run_cache"}
+    )
 
     seed: int  # hidden inputs and the experiment's training (see graders.pipeline.secret)
     # Set when `seed` was derived from the course secret: a hash of the secret, never the seed
@@ -36,6 +38,9 @@ class GradingConfig:
     memory_bytes: int = 2 * 1024**3
     disk_bytes: int = 512 * 1024**2  # each notebook's work dir: a tmpfs of this size (counted in its memory)
     force: bool = False  # regrade even submissions whose cached result is still valid
+    # The experiment's trained runs kept between batches (graders.pipeline.runcache); None: trained every run.
+    # Not in the results' key: a run is the same read back as trained.
+    run_cache: Path | None = DEFAULT_CACHE / "runs"
     data_dir: Path | None = None  # None: the assignment's generated data (graders.pipeline.config.grading_data)
     hidden: bool = True  # False for the student self-check: public inputs only
     scoring: Scoring = Scoring.PER_MISTAKE  # how a named mistake turns into deductions (docs/instructors.md: Deductions)

@@ -15,6 +15,7 @@ from graders.intake.discovery import Submission, display_name, safe_id
 from graders.kit.table import CellFailure, Verdict
 from graders.kit.table import format_table as kit_table
 from graders.pipeline.config import GradingConfig, grading_data
+from graders.pipeline.runcache import with_run_cache
 from graders.pipeline.submission import grade_notebook
 from graders.results import CheckStatus, SubmissionResult
 
@@ -24,7 +25,7 @@ def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
     config = replace(config, hidden=False, cold=True, sandbox=False)
     data_dir = grading_data(config)
     plan = config.assignment.build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
-    expected = config.assignment.compute_expected(plan, prefer_stored=True)
+    expected = with_run_cache(config.assignment.compute_expected(plan, prefer_stored=True), config, plan, data_dir=data_dir)
     submission = Submission(safe_id(path.stem), path, name=display_name(path.name))
     return grade_notebook(submission, config=config, plan=plan, expected=expected, data_dir=data_dir, run=run_notebook, self_check=True)
 
