@@ -26,6 +26,7 @@ from graders.judge.probe_cell import read_probe_results
 from graders.judge.probes import ProbePlan, ProbeResults
 from graders.pipeline.config import GradingConfig, generated_data_folder, grading_data
 from graders.pipeline.executed import read_executed
+from graders.pipeline.runcache import with_run_cache
 from graders.pipeline.secret import SECRET_NAME, existing_course_seed
 from graders.pipeline.triage import provenance
 from graders.report import render as reporting
@@ -55,8 +56,9 @@ def rescore_folder(out_dir: Path, *, data_dir: Path | None = None, secret_file: 
         if latest is None or not previous:
             return ()
         config = _config_of(latest.info.settings, secret_file or out_dir / SECRET_NAME, data_dir)
-        plan = config.assignment.build_plan(seed=config.seed, hidden=config.hidden, data_dir=_data(config))
-        expected = config.assignment.compute_expected(plan)
+        data_dir = _data(config)
+        plan = config.assignment.build_plan(seed=config.seed, hidden=config.hidden, data_dir=data_dir)
+        expected = with_run_cache(config.assignment.compute_expected(plan), config, plan, data_dir=data_dir)
         current = provenance(config, "")
         results = tuple(rescore(result, out_dir, plan, expected, current, config) for result in previous)
     for result in results:
