@@ -19,7 +19,7 @@ from assignments.a10 import ASSIGNMENT
 from assignments.a10 import expected as a10_expected
 from assignments.a10.contract import VAE_LOSS
 from assignments.a10.plan import build_plan
-from graders.judge.expected import TrainedRuns
+from graders.judge.expected import TrainedRuns, TrainingFailed
 from graders.judge.probes import ProbePlan
 from graders.pipeline import runcache
 from graders.pipeline.config import GradingConfig
@@ -221,5 +221,65 @@ def test_a_cache_that_cannot_be_written_still_grades(
     assert "trained again next time" in capsys.readouterr().err
 
 
+def test_what_would_not_come_back_the_same_is_not_kept(tmp_path: Path) -> None:
+    """A value the codec keeps only as its text (here a string) would be read back as something else: not stored."""
+    store = RunCache(tmp_path / "runs", "k" * 64, budget=10)
+    store.save(REFERENCE, {"0.0": (np.zeros(2), "not an array")})
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_failed_training_is_not_kept(tmp_path: Path) -> None:
+    """A variant whose training raises fails again the next batch, the same way, rather than from a file."""
+
+    def broken(flags: frozenset[str]) -> Mapping[str, Any]:
+        raise FloatingPointError("the loss is infinite at this weight")
+
+    store = RunCache(tmp_path / "runs", "k" * 64, budget=10)
+    assert isinstance(TrainedRuns(broken, store)(MISTAKE), TrainingFailed)
+    assert store.load(MISTAKE) is None
+
+
 def test_no_cache_folder_means_no_store(config: GradingConfig, grading_data: Path, plan: ProbePlan) -> None:
     assert run_cache(replace(config, run_cache=None), plan, reference_hash=ASSIGNMENT.reference_hash(), data_dir=grading_data) is None
+
+
+def without_timings(path: Path) -> Any:
+    """results.json as a user compares it: every field but the wall-clock ones (`seconds`, anywhere)."""
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: strip(v) for k, v in value.items() if k != "seconds"}
+        if isinstance(value, list):
+            return [strip(v) for v in value]
+        return value
+
+    return strip(json.loads(path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.e2e
+def test_grading_gives_the_same_results_with_and_without_the_cache(grading_data: Path, tmp_path: Path) -> None:
+    """The solution and a mistake whose variant the experiment check trains: graded with no cache, with a cold
+    one (filled) and a warm one (read back, nothing rewritten): results.json the same but for timings."""
+    from graders.pipeline.batch import grade_folder
+
+    root = Path(__file__).resolve().parents[2]
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in ("solution", "weight-on-reconstruction"):
+        (folder / f"{name}.ipynb").write_bytes((root / "submissions" / "a10" / f"{name}.ipynb").read_bytes())
+    base = GradingConfig(seed=GRADING_SEED, cell_timeout=8.0, jobs=2, data_dir=grading_data, force=True, assignment=ASSIGNMENT)
+    cache = tmp_path / "runs"
+    graded = {}
+    for way, config in {
+        "none": replace(base, run_cache=None),
+        "cold": replace(base, run_cache=cache),
+        "warm": replace(base, run_cache=cache),
+    }.items():
+        if way == "warm":
+            kept = {p.name: p.stat().st_ino for p in cache.rglob("*.json")}
+        grade_folder(folder, out_dir=tmp_path / way, config=config)
+        graded[way] = {p.parent.name: without_timings(p) for p in (tmp_path / way).glob("*/results.json")}
+    assert set(graded["none"]) == {"solution", "weight-on-reconstruction"}
+    assert graded["none"] == graded["cold"] == graded["warm"]
+    assert len(kept) == 2  # the reference's run and the named mistake's
+    assert {p.name: p.stat().st_ino for p in cache.rglob("*.json")} == kept  # the warm batch read them, trained nothing
