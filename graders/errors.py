@@ -15,7 +15,7 @@ faults of the harness itself.
     │                            file, or SQLite's write lock for longer than the store waits
     ├── CorruptGradebook         gradebook.sqlite cannot be used: not SQLite, another   exit 65 · HTTP 500
     │                            program's database, a newer schema, unreadable
-    ├── MissingExtra             an optional part is not installed (`pip install ".[assist]"`)  exit 69
+    ├── MissingExtra             an optional part is not installed (`pip install ".[assist]"`)  exit 69 · HTTP 500
     ├── NotebookError            one submission could not be read (mapped to a graded
     │                            outcome with status "error" in graders.pipeline.batch)
     └── HarnessError             the grader itself failed (reference, templates, workers)  exit 1 · HTTP 500
