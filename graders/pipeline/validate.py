@@ -250,18 +250,19 @@ def _kit_texts(path: Path) -> Iterator[str]:
     text = path.read_text(encoding="utf-8", errors="replace")
     yield text
     if path.suffix in (".json", ".ipynb"):
-        yield "\n".join(_strings(json.loads(text)))
+        yield "\n".join(json_strings(json.loads(text)))
 
 
-def _strings(value: Any) -> Iterator[str]:
+def json_strings(value: Any) -> Iterator[str]:
+    """Every string a decoded JSON value holds, at any depth (a kit file's text as a reader sees it)."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from json_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from json_strings(item)
 
 
 # ----------------------------------------------------------------------------- the handout's notebooks, real kernels

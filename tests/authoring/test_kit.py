@@ -27,6 +27,7 @@ from graders.kit.check import kit_hash
 from graders.pipeline.batch import grade_folder
 from graders.pipeline.config import GradingConfig
 from graders.pipeline.secret import course_seed
+from graders.pipeline.validate import json_strings
 from graders.results import SubmissionResult
 from graders.runtime import probe_runtime
 from tests.authoring.test_author_e2e import grader
@@ -149,18 +150,7 @@ def kit_texts(kit: Path) -> Iterator[tuple[str, str]]:
             text = path.read_text(encoding="utf-8")
             yield path.name, text
             if path.suffix in (".json", ".ipynb"):
-                yield path.name, "\n".join(_strings(json.loads(text)))
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+                yield path.name, "\n".join(json_strings(json.loads(text)))
 
 
 def test_no_line_of_the_truth_is_in_the_kit(authored):
