@@ -179,3 +179,18 @@ def browser() -> Iterator[Any]:
         launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
         yield launched
         launched.close()
+
+
+def question_page(browser: Any, review: Server, question: str, wait_ms: float) -> Iterator[Any]:
+    """A page on one question's grade-by-question view, signed in through the printed address; a dialog that
+    fires (an error the page did not show inline) fails the test. For a fixture to `yield from`."""
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(wait_ms)
+    dialogs: list[str] = []
+    context.on("page", lambda opened: opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss())))
+    opened = context.new_page()
+    opened.goto(review.url)  # the printed address sets the token cookie
+    opened.goto(review.base + f"/questions/{question}")
+    yield opened
+    context.close()
+    assert dialogs == [], f"a dialog fired: {dialogs}"

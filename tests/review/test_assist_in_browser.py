@@ -21,7 +21,7 @@ from graders.gradebook import record_run
 from graders.gradebook.store import Gradebook, ManualEntry
 from tests.provenance import provenance
 from tests.report.test_render import result
-from tests.review.conftest import Server, answers, start_review
+from tests.review.conftest import Server, answers, question_page, start_review
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -72,16 +72,7 @@ def review(folder: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def page(browser: Any, review: Server) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(WAIT)
-    dialogs: list[str] = []
-    context.on("page", lambda opened: opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss())))
-    opened = context.new_page()
-    opened.goto(review.url)  # the printed address sets the token cookie
-    opened.goto(review.base + "/questions/kl_observe")
-    yield opened
-    context.close()
-    assert dialogs == [], f"a dialog fired: {dialogs}"
+    yield from question_page(browser, review, "kl_observe", WAIT)
 
 
 def group_of(page: Any, submission: str) -> Any:

@@ -13,7 +13,7 @@ import pytest
 
 from assignments.a10 import ASSIGNMENT
 from graders.gradebook.store import Gradebook
-from tests.review.conftest import Graded, Server, make_graded, start_review
+from tests.review.conftest import Graded, Server, make_graded, question_page, start_review
 
 pytestmark = pytest.mark.browser
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -38,16 +38,7 @@ def review(folder: Graded) -> Iterator[Server]:
 
 @pytest.fixture
 def page(browser: Any, review: Server) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1366, "height": 900})
-    context.set_default_timeout(WAIT)
-    dialogs: list[str] = []
-    context.on("page", lambda opened: opened.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss())))
-    opened = context.new_page()
-    opened.goto(review.url)  # the printed address sets the token cookie
-    opened.goto(review.base + "/questions/kl_observe")
-    yield opened
-    context.close()
-    assert dialogs == [], f"a dialog fired: {dialogs}"
+    yield from question_page(browser, review, "kl_observe", WAIT)
 
 
 def marks(folder: Graded, submission: str) -> list[tuple[float, tuple[str, ...] | None, float]]:
