@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from assignments.a11.catalog import CATALOG
 from assignments.a11.contract import CHECKS, DERIVATION, FUNCTION_LABELS, FUNCTIONS, PUBLIC_SEED, QUESTIONS
-from graders.assignment.spec import Assignment, Handout, KitSpec, Truth
+from graders.assignment.spec import Handout, KitSpec, Truth, WithoutData
 
 if TYPE_CHECKING:
     from graders.judge.evidence import Evidence
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 HANDOUT = Path(__file__).resolve().parent / "handout"
 
 
-class AssignmentEleven(Assignment):
+class AssignmentEleven(WithoutData):
     id = "assignment-11"
     title = "Assignment 11"
     subtitle = "Scaled dot-product attention, a stable softmax and layer normalisation"
@@ -38,21 +38,7 @@ class AssignmentEleven(Assignment):
     checks = CHECKS
     catalog = CATALOG
     public_seed = PUBLIC_SEED
-    data_help = "nothing (Assignment 11 grades without data; any folder will do)"
     handout = Handout(solution=HANDOUT / "solution.ipynb", template=HANDOUT / "assignment11.ipynb")
-
-    def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
-        return {"seed": seed}  # the handout reads no data: data_dir is not one of its parameters
-
-    def prepare_data(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    def data_files(self, data_dir: Path) -> tuple[Path, ...]:
-        return ()
-
-    def has_data(self, data_dir: Path) -> bool:
-        return True
 
     def reference_hash(self) -> str:
         from reference import content_hash

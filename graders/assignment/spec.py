@@ -274,3 +274,23 @@ class Assignment(ABC):
     def build_kit(self, out: Path) -> tuple[str, tuple[str, ...]]:
         """Write the student kit into `out` (new or empty); returns its hash and its files
         (`graders.kit.build.build_kit(self, out)`: the harness's builder sits above this seam)."""
+
+
+class WithoutData(Assignment, ABC):
+    """An assignment whose notebooks read no data: `seed` is their only parameter, and any folder will do as
+    the data root (nothing to prepare, share or fingerprint)."""
+
+    data_help = "nothing (this assignment grades without data; any folder will do)"
+
+    def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
+        return {"seed": seed}  # data_dir is not one of the handout's parameters
+
+    def prepare_data(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def data_files(self, data_dir: Path) -> tuple[Path, ...]:
+        return ()
+
+    def has_data(self, data_dir: Path) -> bool:
+        return True

@@ -17,7 +17,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from graders.assignment.spec import Assignment, CheckSpec, Function, Handout, KitSpec, Misconception, Question, RubricItem, Truth
+from graders.assignment.spec import CheckSpec, Function, Handout, KitSpec, Misconception, Question, RubricItem, Truth, WithoutData
 from graders.authoring.contract import ANSWER_PREFIX, CONTRACT_FILE, Contract
 
 if TYPE_CHECKING:
@@ -38,11 +38,10 @@ def template_name(assignment_id: str) -> str:
     return f"{assignment_id}.ipynb"
 
 
-class BuiltAssignment(Assignment):
+class BuiltAssignment(WithoutData):
     """An assignment built from an annotated solution notebook: data from its contract, checks of one kind."""
 
     derivation = ()
-    data_help = "nothing (an authored assignment grades without data; any folder will do)"
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder.resolve()
@@ -72,21 +71,6 @@ class BuiltAssignment(Assignment):
         from graders.authoring.judging import Judging
 
         return Judging(self.folder, self.contract)
-
-    # ------------------------------------------------------------------ the notebook and its data
-
-    def notebook_parameters(self, *, seed: int, data_dir: str) -> dict[str, Any]:
-        return {"seed": seed}  # the skeleton's parameters cell; an authored assignment reads no data
-
-    def prepare_data(self, folder: Path) -> Path:
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
-    def data_files(self, data_dir: Path) -> tuple[Path, ...]:
-        return ()
-
-    def has_data(self, data_dir: Path) -> bool:
-        return True
 
     def package_dir(self) -> Path:
         return self.folder  # its truth's code is part of the grader's fingerprint
