@@ -15,7 +15,7 @@ CLASSES := $(notdir $(patsubst %/,%,$(wildcard $(SUBMISSIONS)/*/)))
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,dask,assist]'
+	$(BIN)/pip install --quiet -e '.[test,dask,assist,bench]'
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $(STAMP)
 
