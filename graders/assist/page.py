@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from graders.assist import embed
-from graders.assist.groups import meaning_groups
+from graders.assist.groups import meaning_groups, most_settling
 from graders.assist.marks import question_answers
 from graders.assist.suggest import Suggestion, suggest
 
@@ -47,6 +47,10 @@ class Assistant:
     def groups(self, texts: Sequence[str]) -> list[list[int]]:
         """`groups.meaning_groups` of the texts."""
         return meaning_groups(texts, self.embed)
+
+    def most_settling(self, texts: Sequence[str], weights: Sequence[int]) -> int | None:
+        """`groups.most_settling` of the texts: the one to mark next."""
+        return most_settling(texts, weights, self.embed)
 
     def suggestions(self, reports: Path, question: str) -> dict[str, Suggestion]:
         """Each unmarked answer's suggested rubric items, by submission; an abstention is absent. Marks of plain

@@ -81,6 +81,7 @@ from graders.review.views import (
     histogram,
     item_json,
     mark_json,
+    most_informative,
     override_json,
     own_outputs,
     progress,
@@ -233,6 +234,7 @@ class _Review:
             # The answer each changed one was marked as, to show beside the new text.
             marked_as = {m.submission: book.marked_answer(m.submission, tag) for g in groups for m in g.members if m.grade.stale}
             later = questions[questions.index(question) + 1 :]
+            suggested = {g.key: group_suggestion(g, items, found, question.points) for g in groups}
             return self._page(
                 book,
                 "question.html",
@@ -241,7 +243,8 @@ class _Review:
                 items=items,
                 groups=groups,
                 meaning=by_meaning(groups, helper.groups) if helper is not None else None,
-                suggested={g.key: group_suggestion(g, items, found, question.points) for g in groups},
+                suggested=suggested,
+                informative=most_informative(groups, suggested, helper.most_settling) if helper is not None else None,
                 progress=count,
                 marked_as=marked_as,
                 next_question=later[0] if later else None,

@@ -266,6 +266,16 @@ def by_meaning(groups: Sequence[AnswerGroup], cluster: Callable[[list[str]], lis
     )
 
 
+def most_informative(
+    groups: Sequence[AnswerGroup], suggested: Mapping[str, Suggested | None], settle: Callable[[list[str], list[int]], int | None]
+) -> str | None:
+    """The key of the unmarked text group, among those with no suggestion, whose mark would settle the most such
+    answers (`settle`: graders.assist, given the groups' texts and sizes); None when every one is marked or suggested."""
+    open_groups = [g for g in groups if g.key and suggested.get(g.key) is None and all(m.grade.pending for m in g.members)]
+    index = settle([g.variants[0].answer for g in open_groups], [len(g.members) for g in open_groups])
+    return None if index is None else open_groups[index].key
+
+
 @dataclass(frozen=True)
 class Suggested:
     """A suggestion shown on a group: its rubric items (as the rubric has them now), points and confidence."""

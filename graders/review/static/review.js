@@ -342,6 +342,22 @@
     });
   }
 
+  // The most informative answer to mark (the server's pick, data-informative): the unmarked one without a suggestion
+  // with the most such answers near it in meaning. Suggestions and the pick are the server's, so once it is marked
+  // the page is reloaded (to #informative, which goes to the new pick).
+  function informativeNext() {
+    var pick = board.querySelector("[data-group][data-informative]");
+    if (pick && !pick.classList.contains("marked")) { focus(pick); return; }
+    if (window.location.hash === "#informative" && !pick) {
+      window.review.say(document.querySelector("[data-tools-state]"), "no unmarked answer without a suggestion is left", true);
+      return;
+    }
+    window.location.hash = "informative";
+    window.location.reload();
+  }
+  var informative = document.querySelector("[data-informative-next]");
+  if (informative) informative.addEventListener("click", informativeNext);
+
   // Take out: a group leaves its gathering by meaning for one of its own, just after it (this page only).
   function takeOutOfMeaning(group) {
     var gathering = group.closest("[data-meaning]");
@@ -379,6 +395,7 @@
     var after = group;
     list.slice(1).forEach(function (member) {
       var copy = group.cloneNode(true);
+      copy.removeAttribute("data-informative");  // the pick stays with the first student's group
       keepOnly(copy, member.getAttribute("data-submission"));
       after.after(copy);
       after = copy;
@@ -455,11 +472,13 @@
   });
 
   groups().forEach(function (group) { wire(group); render(group); });
+  if (informative && window.location.hash === "#informative") informativeNext();
 
   document.addEventListener("keydown", function (event) {
     var inField = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
     if ((event.altKey && event.key === "ArrowDown") || (!inField && event.key === "j")) { event.preventDefault(); move(1); }
     if ((event.altKey && event.key === "ArrowUp") || (!inField && event.key === "k")) { event.preventDefault(); move(-1); }
+    if (informative && !inField && event.key === "i" && !event.altKey && !event.ctrlKey && !event.metaKey) { event.preventDefault(); informativeNext(); }
     // a: accept the current group's suggestion, outside a box or in its points box (where a letter means nothing).
     var inPoints = current && document.activeElement === formOf(current).elements.points;
     if (event.key === "a" && !event.altKey && !event.ctrlKey && !event.metaKey && current && (!inField || inPoints)) {
