@@ -144,3 +144,21 @@ def test_the_most_informative_answer_is_one_key_away_and_the_next_comes_after_a_
     assert current.get_attribute("data-informative") is not None and "marked" not in (current.get_attribute("class") or "")
     assert current.locator(f"[data-member][data-submission='{first}']").count() == 0
     assert current.locator("[data-member][data-pending='true']").count() == len(current.locator("[data-member]").all())
+
+
+def test_regrouping_by_meaning_is_kept_across_reloads(page):
+    """para, m1's meaning in other words, is taken out of m1's gathering and stays out after a reload; gathered
+    back by hand, it is with m1 again after the next."""
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1
+    group_of(page, "para").locator("[data-take-out]").click()
+    page.locator("[data-tools-state]", has_text="taken out (kept)").wait_for()
+    page.reload()
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 0
+    assert gathering_of(page, "para").locator("[data-meaning-head]").count() == 0  # alone
+    group_of(page, "para").locator("[data-pick]").check()
+    group_of(page, "m1").locator("[data-pick]").check()
+    with page.expect_navigation():
+        page.locator("[data-gather]").click()
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1
+    page.reload()
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1

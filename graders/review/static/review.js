@@ -358,8 +358,19 @@
   var informative = document.querySelector("[data-informative-next]");
   if (informative) informative.addEventListener("click", informativeNext);
 
-  // Take out: a group leaves its gathering by meaning for one of its own, just after it (this page only).
+  // Regrouping by meaning is kept in the gradebook (POST .../meaning): a text group, named by its first student,
+  // taken out of its gathering (with: null) or put with another's.
+  function regroup(group, withGroup) {
+    var url = board.getAttribute("data-url").replace(/\/marks$/, "/meaning");
+    var first = function (g) { return members(g)[0].getAttribute("data-submission"); };
+    return window.review.send("POST", url, { submission: first(group), "with": withGroup ? first(withGroup) : null });
+  }
+
+  // Take out: a group leaves its gathering by meaning for one of its own, just after it (kept: see regroup).
   function takeOutOfMeaning(group) {
+    var say = document.querySelector("[data-tools-state]");
+    regroup(group, null).then(function () { window.review.say(say, "taken out (kept)", true); },
+      function (error) { window.review.say(say, "not kept: " + error.message, false); });
     var gathering = group.closest("[data-meaning]");
     var alone = document.createElement("div");
     alone.className = "meaning";
@@ -445,6 +456,18 @@
     render(into);
     relabel();
     window.review.say(say, "merged " + ticked.length + " groups", true);
+  });
+
+  // Gather: the ticked groups join the first ticked one's gathering by meaning (kept); the page reloads to show it.
+  var gather = document.querySelector("[data-gather]");
+  if (gather) gather.addEventListener("click", function () {
+    var ticked = groups().filter(function (g) { return g.querySelector("[data-pick]").checked; });
+    var say = document.querySelector("[data-tools-state]");
+    if (ticked.length < 2) { window.review.say(say, "tick two or more groups to gather them", false); return; }
+    ticked.slice(1).reduce(function (done, group) {
+      return done.then(function () { return regroup(group, ticked[0]); });
+    }, Promise.resolve()).then(function () { window.location.reload(); },
+      function (error) { window.review.say(say, "not gathered: " + error.message, false); });
   });
 
   // Every unmarked student with no answer gets 0 in one save.
