@@ -73,7 +73,8 @@ class CorruptGradebook(GraderError):
 
 
 class MissingExtra(GraderError):
-    """An optional extra the command needs is not installed; the message names the `pip install` that adds it."""
+    """An optional extra the command needs is not installed, or not as pinned (its model file's sha256 differs); the
+    message names the `pip install` that adds it."""
 
 
 class NotebookError(GraderError):

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 SAME = 0.9
 MAX_LEADERS = 500
+BLOCK = 256  # rows of the similarity matrix held at once in `most_settling`: memory linear in the answers
 
 
 def meaning_groups(texts: Sequence[str], embed: Embed) -> list[list[int]]:
@@ -65,3 +66,22 @@ def _central_first(group: list[int], vectors: NDArray[np.float32]) -> list[int]:
     mean = (block @ block.T).sum(axis=1)
     centre = int(np.argmax(mean))  # the first of equals: deterministic
     return [group[centre], *(g for i, g in enumerate(group) if i != centre)]
+
+
+def most_settling(texts: Sequence[str], weights: Sequence[int], embed: Embed) -> int | None:
+    """The index of the text whose mark would settle the most: its weight (its students) plus the weights of the
+    texts it would share a group with (cosine `SAME` or more, not `cues.opposed`); the first of equals, None for
+    none. Every pair is compared (quadratic in the texts, a row block at a time): for the review's unmarked
+    answers without a suggestion, a few hundred texts at most."""
+    if not texts:
+        return None
+    vectors = embed(list(texts))
+    said = [cues(text) for text in texts]
+    weight = np.asarray(weights, dtype=np.float64)
+    scores = np.zeros(len(texts))
+    for start in range(0, len(texts), BLOCK):
+        near = vectors[start : start + BLOCK] @ vectors.T >= SAME
+        for row, index in enumerate(range(start, min(start + BLOCK, len(texts)))):
+            joined = [j for j in np.flatnonzero(near[row]) if j != index and not opposed(said[index], said[j])]
+            scores[index] = weight[index] + weight[joined].sum()
+    return int(np.argmax(scores))  # the first of equals: deterministic

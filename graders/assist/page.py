@@ -2,7 +2,7 @@
 
 `assistant()` loads the model once (`MissingExtra` without the `assist` extra: the page then shows text groups
 alone and says what to install). Embeddings are kept per text, so a page shown again embeds only new
-answers; a text is read up to `MAX_CHARS` (the model reads 256 tokens at most), the cache holds at most
+answers, and a question's suggestions while its answers, marks and rubric are unchanged; a text is read up to `MAX_CHARS` (the model reads 256 tokens at most), the cache holds at most
 `MAX_CACHED` texts.
 """
 
@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from graders.assist import embed
-from graders.assist.groups import meaning_groups
-from graders.assist.marks import question_answers
+from graders.assist.groups import meaning_groups, most_settling
+from graders.assist.marks import QuestionAnswers, question_answers
 from graders.assist.suggest import Suggestion, suggest
 
 if TYPE_CHECKING:
@@ -32,6 +32,7 @@ class Assistant:
         self._model = model
         self._cached: dict[str, NDArray[np.float32]] = {}
         self._lock = threading.Lock()  # the app's requests run in a thread pool
+        self._suggested: dict[str, tuple[QuestionAnswers, dict[str, Suggestion]]] = {}  # per question: the last input, its answer
 
     def embed(self, texts: list[str]) -> NDArray[np.float32]:
         cut = [text[:MAX_CHARS] for text in texts]
@@ -48,14 +49,27 @@ class Assistant:
         """`groups.meaning_groups` of the texts."""
         return meaning_groups(texts, self.embed)
 
+    def most_settling(self, texts: Sequence[str], weights: Sequence[int]) -> int | None:
+        """`groups.most_settling` of the texts: the one to mark next."""
+        return most_settling(texts, weights, self.embed)
+
     def suggestions(self, reports: Path, question: str) -> dict[str, Suggestion]:
         """Each unmarked answer's suggested rubric items, by submission; an abstention is absent. Marks of plain
         points alone suggest no items (`suggest`'s docstring): nothing then."""
         answers = question_answers(reports, question)
         if answers.rubric.exclusive:
             return {}
+        # `suggest` is a function of the answers, marks and rubric alone: the same ones (a page shown again, another
+        # grader's poll) get the same suggestions back without working them out again.
+        with self._lock:
+            last = self._suggested.get(question)
+        if last is not None and last[0] == answers:
+            return last[1]
         decisions = suggest(answers.rubric, answers.marked, answers.unmarked, self.embed)
-        return {d.key: d for d in decisions if isinstance(d, Suggestion)}
+        found = {d.key: d for d in decisions if isinstance(d, Suggestion)}
+        with self._lock:
+            self._suggested[question] = (answers, found)
+        return found
 
 
 def assistant() -> Assistant:

@@ -13,9 +13,12 @@ import json
 import sqlite3
 from collections.abc import Mapping, Sequence
 
-from graders.gradebook.records import ManualMark, Override
+from graders.errors import StaleChange
+from graders.gradebook.records import ManualEntry, ManualMark, Override
 from graders.results import CheckResult
 
+IDS_SHOWN = 10  # ids an error message lists before "and N more"
+_COMMENT_SHOWN = 200  # characters of another grader's comment a refusal quotes
 _ACTIVE = "cleared_at IS NULL"
 _CURRENT = "id IN (SELECT max(id) FROM manual_marks GROUP BY submission, question)"
 
@@ -112,3 +115,42 @@ def _where(submission: str | None, condition: str | None) -> str:
     if submission is not None:
         parts.append("submission = ?")
     return "WHERE " + " AND ".join(parts) if parts else ""
+
+
+def refuse_stale(db: sqlite3.Connection, entries: Sequence[ManualEntry]) -> None:
+    """A StaleChange when an entry's version is not the current mark's id (another grader marked it since)."""
+    checked = [e for e in entries if e.version is not None]
+    current: dict[str, dict[str, int]] = {}
+    stale = []
+    for entry in checked:
+        if entry.question not in current:
+            current[entry.question] = current_mark_ids(db, entry.question)
+        if current[entry.question].get(entry.submission, 0) != entry.version:
+            stale.append(entry)
+    if stale:
+        raise StaleChange(_stale_message(db, stale))
+
+
+def refuse_stale_override(db: sqlite3.Connection, submission: str, check_id: str, version: int | None) -> None:
+    """A StaleChange when the override in force is not the one the person saw (`version`: its id, 0 for none)."""
+    active = next((o for o in overrides(db, submission, active=True) if o.check_id == check_id), None)
+    if version is None or (0 if active is None else active.id) == version:
+        return
+    now_in_force = "none" if active is None else f"{active.score:g} by {active.by} ({active.reason[:_COMMENT_SHOWN]})"
+    raise StaleChange(
+        f"the override on {check_id} for {submission} changed since you loaded it (now: {now_in_force}); look, then change it again"
+    )
+
+
+def _stale_message(db: sqlite3.Connection, stale: Sequence[ManualEntry]) -> str:
+    """Who marked what meanwhile, for the grader whose save was refused."""
+    said = []
+    for entry in stale[:IDS_SHOWN]:
+        mark = next((m for m in marks(db, entry.submission, current=True) if m.question == entry.question), None)
+        if mark is None:  # cannot happen through the app (versions only grow); a made-up version says so
+            said.append(f"{entry.submission} has no mark on {entry.question}")
+            continue
+        comment = f" ({mark.comment[:_COMMENT_SHOWN]})" if mark.comment else ""
+        said.append(f"{entry.submission}: {mark.points:g} by {mark.by} at {mark.at[:19].replace('T', ' ')} UTC{comment}")
+    more = f" and {len(stale) - IDS_SHOWN} more" if len(stale) > IDS_SHOWN else ""
+    return f"marked by someone else since you loaded it: {'; '.join(said)}{more}; look at that mark, then save again to replace it"

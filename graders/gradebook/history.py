@@ -114,5 +114,6 @@ def _adjustments_between(start: str, end: str, overrides: Sequence[Override], ma
             events.append((o.cleared_at, f"override on {o.check_id} cleared by {o.cleared_by}"))
     for m in marks:
         if start < m.at <= end:
-            events.append((m.at, f"manual points for {m.question}: {m.points:g} by {m.by}" + (f" ({m.comment})" if m.comment else "")))
+            how = " (a suggestion accepted)" if m.suggested else ""
+            events.append((m.at, f"manual points for {m.question}: {m.points:g} by {m.by}{how}" + (f" ({m.comment})" if m.comment else "")))
     return tuple(text for _, text in sorted(events))

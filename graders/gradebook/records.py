@@ -255,3 +255,15 @@ class History:
     submission: str
     entries: tuple[HistoryEntry, ...]
     since_last_run: tuple[str, ...] = field(default=())  # staff adjustments made after the latest run
+
+
+@dataclass(frozen=True)
+class MeaningEdit:
+    """A text group of a question (`key`: its normalised text) taken out of its group by meaning (`joined` None) or
+    put with the text group `joined`, by staff in the review."""
+
+    question: str
+    key: str
+    joined: str | None
+    by: str
+    at: str

@@ -28,6 +28,9 @@ Tables (append-only history; nothing is ever updated in place except an override
                  the assignment's never edited has no row (the assignment's definition seeds it).
                  `manual_marks.items`: the keys a mark applied, as a JSON list (NULL: a mark of plain
                  points, as every mark before), and its free `adjustment` beside them
+    meaning_edits schema 6: staff's regrouping of the review's groups by meaning, per question and text group
+                 (`key`, its normalised text): taken out of its group (`joined` NULL) or put with the text
+                 group `joined`; the newest row per (question, key) stands, older rows are its history
 """
 
 from __future__ import annotations
@@ -128,6 +131,18 @@ MIGRATIONS: tuple[str, ...] = (
     # before were all given by hand: 0.
     """
     ALTER TABLE manual_marks ADD COLUMN suggested INTEGER NOT NULL DEFAULT 0;
+    """,
+    # 6: groups by meaning split and merged by hand (the review's Take out and Gather). Gradebooks before had none.
+    """
+    CREATE TABLE meaning_edits (
+        id INTEGER PRIMARY KEY,
+        question TEXT NOT NULL,
+        key TEXT NOT NULL,
+        joined TEXT,
+        by TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX meaning_edits_by_key ON meaning_edits(question, key, id);
     """,
 )
 

@@ -26,6 +26,7 @@ opening and transactions in `connection`, the explanation of changes in `history
         book.rubric_change(question, key, points) -> ItemChange      # what a new points value would do to the marks
         book.edit_rubric_item(question, key, text=, points=, by=, version=, confirm=) -> ItemChange  # StaleChange
         book.drifted_overrides() -> tuple[CheckGrade, ...]  # overrides whose automatic verdict changed
+        book.meaning_edits(question) / set_meaning_edit(question, key, joined=, by=)  # the review's regrouping by meaning
 
 Bad input (unknown submission, check or question; a score outside 0..max) raises UsageError
 before anything is written. Each write is one SQLite transaction (WAL, synchronous=FULL): a
@@ -49,7 +50,7 @@ from pathlib import Path
 from graders.assignment import registry
 from graders.assignment.spec import Assignment, RubricItem
 from graders.errors import StaleChange, UsageError
-from graders.gradebook import adjustments, connection, rubric, runs
+from graders.gradebook import adjustments, connection, meaning, rubric, runs
 from graders.gradebook.connection import FILENAME
 from graders.gradebook.history import history_of
 from graders.gradebook.questions import ExistingMarks, ManualQuestion, PointsChange, manual_questions, points_changes, scaled
@@ -62,6 +63,7 @@ from graders.gradebook.records import (
     HistoryEntry,
     ManualEntry,
     ManualMark,
+    MeaningEdit,
     Override,
     QuestionGrade,
     Run,
@@ -89,6 +91,7 @@ __all__ = [
     "ManualEntry",
     "ManualMark",
     "ManualQuestion",
+    "MeaningEdit",
     "Override",
     "PointsChange",
     "QuestionGrade",
@@ -96,9 +99,6 @@ __all__ = [
     "now",
     "total",
 ]
-
-_IDS_SHOWN = 10  # ids an error message lists before "and N more"
-_COMMENT_SHOWN = 200  # characters of another grader's comment a refusal quotes
 
 
 class Gradebook:
@@ -210,7 +210,7 @@ class Gradebook:
             raise UsageError("an override needs a reason (--reason): it is shown to the student")
         moment = now()
         with self._transaction() as db:
-            _refuse_stale_override(db, submission, check_id, version)
+            adjustments.refuse_stale_override(db, submission, check_id, version)
             return adjustments.insert_override(db, submission, check, score=score, reason=reason.strip(), by=by, moment=moment)
 
     def clear_override(self, submission: str, check_id: str, *, by: str, version: int | None = None) -> Override:
@@ -221,7 +221,7 @@ class Gradebook:
             raise UsageError(f"{submission} has no override on {check_id!r} to clear")
         moment = now()
         with self._transaction() as db:
-            _refuse_stale_override(db, submission, check_id, version)
+            adjustments.refuse_stale_override(db, submission, check_id, version)
             adjustments.clear_override(db, active.id, by=by, moment=moment)
         return replace(active, cleared_at=moment, cleared_by=by)
 
@@ -315,7 +315,7 @@ class Gradebook:
             )
         with self._transaction() as db:
             # Checked inside the write transaction: no other grader's mark (or item edit) can land between check and write.
-            _refuse_stale(db, entries)
+            adjustments.refuse_stale(db, entries)
             rubric.refuse_changed(db, entries, self._seed, {tag: q.points for tag, q in questions.items()})
             return adjustments.insert_marks(db, rows)
 
@@ -391,6 +391,17 @@ class Gradebook:
     def _item(self, db: sqlite3.Connection, question: str, key: str) -> Item:
         return rubric.find(rubric.items(db, question, self._seed(question)), question, key)
 
+    def meaning_edits(self, question: str) -> tuple[MeaningEdit, ...]:
+        """Staff's regrouping by meaning of the question's text groups, oldest first (the newest per group stands)."""
+        return meaning.edits(self._db, self._question(question).tag)
+
+    def set_meaning_edit(self, question: str, key: str, *, joined: str | None, by: str) -> MeaningEdit:
+        """Text group `key` taken out of its group by meaning (`joined` None), or put with text group `joined`."""
+        if joined == key:
+            raise UsageError("a text group cannot be put with itself")
+        with self._transaction() as db:
+            return meaning.insert(db, MeaningEdit(self._question(question).tag, key, joined, by, now()))
+
     def _question(self, tag: str) -> ManualQuestion:
         found = next((q for q in self.questions() if q.tag == tag), None)
         if found is None:
@@ -440,45 +451,6 @@ class Gradebook:
         )
 
 
-def _refuse_stale(db: sqlite3.Connection, entries: Sequence[ManualEntry]) -> None:
-    """A StaleChange when an entry's version is not the current mark's id (another grader marked it since)."""
-    checked = [e for e in entries if e.version is not None]
-    current: dict[str, dict[str, int]] = {}
-    stale = []
-    for entry in checked:
-        if entry.question not in current:
-            current[entry.question] = adjustments.current_mark_ids(db, entry.question)
-        if current[entry.question].get(entry.submission, 0) != entry.version:
-            stale.append(entry)
-    if stale:
-        raise StaleChange(_stale_message(db, stale))
-
-
-def _refuse_stale_override(db: sqlite3.Connection, submission: str, check_id: str, version: int | None) -> None:
-    """A StaleChange when the override in force is not the one the person saw (`version`: its id, 0 for none)."""
-    active = next((o for o in adjustments.overrides(db, submission, active=True) if o.check_id == check_id), None)
-    if version is None or (0 if active is None else active.id) == version:
-        return
-    now_in_force = "none" if active is None else f"{active.score:g} by {active.by} ({active.reason[:_COMMENT_SHOWN]})"
-    raise StaleChange(
-        f"the override on {check_id} for {submission} changed since you loaded it (now: {now_in_force}); look, then change it again"
-    )
-
-
-def _stale_message(db: sqlite3.Connection, stale: Sequence[ManualEntry]) -> str:
-    """Who marked what meanwhile, for the grader whose save was refused."""
-    said = []
-    for entry in stale[:_IDS_SHOWN]:
-        mark = next((m for m in adjustments.marks(db, entry.submission, current=True) if m.question == entry.question), None)
-        if mark is None:  # cannot happen through the app (versions only grow); a made-up version says so
-            said.append(f"{entry.submission} has no mark on {entry.question}")
-            continue
-        comment = f" ({mark.comment[:_COMMENT_SHOWN]})" if mark.comment else ""
-        said.append(f"{entry.submission}: {mark.points:g} by {mark.by} at {mark.at[:19].replace('T', ' ')} UTC{comment}")
-    more = f" and {len(stale) - _IDS_SHOWN} more" if len(stale) > _IDS_SHOWN else ""
-    return f"marked by someone else since you loaded it: {'; '.join(said)}{more}; look at that mark, then save again to replace it"
-
-
 def _within(value: float, maximum: float, what: str) -> None:
     if not 0 <= value <= maximum:
         raise UsageError(f"{what} must be between 0 and {maximum:g}, not {value:g}")
@@ -487,5 +459,5 @@ def _within(value: float, maximum: float, what: str) -> None:
 def _known(ids: Sequence[str]) -> str:
     if not ids:
         return " (it has no submissions yet)"
-    shown = ", ".join(ids[:_IDS_SHOWN])
-    return f"; known ids: {shown}" + (f" and {len(ids) - _IDS_SHOWN} more" if len(ids) > _IDS_SHOWN else "")
+    shown = ", ".join(ids[: adjustments.IDS_SHOWN])
+    return f"; known ids: {shown}" + (f" and {len(ids) - adjustments.IDS_SHOWN} more" if len(ids) > adjustments.IDS_SHOWN else "")

@@ -17,9 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import escape
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -46,13 +45,10 @@ from graders.gradebook.lock import exclusive
 from graders.gradebook.release import read_release
 from graders.gradebook.store import Gradebook
 from graders.pipeline import staff
-from graders.report.markup import rendered
 from graders.report.render import (
-    SYMBOLS,
     TABLE_SCRIPT,
     TEMPLATES,
     page_context,
-    points_text,
     write_class_overview,
     write_grades_csv,
     write_submission_report,
@@ -65,12 +61,14 @@ from graders.review.bodies import (
     parse_item,
     parse_item_edit,
     parse_mark,
+    parse_meaning,
     parse_override,
     parse_points,
     parse_version,
 )
 from graders.review.folder import ReportsFolder
 from graders.review.notebook import NotebookPage, Position, notebook_page
+from graders.review.templating import environment
 from graders.review.views import (
     answer_groups,
     by_meaning,
@@ -81,6 +79,7 @@ from graders.review.views import (
     histogram,
     item_json,
     mark_json,
+    most_informative,
     override_json,
     own_outputs,
     progress,
@@ -143,6 +142,7 @@ def create_app(settings: ReviewSettings) -> Starlette:
         Route("/api/questions/{question}/rubric", app.api_rubric, methods=["GET", "POST"]),
         Route("/api/questions/{question}/rubric/{key}", app.api_rubric_item, methods=["PUT"]),
         Route("/api/questions/{question}/rubric/{key}/effect", app.api_rubric_effect, methods=["GET"]),
+        Route("/api/questions/{question}/meaning", app.api_meaning, methods=["POST"]),
     ]
     return Starlette(
         routes=routes,
@@ -151,27 +151,13 @@ def create_app(settings: ReviewSettings) -> Starlette:
     )
 
 
-def _environment() -> Environment:
-    environment = Environment(
-        loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(TEMPLATES)]),
-        autoescape=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    environment.globals.update(symbols=SYMBOLS)
-    environment.filters["points"] = points_text
-    environment.filters["rendered"] = rendered
-    environment.filters["pathpart"] = lambda text: quote(str(text), safe="")
-    return environment
-
-
 class _Review:
     """The request handlers; all state is in the reports folder and its gradebook."""
 
     def __init__(self, settings: ReviewSettings) -> None:
         self.settings = settings
         self.folder = ReportsFolder(settings.reports)
-        self.templates = _environment()
+        self.templates = environment()
         # Requests run in a thread pool; two saves must not interleave writing the same files.
         self.publishing = threading.Lock()
         self._assistant: Assistant | MissingExtra | None = None  # loaded on the first question page
@@ -233,6 +219,7 @@ class _Review:
             # The answer each changed one was marked as, to show beside the new text.
             marked_as = {m.submission: book.marked_answer(m.submission, tag) for g in groups for m in g.members if m.grade.stale}
             later = questions[questions.index(question) + 1 :]
+            suggested = {g.key: group_suggestion(g, items, found, question.points) for g in groups}
             return self._page(
                 book,
                 "question.html",
@@ -240,8 +227,9 @@ class _Review:
                 rubric=lookup.rubric(book, tag),
                 items=items,
                 groups=groups,
-                meaning=by_meaning(groups, helper.groups) if helper is not None else None,
-                suggested={g.key: group_suggestion(g, items, found, question.points) for g in groups},
+                meaning=by_meaning(groups, helper.groups, book.meaning_edits(tag)) if helper is not None else None,
+                suggested=suggested,
+                informative=most_informative(groups, suggested, helper.most_settling) if helper is not None else None,
                 progress=count,
                 marked_as=marked_as,
                 next_question=later[0] if later else None,
@@ -410,6 +398,21 @@ class _Review:
             return {**change_json(change), "item": item_json(next(i for i in book.rubric(tag) if i.key == key)), "files": files}
 
         return JSONResponse(await run_in_threadpool(self._with_book, edit))
+
+    async def api_meaning(self, request: Request) -> Response:
+        """A text group (named by a student in it) taken out of its group by meaning, or put `with` another's; kept."""
+        tag = request.path_params["question"]
+        body = parse_meaning(await request.body(), request.headers.get("content-type", ""))
+        by = self._reviewer(request)
+
+        def save(book: Gradebook) -> dict[str, Any]:
+            lookup.known_question(book, tag)
+            groups = answer_groups(book.grades(), tag)
+            joined = None if body.joined is None else lookup.text_group(groups, body.joined)
+            edit = book.set_meaning_edit(tag, lookup.text_group(groups, body.submission), joined=joined, by=by)
+            return {"key": edit.key, "with": edit.joined}
+
+        return JSONResponse(await run_in_threadpool(self._with_book, save))
 
     async def api_override(self, request: Request) -> Response:
         submission, check_id = request.path_params["submission"], request.path_params["check_id"]

@@ -108,6 +108,22 @@ def parse_group_mark(raw: bytes, content_type: str) -> GroupMarkBody:
     )
 
 
+@dataclass(frozen=True)
+class MeaningBody:
+    """The text group of `submission` taken out of its group by meaning (`joined` None), or put with `joined`'s."""
+
+    submission: str
+    joined: str | None
+
+
+def parse_meaning(raw: bytes, content_type: str) -> MeaningBody:
+    data = _object(raw, content_type)
+    joined = data.get("with")
+    if joined is not None and not isinstance(joined, str):
+        raise BadRequest('"with" must be a submission id, or null to take the group out')
+    return MeaningBody(_text(data, "submission", required=True), joined)
+
+
 def parse_item(raw: bytes, content_type: str) -> ItemBody:
     data = _object(raw, content_type)
     return ItemBody(_text(data, "text", required=False), _number(data, "points"))

@@ -3,6 +3,7 @@ there is no such thing (graders.errors.BadRequest, which the app's one status ta
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -10,7 +11,7 @@ from starlette.requests import Request
 from graders.errors import BadRequest
 from graders.gradebook.store import Gradebook, Item, ManualQuestion
 from graders.review.notebook import Position
-from graders.review.views import question_of
+from graders.review.views import AnswerGroup, question_of
 
 
 def notebook_start(request: Request) -> Position:
@@ -48,3 +49,11 @@ def known_item(book: Gradebook, tag: str, key: str) -> Item:
 
 def submission_href(submission: str) -> str:
     return "/submissions/" + quote(submission, safe="")
+
+
+def text_group(groups: Sequence[AnswerGroup], submission: str) -> str:
+    """The key of the text group holding `submission`'s answer; a 404 when it has none (no answer, or not graded)."""
+    found = next((g.key for g in groups if g.key and any(m.submission == submission for m in g.members)), None)
+    if found is None:
+        raise BadRequest(f"no answer of {submission[:100]!r} to this question", status=404)
+    return found

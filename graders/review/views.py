@@ -15,7 +15,7 @@ from graders.assist.suggest import Suggestion
 from graders.gradebook.exports import claimed_twice
 from graders.gradebook.questions import ManualQuestion
 from graders.gradebook.release import Release, ReleaseState
-from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, Override, QuestionGrade, total
+from graders.gradebook.store import Grade, Item, ItemChange, ManualMark, MeaningEdit, Override, QuestionGrade, total
 from graders.report.outputs import OwnOutputs, read_own_outputs
 from graders.report.render import overview_context
 from graders.results import SubmissionStatus
@@ -255,15 +255,47 @@ class MeaningGroup:
         return sum(len(g.members) for g in self.groups)
 
 
-def by_meaning(groups: Sequence[AnswerGroup], cluster: Callable[[list[str]], list[list[int]]]) -> tuple[MeaningGroup, ...]:
-    """The text groups gathered by `cluster` (indices of their first answers' texts, in groups), in the order of
-    each gathering's first text group; unanswered groups each alone, last."""
+def by_meaning(
+    groups: Sequence[AnswerGroup], cluster: Callable[[list[str]], list[list[int]]], edits: Sequence[MeaningEdit] = ()
+) -> tuple[MeaningGroup, ...]:
+    """The text groups gathered by `cluster` (indices of their first answers' texts, in groups) and regathered by
+    staff's `edits`, in the order of each gathering's first text group; unanswered groups each alone, last."""
     answered = [g for g in groups if g.key]
-    gathered = cluster([g.variants[0].answer for g in answered])
+    gathered = regathered(cluster([g.variants[0].answer for g in answered]), [g.key for g in answered], edits)
     return (
         *(MeaningGroup(tuple(answered[i] for i in indices)) for indices in gathered),
         *(MeaningGroup((g,)) for g in groups if not g.key),
     )
+
+
+def most_informative(
+    groups: Sequence[AnswerGroup], suggested: Mapping[str, Suggested | None], settle: Callable[[list[str], list[int]], int | None]
+) -> str | None:
+    """The key of the unmarked text group, among those with no suggestion, whose mark would settle the most such
+    answers (`settle`: graders.assist, given the groups' texts and sizes); None when every one is marked or suggested."""
+    open_groups = [g for g in groups if g.key and suggested.get(g.key) is None and all(m.grade.pending for m in g.members)]
+    index = settle([g.variants[0].answer for g in open_groups], [len(g.members) for g in open_groups])
+    return None if index is None else open_groups[index].key
+
+
+def regathered(gathered: list[list[int]], keys: Sequence[str], edits: Sequence[MeaningEdit]) -> list[list[int]]:
+    """Staff's edits over the model's gatherings, in the order made: a text group taken out is alone, one put with
+    another joins that one's gathering (after its own members); an edit naming a text group not there now (its
+    answers changed) is passed over. Gatherings in the order of their first text group."""
+    place = {i: n for n, indices in enumerate(gathered) for i in indices}
+    index = {key: i for i, key in enumerate(keys)}
+    moved: set[int] = set()
+    for edit in edits:
+        which, joined = index.get(edit.key), None if edit.joined is None else index.get(edit.joined)
+        if which is None or (edit.joined is not None and joined is None) or joined == which:
+            continue
+        place[which] = len(gathered) + len(moved) if joined is None else place[joined]
+        moved.add(which)
+    order = {i: n for n, i in enumerate(i for indices in gathered for i in indices)}  # each gathering's central first
+    regrouped: dict[int, list[int]] = {}
+    for i in sorted(place, key=lambda i: (i in moved, order[i])):
+        regrouped.setdefault(place[i], []).append(i)
+    return sorted(regrouped.values(), key=min)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,17 @@ def test_without_json_one_tab_separated_line_per_answer(model, reports, capsys):
 def test_an_unknown_question_is_a_usage_error_naming_the_questions(model, reports, capsys):
     assert cli.main(["suggest", str(reports), "kl_nothing"]) == 2
     assert "kl_observe, kl_explain, kl_role" in capsys.readouterr().err
+
+
+def test_suggestions_need_no_network_at_all(model, reports):
+    """In a network namespace of its own (no interface up, not even loopback), `grader suggest` runs as it does
+    anywhere: the model and vocabulary are on disk, nothing is fetched."""
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-n", "true"], check=False, capture_output=True).returncode != 0:
+        pytest.skip("unshare -n is not permitted here (it needs root or user namespaces)")
+    grader = [sys.executable, "-m", "graders.cli", "suggest", str(reports), "kl_role", "--json"]
+    offline = subprocess.run([unshare, "-n", *grader], check=False, capture_output=True, text=True, timeout=600)
+    assert offline.returncode == 0, offline.stderr
+    rows = {row["submission"]: row for row in map(json.loads, offline.stdout.splitlines())}
+    assert set(rows) == {"dan", "eve", "gus", "hal"}
+    assert rows["hal"]["points"] == 0.0

@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from graders.assist import embed
-from graders.assist.groups import meaning_groups
+from graders.assist.groups import meaning_groups, most_settling
+
+if TYPE_CHECKING:
+    from graders.assist.groups import Embed
 
 ANSWERS = Path(__file__).with_name("answers")
 
@@ -71,3 +77,29 @@ def test_on_the_labelled_set_few_answers_are_grouped_with_an_answer_labelled_oth
     assert total > 300
     assert mixed <= total / 10
     assert grouped <= total / 10
+
+
+def fixed(vectors: dict[str, list[float]]) -> Embed:
+    """An embedding that maps each text to a given direction (unit length), for choosing by hand what is near."""
+
+    def embedded(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float32]]:
+        rows = np.array([vectors[t] for t in texts], dtype=np.float32)
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+    return embedded
+
+
+def test_the_answer_to_mark_next_is_the_one_with_the_most_students_near_it() -> None:
+    near = {"a": [1, 0, 0], "b": [1, 0.1, 0], "c": [1, 0, 0.1], "far": [0, 1, 0]}  # a, b, c: cosine 0.99; far: 0
+    texts = ["far", "a", "b", "c"]
+    assert most_settling(texts, [1, 1, 1, 1], fixed(near)) == 1  # a settles itself and b and c; far only itself
+    assert most_settling(texts, [4, 1, 1, 1], fixed(near)) == 0  # but four students wrote far: 4 against 3
+    assert most_settling(texts, [3, 1, 1, 1], fixed(near)) == 0  # equals: the first
+    assert most_settling([], [], fixed(near)) is None
+
+
+def test_an_answer_saying_the_opposite_in_the_same_words_is_not_settled_by_it() -> None:
+    right = "At weight 0 the reconstructions are sharp, at weight 30 they are blurry."
+    swapped = "At weight 0 the reconstructions are blurry, at weight 30 they are sharp."
+    alone = {"x": [0, 1], right: [1, 0], swapped: [1, 0]}  # the same direction: only the cues tell them apart
+    assert most_settling(["x", right, swapped], [2, 1, 1], fixed(alone)) == 0

@@ -59,9 +59,23 @@ def test_a_gradebook_of_schema_4_migrates_and_its_marks_read_as_given_by_hand(tm
         book.set_manual([ManualEntry("ann", "kl_observe", 1.0, items=(BLURRY, SHARP))], by="ta")
     with sqlite3.connect(tmp_path / FILENAME) as db:  # back to schema 4, as the grader before wrote it
         db.execute("ALTER TABLE manual_marks DROP COLUMN suggested")
+        db.execute("DROP TABLE meaning_edits")  # schema 6
         db.execute("PRAGMA user_version = 4")
     with Gradebook.open(tmp_path) as book:
         (mark,) = book.manual_marks("ann")
         assert (mark.points, mark.items, mark.suggested) == (1.0, (BLURRY, SHARP), False)
     with sqlite3.connect(tmp_path / FILENAME) as db:
-        assert schema.version(db) == schema.SCHEMA_VERSION == 5
+        assert schema.version(db) == schema.SCHEMA_VERSION  # 5 then, and every migration since
+
+
+def test_grader_history_says_which_mark_was_a_suggestion_accepted(tmp_path, capsys):
+    from graders import cli
+
+    with open_book(tmp_path) as book:
+        book.set_manual([ManualEntry("ann", "kl_observe", 1.0, items=(BLURRY, SHARP), suggested=True)], by="ta")
+        book.set_manual([ManualEntry("bob", "kl_observe", 1.0, items=(BLURRY, SHARP))], by="ta")
+    assert cli.main(["history", str(tmp_path), "ann"]) == 0
+    assert "manual points for kl_observe: 1 by ta (a suggestion accepted)" in capsys.readouterr().out
+    assert cli.main(["history", str(tmp_path), "bob"]) == 0
+    said = capsys.readouterr().out
+    assert "manual points for kl_observe: 1 by ta" in said and "suggestion" not in said

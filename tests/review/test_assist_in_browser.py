@@ -120,3 +120,45 @@ def test_an_abstention_shows_nothing_and_marked_answers_show_no_suggestion(page)
     assert group_of(page, "para").locator("form[data-mark] input[name=item]:checked").count() == 0
     for marked in MARKED:
         assert group_of(page, marked).locator("[data-suggestion]").count() == 0
+
+
+def test_the_most_informative_answer_is_one_key_away_and_the_next_comes_after_a_reload(page):
+    """Unmarked without a suggestion: para (alone in meaning) and loss1, loss2 (near each other): marking either
+    loss answer settles two students, para one. Once it is marked, the key reloads the page for the next pick."""
+    picked = page.locator("[data-group][data-informative]")
+    assert picked.count() == 1
+    page.locator("h1").click()  # outside every text box
+    page.keyboard.press("i")
+    current = page.locator("[data-group].current")
+    current.wait_for()
+    (first,) = (s for s in ("loss1", "loss2") if current.locator(f"[data-member][data-submission='{s}']").count())
+    assert current.locator("input[name=points]").evaluate("box => box === document.activeElement")
+    current.locator("input[name=points]").fill("0")
+    current.locator("input[name=points]").press("Enter")
+    group_of(page, first).locator("[data-state]", has_text="saved").wait_for()
+    page.locator("h1").click()
+    with page.expect_navigation():
+        page.keyboard.press("i")
+    current = page.locator("[data-group].current")
+    current.wait_for()
+    assert current.get_attribute("data-informative") is not None and "marked" not in (current.get_attribute("class") or "")
+    assert current.locator(f"[data-member][data-submission='{first}']").count() == 0
+    assert current.locator("[data-member][data-pending='true']").count() == len(current.locator("[data-member]").all())
+
+
+def test_regrouping_by_meaning_is_kept_across_reloads(page):
+    """para, m1's meaning in other words, is taken out of m1's gathering and stays out after a reload; gathered
+    back by hand, it is with m1 again after the next."""
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1
+    group_of(page, "para").locator("[data-take-out]").click()
+    page.locator("[data-tools-state]", has_text="taken out (kept)").wait_for()
+    page.reload()
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 0
+    assert gathering_of(page, "para").locator("[data-meaning-head]").count() == 0  # alone
+    group_of(page, "para").locator("[data-pick]").check()
+    group_of(page, "m1").locator("[data-pick]").check()
+    with page.expect_navigation():
+        page.locator("[data-gather]").click()
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1
+    page.reload()
+    assert gathering_of(page, "m1").locator("[data-member][data-submission='para']").count() == 1

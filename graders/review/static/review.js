@@ -342,8 +342,35 @@
     });
   }
 
-  // Take out: a group leaves its gathering by meaning for one of its own, just after it (this page only).
+  // The most informative answer to mark (the server's pick, data-informative): the unmarked one without a suggestion
+  // with the most such answers near it in meaning. Suggestions and the pick are the server's, so once it is marked
+  // the page is reloaded (to #informative, which goes to the new pick).
+  function informativeNext() {
+    var pick = board.querySelector("[data-group][data-informative]");
+    if (pick && !pick.classList.contains("marked")) { focus(pick); return; }
+    if (window.location.hash === "#informative" && !pick) {
+      window.review.say(document.querySelector("[data-tools-state]"), "no unmarked answer without a suggestion is left", true);
+      return;
+    }
+    window.location.hash = "informative";
+    window.location.reload();
+  }
+  var informative = document.querySelector("[data-informative-next]");
+  if (informative) informative.addEventListener("click", informativeNext);
+
+  // Regrouping by meaning is kept in the gradebook (POST .../meaning): a text group, named by its first student,
+  // taken out of its gathering (with: null) or put with another's.
+  function regroup(group, withGroup) {
+    var url = board.getAttribute("data-url").replace(/\/marks$/, "/meaning");
+    var first = function (g) { return members(g)[0].getAttribute("data-submission"); };
+    return window.review.send("POST", url, { submission: first(group), "with": withGroup ? first(withGroup) : null });
+  }
+
+  // Take out: a group leaves its gathering by meaning for one of its own, just after it (kept: see regroup).
   function takeOutOfMeaning(group) {
+    var say = document.querySelector("[data-tools-state]");
+    regroup(group, null).then(function () { window.review.say(say, "taken out (kept)", true); },
+      function (error) { window.review.say(say, "not kept: " + error.message, false); });
     var gathering = group.closest("[data-meaning]");
     var alone = document.createElement("div");
     alone.className = "meaning";
@@ -379,6 +406,7 @@
     var after = group;
     list.slice(1).forEach(function (member) {
       var copy = group.cloneNode(true);
+      copy.removeAttribute("data-informative");  // the pick stays with the first student's group
       keepOnly(copy, member.getAttribute("data-submission"));
       after.after(copy);
       after = copy;
@@ -430,6 +458,18 @@
     window.review.say(say, "merged " + ticked.length + " groups", true);
   });
 
+  // Gather: the ticked groups join the first ticked one's gathering by meaning (kept); the page reloads to show it.
+  var gather = document.querySelector("[data-gather]");
+  if (gather) gather.addEventListener("click", function () {
+    var ticked = groups().filter(function (g) { return g.querySelector("[data-pick]").checked; });
+    var say = document.querySelector("[data-tools-state]");
+    if (ticked.length < 2) { window.review.say(say, "tick two or more groups to gather them", false); return; }
+    ticked.slice(1).reduce(function (done, group) {
+      return done.then(function () { return regroup(group, ticked[0]); });
+    }, Promise.resolve()).then(function () { window.location.reload(); },
+      function (error) { window.review.say(say, "not gathered: " + error.message, false); });
+  });
+
   // Every unmarked student with no answer gets 0 in one save.
   document.querySelector("[data-mark-empty]").addEventListener("click", function () {
     var say = document.querySelector("[data-tools-state]");
@@ -455,11 +495,13 @@
   });
 
   groups().forEach(function (group) { wire(group); render(group); });
+  if (informative && window.location.hash === "#informative") informativeNext();
 
   document.addEventListener("keydown", function (event) {
     var inField = /^(INPUT|TEXTAREA|SELECT)$/.test(document.activeElement.tagName);
     if ((event.altKey && event.key === "ArrowDown") || (!inField && event.key === "j")) { event.preventDefault(); move(1); }
     if ((event.altKey && event.key === "ArrowUp") || (!inField && event.key === "k")) { event.preventDefault(); move(-1); }
+    if (informative && !inField && event.key === "i" && !event.altKey && !event.ctrlKey && !event.metaKey) { event.preventDefault(); informativeNext(); }
     // a: accept the current group's suggestion, outside a box or in its points box (where a letter means nothing).
     var inPoints = current && document.activeElement === formOf(current).elements.points;
     if (event.key === "a" && !event.altKey && !event.ctrlKey && !event.metaKey && current && (!inField || inPoints)) {
