@@ -239,7 +239,7 @@ class Server:
     def _reap(self) -> None:
         while True:
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
                 return
             if pid == 0:
@@ -248,8 +248,8 @@ class Server:
             if worker is not None:
                 worker.connection.close()
                 self.quiet_since = time.monotonic()
-                ended = f"exited {os.waitstatus_to_exitcode(status)}"
-                print(f"grader serve: `{worker.command}` {ended} after {self.quiet_since - worker.started:.2f} s", flush=True)
+                took = f"{self.quiet_since - worker.started:.2f} s, {usage.ru_utime + usage.ru_stime:.2f} s of its CPU"
+                print(f"grader serve: `{worker.command}` exited {os.waitstatus_to_exitcode(status)} after {took}", flush=True)
             if self.spare is not None and self.spare.process.pid == pid:
                 self.spare = None  # it died warming up
             if not self.workers and self.spare is None and not self.stopping:
