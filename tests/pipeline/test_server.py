@@ -177,6 +177,20 @@ def test_a_batch_and_a_check_at_once(server: Served, shared_runtime: Path, tmp_p
     assert reports(tmp_path / "served") == reports(tmp_path / "alone")
 
 
+def test_ctrl_c_on_the_client_interrupts_its_command_in_the_server(server: Served, shared_runtime: Path, tmp_path: Path) -> None:
+    folder = copy_class(tmp_path / "class", tuple(p.stem for p in sorted(DEMO.glob("*.ipynb"))))
+    argv = [sys.executable, "-m", "graders.cli", "grade", str(folder), "--out", str(tmp_path / "out"), "--seed", "5", "--jobs", "1"]
+    client = subprocess.Popen(argv, cwd=ROOT, env=environment(shared_runtime), stderr=subprocess.PIPE, text=True)
+    assert client.stderr is not None
+    for line in client.stderr:
+        if line.startswith("[1/"):  # the first result: seven notebooks still to run
+            break
+    client.send_signal(signal.SIGINT)
+    client.communicate(timeout=COMMAND_SECONDS)
+    assert client.returncode == 130
+    server.expect("exited 130")  # the command in the server was interrupted too, not left running
+
+
 def test_stale_code_is_not_served_and_the_server_stops(runtime: Path) -> None:
     served = Served(runtime)
     touched = ROOT / "graders" / "pipeline" / "serving.py"  # a module the server imported
