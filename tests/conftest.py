@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,14 @@ from graders.judge.expected import ExpectedValues
 from graders.judge.probes import ProbePlan
 
 GRADING_SEED = 1234
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_server(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A developer's running `grader serve` must not run the tests' commands: the client looks for its socket in
+    XDG_RUNTIME_DIR (graders.pipeline.serving), here an empty folder of the session's; tests/pipeline/test_server.py
+    starts its own servers in folders of its own."""
+    os.environ["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))
 
 
 @pytest.fixture(scope="session")

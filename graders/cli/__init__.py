@@ -25,6 +25,7 @@ from graders.execute.jobs import default_jobs
 if TYPE_CHECKING:
     from graders.assignment.spec import Assignment
     from graders.execute.jobs import Executor
+    from graders.execute.warm import Zygote
     from graders.intake.discovery import Submission
     from graders.pipeline.config import GradingConfig
     from graders.results import SubmissionResult
@@ -40,9 +41,17 @@ EXIT_STATUS: dict[type[GraderError], int] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, warm: Zygote | None = None) -> int:
+    """`warm`: the warm server's zygote, when the server runs this command (graders.pipeline.server)."""
     args = _parser().parse_args(argv)
+    args.warm = warm
     try:
+        if warm is None and args.server and args.command in SERVED:
+            from graders.pipeline.client import delegate
+
+            served = delegate(list(sys.argv[1:] if argv is None else argv))
+            if served is not None:
+                return served
         _search_folders(args.assignments_dir)
         status: int = args.command(args)
         return status
@@ -65,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="a built assignment's folder, or a folder of them, searched besides the installed ones (repeatable; "
         "also GRADER_ASSIGNMENTS, folders separated by ':')",
+    )
+    parser.add_argument(
+        "--no-server", dest="server", action="store_false", help="run here even when a warm server (`grader serve`) is running"
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -116,6 +128,10 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     review.add_argument("--reviewer", default=None, help="your name, recorded with every change (default: asked in the browser)")
     review.set_defaults(command=_review)
+
+    serve = commands.add_parser("serve", help="keep the grader warm for `grade` and `check` (foreground; exits when quiet)")
+    serve.add_argument("--idle", type=_positive_float, default=600.0, help="seconds with no command running before it exits (default 600)")
+    serve.set_defaults(command=_serve)
 
     data = commands.add_parser("make-data", help="write the assignment's generated grading data into a folder")
     data.add_argument("folder", type=Path)
@@ -217,7 +233,7 @@ def _grade(args: argparse.Namespace) -> int:
     _check_data_dir(args, assignment)
     # Connected (and the workers checked) before the lock: an unreachable scheduler writes nothing.
     with (
-        _cluster(args.scheduler, assignment) as executor,
+        _cluster(args.scheduler, assignment) as cluster,
         exclusive(args.out),
     ):  # a second grader on the same reports is refused at once
         Gradebook.open(args.out, create=True).close()  # a corrupt gradebook stops us before any grading
@@ -239,6 +255,7 @@ def _grade(args: argparse.Namespace) -> int:
             disk_bytes=args.disk_mb * 2**20,
             scoring=Scoring(args.scoring),
         )
+        executor = cluster or _warm_executor(args.warm, config)
         results = grade_folder(args.submissions, out_dir=args.out, config=config, executor=executor, on_result=Progress().update)
     graded = sum(1 for r in results if r.status.value == "graded")
     print(f"graded {graded} of {len(results)} submissions into {args.out}/ (index.html, grades.csv, gradebook.sqlite)", file=sys.stderr)
@@ -265,6 +282,15 @@ def _cluster(address: str | None, assignment: Assignment) -> contextlib.Abstract
     return executor
 
 
+def _warm_executor(zygote: Zygote | None, config: GradingConfig) -> Executor | None:
+    """The warm server's zygote as this batch's executor; None: the batch's own (graders.pipeline.batch.make_executor)."""
+    if zygote is None or config.cold:
+        return None
+    from graders.execute.warm import WarmExecutor
+
+    return WarmExecutor(config.jobs, zygote)
+
+
 def _check(args: argparse.Namespace) -> int:
     from graders.intake.discovery import Submission, safe_id
     from graders.pipeline.selfcheck import all_passed, check_notebook, format_table
@@ -275,9 +301,19 @@ def _check(args: argparse.Namespace) -> int:
     _check_data_dir(args, assignment)
     seed = args.seed if args.seed is not None else assignment.public_seed
     config = _config(args, assignment=assignment, seed=seed, jobs=1)
-    result = check_notebook(args.notebook, config=config)
+    if args.warm is None:
+        result = check_notebook(args.notebook, config=config)
+    else:
+        from functools import partial
+
+        from graders.execute.warm import WarmExecutor, run_one
+
+        result = check_notebook(args.notebook, config=config, run=partial(run_one, WarmExecutor(1, args.warm)))
     print(format_table(result, config))
     return 0 if all_passed(result) else 1
+
+
+SERVED = (_grade, _check)  # what a warm server runs (graders.pipeline.client); every other command runs here
 
 
 def _kit(args: argparse.Namespace) -> int:
@@ -290,6 +326,16 @@ def _review(args: argparse.Namespace) -> int:
     from graders.review.server import serve
 
     serve(args.reports, host=args.host, port=args.port, reviewer=args.reviewer)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from graders.pipeline.server import serve
+
+    def ready(path: Path) -> None:
+        print(f"grader serve: warm at {path}; `grader grade` and `grader check` use it (exits after {args.idle:g} s quiet)", flush=True)
+
+    serve(lambda argv, zygote: main(argv, warm=zygote), idle=args.idle, on_ready=ready)
     return 0
 
 

@@ -57,6 +57,12 @@ class Zygote:
                 return ExecutionOutcome.from_json(message)
             self.warm = True  # the first line says the zygote is warm
 
+    def detach(self) -> None:
+        """Close this process's ends of the pipes once a forked process took the zygote over (graders.pipeline.server):
+        its jobs come from that process alone, and it exits when that process closes its end."""
+        self._stdin.close()
+        self._stdout.close()
+
     def close(self, *, kill: bool = False) -> None:
         """Closing stdin lets the zygote finish its running jobs and exit; `kill` does not wait for them."""
         self._stdin.close()
@@ -73,16 +79,17 @@ class WarmExecutor:
     """Runs jobs in children of one warm zygote; the default executor.
 
     `start()` may be called early (the CLI does, before the grader imports torch itself) so
-    that the zygote warms up while the grader prepares; `map` starts it if nobody did.
+    that the zygote warms up while the grader prepares; `map` starts it if nobody did. A zygote
+    already started (the warm server's, graders.pipeline.server) may be given instead.
     Jobs are pulled lazily, so preparing submission n+1 overlaps running submission n; only
     while the zygote warms up are jobs prepared ahead, on a core that would otherwise idle.
     """
 
     name = "warm"
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, zygote: Zygote | None = None) -> None:
         self.jobs = max(1, jobs)
-        self._zygote: Zygote | None = None
+        self._zygote = zygote
 
     def start(self) -> Zygote:
         if self._zygote is None:
@@ -117,6 +124,12 @@ class WarmExecutor:
         jobs = list(itertools.islice(pending, self.jobs - len(in_flight)))
         in_flight.update((job.submission_id, job) for job in jobs)
         zygote.send(jobs)
+
+
+def run_one(executor: WarmExecutor, job: ExecutionJob) -> ExecutionOutcome:
+    """One job through the executor, as the self-check's runner (graders.pipeline.submission.Runner)."""
+    (outcome,) = executor.map([job])
+    return outcome
 
 
 def _pull_while_warming_up(zygote: Zygote, pending: Iterator[ExecutionJob]) -> list[ExecutionJob]:

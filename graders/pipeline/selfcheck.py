@@ -16,18 +16,19 @@ from graders.kit.table import CellFailure, Verdict
 from graders.kit.table import format_table as kit_table
 from graders.pipeline.config import GradingConfig, grading_data
 from graders.pipeline.runcache import with_run_cache
-from graders.pipeline.submission import grade_notebook
+from graders.pipeline.submission import Runner, grade_notebook
 from graders.results import CheckStatus, SubmissionResult
 
 
-def check_notebook(path: Path, *, config: GradingConfig) -> SubmissionResult:
-    # One notebook of the student's own, on their own machine: a plain kernel, as in Jupyter.
+def check_notebook(path: Path, *, config: GradingConfig, run: Runner = run_notebook) -> SubmissionResult:
+    """`run`: a plain kernel by default, as in Jupyter; the warm server's zygote runs it unconfined the same way."""
+    # One notebook of the student's own, on their own machine: no sandbox.
     config = replace(config, hidden=False, cold=True, sandbox=False)
     data_dir = grading_data(config)
     plan = config.assignment.build_plan(seed=config.seed, hidden=False, data_dir=data_dir)
     expected = with_run_cache(config.assignment.compute_expected(plan, prefer_stored=True), config, plan, data_dir=data_dir)
     submission = Submission(safe_id(path.stem), path, name=display_name(path.name))
-    return grade_notebook(submission, config=config, plan=plan, expected=expected, data_dir=data_dir, run=run_notebook, self_check=True)
+    return grade_notebook(submission, config=config, plan=plan, expected=expected, data_dir=data_dir, run=run, self_check=True)
 
 
 def format_table(result: SubmissionResult, config: GradingConfig) -> str:
