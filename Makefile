@@ -24,8 +24,10 @@ grade: $(addprefix grade-,$(CLASSES))
 $(addprefix grade-,$(CLASSES)): grade-%: $(STAMP)
 	$(BIN)/grader grade $(SUBMISSIONS)/$* --out $(REPORTS)/$*
 
+# Two pytest workers, a test module each at a time (module-scoped fixtures are built once): one process left a
+# core idle ~45% of the suite (measured: CPU 50-65% busy, 36 min; with two workers 95-99%, 25 min, on the 2-core VM).
 test: lint $(STAMP)
-	$(BIN)/python -m pytest -q --durations=30
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=30
 
 # ruff (lint, import order, format), mypy and the import contracts (pyproject.toml, [tool.importlinter]), clean:
 # part of `make test`.

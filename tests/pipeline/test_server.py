@@ -105,11 +105,34 @@ def shared_runtime() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+SECRET = "do-not-leak"  # in the shared server's environment: a stand-in for a secret no notebook may see
+
+
 @pytest.fixture(scope="module")
 def server(shared_runtime: Path) -> Iterator[Served]:
-    served = Served(shared_runtime)
+    served = Served(shared_runtime, extra_env={"A10_TEST_SECRET": SECRET})
     yield served
     served.stop()
+
+
+CHECKED = (("solution", 0), ("missing-sqrt", 1))  # a notebook that passes every check, one that fails one
+CLASS = ("solution", "std-for-variance", "mean-reduction")
+CLASS_SEED = "7"
+
+
+@pytest.fixture(scope="module")
+def unserved_checks(shared_runtime: Path) -> dict[str, subprocess.CompletedProcess[bytes]]:
+    """`grader --no-server check` of each CHECKED notebook: what a served check must print."""
+    return {name: grader(shared_runtime, "--no-server", "check", str(DEMO / f"{name}.ipynb")) for name, _ in CHECKED}
+
+
+@pytest.fixture(scope="module")
+def unserved_class(shared_runtime: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """CLASS graded with `--no-server` (its folder, its reports): what a served grading must write."""
+    folder = copy_class(tmp_path_factory.mktemp("unserved") / "class", CLASS)
+    out = folder.parent / "alone"
+    assert grader(shared_runtime, "--no-server", "grade", str(folder), "--out", str(out), "--seed", CLASS_SEED).returncode == 0
+    return folder, out
 
 
 def copy_class(folder: Path, names: tuple[str, ...]) -> Path:
@@ -128,23 +151,27 @@ def reports(out: Path) -> dict[str, object]:
     return found
 
 
-def test_a_check_through_the_server_prints_what_it_prints_without(server: Served, shared_runtime: Path) -> None:
-    for name, status in (("solution", 0), ("std-for-variance", 1)):
+def test_a_check_through_the_server_prints_what_it_prints_without(
+    server: Served, shared_runtime: Path, unserved_checks: dict[str, subprocess.CompletedProcess[bytes]]
+) -> None:
+    for name, status in CHECKED:
         notebook = str(DEMO / f"{name}.ipynb")
         served = grader(shared_runtime, "check", notebook)
         server.expect(f"check {notebook}` exited {status}")
-        alone = grader(shared_runtime, "--no-server", "check", notebook)
+        alone = unserved_checks[name]
         assert (served.returncode, served.stdout) == (alone.returncode, alone.stdout) == (status, alone.stdout)
         assert b"PASS" in served.stdout
 
 
-def test_grading_through_the_server_writes_what_grading_without_it_writes(server: Served, shared_runtime: Path, tmp_path: Path) -> None:
-    folder = copy_class(tmp_path / "class", ("solution", "std-for-variance", "mean-reduction"))
-    outs = {how: tmp_path / how for how in ("served", "alone")}
-    served = grader(shared_runtime, "grade", str(folder), "--out", str(outs["served"]), "--seed", "7")
+def test_grading_through_the_server_writes_what_grading_without_it_writes(
+    server: Served, shared_runtime: Path, unserved_class: tuple[Path, Path], tmp_path: Path
+) -> None:
+    folder = copy_class(tmp_path / "class", CLASS)
+    outs = {"served": tmp_path / "served", "alone": tmp_path / "alone"}
+    shutil.copytree(unserved_class[1], outs["alone"])
+    served = grader(shared_runtime, "grade", str(folder), "--out", str(outs["served"]), "--seed", CLASS_SEED)
     server.expect("exited 0")
-    alone = grader(shared_runtime, "--no-server", "grade", str(folder), "--out", str(outs["alone"]), "--seed", "7")
-    assert served.returncode == alone.returncode == 0, served.stderr
+    assert served.returncode == 0, served.stderr
     assert reports(outs["served"]) == reports(outs["alone"])
     assert json.loads((outs["served"] / "solution" / "results.json").read_text())["score"] > 0
 
@@ -152,29 +179,32 @@ def test_grading_through_the_server_writes_what_grading_without_it_writes(server
     kept = {p: p.read_bytes() for p in outs["served"].glob("*/results.json")}
     (folder / "mean-reduction.ipynb").write_bytes((DEMO / "off-by-one.ipynb").read_bytes())
     for how, argv in (("served", ()), ("alone", ("--no-server",))):
-        assert grader(shared_runtime, *argv, "grade", str(folder), "--out", str(outs[how]), "--seed", "7").returncode == 0
+        assert grader(shared_runtime, *argv, "grade", str(folder), "--out", str(outs[how]), "--seed", CLASS_SEED).returncode == 0
     server.expect("exited 0")
     assert [p.parent.name for p, data in kept.items() if p.read_bytes() != data] == ["mean-reduction"]
     assert reports(outs["served"]) == reports(outs["alone"])
 
 
-def test_a_batch_and_a_check_at_once(server: Served, shared_runtime: Path, tmp_path: Path) -> None:
-    folder = copy_class(tmp_path / "class", ("solution", "off-by-one"))
+def test_a_batch_and_a_check_at_once(
+    server: Served,
+    shared_runtime: Path,
+    unserved_checks: dict[str, subprocess.CompletedProcess[bytes]],
+    unserved_class: tuple[Path, Path],
+    tmp_path: Path,
+) -> None:
+    folder, alone = unserved_class
     notebook = str(DEMO / "missing-sqrt.ipynb")
     command = [sys.executable, "-m", "graders.cli"]
     both = [
         subprocess.Popen([*command, *argv], cwd=ROOT, env=environment(shared_runtime), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for argv in (["grade", str(folder), "--out", str(tmp_path / "served"), "--seed", "3"], ["check", notebook])
+        for argv in (["grade", str(folder), "--out", str(tmp_path / "served"), "--seed", CLASS_SEED], ["check", notebook])
     ]
     outputs = [process.communicate(timeout=COMMAND_SECONDS) for process in both]
     server.expect("exited")
     server.expect("exited")  # both ran in the server
     assert [process.returncode for process in both] == [0, 1]  # missing-sqrt fails a check
-    alone = grader(shared_runtime, "--no-server", "check", notebook)
-    assert outputs[1][0] == alone.stdout
-    again = grader(shared_runtime, "--no-server", "grade", str(folder), "--out", str(tmp_path / "alone"), "--seed", "3")
-    assert again.returncode == 0
-    assert reports(tmp_path / "served") == reports(tmp_path / "alone")
+    assert outputs[1][0] == unserved_checks["missing-sqrt"].stdout
+    assert reports(tmp_path / "served") == reports(alone)
 
 
 def test_ctrl_c_on_the_client_interrupts_its_command_in_the_server(server: Served, shared_runtime: Path, tmp_path: Path) -> None:
@@ -242,19 +272,20 @@ def test_only_its_user_can_reach_the_server(server: Served) -> None:
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to connect as another uid")
-def test_another_uid_is_refused_by_the_folder_and_by_the_server(runtime: Path) -> None:
-    served = Served(runtime)
+def test_another_uid_is_refused_by_the_folder_and_by_the_server(server: Served, shared_runtime: Path) -> None:
+    modes = {path: stat.S_IMODE(path.stat().st_mode) for path in (shared_runtime, server.socket.parent, server.socket)}
     try:
-        runtime.chmod(0o711)  # the runtime folder itself is passable; the server's own folder is not
-        assert connect_as_nobody(served.socket) == "refused by the folder"
+        shared_runtime.chmod(0o711)  # the runtime folder itself is passable; the server's own folder is not
+        assert connect_as_nobody(server.socket) == "refused by the folder"
         # Were the folder and socket opened up by mistake, the server still refuses the uid (SO_PEERCRED).
-        served.socket.parent.chmod(0o711)
-        served.socket.chmod(0o666)
-        assert connect_as_nobody(served.socket) == "closed without an answer"
-        assert grader(runtime, "check", str(DEMO / "solution.ipynb")).returncode == 0
-        served.expect("exited 0")  # its own user is still served
+        server.socket.parent.chmod(0o711)
+        server.socket.chmod(0o666)
+        assert connect_as_nobody(server.socket) == "closed without an answer"
+        assert grader(shared_runtime, "check", str(DEMO / "solution.ipynb")).returncode == 0
+        server.expect("exited 0")  # its own user is still served
     finally:
-        served.stop()
+        for path, mode in modes.items():  # the module's other tests find the server as it was
+            path.chmod(mode)
 
 
 def connect_as_nobody(path: Path) -> str:
@@ -281,16 +312,13 @@ def connect_as_nobody(path: Path) -> str:
     return {0: "closed without an answer", 1: "answered", 3: "refused by the folder"}.get(os.waitstatus_to_exitcode(status), "failed")
 
 
-def test_the_zygote_holds_nothing_of_the_servers_environment(runtime: Path) -> None:
-    """A notebook's process is a fork of the zygote: the server's own environment (here a stand-in for a secret) is not in it."""
-    served = Served(runtime, extra_env={"A10_TEST_SECRET": "do-not-leak"})
-    try:
-        zygotes = [pid for pid in children(served.process.pid) if b"graders.execute.zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-        assert zygotes
-        for pid in zygotes:
-            assert b"do-not-leak" not in Path(f"/proc/{pid}/environ").read_bytes()
-    finally:
-        served.stop()
+def test_the_zygote_holds_nothing_of_the_servers_environment(server: Served) -> None:
+    """A notebook's process is a fork of the zygote: the server's own environment (SECRET) is not in it."""
+    assert SECRET.encode() in Path(f"/proc/{server.process.pid}/environ").read_bytes()
+    zygotes = [pid for pid in children(server.process.pid) if b"graders.execute.zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert zygotes
+    for pid in zygotes:
+        assert SECRET.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
 
 
 def children(pid: int) -> list[int]:
