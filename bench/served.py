@@ -1,8 +1,10 @@
 """The bench's rows for `grader serve`: the same commands as the cold-started rows, through a server started once.
 
 The server is started before the first command and its start is not counted (an instructor starts it once a
-day); each command is confirmed to have been served (the server prints a line per command it ran), so a
-silent fall-back to the local path cannot pass for the server's time. The trained-run cache is emptied before
+day); each command starts once the server says a warm zygote waits (as a late notebook or a student's check
+finds it: the server warms the next zygote after each command) and is confirmed to have been served (the
+server prints a line per command it ran), so a silent fall-back to the local path cannot pass for the
+server's time. The trained-run cache is emptied before
 each corpus's command, as for the cold-started rows. Besides the corpora, the two numbers issue 26 sets targets
 for: one changed notebook regraded into a graded folder, and `grader check` of one notebook; both keep the
 trained runs the earlier commands left, as a late notebook or a student's second check finds them.
@@ -68,6 +70,7 @@ def served_rows(
         def timed(command: list[str], *, ok: tuple[int, ...] = (0,), fresh: bool = True) -> float:
             if fresh:
                 shutil.rmtree(runs, ignore_errors=True)
+            server.expect("ready: a warm zygote waits")
             started = time.perf_counter()
             done = subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
             seconds = time.perf_counter() - started

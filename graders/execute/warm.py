@@ -57,6 +57,10 @@ class Zygote:
                 return ExecutionOutcome.from_json(message)
             self.warm = True  # the first line says the zygote is warm
 
+    def fileno(self) -> int:
+        """Its output pipe, for select(): readable once the zygote is warm (it says so first) or gone."""
+        return self._stdout.fileno()
+
     def detach(self) -> None:
         """Close this process's ends of the pipes once a forked process took the zygote over (graders.pipeline.server):
         its jobs come from that process alone, and it exits when that process closes its end."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -88,8 +89,8 @@ def diagnose(plan: ProbePlan, student: ProbeResults, expected: ExpectedValues, f
     except (CallFailed, Unusable):  # no value, or one wrong in form, on some input: the checks judge case by case
         return Diagnosis(function, None, policy)
     reshaped = any(student.get(cid).reshaped_x is not None for case in cases for cid in case.call_ids())
-    stories = [(frozenset[str](), expected.reference), *expected.variants.get(function, ())]
-    # Smallest first, in catalog order: the first story that fits is the simplest one.
+    stories = chain([(frozenset[str](), expected.reference)], expected.variants.get(function, ()))
+    # Smallest first, in catalog order: the first story that fits is the simplest one (and the last evaluated).
     flags = next((flags for flags, results in stories if _explains(results, cases, values, whole)), None)
     return Diagnosis(function, flags, policy, reshaped)
 

@@ -2,7 +2,8 @@
 
 Computed once per batch in the grader process (the same inputs serve every student) and shared by
 all checks; the assignment says what its reference and variants are (its `compute_expected`), this
-module evaluates them the way a student's functions are evaluated. A reference's values for the
+module evaluates them the way a student's functions are evaluated. The reference is evaluated at
+once; each variant the first time a wrong answer is compared with it (`VariantValues`). A reference's values for the
 public inputs may also be stored beside it, keyed by the reference's content hash, so that a
 self-check runs from stored values.
 """
@@ -10,10 +11,10 @@ self-check runs from stored values.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from graders.judge.probes import ProbePlan, ProbeResults, decode_results, evaluate_in_process
 from graders.runtime.probe_runtime import run_probes
@@ -76,23 +77,59 @@ class TrainedRuns:
         return runs
 
 
+# A catalogued mistake (its flags; none for the reference) and its values on the plan.
+Story = tuple[frozenset[str], ProbeResults]
+
+
 @dataclass(frozen=True)
 class ExpectedValues:
     reference: ProbeResults
     # function -> [(flags, results)], smallest flag sets first: the first match is the simplest story.
-    variants: Mapping[str, tuple[tuple[frozenset[str], ProbeResults], ...]]
+    variants: Mapping[str, Sequence[Story]]
     reference_hash: str
     trained: TrainedRuns = field(default_factory=lambda: TrainedRuns(None))
 
 
+class VariantValues(Sequence[Story]):
+    """One function's variants, each evaluated on the plan's calls for it the first time it is read, then kept.
+
+    Judging reads them only for a wrong answer, in order, up to the first that fits (graders.judge.diagnosis,
+    kinds/value.py): a batch of right answers evaluates none, one wrong answer as few as its simplest story
+    needs (Assignment 10 has 84; evaluating all of them was most of regrading one late notebook). When a
+    variant is evaluated changes none of its values: each evaluation runs in a known state of its own
+    (probe_runtime.KnownState, seeded per call) on the plan's fixed inputs."""
+
+    def __init__(self, plan: ProbePlan, function: str, variants: Sequence[tuple[frozenset[str], Mapping[str, Any]]]) -> None:
+        self._plan, self._function, self._variants = plan, function, tuple(variants)
+        self._values: dict[int, ProbeResults] = {}
+
+    def __len__(self) -> int:
+        return len(self._variants)
+
+    @overload
+    def __getitem__(self, index: int) -> Story: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Story]: ...
+
+    def __getitem__(self, index: int | slice) -> Story | Sequence[Story]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(len(self))[index])
+        position = range(len(self))[index]  # IndexError past the end, which ends iteration
+        flags, namespace = self._variants[position]
+        if position not in self._values:
+            self._values[position] = evaluate_in_process(self._plan, namespace, (self._function,))
+        return flags, self._values[position]
+
+    def __iter__(self) -> Iterator[Story]:
+        return (self[position] for position in range(len(self)))
+
+
 def variant_results(
-    plan: ProbePlan, namespaces: Mapping[str, tuple[tuple[frozenset[str], Mapping[str, Any]], ...]]
-) -> dict[str, tuple[tuple[frozenset[str], ProbeResults], ...]]:
-    """Each function's variants (flags, namespace defining it) evaluated on the plan's calls for it."""
-    return {
-        function: tuple((flags, evaluate_in_process(plan, namespace, (function,))) for flags, namespace in variants)
-        for function, variants in namespaces.items()
-    }
+    plan: ProbePlan, namespaces: Mapping[str, Sequence[tuple[frozenset[str], Mapping[str, Any]]]]
+) -> dict[str, VariantValues]:
+    """Each function's variants (flags, namespace defining it), evaluated on the plan's calls for it as they are read."""
+    return {function: VariantValues(plan, function, variants) for function, variants in namespaces.items()}
 
 
 def stored_reference(path: Path, reference_hash: str, plan: ProbePlan) -> ProbeResults | None:

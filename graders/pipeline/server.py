@@ -40,10 +40,13 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import nbformat
+
 from graders.assignment.registry import GROUP
 from graders.assignment.spec import Assignment
 from graders.errors import BadCommandLine
 from graders.execute.warm import Zygote
+from graders.intake.notebooks import parse_notebook
 from graders.pipeline.cache import GRADERS_DIR
 from graders.pipeline.serving import (
     GO,
@@ -60,6 +63,7 @@ from graders.pipeline.serving import (
     receive_line,
     send_line,
 )
+from graders.report import render as reporting
 
 # A command run with a warm zygote, returning its exit status: the CLI's own `main` (a layer above).
 Command = Callable[[list[str], Zygote], int]
@@ -77,12 +81,17 @@ WARM_MODULES = (
 
 
 def warm_up() -> None:
-    """The harness's modules every command uses, and each installed assignment's package (by its entry point)
+    """The harness's modules every command uses (with what they import on first use: torch's optimiser machinery,
+    the report templates, the notebook validator), and each installed assignment's package (by its entry point)
     with its own modules: an assignment imports its behaviour (torch, scipy: seconds) on first use. Then each
-    assignment's expected values on its public inputs, computed once and dropped (what the student kit holds
-    anyway, never a hidden input): the first call of the reference and its variants pays caches a later one reuses."""
+    assignment's expected values on its public inputs, every variant's included, computed once and dropped (what
+    the student kit holds anyway, never a hidden input): the first call of each pays caches a later one reuses."""
     for name in WARM_MODULES:
         importlib.import_module(name)
+    # torch.optim imports torch._dynamo on an optimiser's first use (2–2.5 s): a worker training a reference pays it.
+    importlib.import_module("torch._dynamo")
+    reporting.compile_templates()
+    parse_notebook(nbformat.writes(nbformat.v4.new_notebook()))  # nbformat compiles its schema's validator on first use
     for entry in entry_points(group=GROUP):
         package = importlib.import_module(entry.module)
         for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
@@ -90,7 +99,9 @@ def warm_up() -> None:
                 importlib.import_module(f"{entry.module}.{module.name}")
         assignment = entry.load()
         if isinstance(assignment, Assignment):
-            assignment.compute_expected(assignment.build_plan(seed=assignment.public_seed, hidden=False, data_dir=None), prefer_stored=True)
+            public = assignment.build_plan(seed=assignment.public_seed, hidden=False, data_dir=None)
+            for stories in assignment.compute_expected(public, prefer_stored=True).variants.values():
+                tuple(stories)  # each variant is evaluated when first read (graders.judge.expected.VariantValues)
 
 
 def code_stamp(files: tuple[str, ...]) -> str:
@@ -135,7 +146,9 @@ class Server:
         self.quiet_since = time.monotonic()
         self.wake_read, self.wake_write = os.pipe()
         os.set_blocking(self.wake_write, False)
-        self.spare: Zygote | None = Zygote()
+        self.spare: Zygote | None = None
+        self.spare_warm = False
+        self._new_spare()
 
     def serve(self) -> None:
         signal.set_wakeup_fd(self.wake_write)
@@ -155,10 +168,13 @@ class Server:
             return
         watched = {worker.connection.fileno(): pid for pid, worker in self.workers.items() if not worker.interrupted}
         listening = [] if self.stopping else [self.listener.fileno()]
+        warming = [self.spare.fileno()] if self.spare is not None and not self.spare_warm else []
         timeout = None if self.workers else max(0.0, self.idle - (time.monotonic() - self.quiet_since))
-        ready, _, _ = select.select([self.wake_read, *listening, *watched], [], [], timeout)
+        ready, _, _ = select.select([self.wake_read, *listening, *watched, *warming], [], [], timeout)
         if self.wake_read in ready:
             os.read(self.wake_read, 4096)
+        if warming and warming[0] in ready:
+            self._spare_spoke()
         for fd in ready:
             if fd in watched:
                 _interrupt_if_gone(watched[fd], self.workers[watched[fd]])
@@ -202,6 +218,20 @@ class Server:
             self._stop_listening()
             return "stale: the grader's code changed since it started, so it stops"
         return None
+
+    def _new_spare(self) -> None:
+        self.spare, self.spare_warm = Zygote(), False
+
+    def _spare_spoke(self) -> None:
+        """The spare zygote's first line (it is warm), left in its pipe for the worker that takes it; or it died
+        (its pipe closed), and the next command warms its own."""
+        if self.spare is None:
+            return
+        if self.spare.process.poll() is None:
+            self.spare_warm = True
+            print("grader serve: ready: a warm zygote waits for the next command", flush=True)
+        else:
+            self.spare = None
 
     def _fork_worker(self, connection: socket.socket, request: Request, fds: list[int]) -> None:
         zygote, self.spare = self.spare or Zygote(), None  # a second command at once warms its own
@@ -253,7 +283,7 @@ class Server:
             if self.spare is not None and self.spare.process.pid == pid:
                 self.spare = None  # it died warming up
             if not self.workers and self.spare is None and not self.stopping:
-                self.spare = Zygote()  # warmed while nobody waits for a core
+                self._new_spare()  # warmed while nobody waits for a core
 
     def _stop_listening(self) -> None:
         """Close the socket and remove its file, unless another server has replaced it since."""

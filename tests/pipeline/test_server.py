@@ -163,6 +163,17 @@ def test_a_check_through_the_server_prints_what_it_prints_without(
         assert b"PASS" in served.stdout
 
 
+def test_the_server_says_when_a_warm_zygote_waits_again(server: Served, shared_runtime: Path) -> None:
+    """A command takes the warm zygote; the next is warmed once that command is done, and the server says so (what a
+    script waits for before a command that must find the server as a late notebook does: idle, its zygote warm)."""
+    notebook = str(DEMO / "solution.ipynb")
+    assert grader(shared_runtime, "check", notebook).returncode == 0
+    server.expect(f"check {notebook}` exited 0")
+    server.expect("ready: a warm zygote waits for the next command", START_SECONDS)
+    assert grader(shared_runtime, "check", notebook).returncode == 0
+    server.expect(f"check {notebook}` exited 0")
+
+
 def test_grading_through_the_server_writes_what_grading_without_it_writes(
     server: Served, shared_runtime: Path, unserved_class: tuple[Path, Path], tmp_path: Path
 ) -> None:
