@@ -135,12 +135,12 @@ class Worker:
 class Server:
     """The server's loop. Its state lives in fields, so that a worker forked from it can drop what is not its own."""
 
-    def __init__(self, path: Path, listener: socket.socket, run: Command, *, idle: float) -> None:
+    def __init__(self, path: Path, listener: socket.socket, run: Command, *, idle: float, environment: dict[str, str]) -> None:
         self.path, self.listener, self.run, self.idle = path, listener, run, idle
         self.inode = path.stat().st_ino  # the socket file's: a socket's own descriptor names no file
         self.files = loaded_files()
         self.stamp = code_stamp(self.files)
-        self.environment = deciding_environment(dict(os.environ))
+        self.environment = deciding_environment(environment)
         self.workers: dict[int, Worker] = {}
         self.stopping = False
         self.quiet_since = time.monotonic()
@@ -362,12 +362,15 @@ def serve(run: Command, *, idle: float, on_ready: Callable[[Path], None]) -> Non
     from graders.pipeline.serving import socket_path
 
     path = socket_path()
+    # As started: what warm-up imports may set variables of its own (torch._dynamo sets TORCHINDUCTOR_CACHE_DIR),
+    # which no client's shell has.
+    environment = dict(os.environ)
     listener, warming = _listen(path)
     try:
         warm_up()
         gc.freeze()  # the workers' collector leaves the imported modules' pages shared
         os.replace(warming, path)
-        server = Server(path, listener, run, idle=idle)
+        server = Server(path, listener, run, idle=idle, environment=environment)
     except BaseException:
         warming.unlink(missing_ok=True)
         listener.close()

@@ -74,9 +74,16 @@ class Served:
         self.process.wait(timeout=60)
 
 
+# Set in this process by torch._dynamo's import (torch.optim imports it when a test trains), never in a user's
+# shell: a server that took its own imports' variables for the environment it was started with would refuse
+# every command from such a shell, which a test environment carrying the variable would not show.
+SET_BY_IMPORTS = ("TORCHINDUCTOR_CACHE_DIR",)
+
+
 def environment(runtime: Path) -> dict[str, str]:
-    """The test's own environment with the server's socket in `runtime`: never a developer's running server."""
-    return {**os.environ, "XDG_RUNTIME_DIR": str(runtime)}
+    """A user's environment (the test's own, without what imports set) with the server's socket in `runtime`:
+    never a developer's running server."""
+    return {**{k: v for k, v in os.environ.items() if k not in SET_BY_IMPORTS}, "XDG_RUNTIME_DIR": str(runtime)}
 
 
 def grader(runtime: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
