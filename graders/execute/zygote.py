@@ -74,7 +74,7 @@ def warm_up() -> list[str]:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _compile_notebook_validators()
+        compile_notebook_validators()
         model = nn.Sequential(nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 784), nn.Sigmoid())
         optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
         for (x,) in DataLoader(TensorDataset(torch.rand(8, 784)), batch_size=4):
@@ -90,7 +90,7 @@ def warm_up() -> list[str]:
     return [str(w.message) for w in caught]
 
 
-def _compile_notebook_validators() -> None:
+def compile_notebook_validators() -> None:
     """nbformat compiles its JSON schema on first use (~25 ms); papermill reads and writes every notebook."""
     import nbformat.v4
     from nbformat.validator import get_validator

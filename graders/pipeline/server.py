@@ -40,13 +40,11 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import nbformat
-
 from graders.assignment.registry import GROUP
 from graders.assignment.spec import Assignment
 from graders.errors import BadCommandLine
 from graders.execute.warm import Zygote
-from graders.intake.notebooks import parse_notebook
+from graders.execute.zygote import compile_notebook_validators
 from graders.pipeline.cache import GRADERS_DIR
 from graders.pipeline.serving import (
     GO,
@@ -91,7 +89,7 @@ def warm_up() -> None:
     # torch.optim imports torch._dynamo on an optimiser's first use (2–2.5 s): a worker training a reference pays it.
     importlib.import_module("torch._dynamo")
     reporting.compile_templates()
-    parse_notebook(nbformat.writes(nbformat.v4.new_notebook()))  # nbformat compiles its schema's validator on first use
+    compile_notebook_validators()
     for entry in entry_points(group=GROUP):
         package = importlib.import_module(entry.module)
         for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
