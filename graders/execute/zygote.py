@@ -91,7 +91,8 @@ def warm_up() -> list[str]:
 
 
 def compile_notebook_validators() -> None:
-    """nbformat compiles its JSON schema on first use (~25 ms); papermill reads and writes every notebook."""
+    """nbformat compiles its JSON schema on first use, per format version (~25 ms each): papermill reads and writes
+    every notebook in a child, and the warm server's workers parse every submission (graders.pipeline.server)."""
     import nbformat.v4
     from nbformat.validator import get_validator
 

@@ -11,7 +11,7 @@ self-check runs from stored values.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, overload
@@ -115,14 +115,11 @@ class VariantValues(Sequence[Story]):
     def __getitem__(self, index: int | slice) -> Story | Sequence[Story]:
         if isinstance(index, slice):
             return tuple(self[i] for i in range(len(self))[index])
-        position = range(len(self))[index]  # IndexError past the end, which ends iteration
+        position = range(len(self))[index]  # IndexError past the end, which ends Sequence's iteration
         flags, namespace = self._variants[position]
         if position not in self._values:
             self._values[position] = evaluate_in_process(self._plan, namespace, (self._function,))
         return flags, self._values[position]
-
-    def __iter__(self) -> Iterator[Story]:
-        return (self[position] for position in range(len(self)))
 
 
 def variant_results(

@@ -19,9 +19,9 @@ from graders.runtime.probe_runtime import TimeLimit
 # Assessing a submission takes about 0.03 s (ARCHITECTURE.md, the warm path). The first assessment that
 # needs the grader's own training of the experiment (the reference's, or a mistake's: once per batch,
 # graders/judge/expected.py) pays for it, about 1.5 s of CPU with the contract's settings, and the first
-# wrong answers pay for the variants they are compared with (a catalog of 84 combinations: about
-# 1.4 s on a slow machine): the limit must stay well above that, or each assessment would stop it and the next
-# start it again.
+# wrong answers pay for the variants they are compared with (a catalog of 84 combinations: about 1.4 s
+# on a slow machine): the limit must stay well above that, or each assessment would stop it and the
+# next start it again.
 ASSESSMENT_SECONDS = 60.0
 
 
