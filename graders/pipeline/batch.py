@@ -110,6 +110,7 @@ def _run(
         # The reference's training run, now, while the zygote warms up: not inside the first
         # assessment, whose time limit (pipeline.deadline) is that submission's alone.
         expected.trained(frozenset())
+        config.assignment.import_modules()  # what the first assessment would import, also while the zygote warms up
         prepared = {
             item.submission.id: one.prepare(item, config=config, workspace=workspace, index=index) for index, item in enumerate(pending)
         }

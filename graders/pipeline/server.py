@@ -27,7 +27,6 @@ import gc
 import hashlib
 import importlib
 import os
-import pkgutil
 import select
 import shlex
 import signal
@@ -91,12 +90,9 @@ def warm_up() -> None:
     reporting.compile_templates()
     compile_notebook_validators()
     for entry in entry_points(group=GROUP):
-        package = importlib.import_module(entry.module)
-        for module in pkgutil.iter_modules(getattr(package, "__path__", [])):
-            if not module.name.startswith("_"):
-                importlib.import_module(f"{entry.module}.{module.name}")
         assignment = entry.load()
         if isinstance(assignment, Assignment):
+            assignment.import_modules()
             public = assignment.build_plan(seed=assignment.public_seed, hidden=False, data_dir=None)
             for stories in assignment.compute_expected(public, prefer_stored=True).variants.values():
                 tuple(stories)  # each variant is evaluated when first read (graders.judge.expected.VariantValues)
