@@ -124,3 +124,17 @@ def test_progress_rate_and_eta_leave_the_start_up_out(monkeypatch, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0] == "[1/5] a: 12/12 (graded)"
     assert lines[2] == "[3/5] c: 12/12 (graded)  1.00 s/notebook, ETA 2 s"
+
+
+@pytest.mark.parametrize(
+    ("argv", "runs"),
+    [
+        (["grade", "submissions", "--out", "reports"], True),
+        (["--assignments-dir", "built", "check", "notebook.ipynb"], True),
+        (["rescore", "reports"], False),
+    ],
+)
+def test_the_warm_server_gives_its_zygote_only_to_commands_that_run_notebooks(argv, runs):
+    from graders.cli import runs_notebooks
+
+    assert runs_notebooks(argv) is runs

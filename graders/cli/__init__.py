@@ -13,13 +13,13 @@ import contextlib
 import gc
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from graders.assignment.spec import Scoring
 from graders.cli.assignments import add_assignment_commands
-from graders.cli.staff import add_staff_commands
+from graders.cli.staff import SERVED_STAFF, add_staff_commands
 from graders.errors import BadCommandLine, CorruptGradebook, FolderBusy, GraderError, HarnessError, MissingExtra, UsageError, mapped
 from graders.execute.jobs import default_jobs
 
@@ -53,17 +53,18 @@ def run() -> NoReturn:
     sys.exit(status)
 
 
-def main(argv: Sequence[str] | None = None, *, warm: Zygote | None = None) -> int:
-    """`warm`: the warm server's zygote, when the server runs this command (graders.pipeline.server)."""
+def main(argv: Sequence[str] | None = None, *, served: bool = False, warm: Zygote | None = None) -> int:
+    """`served`: the warm server runs this command (graders.pipeline.server), with `warm`, its zygote, when the command
+    runs notebooks."""
     args = _parser().parse_args(argv)
     args.warm = warm
     try:
-        if warm is None and args.server and args.command in SERVED:
+        if not served and args.server and args.command in SERVED:
             from graders.pipeline.client import delegate
 
-            served = delegate(list(sys.argv[1:] if argv is None else argv))
-            if served is not None:
-                return served
+            status_there = delegate(list(sys.argv[1:] if argv is None else argv))
+            if status_there is not None:
+                return status_there
         _search_folders(args.assignments_dir)
         status: int = args.command(args)
         return status
@@ -141,7 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     review.add_argument("--reviewer", default=None, help="your name, recorded with every change (default: asked in the browser)")
     review.set_defaults(command=_review)
 
-    serve = commands.add_parser("serve", help="keep the grader warm for `grade` and `check` (foreground; exits when quiet)")
+    serve = commands.add_parser("serve", help="keep the grader warm for `grade`, `check` and `rescore` (foreground; exits when quiet)")
     serve.add_argument("--idle", type=_positive_float, default=600.0, help="seconds with no command running before it exits (default 600)")
     serve.set_defaults(command=_serve)
 
@@ -325,7 +326,17 @@ def _check(args: argparse.Namespace) -> int:
     return 0 if all_passed(result) else 1
 
 
-SERVED = (_grade, _check)  # what a warm server runs (graders.pipeline.client); every other command runs here
+# What a warm server runs (graders.pipeline.client), and whether the command runs notebooks (it takes the server's
+# warm zygote; a rescore leaves it for the next grade or check); every other command runs here.
+SERVED: dict[Callable[[argparse.Namespace], int], bool] = {_grade: True, _check: True, **dict.fromkeys(SERVED_STAFF, False)}
+
+
+def runs_notebooks(argv: Sequence[str]) -> bool:
+    """Whether a command the server is asked to run needs a zygote (the client parsed the same argv before it asked)."""
+    try:
+        return SERVED.get(_parser().parse_args(argv).command, True)
+    except SystemExit:
+        return True  # unreachable for a client's own command line; the worker reports the error as the client would
 
 
 def _kit(args: argparse.Namespace) -> int:
@@ -345,9 +356,9 @@ def _serve(args: argparse.Namespace) -> int:
     from graders.pipeline.server import serve
 
     def ready(path: Path) -> None:
-        print(f"grader serve: warm at {path}; `grader grade` and `grader check` use it (exits after {args.idle:g} s quiet)", flush=True)
+        print(f"grader serve: warm at {path}; `grader grade`, `check` and `rescore` use it (exits after {args.idle:g} s quiet)", flush=True)
 
-    serve(lambda argv, zygote: main(argv, warm=zygote), idle=args.idle, on_ready=ready)
+    serve(lambda argv, zygote: main(argv, served=True, warm=zygote), runs_notebooks=runs_notebooks, idle=args.idle, on_ready=ready)
     return 0
 
 

@@ -235,6 +235,10 @@ def _rescore(args: argparse.Namespace) -> int:
     return 0
 
 
+# The staff commands a warm server runs (graders.cli.SERVED): rescoring imports the judge, as grading does.
+SERVED_STAFF = (_rescore,)
+
+
 def _report(args: argparse.Namespace) -> int:
     from graders.gradebook.lock import exclusive
     from graders.report.render import publish

@@ -1,4 +1,4 @@
-"""The warm server's client: `grader grade` and `grader check` hand their command to a running `grader serve`.
+"""The warm server's client: `grader grade`, `check` and `rescore` hand their command to a running `grader serve`.
 
 No server, a dead one (its socket file left by a kill), a stale one or one that refuses: the command
 runs here as it always did (`delegate` returns None), and the client says why once on stderr, except

@@ -1,8 +1,9 @@
 """`grader serve`: start-up paid once. A process that keeps the grader's imports and a warm zygote ready.
 
-    client (grader grade/check) ──socket (0600, in a 0700 folder; peer uid checked)──▶ server
+    client (grader grade/check/rescore) ──socket (0600, in a 0700 folder; peer uid checked)──▶ server
     server ── fork ──▶ worker: the client's stdin/stdout/stderr, cwd, umask and environment;
                        runs the same command the client would have run, with the spare zygote
+                       if the command runs notebooks (grade, check; not rescore)
     server ── starts the next spare zygote once the machine is quiet again
 
 A worker is a fork of the server, so it finds the harness, torch and the assignments imported, and
@@ -62,14 +63,25 @@ from graders.pipeline.serving import (
 )
 from graders.report import render as reporting
 
-# A command run with a warm zygote, returning its exit status: the CLI's own `main` (a layer above).
-Command = Callable[[list[str], Zygote], int]
+# A command run with a warm zygote (None: it runs no notebook), returning its exit status: the CLI's own `main` (a
+# layer above).
+Command = Callable[[list[str], Zygote | None], int]
 
-# What every `grade` and `check` imports: the judge (torch), the pipeline, the reports.
+
+@dataclass(frozen=True)
+class Commands:
+    """What the server runs, from the CLI: a command, and whether one runs notebooks (takes the spare zygote)."""
+
+    run: Command
+    runs_notebooks: Callable[[list[str]], bool]
+
+
+# What every served command imports: the judge (torch), the pipeline, the reports.
 WARM_MODULES = (
     "graders.pipeline.batch",
     "graders.pipeline.submission",
     "graders.pipeline.selfcheck",
+    "graders.pipeline.rescore",
     "graders.pipeline.runcache",
     "graders.pipeline.staff",
     "graders.gradebook.store",
@@ -129,8 +141,8 @@ class Worker:
 class Server:
     """The server's loop. Its state lives in fields, so that a worker forked from it can drop what is not its own."""
 
-    def __init__(self, path: Path, listener: socket.socket, run: Command, *, idle: float, environment: dict[str, str]) -> None:
-        self.path, self.listener, self.run, self.idle = path, listener, run, idle
+    def __init__(self, path: Path, listener: socket.socket, commands: Commands, *, idle: float, environment: dict[str, str]) -> None:
+        self.path, self.listener, self.commands, self.idle = path, listener, commands, idle
         self.inode = path.stat().st_ino  # the socket file's: a socket's own descriptor names no file
         self.files = loaded_files()
         self.stamp = code_stamp(self.files)
@@ -228,19 +240,22 @@ class Server:
             self.spare = None
 
     def _fork_worker(self, connection: socket.socket, request: Request, fds: list[int]) -> None:
-        zygote, self.spare = self.spare or Zygote(), None  # a second command at once warms its own
+        zygote = None
+        if self.commands.runs_notebooks(list(request.argv)):
+            zygote, self.spare = self.spare or Zygote(), None  # a second command at once warms its own
         pid = os.fork()
         if pid == 0:
             status = 1
             try:
                 self._become_worker(connection, fds)
-                status = _run(self.run, request, zygote)
+                status = _run(self.commands.run, request, zygote)
                 send_line(connection, Done(status).to_json())
             except BaseException:  # noqa: BLE001 - the worker must end here, whatever happened; the client says it broke
                 traceback.print_exc()
             finally:
                 os._exit(status)
-        zygote.detach()
+        if zygote is not None:
+            zygote.detach()
         self.workers[pid] = Worker(connection, shlex.join(["grader", *request.argv]), time.monotonic())
 
     def _become_worker(self, connection: socket.socket, fds: list[int]) -> None:
@@ -289,7 +304,7 @@ class Server:
         self.listener.close()
 
 
-def _run(run: Command, request: Request, zygote: Zygote) -> int:
+def _run(run: Command, request: Request, zygote: Zygote | None) -> int:
     """The client's command, in the client's place (cwd, umask, environment, encodings); a crash is exit 1, as without a server."""
     os.chdir(request.cwd)
     os.umask(request.umask)
@@ -351,7 +366,7 @@ def _listen(path: Path) -> tuple[socket.socket, Path]:
     return listener, warming
 
 
-def serve(run: Command, *, idle: float, on_ready: Callable[[Path], None]) -> None:
+def serve(run: Command, *, runs_notebooks: Callable[[list[str]], bool], idle: float, on_ready: Callable[[Path], None]) -> None:
     """Run the warm server in the foreground until it has been quiet for `idle` seconds, is stale, or is stopped."""
     from graders.pipeline.serving import socket_path
 
@@ -364,7 +379,7 @@ def serve(run: Command, *, idle: float, on_ready: Callable[[Path], None]) -> Non
         warm_up()
         gc.freeze()  # the workers' collector leaves the imported modules' pages shared
         os.replace(warming, path)
-        server = Server(path, listener, run, idle=idle, environment=environment)
+        server = Server(path, listener, Commands(run, runs_notebooks), idle=idle, environment=environment)
     except BaseException:
         warming.unlink(missing_ok=True)
         listener.close()

@@ -79,7 +79,7 @@ def peer_allowed(uid: int) -> bool:
 
 @dataclass(frozen=True)
 class Request:
-    """A `grader grade` or `grader check` command as the client would have run it itself."""
+    """A served command (`grader grade`, `check`, `rescore`) as the client would have run it itself."""
 
     argv: tuple[str, ...]
     cwd: str

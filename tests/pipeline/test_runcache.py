@@ -244,12 +244,12 @@ def test_no_cache_folder_means_no_store(config: GradingConfig, grading_data: Pat
 
 
 def without_timings(path: Path) -> Any:
-    """results.json as a user compares it: every field but the wall-clock ones (`seconds`, anywhere) and the
+    """results.json as a user compares it: every field but the wall-clock ones (`seconds`, `rescored_at`, anywhere) and the
     sandbox's record, which names each batch's own scratch folder."""
 
     def strip(value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: strip(v) for k, v in value.items() if k not in {"seconds", "sandbox"}}
+            return {k: strip(v) for k, v in value.items() if k not in {"seconds", "rescored_at", "sandbox"}}
         if isinstance(value, list):
             return [strip(v) for v in value]
         return value

@@ -181,6 +181,28 @@ def test_the_server_says_when_a_warm_zygote_waits_again(server: Served, shared_r
     server.expect(f"check {notebook}` exited 0")
 
 
+def test_a_rescore_through_the_server_does_what_one_without_it_does_and_leaves_the_warm_zygote(
+    server: Served, shared_runtime: Path, unserved_class: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Rescoring imports the judge, as grading does, so the server runs it; it runs no notebook, so the warm zygote
+    stays for the next grade or check (a zygote a worker took ends with that worker)."""
+    notebook = str(DEMO / "solution.ipynb")
+    assert grader(shared_runtime, "check", notebook).returncode == 0
+    server.expect(f"check {notebook}` exited 0")
+    server.expect("ready: a warm zygote waits for the next command", START_SECONDS)
+    (warm,) = zygotes(server)
+    outs = {how: tmp_path / how for how in ("served", "alone")}
+    for out in outs.values():
+        shutil.copytree(unserved_class[1], out)
+    served = grader(shared_runtime, "rescore", str(outs["served"]))
+    server.expect(f"rescore {outs['served']}` exited 0")
+    alone = grader(shared_runtime, "--no-server", "rescore", str(outs["alone"]))
+    assert served.returncode == alone.returncode == 0, served.stderr
+    assert served.stdout == alone.stdout
+    assert reports(outs["served"]) == reports(outs["alone"])
+    assert zygotes(server) == [warm]
+
+
 def test_grading_through_the_server_writes_what_grading_without_it_writes(
     server: Served, shared_runtime: Path, unserved_class: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -333,10 +355,20 @@ def connect_as_nobody(path: Path) -> str:
 def test_the_zygote_holds_nothing_of_the_servers_environment(server: Served) -> None:
     """A notebook's process is a fork of the zygote: the server's own environment (SECRET) is not in it."""
     assert SECRET.encode() in Path(f"/proc/{server.process.pid}/environ").read_bytes()
-    zygotes = [pid for pid in children(server.process.pid) if b"graders.execute.zygote" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    assert zygotes
-    for pid in zygotes:
+    assert zygotes(server)
+    for pid in zygotes(server):
         assert SECRET.encode() not in Path(f"/proc/{pid}/environ").read_bytes()
+
+
+def zygotes(server: Served) -> list[int]:
+    """The server's zygotes that are alive (an exited one the server has not reaped yet is a zombie, with no cmdline)."""
+    return [pid for pid in children(server.process.pid) if b"graders.execute.zygote" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    with contextlib.suppress(OSError):
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b""
 
 
 def children(pid: int) -> list[int]:
